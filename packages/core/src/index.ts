@@ -1,0 +1,14 @@
+export { initBackend } from './backend.js';
+export type { BackendInfo, BackendName, InitBackendOptions } from './backend.js';
+export { registerGradients, lowbitGradConfigs } from './gradients/register.js';
+export { conv2dGradConfig } from './gradients/conv2d-grad.js';
+export { depthwiseConv2dGradConfig } from './gradients/depthwise-conv2d-grad.js';
+export { batchNormTrain, batchNormInfer, updateRunningStats } from './batch-norm.js';
+export type { BatchNormParams, BatchNormTrainResult } from './batch-norm.js';
+export { constant, cosine, linear, piecewise, progress, warmup } from './schedules.js';
+export type { Schedule } from './schedules.js';
+export { Rng } from './rng.js';
+export type { RngState } from './rng.js';
+export { evalContext } from './types.js';
+export type { ActivationMixer, ActivationQuantizer, HardenedTensor, StepContext, WeightQuantizer } from './types.js';
+export { LowbitError, check } from './errors.js';

@@ -1,0 +1,1 @@
+export { atomicWriteFile, atomicWriteFiles } from './atomic-write.js';

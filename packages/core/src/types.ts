@@ -1,0 +1,74 @@
+import type * as tf from '@tensorflow/tfjs-core';
+import type { Rng } from './rng.js';
+
+/**
+ * What every annealing or sampling piece receives at each step. `step` runs from 0 to
+ * `total - 1`; `training` is false for evaluation passes (hard rounding, no mixing).
+ */
+export interface StepContext {
+  step: number;
+  total: number;
+  training: boolean;
+  rng: Rng;
+}
+
+/** An evaluation context: no training, step at the end of the run. */
+export function evalContext(rng: Rng): StepContext {
+  return { step: 1, total: 1, training: false, rng };
+}
+
+/**
+ * Integer form of a quantized tensor — what an exporter writes. `value = scale * (code - zeroPoint)`
+ * with `scale`/`zeroPoint` per channel along `axis` (or one entry when `axis` is null).
+ */
+export interface HardenedTensor {
+  codes: Int8Array | Int32Array;
+  shape: number[];
+  scale: Float32Array;
+  zeroPoint: Int32Array;
+  bits: number;
+  signed: boolean;
+  /** Channel axis of per-channel grids; `null` for a per-tensor grid. */
+  axis: number | null;
+}
+
+/**
+ * A weight quantizer: a pair of pure functions over explicit state, in the style of optax.
+ * RTN, LSQ, ASoftmax rounding and AdaRound all have this shape, so that a reconstruction engine
+ * or a user's training loop can swap one for another.
+ *
+ * - `init(w)` builds the state (step sizes, rounding logits…) from the float weight;
+ * - `apply(w, state, ctx)` returns the (fake-)quantized weight, differentiable w.r.t. the
+ *   state's variables and, where meaningful, `w` (straight-through);
+ * - `harden(w, state)` returns the integer codes deployed in the end;
+ * - `variables(state)` lists the trainable variables of the state;
+ * - `dispose(state)` frees its tensors.
+ */
+export interface WeightQuantizer<S = unknown> {
+  readonly name: string;
+  init(w: tf.Tensor): S;
+  apply(w: tf.Tensor, state: S, ctx: StepContext): tf.Tensor;
+  harden(w: tf.Tensor, state: S): HardenedTensor;
+  variables(state: S): tf.Variable[];
+  dispose(state: S): void;
+}
+
+/**
+ * An activation quantizer: `observe` accumulates calibration statistics (without keeping
+ * batches), `finalize` turns them into the state's step size(s), `apply` fake-quantizes.
+ */
+export interface ActivationQuantizer<S = unknown> {
+  readonly name: string;
+  init(): S;
+  observe(x: tf.Tensor, state: S): void;
+  finalize(state: S): void;
+  apply(x: tf.Tensor, state: S, ctx: StepContext): tf.Tensor;
+  variables(state: S): tf.Variable[];
+  dispose(state: S): void;
+}
+
+/**
+ * Mixes the float and the quantized version of an activation during reconstruction
+ * (AMixup, QDrop, or identity → `xQuant`).
+ */
+export type ActivationMixer = (xFloat: tf.Tensor, xQuant: tf.Tensor, ctx: StepContext) => tf.Tensor;

@@ -1,0 +1,33 @@
+export type {
+  BatchNormSpec,
+  BlockSpec,
+  Conv2dSpec,
+  DenseSpec,
+  DepthwiseConv2dSpec,
+  LayerSpec,
+  Network,
+  NetworkSpec,
+  NodeParams,
+  NodeSpec,
+  OpName,
+  Padding,
+  PoolSpec,
+  Shape,
+  SimpleSpec,
+} from './spec.js';
+export { isLayer } from './spec.js';
+export { analyze } from './analyze.js';
+export type { NetworkInfo, NodeInfo } from './analyze.js';
+export { BlockBuilder, NetworkBuilder } from './builder.js';
+export { cloneNetwork, cloneSpec, countParams, createNetwork, disposeNetwork, paramDefs, trainableVariables } from './create.js';
+export { forward, predict } from './forward.js';
+export type { ForwardOptions, ForwardResult } from './forward.js';
+export { activationSites, quantizableLayers } from './sites.js';
+export type { ActivationSite, LayerInfo } from './sites.js';
+export { foldBatchNorm } from './fold-bn.js';
+export { bitOps, layerCosts, totalMacs, uniformPolicy, weightBits } from './costs.js';
+export type { BitPolicy, LayerBits, LayerCost } from './costs.js';
+export { decodeNetwork, encodeNetwork, NETWORK_FORMAT, NETWORK_FORMAT_VERSION } from './serialize.js';
+export type { NetworkJson } from './serialize.js';
+export { knownOps } from './ops/registry.js';
+export type { OpContext, OpDef, ParamDef, ParamInit } from './ops/op-def.js';

@@ -1,0 +1,50 @@
+import { readFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { LowbitError } from '@lowbit/core';
+import { atomicWriteFiles } from '@lowbit/core/node';
+import { decodeNetwork, encodeNetwork, type NetworkJson } from '../serialize.js';
+import type { Network } from '../spec.js';
+
+/**
+ * Saves a network as `<path>` (model.json) plus `<name>.weights.bin` beside it. Both files are
+ * written to temporary names first and renamed only when both are complete.
+ */
+export async function saveNetwork(net: Network, path: string, metadata?: Record<string, unknown>): Promise<void> {
+  const weightsFile = `${basename(path).replace(/\.json$/, '')}.weights.bin`;
+  const { json, weightData } = await encodeNetwork(net, weightsFile, metadata);
+  atomicWriteFiles([
+    { path: join(dirname(path), weightsFile), data: new Uint8Array(weightData) },
+    { path, data: `${JSON.stringify(json, null, 1)}\n` },
+  ]);
+}
+
+/** Reads the model.json of a saved network (for metadata) without loading weights. */
+export function readNetworkJson(path: string): NetworkJson {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new LowbitError('E_NOT_FOUND', `cannot read network file '${path}': ${(e as Error).message}`);
+  }
+  try {
+    return JSON.parse(text) as NetworkJson;
+  } catch (e) {
+    throw new LowbitError('E_FORMAT', `${path}: not valid JSON (${(e as Error).message})`);
+  }
+}
+
+/** Loads a network saved by {@link saveNetwork}. */
+export function loadNetwork(path: string): Network {
+  const json = readNetworkJson(path);
+  const weightsFile = json.weightsManifest?.[0]?.paths?.[0];
+  if (typeof weightsFile !== 'string') throw new LowbitError('E_FORMAT', `${path}: field 'weightsManifest[0].paths[0]' is missing`);
+  const weightsPath = join(dirname(path), weightsFile);
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(weightsPath);
+  } catch (e) {
+    throw new LowbitError('E_NOT_FOUND', `${path}: cannot read weight file '${weightsPath}': ${(e as Error).message}`);
+  }
+  const ab = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+  return decodeNetwork(json, ab, path);
+}

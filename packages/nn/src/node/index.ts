@@ -1,0 +1,1 @@
+export { loadNetwork, readNetworkJson, saveNetwork } from './files.js';

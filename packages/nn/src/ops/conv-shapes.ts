@@ -1,0 +1,15 @@
+import type { Padding } from '../spec.js';
+
+/** Output size along one spatial axis, as tfjs computes it (dilation 1). */
+export function convOutSize(inSize: number, k: number, stride: number, padding: Padding, axis: 0 | 1): number {
+  if (padding === 'same') return Math.ceil(inSize / stride);
+  if (padding === 'valid') return Math.ceil((inSize - k + 1) / stride);
+  const [a, b] = padding[axis];
+  return Math.floor((inSize + a + b - k) / stride) + 1;
+}
+
+/** The `pad` argument tfjs conv ops take (NHWC explicit padding for explicit amounts). */
+export function tfPad(padding: Padding): 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]] {
+  if (padding === 'same' || padding === 'valid') return padding;
+  return [[0, 0], padding[0], padding[1], [0, 0]];
+}

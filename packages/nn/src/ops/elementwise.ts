@@ -1,0 +1,73 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { LowbitError } from '@lowbit/core';
+import type { SimpleSpec } from '../spec.js';
+import type { OpDef } from './op-def.js';
+
+const noParams = () => ({});
+const sameShape = (_s: SimpleSpec, [s]: number[][]) => s!.slice();
+const noMacs = () => 0;
+
+export const reluOp: OpDef<SimpleSpec> = {
+  op: 'relu',
+  arity: 1,
+  params: noParams,
+  outputShape: sameShape,
+  forward: (_s, [x]) => tf.relu(x!),
+  macs: noMacs,
+};
+
+export const relu6Op: OpDef<SimpleSpec> = {
+  op: 'relu6',
+  arity: 1,
+  params: noParams,
+  outputShape: sameShape,
+  forward: (_s, [x]) => tf.relu6(x!),
+  macs: noMacs,
+};
+
+export const identityOp: OpDef<SimpleSpec> = {
+  op: 'identity',
+  arity: 1,
+  params: noParams,
+  outputShape: sameShape,
+  forward: (_s, [x]) => x!,
+  macs: noMacs,
+};
+
+export const addOp: OpDef<SimpleSpec> = {
+  op: 'add',
+  arity: 'many',
+  params: noParams,
+  outputShape(spec, shapes) {
+    const first = shapes[0]!;
+    for (const s of shapes) {
+      if (s.length !== first.length || s.some((d, i) => d !== first[i])) {
+        throw new LowbitError('E_SHAPE', `add '${spec.name}': inputs must have equal shapes, got ${shapes.map((x) => `[${x.join(', ')}]`).join(' and ')}`);
+      }
+    }
+    return first.slice();
+  },
+  forward: (_s, xs) => (xs.length === 2 ? tf.add(xs[0]!, xs[1]!) : tf.addN(xs)),
+  macs: noMacs,
+};
+
+export const flattenOp: OpDef<SimpleSpec> = {
+  op: 'flatten',
+  arity: 1,
+  params: noParams,
+  outputShape: (_s, [s]) => [s!.reduce((a, b) => a * b, 1)],
+  forward: (_s, [x]) => tf.reshape(x!, [x!.shape[0]!, -1]),
+  macs: noMacs,
+};
+
+export const globalAvgPoolOp: OpDef<SimpleSpec> = {
+  op: 'globalAvgPool',
+  arity: 1,
+  params: noParams,
+  outputShape(spec, [s]) {
+    if (s!.length !== 3) throw new LowbitError('E_SHAPE', `globalAvgPool '${spec.name}': expected an [H, W, C] input, got [${s!.join(', ')}]`);
+    return [s![2]!];
+  },
+  forward: (_s, [x]) => tf.mean(x!, [1, 2]),
+  macs: noMacs,
+};

@@ -1,0 +1,93 @@
+import type * as tf from '@tensorflow/tfjs-core';
+
+/** A shape without the batch dimension: `[H, W, C]` for images, `[F]` for features. */
+export type Shape = number[];
+
+/** 'same', 'valid', or explicit `[[top, bottom], [left, right]]` zero padding. */
+export type Padding = 'same' | 'valid' | [[number, number], [number, number]];
+
+interface NodeBase {
+  /** Unique node name; also the name of its output value. */
+  name: string;
+  /** Names of the values this node reads: other nodes' names, or `'input'`. */
+  inputs: string[];
+}
+
+export interface Conv2dSpec extends NodeBase {
+  op: 'conv2d';
+  filters: number;
+  kernelSize: [number, number];
+  strides: [number, number];
+  padding: Padding;
+  useBias: boolean;
+}
+
+export interface DepthwiseConv2dSpec extends NodeBase {
+  op: 'depthwiseConv2d';
+  kernelSize: [number, number];
+  strides: [number, number];
+  padding: Padding;
+  depthMultiplier: number;
+  useBias: boolean;
+}
+
+export interface DenseSpec extends NodeBase {
+  op: 'dense';
+  units: number;
+  useBias: boolean;
+}
+
+export interface BatchNormSpec extends NodeBase {
+  op: 'batchNorm';
+  epsilon: number;
+  /** Running-statistics momentum, Keras convention (0.99 keeps 99% of the old value). */
+  momentum: number;
+}
+
+export interface PoolSpec extends NodeBase {
+  op: 'avgPool' | 'maxPool';
+  poolSize: [number, number];
+  strides: [number, number];
+  padding: 'same' | 'valid';
+}
+
+export interface SimpleSpec extends NodeBase {
+  op: 'relu' | 'relu6' | 'identity' | 'flatten' | 'globalAvgPool' | 'add';
+}
+
+export type NodeSpec = Conv2dSpec | DepthwiseConv2dSpec | DenseSpec | BatchNormSpec | PoolSpec | SimpleSpec;
+export type OpName = NodeSpec['op'];
+
+/** Layers with a weight kernel that quantization acts on. */
+export type LayerSpec = Conv2dSpec | DepthwiseConv2dSpec | DenseSpec;
+
+/**
+ * A named group of consecutive nodes — the unit of block-wise reconstruction and of the
+ * activation regularisation over block outputs. A block reads only its own nodes' outputs and
+ * the previous block's output (the network input for the first block); its output is the output
+ * of its last node.
+ */
+export interface BlockSpec {
+  name: string;
+  nodes: string[];
+}
+
+/** The serialisable description of a network (no weights). */
+export interface NetworkSpec {
+  name: string;
+  inputShape: Shape;
+  nodes: NodeSpec[];
+  blocks: BlockSpec[];
+}
+
+/** Parameters of one node by parameter name (`kernel`, `bias`, `gamma`, `beta`, `movingMean`, `movingVariance`). */
+export type NodeParams = Record<string, tf.Variable>;
+
+/** A network: its spec plus weights as tfjs variables, keyed by node name then parameter name. */
+export interface Network extends NetworkSpec {
+  params: Record<string, NodeParams>;
+}
+
+export function isLayer(spec: NodeSpec): spec is LayerSpec {
+  return spec.op === 'conv2d' || spec.op === 'depthwiseConv2d' || spec.op === 'dense';
+}
