@@ -1,6 +1,7 @@
 import { LowbitError } from '@lowbit/core';
 import { Command, InvalidArgumentError } from 'commander';
 import { formatInfo, runInfo } from './commands/info.js';
+import { runTrain, TRAIN_DEFAULTS } from './commands/train.js';
 
 export function positiveInt(name: string) {
   return (v: string): number => {
@@ -28,7 +29,53 @@ export function buildProgram(): Command {
       console.log(o.json ? JSON.stringify(r) : formatInfo(r));
     });
 
+  program
+    .command('train')
+    .description('train a reference architecture on Fashion-MNIST (checkpoint every epoch, exact --resume)')
+    .option('--model <name>', 'resnet-fm | mbv2-fm', 'resnet-fm')
+    .option('--data <dir>', `directory with the Fashion-MNIST IDX files, or 'bundled' for the bundled 1,024-image set`, TRAIN_DEFAULTS.data)
+    .option('--epochs <n>', 'epochs', positiveInt('--epochs'), 22)
+    .option('--batch <n>', 'batch size', positiveInt('--batch'), 128)
+    .option('--lr <x>', 'peak learning rate', positiveNumber('--lr'), 0.1)
+    .option('--optimizer <name>', 'sgd (Nesterov momentum) | adam', 'sgd')
+    .option('--momentum <x>', 'SGD momentum', nonNegativeNumber('--momentum'), 0.9)
+    .option('--no-nesterov', 'plain momentum instead of Nesterov')
+    .option('--weight-decay <x>', 'L2 weight decay on kernels', nonNegativeNumber('--weight-decay'), 5e-4)
+    .option('--warmup <epochs>', 'linear warm-up epochs before cosine decay', nonNegativeNumber('--warmup'), 1)
+    .option('--seed <n>', 'random seed (weights, shuffling, augmentation)', nonNegativeInt('--seed'), 1)
+    .option('--crop-padding <px>', 'random-crop padding (0 = off)', nonNegativeInt('--crop-padding'), 2)
+    .option('--no-flip', 'no random horizontal flips')
+    .option('--limit <n>', 'train on the first N images only (0 = all)', nonNegativeInt('--limit'), 0)
+    .option('--no-eval', 'skip the test-set evaluation after each epoch')
+    .option('--out <dir>', 'output directory (model.json, checkpoints/)', 'runs/train')
+    .option('--resume', 'continue from the latest checkpoint in --out', false)
+    .action(async (o) => runTrain(o));
+
   return program;
+}
+
+export function positiveNumber(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive number, got '${v}'`);
+    return n;
+  };
+}
+
+export function nonNegativeNumber(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`${name} must be a number >= 0, got '${v}'`);
+    return n;
+  };
+}
+
+export function nonNegativeInt(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be an integer >= 0, got '${v}'`);
+    return n;
+  };
 }
 
 /** Runs the CLI; bad input becomes a one-line error and exit code 2. */

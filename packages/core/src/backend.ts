@@ -1,11 +1,15 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { registerGradients } from './gradients/register.js';
+import { loadKernels } from './kernels/runtime.js';
+import { registerSharedIdentity } from './kernels/wasm-identity.js';
 
 export type BackendName = 'wasm' | 'cpu';
 
 export interface BackendInfo {
   backend: BackendName;
   simd: boolean;
+  /** lowbit's own WebAssembly SIMD kernels are loaded (faster depthwise gradients). */
+  kernels: boolean;
   /** Why the requested backend was not used, when `fallback` kicked in. */
   fellBackBecause?: string;
 }
@@ -34,10 +38,12 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
   const wanted: BackendName = options.backend ?? (envBackend === 'cpu' ? 'cpu' : 'wasm');
   const fallback = options.fallback ?? true;
   await registerGradients();
+  const k = await loadKernels();
   let fellBackBecause: string | undefined;
   if (wanted === 'wasm') {
     try {
       await loadWasm();
+      registerSharedIdentity();
       if (tf.getBackend() !== 'wasm') {
         const ok = await tf.setBackend('wasm');
         if (!ok) throw new Error('tf.setBackend("wasm") returned false');
@@ -54,7 +60,8 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
   await tf.ready();
   const backend = tf.getBackend() as BackendName;
   const simd = backend === 'wasm' ? Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) : false;
-  return fellBackBecause === undefined ? { backend, simd } : { backend, simd, fellBackBecause };
+  const base = { backend, simd, kernels: k !== null };
+  return fellBackBecause === undefined ? base : { ...base, fellBackBecause };
 }
 
 /**

@@ -15,18 +15,54 @@ export interface BatchNormTrainResult {
 }
 
 /**
- * Training-mode batch norm over all axes but the last, written with plain ops so that its
- * gradient works on every backend (tfjs's own `batchNorm` gradient throws without scale/offset
- * and tiles full-size tensors). `variance` is the biased batch variance, as used for
- * normalisation; update running statistics with {@link updateRunningStats}.
+ * Training-mode batch norm over all axes but the last, with an analytic gradient.
+ *
+ * Why not tfjs's `batchNorm` or plain ops: tfjs's gradient throws without scale/offset and tiles
+ * full-size tensors; and any per-channel reduction over the leading axes (a mean, or the
+ * gradient of a broadcast multiply) makes the wasm backend transpose the whole activation. Here
+ * every per-channel sum is a `[1, R] × [R, C]` matrix product instead, and the backward pass is
+ * the closed form `dx = γ/σ · (dy − mean(dy) − x̂·mean(dy·x̂))`, `dγ = Σ dy·x̂`, `dβ = Σ dy`.
+ *
+ * `variance` is the biased batch variance used for normalisation; update running statistics
+ * with {@link updateRunningStats}. `mean` and `variance` carry no gradient.
  */
 export function batchNormTrain(x: tf.Tensor, p: BatchNormParams): BatchNormTrainResult {
-  const axes = reductionAxes(x.rank);
-  const mean = tf.mean(x, axes) as tf.Tensor1D;
-  const centered = tf.sub(x, mean);
-  const variance = tf.mean(tf.square(centered), axes) as tf.Tensor1D;
-  const a = tf.mul(p.gamma, tf.rsqrt(tf.add(variance, p.epsilon)));
-  const y = tf.add(tf.mul(centered, a), p.beta);
+  const c = x.shape[x.rank - 1]!;
+  const r = x.size / c;
+  const shape = x.shape;
+  let stats: [tf.Tensor, tf.Tensor] | null = null;
+  const bn = tf.customGrad(((xs: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, save: tf.GradSaveFunc) => {
+    const x2 = tf.reshape(xs, [r, c]);
+    const avg = tf.fill([1, r], 1 / r);
+    const mean = tf.matMul(avg, x2);
+    const centered = tf.sub(x2, mean);
+    const variance = tf.matMul(avg, tf.square(centered));
+    const inv = tf.rsqrt(tf.add(variance, p.epsilon));
+    const xhat = tf.mul(centered, inv);
+    const y = tf.add(tf.mul(xhat, gamma), beta);
+    stats = [tf.keep(tf.reshape(mean, [c])), tf.keep(tf.reshape(variance, [c]))];
+    save([xhat, inv, gamma]);
+    return {
+      value: tf.reshape(y, shape),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xh, iv, g] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
+        const dy2 = tf.reshape(dy, [r, c]);
+        const ones = tf.ones([1, r]);
+        const dbeta = tf.matMul(ones, dy2);
+        const dgamma = tf.matMul(ones, tf.mul(dy2, xh));
+        const inner = tf.sub(dy2, tf.mul(tf.add(dbeta, tf.mul(xh, dgamma)), 1 / r));
+        const dx = tf.mul(inner, tf.mul(g, iv));
+        return [tf.reshape(dx, shape), tf.reshape(dgamma, [c]), tf.reshape(dbeta, [c])];
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  const y = bn(x, p.gamma, p.beta);
+  const [m, v] = stats as unknown as [tf.Tensor, tf.Tensor];
+  // Re-home the statistics in the caller's scope (they were kept to escape customGrad's).
+  const mean = tf.clone(m) as tf.Tensor1D;
+  const variance = tf.clone(v) as tf.Tensor1D;
+  m.dispose();
+  v.dispose();
   return { y, mean, variance };
 }
 
@@ -61,10 +97,4 @@ export function updateRunningStats(
     const variance = tf.add(tf.mul(runningVariance, momentum), tf.mul(unbiased, 1 - momentum)) as tf.Tensor1D;
     return { mean, variance };
   });
-}
-
-function reductionAxes(rank: number): number[] {
-  const axes: number[] = [];
-  for (let i = 0; i < rank - 1; i++) axes.push(i);
-  return axes;
 }

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { Rng } from '../src/index.js';
+import { Rng, setKernelsEnabled } from '../src/index.js';
 import { onBackend, relErr } from './helpers.js';
 
 type Pad = 'same' | 'valid';
@@ -110,20 +110,29 @@ describe('DepthwiseConv2dNative gradient from forward depthwise convolutions', (
             return { dx: dx.dataSync().slice(), dw: dw.dataSync().slice() };
           }),
         );
-        for (const backend of ['wasm', 'cpu'] as const) {
-          const got = await onBackend(backend, () =>
-            tf.tidy(() => {
-              const x = tf.tensor4d(xv, xs);
-              const f = tf.tensor4d(fv, fs);
-              const dy = tf.tensor4d(dv, ds);
-              const [gx, gf] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
-                tf.sum(tf.mul(tf.depthwiseConv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.stride, c.pad), dy)),
-              )([x, f]);
-              return { dx: gx!.dataSync().slice(), dw: gf!.dataSync().slice() };
-            }),
-          );
-          expect(relErr(got.dx, ref.dx), `${backend} dx`).toBeLessThan(1e-4);
-          expect(relErr(got.dw, ref.dw), `${backend} dW`).toBeLessThan(1e-4);
+        // lowbit's SIMD kernels (multiplier 1) and the forward-depthwise-conv op path
+        for (const useKernels of [true, false]) {
+          for (const backend of ['wasm', 'cpu'] as const) {
+            const prev = setKernelsEnabled(useKernels);
+            try {
+              const got = await onBackend(backend, () =>
+                tf.tidy(() => {
+                  const x = tf.tensor4d(xv, xs);
+                  const f = tf.tensor4d(fv, fs);
+                  const dy = tf.tensor4d(dv, ds);
+                  const [gx, gf] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+                    tf.sum(tf.mul(tf.depthwiseConv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.stride, c.pad), dy)),
+                  )([x, f]);
+                  return { dx: gx!.dataSync().slice(), dw: gf!.dataSync().slice() };
+                }),
+              );
+              const tag = `${backend} ${useKernels ? 'kernels' : 'ops'}`;
+              expect(relErr(got.dx, ref.dx), `${tag} dx`).toBeLessThan(1e-4);
+              expect(relErr(got.dw, ref.dw), `${tag} dW`).toBeLessThan(1e-4);
+            } finally {
+              setKernelsEnabled(prev);
+            }
+          }
         }
       });
     }

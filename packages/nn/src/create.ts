@@ -83,3 +83,12 @@ export function countParams(net: Network, which: 'trainable' | 'all' = 'trainabl
 export function disposeNetwork(net: Network): void {
   for (const ps of Object.values(net.params)) for (const v of Object.values(ps)) v.dispose();
 }
+
+/** Parameters keyed `node/param` (stable across processes, unlike tfjs variable names). */
+export function paramMap(net: Network, which: 'trainable' | 'all' = 'trainable'): Record<string, tf.Variable> {
+  const out: Record<string, tf.Variable> = {};
+  for (const [node, ps] of Object.entries(net.params)) {
+    for (const [p, v] of Object.entries(ps)) if (which === 'all' || v.trainable) out[`${node}/${p}`] = v;
+  }
+  return out;
+}

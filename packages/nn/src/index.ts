@@ -19,7 +19,7 @@ export { isLayer } from './spec.js';
 export { analyze } from './analyze.js';
 export type { NetworkInfo, NodeInfo } from './analyze.js';
 export { BlockBuilder, NetworkBuilder } from './builder.js';
-export { cloneNetwork, cloneSpec, countParams, createNetwork, disposeNetwork, paramDefs, trainableVariables } from './create.js';
+export { cloneNetwork, cloneSpec, countParams, createNetwork, disposeNetwork, paramDefs, paramMap, trainableVariables } from './create.js';
 export { forward, predict } from './forward.js';
 export type { ForwardOptions, ForwardResult } from './forward.js';
 export { activationSites, quantizableLayers } from './sites.js';

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend, Rng } from '@lowbit/core';
+import { initBackend, Rng, sgd } from '@lowbit/core';
 import { referenceSpec } from '@lowbit/models';
 import { countParams, createNetwork, disposeNetwork, forward, layerCosts } from '@lowbit/nn';
 import { trainStep } from '../train/step.js';
@@ -37,7 +37,7 @@ export async function runInfo(o: InfoOptions): Promise<InfoReport> {
       const g = tf.grads((inp: tf.Tensor) => tf.sum(forward(net, inp, { training: true }).output))([x]);
       return g[0]!.dataSync();
     });
-  const opt = tf.train.momentum(0.01, 0.9, true);
+  const opt = sgd({ lr: 0.01, momentum: 0.9, nesterov: true, weightDecay: 5e-4 });
   const step = () => trainStep(net, opt, x, y);
   const forwardMs = median(timeIt(fwd, o.repeats, 2));
   const forwardBackwardMs = median(timeIt(fb, o.repeats, 2));

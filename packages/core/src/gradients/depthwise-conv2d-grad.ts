@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { type DepthwiseDims, kernels } from '../kernels/runtime.js';
 import { assertNhwcUndilated, convGeometry, dilateAndPad, filterGradPadding, inputGradPadding, padOrCrop } from './conv-geometry.js';
 
 /**
@@ -8,6 +9,8 @@ import { assertNhwcUndilated, convGeometry, dilateAndPad, filterGradPadding, inp
  *   channel multiplier);
  * - dW = depthwise conv over the batch-as-channels layout [1, H, W, N·C] with dy as a
  *   [Ho, Wo, N·C, M] filter (dilation = stride), summed over the batch.
+ * With channel multiplier 1 and lowbit's WebAssembly kernels loaded (`initBackend` loads them),
+ * both gradients run in those SIMD kernels instead; the op path above is the fallback.
  */
 export const depthwiseConv2dGradConfig: tf.GradConfig = {
   kernelName: tf.DepthwiseConv2dNative,
@@ -17,6 +20,14 @@ export const depthwiseConv2dGradConfig: tf.GradConfig = {
     assertNhwcUndilated('DepthwiseConv2dNative', attrs);
     const g = convGeometry(x.shape, filter.shape, attrs['strides'] as [number, number], attrs['pad'], attrs['dimRoundingMode'], true);
     const d = dy as tf.Tensor4D;
+    const k = filter.shape[3] === 1 ? kernels() : null;
+    if (k) {
+      const dims = kernelDims(x.shape, d.shape, filter.shape, g);
+      return {
+        x: () => tf.tensor4d(k.depthwiseInputGrad(d.dataSync() as Float32Array, filter.dataSync() as Float32Array, dims), x.shape),
+        filter: () => tf.tensor4d(k.depthwiseFilterGrad(x.dataSync() as Float32Array, d.dataSync() as Float32Array, dims), filter.shape),
+      };
+    }
     return {
       x: () => depthwiseInputGrad(d, filter, g),
       filter: () => depthwiseFilterGrad(x, d, filter.shape, g),
@@ -60,4 +71,26 @@ function depthwiseFilterGrad(
   const dyf = tf.reshape(tf.transpose(dy, [1, 2, 0, 3]), [ho, wo, n * c, m]) as tf.Tensor4D;
   const r = tf.depthwiseConv2d(xp, dyf, 1, 'valid', 'NHWC', [g.strideHeight, g.strideWidth]);
   return tf.sum(tf.reshape(r, [kh, kw, n, c, m]), 2) as tf.Tensor4D;
+}
+
+function kernelDims(
+  xs: [number, number, number, number],
+  ds: [number, number, number, number],
+  fs: [number, number, number, number],
+  g: ReturnType<typeof convGeometry>,
+): DepthwiseDims {
+  return {
+    n: xs[0],
+    h: xs[1],
+    w: xs[2],
+    c: xs[3],
+    ho: ds[1],
+    wo: ds[2],
+    kh: fs[0],
+    kw: fs[1],
+    sh: g.strideHeight,
+    sw: g.strideWidth,
+    pt: g.padTop,
+    pl: g.padLeft,
+  };
 }

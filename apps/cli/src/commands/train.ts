@@ -1,0 +1,109 @@
+import { initBackend, LowbitError } from '@lowbit/core';
+import { bundledCalibrationSet, bundledTestSet, DEFAULT_FASHION_MNIST_DIR, type LabeledSet, loadFashionMnist, subset } from '@lowbit/data';
+import { isReferenceModel, REFERENCE_MODELS } from '@lowbit/models';
+import { countParams } from '@lowbit/nn';
+import { type TrainConfig, trainClassifier } from '../train/train-loop.js';
+import { Progress } from '../util/progress.js';
+
+export interface TrainCommandOptions {
+  model: string;
+  data: string;
+  epochs: number;
+  batch: number;
+  lr: number;
+  optimizer: string;
+  momentum: number;
+  nesterov: boolean;
+  weightDecay: number;
+  warmup: number;
+  seed: number;
+  cropPadding: number;
+  flip: boolean;
+  out: string;
+  resume: boolean;
+  limit: number;
+  eval: boolean;
+}
+
+/** `--data bundled` trains on the bundled 1,024-image calibration set (smoke runs and tests). */
+function loadTrainData(data: string, limit: number): { train: LabeledSet; test: LabeledSet } {
+  const train = data === 'bundled' ? bundledCalibrationSet() : loadFashionMnist('train', data);
+  const test = data === 'bundled' ? bundledTestSet() : loadFashionMnist('test', data);
+  return { train: limit > 0 ? subset(train, limit) : train, test };
+}
+
+export async function runTrain(o: TrainCommandOptions): Promise<void> {
+  if (!isReferenceModel(o.model)) throw new LowbitError('E_ARG', `--model must be one of ${REFERENCE_MODELS.join(', ')}, got '${o.model}'`);
+  if (o.optimizer !== 'sgd' && o.optimizer !== 'adam') throw new LowbitError('E_ARG', `--optimizer must be sgd or adam, got '${o.optimizer}'`);
+  const be = await initBackend();
+  const { train, test } = loadTrainData(o.data, o.limit);
+  const config: TrainConfig = {
+    model: o.model,
+    epochs: o.epochs,
+    batchSize: o.batch,
+    lr: o.lr,
+    optimizer: o.optimizer,
+    momentum: o.momentum,
+    nesterov: o.nesterov,
+    weightDecay: o.weightDecay,
+    warmupEpochs: o.warmup,
+    seed: o.seed,
+    cropPadding: o.cropPadding,
+    flip: o.flip,
+    data: o.data,
+    trainLimit: o.limit,
+  };
+  let stopRequested = false;
+  const onSigint = () => {
+    if (stopRequested) process.exit(130);
+    stopRequested = true;
+    process.stderr.write('\nlowbit: stopping after the current step (Ctrl-C again to quit at once); the last complete checkpoint is kept\n');
+  };
+  process.on('SIGINT', onSigint);
+  const progress = new Progress();
+  try {
+    const result = await trainClassifier({
+      config,
+      train,
+      test: o.eval ? test : null,
+      outDir: o.out,
+      resume: o.resume,
+      callbacks: {
+        onStart: (s) => {
+          progress.log(
+            `training ${o.model} (${countParams(s.params).toLocaleString('en-US')} params) on ${train.name} (${train.size} images), ` +
+              `${s.epochs} epochs × ${s.stepsPerEpoch} steps, batch ${o.batch}, backend ${be.backend}${s.resumedFrom ? `, resumed after epoch ${s.resumedFrom}` : ''}`,
+          );
+        },
+        onStep: (s) => {
+          progress.update(`epoch ${s.epoch}/${o.epochs}`, s.stepInEpoch, s.stepsPerEpoch, {
+            loss: s.loss.toFixed(4),
+            acc: `${(100 * s.accuracy).toFixed(2)}%`,
+            'img/s': s.imagesPerSecond.toFixed(0),
+            lr: s.lr.toExponential(2),
+          });
+        },
+        onEpoch: (e) => {
+          progress.done();
+          progress.log(
+            `epoch ${e.epoch}/${e.epochs}: train loss ${e.trainLoss.toFixed(4)} acc ${(100 * e.trainAccuracy).toFixed(2)}%` +
+              (e.testAccuracy !== null ? `, test loss ${e.testLoss!.toFixed(4)} acc ${(100 * e.testAccuracy).toFixed(2)}%` : '') +
+              `, ${e.seconds.toFixed(0)} s, checkpoint ${e.checkpoint}`,
+          );
+        },
+        shouldStop: () => stopRequested,
+      },
+    });
+    progress.done();
+    if (result.stopped) {
+      progress.log(`stopped after ${result.completedEpochs} complete epoch(s); resume with the same command plus --resume`);
+      process.exitCode = 130;
+    } else {
+      progress.log(`done: ${result.modelPath}`);
+    }
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
+
+export const TRAIN_DEFAULTS = { data: DEFAULT_FASHION_MNIST_DIR };

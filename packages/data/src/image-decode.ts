@@ -1,0 +1,70 @@
+import { LowbitError } from '@lowbit/core';
+import jpeg from 'jpeg-js';
+import { PNG } from 'pngjs';
+
+/** A decoded image: RGBA bytes, row-major. */
+export interface RgbaImage {
+  width: number;
+  height: number;
+  data: Uint8Array;
+}
+
+/** Decodes PNG or JPEG bytes (detected by signature); errors name `source`. */
+export function decodeImage(bytes: Uint8Array, source: string): RgbaImage {
+  const isPng = bytes.length > 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47;
+  const isJpeg = bytes.length > 3 && bytes[0] === 0xff && bytes[1] === 0xd8;
+  try {
+    if (isPng) {
+      const png = PNG.sync.read(Buffer.from(bytes));
+      return { width: png.width, height: png.height, data: new Uint8Array(png.data) };
+    }
+    if (isJpeg) {
+      const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxMemoryUsageInMB: 512 });
+      return { width: img.width, height: img.height, data: img.data };
+    }
+  } catch (e) {
+    throw new LowbitError('E_IMAGE', `${source}: cannot decode image (${(e as Error).message})`);
+  }
+  throw new LowbitError('E_IMAGE', `${source}: not a PNG or JPEG file (unrecognised signature)`);
+}
+
+/**
+ * Converts RGBA to `channels` (1: luma 0.299R + 0.587G + 0.114B; 3: RGB) and resizes with
+ * bilinear interpolation (pixel centres aligned, as tf.image.resizeBilinear with halfPixelCenters).
+ * Returns `[h, w, channels]` bytes.
+ */
+export function toChannels(img: RgbaImage, h: number, w: number, channels: 1 | 3): Uint8Array {
+  const src = new Float32Array(img.width * img.height * channels);
+  for (let i = 0; i < img.width * img.height; i++) {
+    const r = img.data[4 * i]!;
+    const g = img.data[4 * i + 1]!;
+    const b = img.data[4 * i + 2]!;
+    if (channels === 1) src[i] = 0.299 * r + 0.587 * g + 0.114 * b;
+    else {
+      src[3 * i] = r;
+      src[3 * i + 1] = g;
+      src[3 * i + 2] = b;
+    }
+  }
+  const out = new Uint8Array(h * w * channels);
+  const sy = img.height / h;
+  const sx = img.width / w;
+  for (let y = 0; y < h; y++) {
+    const fy = Math.min(img.height - 1, Math.max(0, (y + 0.5) * sy - 0.5));
+    const y0 = Math.floor(fy);
+    const y1 = Math.min(img.height - 1, y0 + 1);
+    const dy = fy - y0;
+    for (let x = 0; x < w; x++) {
+      const fx = Math.min(img.width - 1, Math.max(0, (x + 0.5) * sx - 0.5));
+      const x0 = Math.floor(fx);
+      const x1 = Math.min(img.width - 1, x0 + 1);
+      const dx = fx - x0;
+      for (let c = 0; c < channels; c++) {
+        const p = (yy: number, xx: number) => src[(yy * img.width + xx) * channels + c]!;
+        const v = (1 - dy) * ((1 - dx) * p(y0, x0) + dx * p(y0, x1)) + dy * ((1 - dx) * p(y1, x0) + dx * p(y1, x1));
+        out[(y * w + x) * channels + c] = Math.max(0, Math.min(255, Math.round(v)));
+      }
+    }
+  }
+  return out;
+}

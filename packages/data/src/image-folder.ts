@@ -1,0 +1,76 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { extname, join, relative } from 'node:path';
+import { LowbitError } from '@lowbit/core';
+import { decodeImage, toChannels } from './image-decode.js';
+import { type LabeledSet, makeLabeledSet } from './labeled-set.js';
+
+export interface ImageFolderOptions {
+  /** Output size `[height, width]`; images are resized (bilinear) to it. */
+  size: [number, number];
+  /** 1 (grayscale) or 3 (RGB). */
+  channels: 1 | 3;
+  /** Take class labels from sub-folder names (sorted; default true when sub-folders exist). */
+  labelsFromSubfolders?: boolean;
+  /** Read at most this many images (after sorting paths). */
+  limit?: number;
+}
+
+export interface ImageFolderSet extends LabeledSet {
+  files: string[];
+  classNames: string[];
+}
+
+const IMAGE_EXT = new Set(['.png', '.jpg', '.jpeg']);
+
+function listImages(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (IMAGE_EXT.has(extname(e.name).toLowerCase())) out.push(p);
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+/**
+ * Reads a folder of PNG/JPEG images (recursively, in sorted path order) into a labelled set of
+ * bytes, resized and converted to the network's input layout. With labels from sub-folders,
+ * `root/<class>/…` gives class indices in sorted class-name order; otherwise every label is 0.
+ */
+export function readImageFolder(dir: string, o: ImageFolderOptions): ImageFolderSet {
+  let st: ReturnType<typeof statSync>;
+  try {
+    st = statSync(dir);
+  } catch {
+    throw new LowbitError('E_DATA_MISSING', `image folder '${dir}' does not exist`);
+  }
+  if (!st.isDirectory()) throw new LowbitError('E_DATA', `'${dir}' is not a directory`);
+  const [h, w] = o.size;
+  if (!(Number.isInteger(h) && h > 0 && Number.isInteger(w) && w > 0)) throw new LowbitError('E_ARG', `image size must be positive integers, got ${h}×${w}`);
+  let files = listImages(dir);
+  if (files.length === 0) throw new LowbitError('E_DATA', `image folder '${dir}' has no .png, .jpg or .jpeg files`);
+  if (o.limit !== undefined) files = files.slice(0, o.limit);
+  const subdirs = readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
+  const useLabels = o.labelsFromSubfolders ?? subdirs.length > 0;
+  const classNames = useLabels ? subdirs : ['unlabelled'];
+  const per = h * w * o.channels;
+  const images = new Uint8Array(files.length * per);
+  const labels = new Uint8Array(files.length);
+  files.forEach((f, i) => {
+    images.set(toChannels(decodeImage(readFileSync(f), f), h, w, o.channels), i * per);
+    if (useLabels) {
+      const cls = relative(dir, f).split(/[\\/]/)[0]!;
+      const k = classNames.indexOf(cls);
+      if (k < 0) throw new LowbitError('E_DATA', `${f}: labels come from sub-folders, but this image is not inside one`);
+      labels[i] = k;
+    }
+  });
+  const set = makeLabeledSet(`images:${dir}`, images, [h, w, o.channels], labels, Math.max(1, classNames.length));
+  return { ...set, files, classNames };
+}

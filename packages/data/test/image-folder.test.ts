@@ -1,0 +1,67 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import jpeg from 'jpeg-js';
+import { PNG } from 'pngjs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { readImageFolder } from '../src/index.js';
+
+const root = mkdtempSync(join(tmpdir(), 'lowbit-img-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+function png(w: number, h: number, rgb: (x: number, y: number) => [number, number, number]): Buffer {
+  const p = new PNG({ width: w, height: h });
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) {
+      const [r, g, b] = rgb(x, y);
+      p.data.set([r, g, b, 255], (y * w + x) * 4);
+    }
+  return PNG.sync.write(p);
+}
+
+function jpg(w: number, h: number, v: number): Buffer {
+  const data = Buffer.alloc(w * h * 4, v);
+  for (let i = 3; i < data.length; i += 4) data[i] = 255;
+  return jpeg.encode({ data, width: w, height: h }, 95).data;
+}
+
+describe('image-folder reader', () => {
+  it('reads PNG and JPEG, resizes, converts to grayscale, labels from sub-folders', () => {
+    const d = join(root, 'cls');
+    mkdirSync(join(d, 'cat'), { recursive: true });
+    mkdirSync(join(d, 'dog'), { recursive: true });
+    writeFileSync(join(d, 'cat', 'a.png'), png(8, 8, () => [255, 0, 0]));
+    writeFileSync(join(d, 'dog', 'b.jpg'), jpg(16, 12, 200));
+    writeFileSync(join(d, 'dog', 'notes.txt'), 'ignored');
+    const s = readImageFolder(d, { size: [4, 4], channels: 1 });
+    expect(s.size).toBe(2);
+    expect(s.classNames).toEqual(['cat', 'dog']);
+    expect(Array.from(s.labels)).toEqual([0, 1]);
+    expect(s.imageShape).toEqual([4, 4, 1]);
+    expect(s.images[0]).toBe(Math.round(0.299 * 255));
+    expect(Math.abs(s.images[16]! - 200)).toBeLessThanOrEqual(2);
+  });
+
+  it('keeps RGB and interpolates bilinearly', () => {
+    const d = join(root, 'rgb');
+    mkdirSync(d, { recursive: true });
+    writeFileSync(join(d, 'g.png'), png(2, 1, (x) => (x === 0 ? [0, 0, 0] : [200, 100, 50])));
+    const s = readImageFolder(d, { size: [1, 4], channels: 3 });
+    // half-pixel centres: x = 0.25, 0.75 → clamped; 1.25 → 0.75·p0 + ... ; endpoints equal the pixels
+    expect(Array.from(s.images.subarray(0, 3))).toEqual([0, 0, 0]);
+    expect(Array.from(s.images.subarray(9, 12))).toEqual([200, 100, 50]);
+    expect(s.images[3]).toBe(50);
+    expect(s.classNames).toEqual(['unlabelled']);
+  });
+
+  it('names the bad file, and rejects empty or missing folders', () => {
+    const d = join(root, 'bad');
+    mkdirSync(d, { recursive: true });
+    expect(() => readImageFolder(d, { size: [4, 4], channels: 1 })).toThrow(/has no \.png, \.jpg or \.jpeg files/);
+    writeFileSync(join(d, 'broken.png'), Buffer.from([0x89, 0x50, 0x4e, 0x47, 1, 2, 3, 4, 5, 6]));
+    expect(() => readImageFolder(d, { size: [4, 4], channels: 1 })).toThrow(/broken\.png: cannot decode image/);
+    writeFileSync(join(d, 'broken.png'), 'not an image at all');
+    expect(() => readImageFolder(d, { size: [4, 4], channels: 1 })).toThrow(/broken\.png: not a PNG or JPEG file/);
+    expect(() => readImageFolder(join(root, 'missing'), { size: [4, 4], channels: 1 })).toThrow(/does not exist/);
+  });
+});
