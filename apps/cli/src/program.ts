@@ -2,6 +2,7 @@ import { LowbitError } from '@lowbit/core';
 import { Command, InvalidArgumentError } from 'commander';
 import { formatInfo, runInfo } from './commands/info.js';
 import { runTrain, TRAIN_DEFAULTS } from './commands/train.js';
+import { runEval } from './commands/eval.js';
 
 export function positiveInt(name: string) {
   return (v: string): number => {
@@ -50,6 +51,15 @@ export function buildProgram(): Command {
     .option('--out <dir>', 'output directory (model.json, checkpoints/)', 'runs/train')
     .option('--resume', 'continue from the latest checkpoint in --out', false)
     .action(async (o) => runTrain(o));
+
+  program
+    .command('eval')
+    .description('top-1 accuracy, loss, confusion matrix and throughput of a model on the Fashion-MNIST test set')
+    .option('--model <name|path>', 'reference model name (bundled checkpoint) or a lowbit model.json', 'resnet-fm')
+    .option('--data <dir>', `'bundled' (the bundled test set) or a directory with the Fashion-MNIST IDX files`, 'bundled')
+    .option('--batch <n>', 'evaluation batch size', positiveInt('--batch'), 250)
+    .option('--json', 'print one JSON object (accuracy as a fraction 0–1)', false)
+    .action(async (o) => runEval(o));
 
   return program;
 }

@@ -1,0 +1,3 @@
+export { benchEval } from './eval-bench.js';
+export { benchTrainStep, profileTrainStep } from './train-step-bench.js';
+export type { OpProfileRow, StepTimes } from './train-step-bench.js';

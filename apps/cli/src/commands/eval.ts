@@ -1,0 +1,37 @@
+import { initBackend } from '@lowbit/core';
+import { bundledTestSet, FASHION_MNIST_CLASSES, loadFashionMnist } from '@lowbit/data';
+import { disposeNetwork } from '@lowbit/nn';
+import { evaluate } from '../eval/evaluate.js';
+import { loadModelArg } from '../util/load-model.js';
+
+export interface EvalCommandOptions {
+  model: string;
+  data: string;
+  batch: number;
+  json: boolean;
+}
+
+export async function runEval(o: EvalCommandOptions): Promise<void> {
+  await initBackend();
+  const net = loadModelArg(o.model);
+  const test = o.data === 'bundled' ? bundledTestSet() : loadFashionMnist('test', o.data);
+  const r = evaluate(net, test, { batchSize: o.batch });
+  disposeNetwork(net);
+  if (o.json) {
+    console.log(JSON.stringify({ model: o.model, data: test.name, accuracy: r.accuracy, loss: r.loss, samples: r.samples, imagesPerSecond: r.imagesPerSecond, confusion: r.confusion }));
+    return;
+  }
+  const names = FASHION_MNIST_CLASSES.map((n) => n.slice(0, 7));
+  const lines = [
+    `model        ${o.model}`,
+    `data         ${test.name} (${r.samples} images)`,
+    `top-1        ${(100 * r.accuracy).toFixed(2)}%`,
+    `loss         ${r.loss.toFixed(4)}`,
+    `throughput   ${r.imagesPerSecond.toFixed(0)} images/s`,
+    '',
+    'confusion matrix (rows: true class, columns: predicted)',
+    `${''.padEnd(12)}${names.map((n) => n.padStart(8)).join('')}`,
+    ...r.confusion.map((row, i) => `${(names[i] ?? String(i)).padEnd(12)}${row.map((v) => String(v).padStart(8)).join('')}`),
+  ];
+  console.log(lines.join('\n'));
+}

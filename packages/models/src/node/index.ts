@@ -1,0 +1,1 @@
+export { CHECKPOINTS_DIR, hasReference, loadReference, referenceMetadata, referencePath } from './load-reference.js';
