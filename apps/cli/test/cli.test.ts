@@ -31,3 +31,40 @@ describe('lowbit info (built CLI, plain node)', () => {
     expect(m.stderr).toMatch(/unknown reference model 'vgg'/);
   });
 });
+
+describe('lowbit train and eval (built CLI, plain node)', () => {
+  it('trains on the bundled subset, then evaluates the result as JSON', async () => {
+    const { mkdtempSync, rmSync, existsSync: exists } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const out = mkdtempSync(join(tmpdir(), 'lowbit-cli-'));
+    try {
+      const t = lowbit('train', '--data', 'bundled', '--limit', '64', '--epochs', '1', '--batch', '32', '--no-eval', '--out', out);
+      expect(t.status, t.stderr).toBe(0);
+      expect(t.stderr).toMatch(/epoch 1\/1: train loss/);
+      expect(exists(join(out, 'model.json'))).toBe(true);
+      const e = lowbit('eval', '--model', join(out, 'model.json'), '--json');
+      expect(e.status, e.stderr).toBe(0);
+      const j = JSON.parse(e.stdout);
+      expect(j.samples).toBe(10_000);
+      expect(j.accuracy).toBeGreaterThanOrEqual(0);
+      expect(j.accuracy).toBeLessThanOrEqual(1);
+      expect(j.confusion.flat().reduce((a: number, b: number) => a + b, 0)).toBe(10_000);
+      const again = lowbit('train', '--data', 'bundled', '--limit', '64', '--epochs', '1', '--batch', '32', '--no-eval', '--out', out, '--resume');
+      expect(again.status, again.stderr).toBe(0);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+
+  it('explains missing data and bad options', () => {
+    const d = lowbit('train', '--data', '/nonexistent/fm', '--epochs', '1');
+    expect(d.status).toBe(2);
+    expect(d.stderr).toMatch(/does not exist\. Install the dataset with 'apt-get install dataset-fashion-mnist'/);
+    const m = lowbit('eval', '--model', 'nope.json');
+    expect(m.status).toBe(2);
+    expect(m.stderr).toMatch(/neither a reference model .* nor an existing model\.json/);
+    const o = lowbit('train', '--optimizer', 'lion', '--data', 'bundled');
+    expect(o.status).toBe(2);
+    expect(o.stderr).toMatch(/--optimizer must be sgd or adam, got 'lion'/);
+  });
+});
