@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { formatInfo, runInfo } from './commands/info.js';
 import { runTrain, TRAIN_DEFAULTS } from './commands/train.js';
 import { runEval } from './commands/eval.js';
+import { runPtq } from './commands/ptq.js';
 
 export function positiveInt(name: string) {
   return (v: string): number => {
@@ -60,6 +61,23 @@ export function buildProgram(): Command {
     .option('--batch <n>', 'evaluation batch size', positiveInt('--batch'), 250)
     .option('--json', 'print one JSON object (accuracy as a fraction 0–1)', false)
     .action(async (o) => runEval(o));
+
+  program
+    .command('ptq')
+    .description('post-training quantization of a model with calibration images; prints fp32 vs quantized accuracy, size and BitOps')
+    .option('--model <name|path>', 'reference model name (bundled checkpoint) or a lowbit model.json', 'resnet-fm')
+    .option('--method <name>', 'rtn (round-to-nearest with range estimation)', 'rtn')
+    .option('--wbits <n>', 'weight bits (2–8)', positiveInt('--wbits'), 4)
+    .option('--abits <n>', 'activation bits (2–8)', positiveInt('--abits'), 4)
+    .option('--calib <src>', `'bundled' (1,024 training images), an IDX images file, a Fashion-MNIST directory, or a folder of PNG/JPEG images`, 'bundled')
+    .option('--calib-size <n>', 'number of calibration images', positiveInt('--calib-size'), 1024)
+    .option('--keep-8bit <layers>', "layers kept at 8 bits: 'first,last', 'first', 'last' or 'none'", 'first,last')
+    .option('--granularity <g>', 'weight grid: channel | tensor', 'channel')
+    .option('--estimator <name>', 'range estimator: mse | minmax | percentile', 'mse')
+    .option('--test <src>', "'bundled' test set or a Fashion-MNIST directory", 'bundled')
+    .option('--out <dir>', 'write report.json here')
+    .option('--json', 'print the report as one JSON object (accuracies as fractions 0–1)', false)
+    .action(async (o) => runPtq(o));
 
   return program;
 }

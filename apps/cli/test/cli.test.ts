@@ -1,16 +1,6 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-
-const bin = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'bin.js');
-
-/** Runs the built CLI with plain node, as a user would. */
-export function lowbit(...args: string[]) {
-  expect(existsSync(bin), 'build the CLI first (nx runs build before test)').toBe(true);
-  return spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 300_000 });
-}
+import { lowbit } from './helpers.js';
 
 describe('lowbit info (built CLI, plain node)', () => {
   it('trains a step of resnet-fm on wasm and reports its size', () => {

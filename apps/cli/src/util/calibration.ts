@@ -1,0 +1,31 @@
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { LowbitError } from '@lowbit/core';
+import { bundledCalibrationSet, type LabeledSet, loadFashionMnist, makeLabeledSet, parseIdx, readImageFolder, subset } from '@lowbit/data';
+
+/**
+ * Calibration images from `--calib`: `bundled` (training images 0..1023), an IDX images file
+ * (`.gz` or raw), a directory with the Fashion-MNIST files, or a folder of PNG/JPEG images
+ * (resized to the model input). The first `count` images are used.
+ */
+export function loadCalibration(arg: string, count: number, inputShape: number[]): LabeledSet {
+  let set: LabeledSet;
+  if (arg === 'bundled') set = bundledCalibrationSet();
+  else if (!existsSync(arg)) throw new LowbitError('E_DATA_MISSING', `--calib '${arg}' does not exist (expected 'bundled', an IDX file, or a folder of images)`);
+  else if (statSync(arg).isFile()) {
+    const idx = parseIdx(readFileSync(arg), arg);
+    if (idx.shape.length !== 3 && idx.shape.length !== 4) throw new LowbitError('E_IDX', `${arg}: calibration images must be [N, H, W] or [N, H, W, C], got [${idx.shape.join(', ')}]`);
+    set = makeLabeledSet(`calib:${arg}`, idx.data, [idx.shape[1]!, idx.shape[2]!, idx.shape[3] ?? 1], new Uint8Array(idx.shape[0]!));
+  } else if (readdirSync(arg).some((f) => f.startsWith('train-images-idx3-ubyte'))) set = loadFashionMnist('train', arg);
+  else {
+    const [h, w, c] = inputShape;
+    if (c !== 1 && c !== 3) throw new LowbitError('E_ARG', `image-folder calibration needs a model with 1 or 3 input channels, got ${c}`);
+    set = readImageFolder(arg, { size: [h!, w!], channels: c as 1 | 3, labelsFromSubfolders: false, limit: count });
+  }
+  const [h, w, c] = set.imageShape;
+  if (h !== inputShape[0] || w !== inputShape[1] || c !== inputShape[2]) {
+    throw new LowbitError('E_SHAPE', `calibration images are ${h}×${w}×${c}, the model expects ${inputShape.join('×')} (${join(arg)})`);
+  }
+  if (set.size < count) throw new LowbitError('E_ARG', `--calib-size ${count} is larger than the ${set.size} calibration images available`);
+  return subset(set, count, set.name);
+}

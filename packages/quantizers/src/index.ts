@@ -1,0 +1,15 @@
+export { broadcastShape, channelAxis, grid, MAX_BITS, MIN_BITS } from './grid.js';
+export type { Grid } from './grid.js';
+export { fakeQuantize, roundSte } from './fake-quant.js';
+export type { FakeQuantOptions } from './fake-quant.js';
+export { dequantizeHardened, hardenTensor } from './harden.js';
+export { DEFAULT_MSE_RATIOS, estimateScale, quantile, splitChannels } from './range-estimators.js';
+export type { EstimateOptions, RangeEstimator, ScaleZero } from './range-estimators.js';
+export { histogramScale, newHistogram, observeValues } from './histogram-observer.js';
+export type { HistogramState } from './histogram-observer.js';
+export { setBits, uniformWeightQuantizer } from './weight-quantizer.js';
+export type { UniformWeightOptions, UniformWeightState } from './weight-quantizer.js';
+export { uniformActivationQuantizer } from './activation-quantizer.js';
+export type { UniformActivationOptions, UniformActivationState } from './activation-quantizer.js';
+export { kernelChannelAxis, prepareQuantized, quantizeNetwork } from './quantize-network.js';
+export type { QuantizedLayer, QuantizedNetwork, QuantizedSite, QuantizeNetworkOptions } from './quantize-network.js';

@@ -1,0 +1,87 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { evalContext, Rng } from '@lowbit/core';
+import { bitOps, createNetwork, disposeNetwork, forward, NetworkBuilder } from '@lowbit/nn';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { dequantizeHardened, quantizeNetwork } from '../src/index.js';
+import { use } from './helpers.js';
+
+beforeAll(() => use('wasm'));
+
+function net() {
+  const spec = new NetworkBuilder('qnet', [8, 8, 1])
+    .block('stem', (b, x) => b.relu('relu', b.batchNorm('bn', b.conv2d('conv', x, { filters: 8, kernel: 3 }))))
+    .block('b1', (b, x) => {
+      const h = b.relu6('r1', b.batchNorm('bn1', b.depthwiseConv2d('dw', x, { kernel: 3 })));
+      return b.relu('out', b.add2('add', b.batchNorm('bn2', b.conv2d('pw', h, { filters: 8, kernel: 1 })), x));
+    })
+    .block('head', (b, x) => b.dense('fc', b.globalAvgPool('gap', x), { units: 5 }))
+    .build();
+  return createNetwork(spec, { seed: 4 });
+}
+
+function relErr(a: tf.Tensor, b: tf.Tensor): number {
+  return tf.tidy(() => tf.div(tf.norm(tf.sub(a, b)), tf.norm(b)).dataSync()[0]!);
+}
+
+describe('quantizeNetwork (round-to-nearest PTQ)', () => {
+  it('8-bit outputs track the float network; fewer bits drift further; first/last kept at 8 bits', () => {
+    const n = net();
+    const rng = new Rng(1);
+    const calib = [rng.uniform([16, 8, 8, 1]), rng.uniform([16, 8, 8, 1])];
+    const x = rng.uniform([16, 8, 8, 1]);
+    const errs: number[] = [];
+    for (const bits of [8, 4, 2]) {
+      const q = quantizeNetwork(n, calib, { wBits: bits, aBits: bits });
+      expect(q.policy['stem/conv']).toEqual({ w: 8, a: 8 });
+      expect(q.policy['head/fc']).toEqual({ w: 8, a: 8 });
+      expect(q.policy['b1/dw']).toEqual({ w: bits, a: bits });
+      expect([...q.sites.keys()]).toEqual(['stem/relu', 'b1/r1', 'head/gap']);
+      expect(q.sites.get('stem/relu')!.signed).toBe(false);
+      errs.push(
+        tf.tidy(() => {
+          const fp = forward(n, x).output;
+          const qo = forward(q.net, x, q.forwardOptions(evalContext(rng))).output;
+          return relErr(qo, fp);
+        }),
+      );
+      const hard = q.harden();
+      expect([...hard.keys()]).toEqual(['stem/conv', 'b1/dw', 'b1/pw', 'head/fc']);
+      expect(hard.get('b1/dw')!.axis).toBe(2);
+      expect(hard.get('b1/pw')!.bits).toBe(bits);
+      // hardened weights are what the fake-quantized forward uses
+      const w = q.net.params['b1/pw']!['kernel']!;
+      const ql = q.layers.get('b1/pw')!;
+      const fq = tf.tidy(() => ql.quantizer.apply(w, ql.state, evalContext(rng)).dataSync());
+      expect(Array.from(dequantizeHardened(hard.get('b1/pw')!), (v) => v + 0)).toEqual(Array.from(fq, (v) => v + 0));
+      q.dispose();
+    }
+    expect(errs[0]!).toBeLessThan(0.02);
+    expect(errs[1]!).toBeGreaterThan(errs[0]!);
+    expect(errs[2]!).toBeGreaterThan(errs[1]!);
+    tf.dispose([...calib, x]);
+    disposeNetwork(n);
+  });
+
+  it('reports BitOps of the policy and runs without leaking', () => {
+    const n = net();
+    const rng = new Rng(2);
+    const calib = [rng.uniform([8, 8, 8, 1])];
+    const q = quantizeNetwork(n, calib, { wBits: 4, aBits: 4 });
+    expect(bitOps(q.net, q.policy)).toBeLessThan(bitOps(q.net, {}) / 10);
+    const x = rng.uniform([4, 8, 8, 1]);
+    const run = () => tf.tidy(() => forward(q.net, x, q.forwardOptions(evalContext(rng))).output.dataSync());
+    run();
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 20; i++) run();
+    expect(tf.memory().numTensors).toBe(before);
+    q.dispose();
+    tf.dispose([...calib, x]);
+    disposeNetwork(n);
+  });
+
+  it('an empty calibration set is a clear error', () => {
+    const n = net();
+    expect(() => quantizeNetwork(n, [], { wBits: 4, aBits: 4 })).toThrow(/calibration set is empty/);
+    disposeNetwork(n);
+  });
+});
