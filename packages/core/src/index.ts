@@ -10,7 +10,17 @@ export type { Schedule } from './schedules.js';
 export { Rng } from './rng.js';
 export type { RngState } from './rng.js';
 export { evalContext } from './types.js';
-export type { ActivationMixer, ActivationQuantizer, HardenedTensor, StepContext, WeightQuantizer } from './types.js';
+export type {
+  ActivationMixer,
+  ActivationQuantizer,
+  HardenedTensor,
+  LayerQuantizer,
+  QuantSetup,
+  SiteQuantizer,
+  StepContext,
+  StepSizeInit,
+  WeightQuantizer,
+} from './types.js';
 export { LowbitError, check } from './errors.js';
 export { sgd } from './optim/sgd.js';
 export type { SgdOptions } from './optim/sgd.js';

@@ -42,6 +42,8 @@ export interface HardenedTensor {
  *   state's variables and, where meaningful, `w` (straight-through);
  * - `harden(w, state)` returns the integer codes deployed in the end;
  * - `variables(state)` lists the trainable variables of the state;
+ * - `regularizer(state, ctx)` (optional) is a loss term the optimiser adds (AdaRound's rounding
+ *   regulariser); `null` when there is none at this step;
  * - `dispose(state)` frees its tensors.
  */
 export interface WeightQuantizer<S = unknown> {
@@ -50,8 +52,17 @@ export interface WeightQuantizer<S = unknown> {
   apply(w: tf.Tensor, state: S, ctx: StepContext): tf.Tensor;
   harden(w: tf.Tensor, state: S): HardenedTensor;
   variables(state: S): tf.Variable[];
+  regularizer?(state: S, ctx: StepContext): tf.Scalar | null;
   dispose(state: S): void;
 }
+
+/**
+ * Gives a weight quantizer the step sizes to start from: one per channel along `axis` (or one
+ * for the whole tensor when `axis` is null), for a symmetric signed grid of `bits`. Learned
+ * rounding packages take this as an argument so that they need not depend on a particular
+ * range estimator (the app wires `@lowbit/quantizers`' estimators in).
+ */
+export type StepSizeInit = (w: tf.Tensor, bits: number, axis: number | null) => Float32Array;
 
 /**
  * An activation quantizer: `observe` accumulates calibration statistics (without keeping
@@ -72,3 +83,26 @@ export interface ActivationQuantizer<S = unknown> {
  * (AMixup, QDrop, or identity → `xQuant`).
  */
 export type ActivationMixer = (xFloat: tf.Tensor, xQuant: tf.Tensor, ctx: StepContext) => tf.Tensor;
+
+/** A weight quantizer with its state, attached to one layer. */
+export interface LayerQuantizer {
+  quantizer: WeightQuantizer;
+  state: unknown;
+}
+
+/** An activation quantizer with its state, attached to one activation site. */
+export interface SiteQuantizer {
+  quantizer: ActivationQuantizer;
+  state: unknown;
+}
+
+/**
+ * The structural view of a quantized network that algorithm packages work on: the (BN-folded)
+ * network, a weight quantizer per layer and an activation quantizer per site. `@lowbit/quantizers`'
+ * `QuantizedNetwork` is one; any object of this shape works.
+ */
+export interface QuantSetup<N = unknown> {
+  net: N;
+  layers: Map<string, LayerQuantizer>;
+  sites: Map<string, SiteQuantizer>;
+}
