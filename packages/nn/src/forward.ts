@@ -115,3 +115,18 @@ export function forward(net: Network, x: tf.Tensor, options: ForwardOptions = {}
 export function predict(net: Network, x: tf.Tensor): tf.Tensor {
   return forward(net, x).output;
 }
+
+/**
+ * Runs one node on given inputs with the network's parameters (through the same `weight` /
+ * `params` hooks as {@link forward}): layer-wise reconstruction optimises a single layer this way.
+ */
+export function runNode(net: Network, nodeName: string, inputs: tf.Tensor[], options: Pick<ForwardOptions, 'weight' | 'params' | 'training'> = {}): tf.Tensor {
+  const info = analyze(net);
+  const n = info.nodes.get(nodeName);
+  if (!n) throw new LowbitError('E_NODE', `runNode: unknown node '${nodeName}' in network '${net.name}'`);
+  const spec = n.spec;
+  let params: Record<string, tf.Tensor> = net.params[spec.name] ?? {};
+  if (options.params) params = options.params(spec, params) ?? params;
+  if (options.weight && isLayer(spec)) params = { ...params, kernel: options.weight(spec, params['kernel']!) };
+  return opFor(spec).forward(spec, inputs, params, { training: options.training ?? false, updateBnStats: false });
+}

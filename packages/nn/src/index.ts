@@ -20,7 +20,7 @@ export { analyze } from './analyze.js';
 export type { NetworkInfo, NodeInfo } from './analyze.js';
 export { BlockBuilder, NetworkBuilder } from './builder.js';
 export { cloneNetwork, cloneSpec, countParams, createNetwork, disposeNetwork, paramDefs, paramMap, trainableVariables } from './create.js';
-export { forward, predict } from './forward.js';
+export { forward, predict, runNode } from './forward.js';
 export type { ForwardOptions, ForwardResult } from './forward.js';
 export { activationSites, quantizableLayers } from './sites.js';
 export type { ActivationSite, LayerInfo } from './sites.js';

@@ -13,3 +13,4 @@ export { uniformActivationQuantizer } from './activation-quantizer.js';
 export type { UniformActivationOptions, UniformActivationState } from './activation-quantizer.js';
 export { kernelChannelAxis, prepareQuantized, quantizeNetwork } from './quantize-network.js';
 export type { QuantizedLayer, QuantizedNetwork, QuantizedSite, QuantizeNetworkOptions } from './quantize-network.js';
+export { stepSizeInit } from './step-size-init.js';

@@ -1,0 +1,89 @@
+import type { ActivationMixer, Schedule } from '@lowbit/core';
+
+/** What the reconstruction loss compares between the quantized and the float network. */
+export type RegularizationPoints = 'blocks' | 'layers' | 'none';
+
+/**
+ * Settings of one reconstruction run. `network` optimises every rounding choice and activation
+ * step jointly against the float network (NWQ, with Activation Regularization over `regularize`
+ * points); `block` optimises one block at a time on the quantized prefix's output (BRECQ, QDrop);
+ * `layer` one layer at a time (AdaRound).
+ */
+export interface ReconstructionConfig {
+  granularity: 'network' | 'block' | 'layer';
+  /** Optimisation steps: in total for `network`, per block / per layer otherwise. */
+  iterations: number;
+  batchSize: number;
+  /** Network granularity: AR points — block outputs (default), every layer's output, or none (output only). */
+  regularize: RegularizationPoints;
+  /** Network granularity: extra term on the logits (`none` default; `mse` or `kl`). */
+  outputLoss: 'none' | 'mse' | 'kl';
+  outputWeight: number;
+  /** Adam learning rate of the weight quantizers' variables (rounding logits). */
+  weightLr: number;
+  /** Adam learning rate of the activation steps (0 = keep them fixed). */
+  activationLr: number;
+  /** Schedules of the two learning rates, as multipliers (default: constant 1 for weights, cosine 1 → 0 for steps). */
+  weightLrSchedule?: Schedule;
+  activationLrSchedule?: Schedule;
+  /** Mixing of float and quantized activations during optimisation. */
+  mixer: ActivationMixer;
+  /** Float targets: computed for every batch (`per-batch`, least memory) or precomputed for the whole calibration set (`cache`). */
+  targets: 'per-batch' | 'cache';
+  seed: number;
+}
+
+/** Which learned rounding and which mixing a preset uses: names the app maps to implementations. */
+export interface PresetChoices {
+  rounding: 'nearest' | 'adaround' | 'asoftmax';
+  mixing: 'none' | 'qdrop' | 'amixup';
+}
+
+export type PresetName = 'rtn' | 'adaround' | 'brecq' | 'qdrop' | 'nwq';
+export const PRESET_NAMES: readonly PresetName[] = ['rtn', 'adaround', 'brecq', 'qdrop', 'nwq'];
+
+/** A method over the same engine: a config without the mixer, plus the rounding/mixing choice. */
+export interface Preset extends PresetChoices {
+  name: PresetName;
+  description: string;
+  config: Omit<ReconstructionConfig, 'mixer' | 'seed'> | null;
+}
+
+const common = { batchSize: 32, outputLoss: 'none' as const, outputWeight: 1, weightLr: 1e-3, activationLr: 4e-5, targets: 'cache' as const };
+
+/**
+ * The five methods lowbit compares, each one config over the same engine. Iterations are the
+ * defaults of the `lowbit` app on the reference models (per block / per layer for the block- and
+ * layer-wise methods); `rtn` has no optimisation.
+ */
+export const PRESETS: Record<PresetName, Preset> = {
+  rtn: { name: 'rtn', description: 'round-to-nearest with range estimation, no reconstruction', rounding: 'nearest', mixing: 'none', config: null },
+  adaround: {
+    name: 'adaround',
+    description: 'AdaRound: layer-by-layer reconstruction, rectified-sigmoid rounding with its regulariser, fixed activation steps',
+    rounding: 'adaround',
+    mixing: 'none',
+    config: { ...common, granularity: 'layer', iterations: 500, regularize: 'none', activationLr: 0 },
+  },
+  brecq: {
+    name: 'brecq',
+    description: 'BRECQ: block-by-block reconstruction, AdaRound rounding, learned activation steps',
+    rounding: 'adaround',
+    mixing: 'none',
+    config: { ...common, granularity: 'block', iterations: 500, regularize: 'none' },
+  },
+  qdrop: {
+    name: 'qdrop',
+    description: 'QDrop: BRECQ plus random activation drop (float kept with p = 0.5)',
+    rounding: 'adaround',
+    mixing: 'qdrop',
+    config: { ...common, granularity: 'block', iterations: 500, regularize: 'none' },
+  },
+  nwq: {
+    name: 'nwq',
+    description: 'NWQ: network-wise reconstruction with Activation Regularization over block outputs, Annealing-Softmax rounding, Annealing Mixup',
+    rounding: 'asoftmax',
+    mixing: 'amixup',
+    config: { ...common, granularity: 'network', iterations: 2000, regularize: 'blocks' },
+  },
+};

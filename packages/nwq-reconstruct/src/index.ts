@@ -1,0 +1,10 @@
+export { PRESET_NAMES, PRESETS } from './config.js';
+export type { Preset, PresetChoices, PresetName, ReconstructionConfig, RegularizationPoints } from './config.js';
+export { BatchSampler } from './calibration.js';
+export type { CalibrationSource } from './calibration.js';
+export { quantHooks } from './hooks.js';
+export { arLoss, klLogits, mse } from './losses.js';
+export { reconstruct } from './reconstruct.js';
+export type { ProgressInfo, ReconstructionResult, ReconstructionSnapshot, ReconstructOptions } from './reconstruct.js';
+export { blockUnit, layerUnit, networkUnit } from './units.js';
+export type { Unit } from './units.js';

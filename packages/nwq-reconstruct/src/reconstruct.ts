@@ -1,0 +1,226 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { adam, constant, cosine, LowbitError, type Optimizer, type QuantSetup, Rng, type RngState, type StepContext, paramGrads } from '@lowbit/core';
+import { quantizableLayers, type Network } from '@lowbit/nn';
+import { BatchSampler, type CalibrationSource } from './calibration.js';
+import type { ReconstructionConfig } from './config.js';
+import { blockUnit, layerUnit, networkUnit, type Unit } from './units.js';
+
+export interface ProgressInfo {
+  unit: string;
+  unitIndex: number;
+  units: number;
+  step: number;
+  total: number;
+  loss: number;
+  terms: Record<string, number>;
+  ctx: StepContext;
+  elapsedSeconds: number;
+}
+
+/** Everything an exact resume needs: where the run was, its generators, variables and optimiser state. */
+export interface ReconstructionSnapshot {
+  unitIndex: number;
+  step: number;
+  samplerRng: RngState;
+  sampler: { order: number[]; pos: number };
+  mixRng: RngState;
+  variables: Record<string, { shape: number[]; values: number[] }>;
+  optimizers: Record<'weights' | 'activations', { iterations: number; tensors: Record<string, { shape: number[]; values: number[] }> }>;
+  units: Array<{ name: string; iterations: number; seconds: number; finalLoss: number }>;
+}
+
+export interface ReconstructOptions {
+  setup: QuantSetup<Network>;
+  calibration: CalibrationSource;
+  config: ReconstructionConfig;
+  onProgress?: (p: ProgressInfo) => void;
+  /** Report progress every N steps (default 10) and at each unit's last step. */
+  progressEvery?: number;
+  /** Call `onCheckpoint` every N steps (and at the end of each unit). */
+  checkpointEvery?: number;
+  onCheckpoint?: (s: ReconstructionSnapshot) => void;
+  resume?: ReconstructionSnapshot;
+  /** Checked between steps: true stops the run (take a snapshot first through onCheckpoint). */
+  shouldStop?: () => boolean;
+}
+
+export interface ReconstructionResult {
+  units: Array<{ name: string; iterations: number; seconds: number; finalLoss: number }>;
+  seconds: number;
+  stopped: boolean;
+}
+
+function buildUnits(setup: QuantSetup<Network>, calib: CalibrationSource, c: ReconstructionConfig, evalCtx: StepContext): Unit[] {
+  if (c.granularity === 'network') return [networkUnit(setup, calib, c)];
+  if (c.granularity === 'block') return setup.net.blocks.map((b) => blockUnit(setup, calib, c, b.name, evalCtx));
+  return quantizableLayers(setup.net)
+    .filter((l) => setup.layers.has(l.spec.name))
+    .map((l) => layerUnit(setup, calib, c, l.spec.name, evalCtx));
+}
+
+/** Stable names of every quantizer variable: `w/<layer>/<i>` and `a/<site>/<i>`. */
+function allVariables(setup: QuantSetup<Network>): Record<string, tf.Variable> {
+  const out: Record<string, tf.Variable> = {};
+  for (const [name, q] of setup.layers) q.quantizer.variables(q.state).forEach((v, i) => (out[`w/${name}/${i}`] = v));
+  for (const [name, q] of setup.sites) q.quantizer.variables(q.state).forEach((v, i) => (out[`a/${name}/${i}`] = v));
+  return out;
+}
+
+const dump = (t: tf.Tensor) => ({ shape: t.shape.slice(), values: Array.from(t.dataSync()) });
+
+function validate(c: ReconstructionConfig): void {
+  const bad = (msg: string) => {
+    throw new LowbitError('E_CONFIG', `reconstruction config: ${msg}`);
+  };
+  if (!['network', 'block', 'layer'].includes(c.granularity)) bad(`granularity must be network, block or layer, got '${c.granularity}'`);
+  if (!(Number.isInteger(c.iterations) && c.iterations >= 1)) bad(`iterations must be a positive integer, got ${c.iterations}`);
+  if (!(Number.isInteger(c.batchSize) && c.batchSize >= 1)) bad(`batchSize must be a positive integer, got ${c.batchSize}`);
+  if (!(c.weightLr >= 0) || !(c.activationLr >= 0)) bad('learning rates must be ≥ 0');
+}
+
+/**
+ * Optimises the rounding choices and activation steps of a quantized network against its float
+ * version, at network, block or layer granularity (see {@link ReconstructionConfig}). Adam on the
+ * weight quantizers' variables and on the activation steps, each with its own learning rate and
+ * schedule; seeded batch sampling and mixing masks; progress and checkpoint callbacks; exact
+ * resume from a snapshot. Every step runs inside `tf.tidy`.
+ */
+export function reconstruct(o: ReconstructOptions): ReconstructionResult {
+  const c = o.config;
+  validate(c);
+  const t0 = performance.now();
+  const seedRng = new Rng(c.seed);
+  const samplerRng = o.resume ? Rng.fromState(o.resume.samplerRng) : seedRng.fork();
+  const mixRng = o.resume ? Rng.fromState(o.resume.mixRng) : seedRng.fork();
+  const evalCtx: StepContext = { step: 0, total: 1, training: false, rng: mixRng };
+  const units = buildUnits(o.setup, o.calibration, c, evalCtx);
+  const vars = allVariables(o.setup);
+  if (o.resume) {
+    for (const [name, v] of Object.entries(o.resume.variables)) {
+      const target = vars[name];
+      if (!target) throw new LowbitError('E_RESUME', `resume: snapshot variable '${name}' does not exist in this setup`);
+      target.assign(tf.tensor(v.values, v.shape, 'float32'));
+    }
+  }
+  const sampler = new BatchSampler(o.calibration.size, c.batchSize, samplerRng, o.resume?.sampler);
+  const done = o.resume ? o.resume.units.slice() : [];
+  const startUnit = o.resume?.unitIndex ?? 0;
+  const every = o.progressEvery ?? 10;
+  let stopped = false;
+  for (let ui = startUnit; ui < units.length && !stopped; ui++) {
+    const unit = units[ui]!;
+    const tu = performance.now();
+    const wParams: Record<string, tf.Variable> = {};
+    const aParams: Record<string, tf.Variable> = {};
+    for (const l of unit.layers) {
+      const q = o.setup.layers.get(l)!;
+      q.quantizer.variables(q.state).forEach((v, i) => (wParams[`w/${l}/${i}`] = v));
+    }
+    if (c.activationLr > 0) {
+      for (const s of unit.sites) {
+        const q = o.setup.sites.get(s)!;
+        q.quantizer.variables(q.state).forEach((v, i) => (aParams[`a/${s}/${i}`] = v));
+      }
+    }
+    const wSched = c.weightLrSchedule ?? constant(1);
+    const aSched = c.activationLrSchedule ?? cosine(1, 0);
+    const wOpt: Optimizer = adam({ lr: (s, t) => c.weightLr * wSched(s, t), totalSteps: c.iterations });
+    const aOpt: Optimizer = adam({ lr: (s, t) => c.activationLr * aSched(s, t), totalSteps: c.iterations });
+    let step = 0;
+    if (o.resume && ui === startUnit) {
+      step = o.resume.step;
+      const restore = (opt: Optimizer, s: ReconstructionSnapshot['optimizers']['weights']) => {
+        const tensors = Object.fromEntries(Object.entries(s.tensors).map(([k, v]) => [k, tf.tensor(v.values, v.shape, 'float32')]));
+        opt.loadState({ iterations: s.iterations, tensors });
+        tf.dispose(Object.values(tensors));
+      };
+      restore(wOpt, o.resume.optimizers.weights);
+      restore(aOpt, o.resume.optimizers.activations);
+    }
+    const layerQs = unit.layers.map((l) => o.setup.layers.get(l)!);
+    const snapshot = (): ReconstructionSnapshot => {
+      const ws = wOpt.state();
+      const as = aOpt.state();
+      const tensors = (t: Record<string, tf.Tensor>) => Object.fromEntries(Object.entries(t).map(([k, v]) => [k, dump(v)]));
+      return {
+        unitIndex: step >= c.iterations ? ui + 1 : ui,
+        step: step >= c.iterations ? 0 : step,
+        samplerRng: samplerRng.state(),
+        sampler: sampler.state(),
+        mixRng: mixRng.state(),
+        variables: Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, dump(v)])),
+        optimizers: { weights: { iterations: ws.iterations, tensors: tensors(ws.tensors) }, activations: { iterations: as.iterations, tensors: tensors(as.tensors) } },
+        units: done.slice(),
+      };
+    };
+    unit.prepare();
+    let lastLoss = Number.NaN;
+    try {
+      for (; step < c.iterations; step++) {
+        if (o.shouldStop?.()) {
+          stopped = true;
+          break;
+        }
+        const ctx: StepContext = { step, total: c.iterations, training: true, rng: mixRng };
+        const idx = sampler.next();
+        const report = (step + 1) % every === 0 || step === c.iterations - 1;
+        const termValues: Record<string, number> = {};
+        tf.tidy(() => {
+          const kept: Record<string, tf.Scalar> = {};
+          const all = { ...wParams, ...aParams };
+          const { value, grads } = paramGrads(() => {
+            const terms = unit.loss(idx, ctx);
+            for (const q of layerQs) {
+              const r = q.quantizer.regularizer?.(q.state, ctx);
+              if (r) terms['round'] = terms['round'] ? (tf.add(terms['round'], r) as tf.Scalar) : r;
+            }
+            if (report) for (const [k, v] of Object.entries(terms)) kept[k] = tf.keep(v);
+            return tf.addN(Object.values(terms)) as tf.Scalar;
+          }, all);
+          const pick = (p: Record<string, tf.Variable>) => Object.fromEntries(Object.keys(p).filter((k) => grads[k]).map((k) => [k, grads[k]!]));
+          if (Object.keys(wParams).length > 0) wOpt.step(wParams, pick(wParams));
+          if (Object.keys(aParams).length > 0) {
+            aOpt.step(aParams, pick(aParams));
+            for (const v of Object.values(aParams)) v.assign(tf.maximum(v, 1e-8));
+          }
+          lastLoss = value.dataSync()[0]!;
+          for (const [k, v] of Object.entries(kept)) {
+            termValues[k] = v.dataSync()[0]!;
+            v.dispose();
+          }
+        });
+        if (!Number.isFinite(lastLoss)) throw new LowbitError('E_DIVERGED', `reconstruction diverged in '${unit.name}' at step ${step + 1}: loss ${lastLoss}`);
+        if (report) {
+          o.onProgress?.({
+            unit: unit.name,
+            unitIndex: ui,
+            units: units.length,
+            step: step + 1,
+            total: c.iterations,
+            loss: lastLoss,
+            terms: termValues,
+            ctx,
+            elapsedSeconds: (performance.now() - t0) / 1000,
+          });
+        }
+        if (o.onCheckpoint && o.checkpointEvery && (step + 1) % o.checkpointEvery === 0 && step + 1 < c.iterations) {
+          step++;
+          o.onCheckpoint(snapshot());
+          step--;
+        }
+      }
+      // A stop's snapshot needs the optimisers' moments: take it before they are disposed.
+      if (stopped && o.onCheckpoint) o.onCheckpoint(snapshot());
+    } finally {
+      unit.finish();
+      wOpt.dispose();
+      aOpt.dispose();
+    }
+    if (!stopped) {
+      done.push({ name: unit.name, iterations: c.iterations, seconds: (performance.now() - tu) / 1000, finalLoss: lastLoss });
+      // The next unit starts with fresh optimisers: a snapshot here needs no moments.
+      if (o.onCheckpoint) o.onCheckpoint(snapshot());
+    }
+  }
+  return { units: done, seconds: (performance.now() - t0) / 1000, stopped };
+}

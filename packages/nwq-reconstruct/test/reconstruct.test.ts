@@ -1,0 +1,165 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { type ActivationMixer, evalContext, Rng } from '@lowbit/core';
+import { amixup, noMixing, qdrop } from '@lowbit/amixup';
+import { disposeNetwork, forward } from '@lowbit/nn';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { arLoss, PRESETS, type ReconstructionConfig, type ReconstructionSnapshot, reconstruct } from '../src/index.js';
+import { calibrate, calibration, setup, smallNet, wasm } from './fixtures.js';
+
+beforeAll(wasm);
+
+const base = (over: Partial<ReconstructionConfig> & { mixer: ActivationMixer }): ReconstructionConfig => ({
+  granularity: 'network',
+  iterations: 60,
+  batchSize: 16,
+  regularize: 'blocks',
+  outputLoss: 'none',
+  outputWeight: 1,
+  weightLr: 1e-2,
+  activationLr: 1e-3,
+  targets: 'cache',
+  seed: 5,
+  ...over,
+});
+
+/** Relative L2 error of the quantized (hard) network's logits against the float network's. */
+function outputError(q: ReturnType<typeof setup>, x: tf.Tensor): number {
+  return tf.tidy(() => {
+    const fp = forward(q.net, x).output;
+    const qo = forward(q.net, x, q.forwardOptions(evalContext(new Rng(0)))).output;
+    return tf.div(tf.norm(tf.sub(qo, fp)), tf.norm(fp)).dataSync()[0]!;
+  });
+}
+
+describe('losses', () => {
+  it('AR loss is the λ-weighted sum of per-example squared distances, averaged over the batch', () => {
+    const v = tf.tidy(() => {
+      const q = new Map<string, tf.Tensor>([
+        ['a', tf.tensor2d([[1, 2], [0, 1]])],
+        ['b', tf.tensor2d([[0, 0, 3]])],
+      ]);
+      const f = new Map<string, tf.Tensor>([
+        ['a', tf.tensor2d([[0, 0], [0, 0]])],
+        ['b', tf.tensor2d([[1, 0, 0]])],
+      ]);
+      return arLoss(q, f, { b: 2 }).dataSync()[0]!;
+    });
+    // a: examples (1 + 4) and (0 + 1) → mean 3; b: (1 + 0 + 9) · λ 2 = 20
+    expect(v).toBeCloseTo(3 + 20, 5);
+  });
+});
+
+describe('presets', () => {
+  it('each method is one config over the same engine', () => {
+    expect(PRESETS.rtn.config).toBeNull();
+    expect(PRESETS.adaround).toMatchObject({ rounding: 'adaround', mixing: 'none', config: { granularity: 'layer', activationLr: 0 } });
+    expect(PRESETS.brecq).toMatchObject({ rounding: 'adaround', mixing: 'none', config: { granularity: 'block' } });
+    expect(PRESETS.qdrop).toMatchObject({ rounding: 'adaround', mixing: 'qdrop', config: { granularity: 'block' } });
+    expect(PRESETS.nwq).toMatchObject({ rounding: 'asoftmax', mixing: 'amixup', config: { granularity: 'network', regularize: 'blocks', weightLr: 1e-3, activationLr: 4e-5, batchSize: 32 } });
+  });
+});
+
+describe('reconstruction lowers the output error of a W3A4 network below round-to-nearest', () => {
+  const cases: Array<[string, 'asoftmax' | 'adaround', Partial<ReconstructionConfig>, ActivationMixer]> = [
+    ['network (NWQ: AR over blocks, ASoftmax, AMixup)', 'asoftmax', { granularity: 'network' }, amixup()],
+    ['network, AR over layers, per-batch targets', 'asoftmax', { granularity: 'network', regularize: 'layers', targets: 'per-batch' }, amixup()],
+    ['block (QDrop)', 'adaround', { granularity: 'block', iterations: 40 }, qdrop()],
+    ['layer (AdaRound)', 'adaround', { granularity: 'layer', iterations: 40, activationLr: 0 }, noMixing()],
+  ];
+  for (const [name, rounding, over, mixer] of cases) {
+    it(name, () => {
+      const x = new Rng(9).normalTensor([64, 8, 8, 2]);
+      const net = smallNet();
+      const calib = calibration(128);
+      const rtn = setup(net, 'nearest', 3, 4);
+      calibrate(rtn, calib);
+      const rtnErr = outputError(rtn, x);
+      rtn.dispose();
+      const q = setup(net, rounding, 3, 4);
+      calibrate(q, calib);
+      const before = outputError(q, x);
+      const losses: number[] = [];
+      const r = reconstruct({ setup: q, calibration: calib, config: base({ ...over, mixer }), onProgress: (p) => losses.push(p.loss) });
+      const after = outputError(q, x);
+      expect(r.stopped).toBe(false);
+      expect(r.units.length).toBe(over.granularity === 'network' ? 1 : over.granularity === 'block' ? 4 : 5);
+      // (the NWQ loss itself rises while τ anneals: soft weights equal float weights at τ = 1)
+      expect(after).toBeLessThan(0.9 * rtnErr);
+      expect(after).toBeLessThan(before);
+      expect(losses.length).toBeGreaterThan(0);
+      expect(losses.every(Number.isFinite)).toBe(true);
+      q.dispose();
+      calib.data.dispose();
+      x.dispose();
+      disposeNetwork(net);
+    }, 120_000);
+  }
+});
+
+describe('engine mechanics', () => {
+  it('does not leak tensors over 300 iterations', () => {
+    const net = smallNet(2);
+    const calib = calibration(64);
+    const q = setup(net, 'asoftmax', 4, 4);
+    calibrate(q, calib);
+    const counts: number[] = [];
+    reconstruct({
+      setup: q,
+      calibration: calib,
+      config: base({ iterations: 300, mixer: amixup(), targets: 'per-batch' }),
+      progressEvery: 50,
+      onProgress: () => counts.push(tf.memory().numTensors),
+    });
+    expect(new Set(counts).size).toBe(1);
+    q.dispose();
+    calib.data.dispose();
+    disposeNetwork(net);
+  }, 120_000);
+
+  it('resuming from a snapshot gives the same variables as an uninterrupted run', () => {
+    const run = (stopAt: number | null, resume?: ReconstructionSnapshot) => {
+      const net = smallNet(4);
+      const calib = calibration(64);
+      const q = setup(net, 'adaround', 3, 4);
+      calibrate(q, calib);
+      let snap: ReconstructionSnapshot | undefined;
+      let steps = 0;
+      reconstruct({
+        setup: q,
+        calibration: calib,
+        config: base({ granularity: 'block', iterations: 10, mixer: qdrop() }),
+        progressEvery: 1,
+        onProgress: () => steps++,
+        onCheckpoint: (s) => (snap = s),
+        shouldStop: () => stopAt !== null && steps >= stopAt,
+        ...(resume ? { resume } : {}),
+      });
+      const values = q.variables().map((v) => Array.from(v.dataSync()));
+      q.dispose();
+      calib.data.dispose();
+      disposeNetwork(net);
+      return { values, snap: snap! };
+    };
+    const full = run(null);
+    const first = run(17); // stops inside the second block
+    expect(first.snap.unitIndex).toBe(1);
+    expect(first.snap.step).toBe(7);
+    const resumed = run(null, JSON.parse(JSON.stringify(first.snap)));
+    expect(resumed.values.length).toBe(full.values.length);
+    resumed.values.forEach((v, i) => {
+      for (let j = 0; j < v.length; j++) expect(Math.abs(v[j]! - full.values[i]![j]!)).toBeLessThanOrEqual(1e-6);
+    });
+  }, 120_000);
+
+  it('rejects bad configurations', () => {
+    const net = smallNet(6);
+    const calib = calibration(16);
+    const q = setup(net, 'asoftmax', 4, 4);
+    calibrate(q, calib);
+    expect(() => reconstruct({ setup: q, calibration: calib, config: base({ iterations: 0, mixer: amixup() }) })).toThrow(/iterations must be a positive integer, got 0/);
+    expect(() => reconstruct({ setup: q, calibration: calib, config: base({ granularity: 'pixel' as never, mixer: amixup() }) })).toThrow(/granularity must be/);
+    q.dispose();
+    calib.data.dispose();
+    disposeNetwork(net);
+  });
+});
