@@ -61,8 +61,12 @@ function buildUnits(setup: QuantSetup<Network>, calib: CalibrationSource, c: Rec
 /** Stable names of every quantizer variable: `w/<layer>/<i>` and `a/<site>/<i>`. */
 function allVariables(setup: QuantSetup<Network>): Record<string, tf.Variable> {
   const out: Record<string, tf.Variable> = {};
-  for (const [name, q] of setup.layers) q.quantizer.variables(q.state).forEach((v, i) => (out[`w/${name}/${i}`] = v));
-  for (const [name, q] of setup.sites) q.quantizer.variables(q.state).forEach((v, i) => (out[`a/${name}/${i}`] = v));
+  for (const [name, q] of setup.layers) {
+    for (const [i, v] of q.quantizer.variables(q.state).entries()) out[`w/${name}/${i}`] = v;
+  }
+  for (const [name, q] of setup.sites) {
+    for (const [i, v] of q.quantizer.variables(q.state).entries()) out[`a/${name}/${i}`] = v;
+  }
   return out;
 }
 
@@ -114,12 +118,12 @@ export function reconstruct(o: ReconstructOptions): ReconstructionResult {
     const aParams: Record<string, tf.Variable> = {};
     for (const l of unit.layers) {
       const q = o.setup.layers.get(l)!;
-      q.quantizer.variables(q.state).forEach((v, i) => (wParams[`w/${l}/${i}`] = v));
+      for (const [i, v] of q.quantizer.variables(q.state).entries()) wParams[`w/${l}/${i}`] = v;
     }
     if (c.activationLr > 0) {
       for (const s of unit.sites) {
         const q = o.setup.sites.get(s)!;
-        q.quantizer.variables(q.state).forEach((v, i) => (aParams[`a/${s}/${i}`] = v));
+        for (const [i, v] of q.quantizer.variables(q.state).entries()) aParams[`a/${s}/${i}`] = v;
       }
     }
     const wSched = c.weightLrSchedule ?? constant(1);

@@ -22,8 +22,6 @@ export interface Unit {
   finish(): void;
 }
 
-const EVAL_CTX = (ctx: StepContext): StepContext => ({ ...ctx, training: false });
-
 /** Runs `fn` over the calibration set in batches and stacks the per-example results (kept tensors). */
 function precompute(calib: CalibrationSource, batch: number, fn: (x: tf.Tensor) => tf.Tensor[]): tf.Tensor[] {
   const parts: tf.Tensor[][] = [];
