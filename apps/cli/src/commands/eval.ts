@@ -2,6 +2,8 @@ import { initBackend } from '@lowbit/core';
 import { bundledTestSet, FASHION_MNIST_CLASSES, loadFashionMnist } from '@lowbit/data';
 import { disposeNetwork } from '@lowbit/nn';
 import { evaluate } from '../eval/evaluate.js';
+import { existsSync } from 'node:fs';
+import { quantizedHooks, readQuantization } from '../ptq/quantized-checkpoint.js';
 import { loadModelArg } from '../util/load-model.js';
 
 export interface EvalCommandOptions {
@@ -15,15 +17,17 @@ export async function runEval(o: EvalCommandOptions): Promise<void> {
   await initBackend();
   const net = loadModelArg(o.model);
   const test = o.data === 'bundled' ? bundledTestSet() : loadFashionMnist('test', o.data);
-  const r = evaluate(net, test, { batchSize: o.batch });
+  // a quantized checkpoint (from lowbit ptq) runs with its activation quantizers
+  const quant = existsSync(o.model) ? readQuantization(o.model) : null;
+  const r = evaluate(net, test, { batchSize: o.batch, ...(quant ? { forwardOptions: quantizedHooks(quant) } : {}) });
   disposeNetwork(net);
   if (o.json) {
-    console.log(JSON.stringify({ model: o.model, data: test.name, accuracy: r.accuracy, loss: r.loss, samples: r.samples, imagesPerSecond: r.imagesPerSecond, confusion: r.confusion }));
+    console.log(JSON.stringify({ model: o.model, quantized: quant !== null, data: test.name, accuracy: r.accuracy, loss: r.loss, samples: r.samples, imagesPerSecond: r.imagesPerSecond, confusion: r.confusion }));
     return;
   }
   const names = FASHION_MNIST_CLASSES.map((n) => n.slice(0, 7));
   const lines = [
-    `model        ${o.model}`,
+    `model        ${o.model}${quant ? ' (quantized: weights on their grids, activations fake-quantized)' : ''}`,
     `data         ${test.name} (${r.samples} images)`,
     `top-1        ${(100 * r.accuracy).toFixed(2)}%`,
     `loss         ${r.loss.toFixed(4)}`,

@@ -1,17 +1,20 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { evalContext, initBackend, LowbitError, Rng } from '@lowbit/core';
 import { atomicWriteFile } from '@lowbit/core/node';
-import { batches, bundledTestSet, loadFashionMnist } from '@lowbit/data';
+import { batches, bundledTestSet, loadFashionMnist, makeBatch, subset } from '@lowbit/data';
 import { disposeNetwork } from '@lowbit/nn';
-import { grid, quantizeNetwork, type RangeEstimator } from '@lowbit/quantizers';
-import { join } from 'node:path';
+import { type ReconstructionSnapshot, reconstruct } from '@lowbit/nwq-reconstruct';
+import { grid, prepareQuantized, type RangeEstimator } from '@lowbit/quantizers';
 import { evaluate } from '../eval/evaluate.js';
+import { type MethodOverrides, mixerFor, planMethod, weightQuantizerFor } from '../ptq/methods.js';
+import { saveQuantized } from '../ptq/quantized-checkpoint.js';
 import { bitOpsReport, sizeReport } from '../ptq/report.js';
 import { loadCalibration } from '../util/calibration.js';
 import { loadModelArg } from '../util/load-model.js';
+import { Progress } from '../util/progress.js';
 
-export const PTQ_METHODS = ['rtn'] as const;
-
-export interface PtqCommandOptions {
+export interface PtqCommandOptions extends MethodOverrides {
   model: string;
   method: string;
   wbits: number;
@@ -21,18 +24,25 @@ export interface PtqCommandOptions {
   keep8bit: string;
   granularity: string;
   estimator: string;
+  recon?: string;
+  seed: number;
   test: string;
+  testLimit: number;
   out: string | undefined;
+  resume: boolean;
+  checkpointEvery: number;
   json: boolean;
 }
 
+const STATE_FILE = 'ptq-state.json';
+
+/** Everything that must match for `--resume` to continue a run exactly. */
+function runKey(o: PtqCommandOptions, plan: ReturnType<typeof planMethod>) {
+  return { model: o.model, wbits: o.wbits, abits: o.abits, calib: o.calib, calibSize: o.calibSize, keep8bit: o.keep8bit, granularity: o.granularity, estimator: o.estimator, seed: o.seed, plan };
+}
+
 export async function runPtq(o: PtqCommandOptions): Promise<void> {
-  if (!(PTQ_METHODS as readonly string[]).includes(o.method)) throw new LowbitError('E_ARG', `--method must be one of ${PTQ_METHODS.join(', ')}, got '${o.method}'`);
-  if (o.granularity !== 'channel' && o.granularity !== 'tensor') throw new LowbitError('E_ARG', `--granularity must be channel or tensor, got '${o.granularity}'`);
-  const estimators = ['minmax', 'percentile', 'mse'];
-  if (!estimators.includes(o.estimator)) throw new LowbitError('E_ARG', `--estimator must be one of ${estimators.join(', ')}, got '${o.estimator}'`);
-  const keep = o.keep8bit === 'none' || o.keep8bit === '' ? [] : o.keep8bit.split(',').map((s) => s.trim());
-  for (const k of keep) if (k !== 'first' && k !== 'last') throw new LowbitError('E_ARG', `--keep-8bit takes 'first', 'last', 'first,last' or 'none', got '${o.keep8bit}'`);
+  // validate everything before any work
   for (const [flag, b] of [
     ['--wbits', o.wbits],
     ['--abits', o.abits],
@@ -43,17 +53,48 @@ export async function runPtq(o: PtqCommandOptions): Promise<void> {
       throw new LowbitError('E_BITS', `${flag}: ${(e as Error).message}`);
     }
   }
+  const plan = planMethod(o.method, { ...o, ...(o.recon !== undefined ? { granularity: o.recon } : { granularity: undefined }) });
+  if (o.granularity !== 'channel' && o.granularity !== 'tensor') throw new LowbitError('E_ARG', `--granularity must be channel or tensor, got '${o.granularity}'`);
+  const estimators = ['minmax', 'percentile', 'mse'];
+  if (!estimators.includes(o.estimator)) throw new LowbitError('E_ARG', `--estimator must be one of ${estimators.join(', ')}, got '${o.estimator}'`);
+  const keep = o.keep8bit === 'none' || o.keep8bit === '' ? [] : o.keep8bit.split(',').map((s) => s.trim());
+  for (const k of keep) if (k !== 'first' && k !== 'last') throw new LowbitError('E_ARG', `--keep-8bit takes 'first', 'last', 'first,last' or 'none', got '${o.keep8bit}'`);
+  const out = o.out ?? join('runs', 'ptq', `${o.model.replace(/[^\w.-]+/g, '_')}-${o.method}-w${o.wbits}a${o.abits}`);
+  const key = runKey(o, plan);
+  let resume: ReconstructionSnapshot | undefined;
+  if (o.resume) {
+    const p = join(out, STATE_FILE);
+    if (!existsSync(p)) throw new LowbitError('E_NO_CHECKPOINT', `--resume: no saved reconstruction state in '${p}'`);
+    const saved = JSON.parse(readFileSync(p, 'utf8')) as { key: unknown; snapshot: ReconstructionSnapshot };
+    if (JSON.stringify(saved.key) !== JSON.stringify(key)) throw new LowbitError('E_RESUME', `--resume: '${p}' was written by a run with other settings; use the same command as that run`);
+    resume = saved.snapshot;
+  }
+
   const t0 = performance.now();
   await initBackend();
   const net = loadModelArg(o.model);
   const calib = loadCalibration(o.calib, o.calibSize, net.inputShape);
-  const test = o.test === 'bundled' ? bundledTestSet() : loadFashionMnist('test', o.test);
+  const fullTest = o.test === 'bundled' ? bundledTestSet() : loadFashionMnist('test', o.test);
+  const test = o.testLimit > 0 ? subset(fullTest, o.testLimit, `${fullTest.name}[first ${o.testLimit}]`) : fullTest;
+  const progress = new Progress();
   const log = (m: string) => {
-    if (!o.json) process.stderr.write(`${m}\n`);
+    if (!o.json) progress.log(m);
   };
-  log(`model ${o.model}; calibration ${calib.size} images from ${calib.name}; test ${test.size} images`);
+  log(`model ${o.model}; calibration ${calib.size} images (${calib.name}); test ${test.size} images`);
   const fp = evaluate(net, test);
   log(`fp32 top-1 ${(100 * fp.accuracy).toFixed(2)}%`);
+
+  const wq = weightQuantizerFor(plan.rounding);
+  const q = prepareQuantized(net, {
+    wBits: o.wbits,
+    aBits: o.abits,
+    granularity: o.granularity,
+    estimator: o.estimator as RangeEstimator,
+    activationEstimator: o.estimator as RangeEstimator,
+    keep8bit: keep as Array<'first' | 'last'>,
+    learnableActivations: (plan.config?.activationLr ?? 0) > 0,
+    ...(wq ? { weightQuantizer: wq } : {}),
+  });
   const calibTensors = function* () {
     for (const b of batches(calib, { batchSize: 64 })) {
       b.y.dispose();
@@ -64,14 +105,58 @@ export async function runPtq(o: PtqCommandOptions): Promise<void> {
       }
     }
   };
-  const q = quantizeNetwork(net, calibTensors(), {
-    wBits: o.wbits,
-    aBits: o.abits,
-    granularity: o.granularity,
-    estimator: o.estimator as RangeEstimator,
-    activationEstimator: o.estimator as RangeEstimator,
-    keep8bit: keep as Array<'first' | 'last'>,
-  });
+  q.calibrate(calibTensors());
+
+  let recon: { seconds: number; iterations: number; units: number } | null = null;
+  let stopped = false;
+  if (plan.config) {
+    const mixer = mixerFor(plan.mixing);
+    let stopRequested = false;
+    const onSigint = () => {
+      if (stopRequested) process.exit(130);
+      stopRequested = true;
+      process.stderr.write('\nlowbit: stopping after the current step (Ctrl-C again to quit at once); the state is saved for --resume\n');
+    };
+    process.on('SIGINT', onSigint);
+    const saveState = (s: ReconstructionSnapshot) => atomicWriteFile(join(out, STATE_FILE), JSON.stringify({ key, snapshot: s }));
+    try {
+      const r = reconstruct({
+        setup: q,
+        calibration: { size: calib.size, batch: (idx) => {
+          const b = makeBatch(calib, idx);
+          b.y.dispose();
+          return b.x;
+        } },
+        config: { ...plan.config, mixer, seed: o.seed },
+        progressEvery: 5,
+        checkpointEvery: o.checkpointEvery,
+        onCheckpoint: saveState,
+        shouldStop: () => stopRequested,
+        ...(resume ? { resume } : {}),
+        onProgress: (p) => {
+          if (o.json) return;
+          const fields: Record<string, string> = { loss: p.loss.toExponential(3) };
+          for (const [k, v] of Object.entries(p.terms)) if (Object.keys(p.terms).length > 1) fields[k] = v.toExponential(2);
+          if (plan.rounding === 'asoftmax') fields['τ'] = (1 + (0.01 - 1) * Math.min(1, p.step / Math.max(1, p.total - 1))).toFixed(3);
+          if (plan.mixing !== 'none') fields['p'] = mixer.probability(p.step - 1, p.total).toFixed(3);
+          progress.update(`${plan.method} ${p.unit} (${p.unitIndex + 1}/${p.units})`, p.step, p.total, fields);
+        },
+      });
+      progress.done();
+      stopped = r.stopped;
+      recon = { seconds: r.seconds, iterations: plan.config.iterations * r.units.length, units: r.units.length };
+    } finally {
+      process.off('SIGINT', onSigint);
+    }
+  }
+  if (stopped) {
+    log(`stopped; resume with the same command plus --resume (state in ${join(out, STATE_FILE)})`);
+    q.dispose();
+    disposeNetwork(net);
+    process.exitCode = 130;
+    return;
+  }
+
   const qe = evaluate(q.net, test, { forwardOptions: q.forwardOptions(evalContext(new Rng(0))) });
   const seconds = (performance.now() - t0) / 1000;
   const report = {
@@ -79,6 +164,10 @@ export async function runPtq(o: PtqCommandOptions): Promise<void> {
     method: o.method,
     wBits: o.wbits,
     aBits: o.abits,
+    rounding: plan.rounding,
+    mixing: plan.mixing,
+    reconstruction: plan.config ? { ...plan.config, seed: o.seed } : null,
+    reconstructionSeconds: recon?.seconds ?? 0,
     granularity: o.granularity,
     estimator: o.estimator,
     keep8bit: keep,
@@ -93,10 +182,12 @@ export async function runPtq(o: PtqCommandOptions): Promise<void> {
     bitOps: bitOpsReport(q.net, q.policy),
     seconds,
     policy: q.policy,
+    output: { model: join(out, 'model.json'), report: join(out, 'report.json') },
   };
+  await saveQuantized(q, join(out, 'model.json'), { producedBy: 'lowbit ptq', report: { ...report, policy: undefined } });
+  atomicWriteFile(join(out, 'report.json'), `${JSON.stringify(report, null, 1)}\n`);
   q.dispose();
   disposeNetwork(net);
-  if (o.out) atomicWriteFile(join(o.out, 'report.json'), `${JSON.stringify(report, null, 1)}\n`);
   if (o.json) {
     console.log(JSON.stringify(report));
     return;
@@ -104,13 +195,13 @@ export async function runPtq(o: PtqCommandOptions): Promise<void> {
   const kb = (b: number) => `${(b / 1024).toFixed(1)} KB`;
   console.log(
     [
-      `method         ${o.method} W${o.wbits}A${o.abits} (${o.granularity} weights, ${o.estimator} ranges, 8-bit: ${keep.join(', ') || 'none'})`,
+      `method         ${o.method} W${o.wbits}A${o.abits}: ${plan.rounding} rounding, ${plan.mixing} mixing${plan.config ? `, ${plan.config.granularity}-wise, ${report.reconstruction!.iterations} iterations${plan.config.granularity === 'network' ? '' : ` per ${plan.config.granularity}`}` : ''}`,
       `fp32 top-1     ${(100 * fp.accuracy).toFixed(2)}%`,
       `quantized      ${(100 * qe.accuracy).toFixed(2)}%  (${(100 * (qe.accuracy - fp.accuracy)).toFixed(2)} pt)`,
       `layer weights  ${kb(report.size.fp32Bytes)} fp32 → ${kb(report.size.quantizedBytes)} (${report.size.ratio.toFixed(1)}× smaller)`,
       `BitOps/image   ${(report.bitOps.fp32 / 1e9).toFixed(2)} G → ${(report.bitOps.quantized / 1e9).toFixed(3)} G`,
-      `wall time      ${seconds.toFixed(1)} s`,
-      ...(o.out ? [`report         ${join(o.out, 'report.json')}`] : []),
+      `wall time      ${seconds.toFixed(1)} s${recon ? ` (reconstruction ${recon.seconds.toFixed(1)} s)` : ''}`,
+      `written        ${report.output.model}, ${report.output.report}`,
     ].join('\n'),
   );
 }

@@ -1,0 +1,57 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { type HardenedTensor, LowbitError, type StepContext } from '@lowbit/core';
+import { cloneNetwork, disposeNetwork, type ForwardOptions, type Network } from '@lowbit/nn';
+import { readNetworkJson, saveNetwork } from '@lowbit/nn/node';
+import { dequantizeHardened, fakeQuantize, grid } from '@lowbit/quantizers';
+import type { QuantizedNetwork } from '@lowbit/quantizers';
+
+/** Quantization parameters stored in a quantized checkpoint's metadata. */
+export interface QuantizationMeta {
+  format: 'lowbit-quantized';
+  version: 1;
+  layers: Record<string, { bits: number; axis: number | null; scale: number[] }>;
+  sites: Record<string, { bits: number; signed: boolean; scale: number }>;
+}
+
+/**
+ * Saves a quantized network: the BN-folded network with its kernels replaced by the hardened
+ * (dequantized) weights, and in metadata the per-layer weight grids and per-site activation
+ * steps. The integer codes are exactly `round(w / scale)` of the stored weights.
+ */
+export async function saveQuantized(q: QuantizedNetwork, path: string, extra: Record<string, unknown>): Promise<Map<string, HardenedTensor>> {
+  const hard = q.harden();
+  const net = cloneNetwork(q.net);
+  const meta: QuantizationMeta = { format: 'lowbit-quantized', version: 1, layers: {}, sites: {} };
+  for (const [name, h] of hard) {
+    net.params[name]!['kernel']!.assign(tf.tensor(dequantizeHardened(h), h.shape, 'float32'));
+    meta.layers[name] = { bits: h.bits, axis: h.axis, scale: Array.from(h.scale) };
+  }
+  for (const [name, s] of q.sites) {
+    const st = s.state as { scales: Record<number, tf.Variable> | null };
+    if (!st.scales) throw new LowbitError('E_STATE', `site '${name}' has no calibrated step`);
+    meta.sites[name] = { bits: s.bits, signed: s.signed, scale: st.scales[s.bits]!.dataSync()[0]! };
+  }
+  await saveNetwork(net, path, { ...extra, quantization: meta });
+  disposeNetwork(net);
+  return hard;
+}
+
+/** The quantization metadata of a saved network, or null for a float one. */
+export function readQuantization(path: string): QuantizationMeta | null {
+  const m = readNetworkJson(path).metadata?.['quantization'] as QuantizationMeta | undefined;
+  return m?.format === 'lowbit-quantized' ? m : null;
+}
+
+/** Forward hooks that quantize activations with stored steps (weights are already on their grids). */
+export function quantizedHooks(meta: QuantizationMeta): Pick<ForwardOptions, 'activation'> {
+  const steps = new Map(Object.entries(meta.sites).map(([k, v]) => [k, { ...v, g: grid(v.bits, v.signed) }]));
+  return {
+    activation: (site, x) => {
+      const s = steps.get(site);
+      if (!s) return x;
+      return tf.tidy(() => fakeQuantize(x, tf.scalar(s.scale), tf.scalar(0), { grid: s.g }));
+    },
+  };
+}
+
+export type { Network, StepContext };

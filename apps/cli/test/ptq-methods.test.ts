@@ -1,0 +1,58 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lowbit } from './helpers.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'lowbit-ptqm-'));
+const model = join(dir, 'm', 'model.json');
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+beforeAll(() => {
+  const t = lowbit('train', '--data', 'bundled', '--epochs', '3', '--batch', '32', '--lr', '0.05', '--no-eval', '--out', join(dir, 'm'), '--seed', '4');
+  expect(t.status, t.stderr).toBe(0);
+}, 300_000);
+
+const run = (...args: string[]) => {
+  const r = lowbit('ptq', '--model', model, '--calib-size', '256', '--test-limit', '2000', '--json', ...args);
+  expect(r.status, r.stderr).toBe(0);
+  return JSON.parse(r.stdout);
+};
+
+describe('lowbit ptq learned methods', () => {
+  it('NWQ beats round-to-nearest at W3A3 and writes a quantized model that lowbit eval reproduces', () => {
+    const rtn = run('--method', 'rtn', '--wbits', '3', '--abits', '3', '--out', join(dir, 'rtn'));
+    const nwq = run('--method', 'nwq', '--wbits', '3', '--abits', '3', '--iters', '80', '--out', join(dir, 'nwq'));
+    expect(nwq).toMatchObject({ method: 'nwq', rounding: 'asoftmax', mixing: 'amixup', reconstruction: { granularity: 'network', iterations: 80, regularize: 'blocks' } });
+    expect(nwq.reconstructionSeconds).toBeGreaterThan(0);
+    expect(nwq.quantizedAccuracy).toBeGreaterThan(rtn.quantizedAccuracy);
+    const e = lowbit('eval', '--model', join(dir, 'nwq', 'model.json'), '--json');
+    expect(e.status, e.stderr).toBe(0);
+    const ej = JSON.parse(e.stdout);
+    expect(ej.quantized).toBe(true);
+    // eval uses all 10,000 test images; the report above the first 2,000: re-run ptq's figure on the full set
+    const full = lowbit('ptq', '--model', model, '--calib-size', '256', '--json', '--method', 'nwq', '--wbits', '3', '--abits', '3', '--iters', '80', '--out', join(dir, 'nwq-full'));
+    expect(full.status, full.stderr).toBe(0);
+    expect(ej.accuracy).toBe(JSON.parse(full.stdout).quantizedAccuracy);
+  }, 600_000);
+
+  it('the baselines run as presets of the same engine; ablation flags swap single pieces', () => {
+    const q = run('--method', 'qdrop', '--iters', '5', '--out', join(dir, 'qdrop'));
+    expect(q).toMatchObject({ rounding: 'adaround', mixing: 'qdrop', reconstruction: { granularity: 'block', iterations: 5 } });
+    const a = run('--method', 'adaround', '--iters', '5', '--out', join(dir, 'ada'));
+    expect(a).toMatchObject({ rounding: 'adaround', mixing: 'none', reconstruction: { granularity: 'layer', activationLr: 0 } });
+    const ab = run('--method', 'nwq', '--iters', '5', '--rounding', 'adaround', '--mixing', 'qdrop', '--ar', 'layers', '--out', join(dir, 'abl'));
+    expect(ab).toMatchObject({ rounding: 'adaround', mixing: 'qdrop', reconstruction: { granularity: 'network', regularize: 'layers' } });
+  }, 600_000);
+
+  it('bad flags fail before any work; --resume without saved state is an error', () => {
+    const bad = lowbit('ptq', '--model', model, '--method', 'nwq', '--mixing', 'shuffle');
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--mixing must be one of none, qdrop, amixup, got 'shuffle'/);
+    const rtnIters = lowbit('ptq', '--model', model, '--method', 'rtn', '--iters', '10');
+    expect(rtnIters.status).toBe(2);
+    expect(rtnIters.stderr).toMatch(/--method rtn runs no optimisation/);
+    const noState = lowbit('ptq', '--model', model, '--method', 'nwq', '--out', join(dir, 'fresh'), '--resume');
+    expect(noState.status).toBe(2);
+    expect(noState.stderr).toMatch(/no saved reconstruction state/);
+  }, 300_000);
+});
