@@ -1,0 +1,117 @@
+#!/usr/bin/env node
+// PTQ benchmark sweep: every model × bit setting × method (and the NWQ ablations), each one
+// `lowbit ptq --json` process, `--jobs` at a time. Results are appended to docs/ptq-results.json as
+// they finish (a rerun skips what is done), then rendered into docs/benchmarks.md between the
+// `ptq:start` / `ptq:end` markers.
+// Usage: node tools/bench/ptq-table.mjs [--models resnet-fm,mbv2-fm] [--settings w4a4,w2a4,w3a3,w2a2]
+//          [--methods rtn,adaround,brecq,qdrop,nwq] [--ablations] [--jobs 2] [--iters N] [--render-only]
+//          [--results docs/ptq-results.json] [--doc docs/benchmarks.md]
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const args = process.argv.slice(2);
+const opt = (n, d) => {
+  const i = args.indexOf(n);
+  return i >= 0 ? args[i + 1] : d;
+};
+const models = opt('--models', 'resnet-fm,mbv2-fm').split(',');
+const settings = opt('--settings', 'w4a4,w2a4,w3a3,w2a2').split(',');
+const methods = opt('--methods', 'rtn,adaround,brecq,qdrop,nwq').split(',');
+const jobs = Number(opt('--jobs', '2'));
+const iters = opt('--iters', undefined);
+const resultsPath = opt('--results', `${root}docs/ptq-results.json`);
+const docPath = opt('--doc', `${root}docs/benchmarks.md`);
+
+const ABLATIONS = [
+  { name: 'nwq, AR over layers', method: 'nwq', extra: ['--ar', 'layers'] },
+  { name: 'nwq, no AR (output only)', method: 'nwq', extra: ['--ar', 'none'] },
+  { name: 'block-wise, ASoftmax + AMixup', method: 'nwq', extra: ['--recon', 'block'] },
+  { name: 'nwq with sigmoid (AdaRound) rounding', method: 'nwq', extra: ['--rounding', 'adaround'] },
+  { name: 'nwq with QDrop drop', method: 'nwq', extra: ['--mixing', 'qdrop'] },
+  { name: 'nwq without mixing', method: 'nwq', extra: ['--mixing', 'none'] },
+];
+
+const results = existsSync(resultsPath) ? JSON.parse(readFileSync(resultsPath, 'utf8')) : [];
+const keyOf = (j) => JSON.stringify([j.model, j.setting, j.name, j.iters ?? null]);
+const done = new Set(results.map(keyOf));
+const save = () => {
+  writeFileSync(`${resultsPath}.tmp`, `${JSON.stringify(results, null, 1)}\n`);
+  renameSync(`${resultsPath}.tmp`, resultsPath);
+};
+
+const queue = [];
+for (const model of models) {
+  for (const setting of settings) {
+    const [, w, a] = /^w(\d)a(\d)$/.exec(setting);
+    for (const m of methods) queue.push({ model, setting, w, a, name: m, method: m, extra: [], iters });
+    if (args.includes('--ablations')) for (const ab of ABLATIONS) queue.push({ model, setting, w, a, ...ab, iters });
+  }
+}
+const todo = args.includes('--render-only') ? [] : queue.filter((j) => !done.has(keyOf(j)));
+console.log(`${todo.length} runs to do (${queue.length - todo.length} already in ${resultsPath})`);
+
+function runOne(j) {
+  return new Promise((resolve) => {
+    const out = `${root}runs/bench-ptq/${j.model.replace(/[^\w.-]+/g, '_')}-${j.setting}-${j.name.replace(/[^\w]+/g, '_')}`;
+    const a = ['apps/cli/dist/bin.js', 'ptq', '--model', j.model, '--method', j.method, '--wbits', j.w, '--abits', j.a, '--json', '--out', out, ...j.extra];
+    if (j.iters && j.method !== 'rtn') a.push('--iters', j.iters);
+    const t0 = Date.now();
+    const p = spawn(process.execPath, a, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    p.on('close', (code) => {
+      if (code !== 0) {
+        console.log(`FAILED ${j.model} ${j.setting} ${j.name}: ${stderr.trim().split('\n').pop()}`);
+        return resolve();
+      }
+      const r = JSON.parse(stdout.trim().split('\n').pop());
+      results.push({ model: j.model, setting: j.setting, name: j.name, iters: j.iters ?? null, command: `lowbit ${a.slice(1).join(' ')}`, wallSeconds: (Date.now() - t0) / 1000, report: r });
+      save();
+      console.log(`${j.model} ${j.setting} ${j.name}: ${(100 * r.quantizedAccuracy).toFixed(2)}% (fp32 ${(100 * r.fp32Accuracy).toFixed(2)}%), ${r.seconds.toFixed(0)} s`);
+      resolve();
+    });
+  });
+}
+
+const workers = Array.from({ length: Math.max(1, jobs) }, async () => {
+  while (todo.length) await runOne(todo.shift());
+});
+await Promise.all(workers);
+
+// render
+const pct = (x) => `${(100 * x).toFixed(2)}`;
+const md = [];
+for (const model of models) {
+  const rows = results.filter((r) => r.model === model);
+  if (!rows.length) continue;
+  const fp = rows[0].report.fp32Accuracy;
+  md.push(`### ${model} (FP32 ${pct(fp)}%): test top-1 %, first/last layer 8-bit, 1,024 calibration images`);
+  md.push('');
+  md.push(`| method | ${settings.map((s) => s.toUpperCase()).join(' | ')} | iterations | wall time (s) per setting |`);
+  md.push(`|---|${settings.map(() => '---').join('|')}|---|---|`);
+  const names = [...methods, ...(args.includes('--ablations') ? ABLATIONS.map((a) => a.name) : [])];
+  for (const name of names) {
+    const cells = settings.map((s) => rows.find((r) => r.setting === s && r.name === name));
+    if (cells.every((c) => !c)) continue;
+    const rec = cells.find(Boolean).report.reconstruction;
+    const itersTxt = rec ? `${rec.iterations}${rec.granularity === 'network' ? '' : ` per ${rec.granularity}`}` : '—';
+    md.push(`| ${name} | ${cells.map((c) => (c ? pct(c.report.quantizedAccuracy) : '')).join(' | ')} | ${itersTxt} | ${cells.map((c) => (c ? c.report.seconds.toFixed(0) : '')).join(' / ')} |`);
+  }
+  md.push('');
+}
+md.push(`Produced by \`node tools/bench/ptq-table.mjs ${args.join(' ')}\`; every run's exact command and full report are in \`docs/ptq-results.json\`.`);
+const path = docPath;
+let doc = readFileSync(path, 'utf8');
+const start = '<!-- ptq:start (generated by tools/bench/ptq-table.mjs) -->';
+const end = '<!-- ptq:end -->';
+if (!doc.includes(start)) doc += `\n## Post-training quantization\n\n${start}\n${end}\n`;
+const a0 = doc.indexOf(start);
+const b0 = doc.indexOf(end);
+doc = `${doc.slice(0, a0 + start.length)}\n${md.join('\n')}\n${doc.slice(b0)}`;
+writeFileSync(`${path}.tmp`, doc);
+renameSync(`${path}.tmp`, path);
+console.log(md.join('\n'));
