@@ -1,6 +1,7 @@
 export type {
   BatchNormSpec,
   BlockSpec,
+  ConcatSpec,
   Conv2dSpec,
   DenseSpec,
   DepthwiseConv2dSpec,
@@ -12,8 +13,11 @@ export type {
   OpName,
   Padding,
   PoolSpec,
+  ReshapeSpec,
+  ScaleSpec,
   Shape,
   SimpleSpec,
+  ZeroPadSpec,
 } from './spec.js';
 export { isLayer } from './spec.js';
 export { analyze } from './analyze.js';

@@ -25,9 +25,14 @@ export function activationSites(spec: NetworkSpec): ActivationSite[] {
   for (const n of info.order) {
     const s = n.spec;
     let v = false;
-    if (s.op === 'relu' || s.op === 'relu6') v = true;
-    else if (s.op === 'maxPool' || s.op === 'avgPool' || s.op === 'globalAvgPool' || s.op === 'flatten' || s.op === 'identity') v = nonNeg.get(s.inputs[0]!) ?? false;
-    else if (s.op === 'add') v = s.inputs.every((i) => nonNeg.get(i) ?? false);
+    if (s.op === 'relu' || s.op === 'relu6' || s.op === 'sigmoid' || s.op === 'softmax') v = true;
+    else if (['maxPool', 'avgPool', 'globalAvgPool', 'flatten', 'identity', 'zeroPad', 'reshape'].includes(s.op)) v = nonNeg.get(s.inputs[0]!) ?? false;
+    else if (s.op === 'add' || s.op === 'concat') v = s.inputs.every((i) => nonNeg.get(i) ?? false);
+    else if (s.op === 'scale') {
+      const a = typeof s.scale === 'number' ? [s.scale] : s.scale;
+      const b = typeof s.offset === 'number' ? [s.offset] : s.offset;
+      v = (nonNeg.get(s.inputs[0]!) ?? false) && a.every((x) => x >= 0) && b.every((x) => x >= 0);
+    }
     nonNeg.set(s.name, v);
   }
   const sites: ActivationSite[] = [];

@@ -52,10 +52,35 @@ export interface PoolSpec extends NodeBase {
 }
 
 export interface SimpleSpec extends NodeBase {
-  op: 'relu' | 'relu6' | 'identity' | 'flatten' | 'globalAvgPool' | 'add';
+  op: 'relu' | 'relu6' | 'identity' | 'flatten' | 'globalAvgPool' | 'add' | 'softmax' | 'sigmoid' | 'swish' | 'hardSwish';
 }
 
-export type NodeSpec = Conv2dSpec | DepthwiseConv2dSpec | DenseSpec | BatchNormSpec | PoolSpec | SimpleSpec;
+/** Concatenation along a per-example axis (−1: channels). */
+export interface ConcatSpec extends NodeBase {
+  op: 'concat';
+  axis: number;
+}
+
+/** Zero padding of the two spatial axes: `[[top, bottom], [left, right]]`. */
+export interface ZeroPadSpec extends NodeBase {
+  op: 'zeroPad';
+  padding: [[number, number], [number, number]];
+}
+
+/** Reshape of each example to `targetShape` (one entry may be −1). */
+export interface ReshapeSpec extends NodeBase {
+  op: 'reshape';
+  targetShape: number[];
+}
+
+/** Constant affine rescaling `x·scale + offset` (Keras Rescaling; Normalization with per-channel vectors). */
+export interface ScaleSpec extends NodeBase {
+  op: 'scale';
+  scale: number | number[];
+  offset: number | number[];
+}
+
+export type NodeSpec = Conv2dSpec | DepthwiseConv2dSpec | DenseSpec | BatchNormSpec | PoolSpec | SimpleSpec | ConcatSpec | ZeroPadSpec | ReshapeSpec | ScaleSpec;
 export type OpName = NodeSpec['op'];
 
 /** Layers with a weight kernel that quantization acts on. */

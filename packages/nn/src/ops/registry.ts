@@ -7,9 +7,32 @@ import { depthwiseConv2dOp } from './depthwise-conv2d.js';
 import { addOp, flattenOp, globalAvgPoolOp, identityOp, relu6Op, reluOp } from './elementwise.js';
 import type { OpDef } from './op-def.js';
 import { avgPoolOp, maxPoolOp } from './pooling.js';
+import { hardSwishOp, sigmoidOp, softmaxOp, swishOp } from './activations.js';
+import { concatOp, reshapeOp, scaleOp, zeroPadOp } from './shape-ops.js';
 
 const registry = new Map<OpName, OpDef>(
-  [conv2dOp, depthwiseConv2dOp, denseOp, batchNormOp, reluOp, relu6Op, identityOp, addOp, flattenOp, globalAvgPoolOp, avgPoolOp, maxPoolOp].map(
+  [
+    conv2dOp,
+    depthwiseConv2dOp,
+    denseOp,
+    batchNormOp,
+    reluOp,
+    relu6Op,
+    identityOp,
+    addOp,
+    flattenOp,
+    globalAvgPoolOp,
+    avgPoolOp,
+    maxPoolOp,
+    softmaxOp,
+    sigmoidOp,
+    swishOp,
+    hardSwishOp,
+    concatOp,
+    zeroPadOp,
+    reshapeOp,
+    scaleOp,
+  ].map(
     (d) => [d.op, d as unknown as OpDef],
   ),
 );

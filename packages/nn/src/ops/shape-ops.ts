@@ -1,0 +1,68 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { LowbitError } from '@lowbit/core';
+import type { ConcatSpec, ReshapeSpec, ScaleSpec, ZeroPadSpec } from '../spec.js';
+import type { OpDef } from './op-def.js';
+
+export const concatOp: OpDef<ConcatSpec> = {
+  op: 'concat',
+  arity: 'many',
+  params: () => ({}),
+  outputShape(spec, shapes) {
+    const rank = shapes[0]!.length;
+    const axis = spec.axis < 0 ? rank + spec.axis : spec.axis;
+    const out = shapes[0]!.slice();
+    out[axis] = 0;
+    for (const s of shapes) {
+      if (s.length !== rank || s.some((d, i) => i !== axis && d !== shapes[0]![i])) {
+        throw new LowbitError('E_SHAPE', `concat '${spec.name}': inputs must agree on all axes but ${spec.axis}, got ${shapes.map((x) => `[${x.join(', ')}]`).join(' and ')}`);
+      }
+      out[axis]! += s[axis]!;
+    }
+    return out;
+  },
+  forward: (spec, xs) => tf.concat(xs, spec.axis < 0 ? xs[0]!.rank + spec.axis : spec.axis + 1),
+  macs: () => 0,
+};
+
+export const zeroPadOp: OpDef<ZeroPadSpec> = {
+  op: 'zeroPad',
+  arity: 1,
+  params: () => ({}),
+  outputShape(spec, [s]) {
+    if (s!.length !== 3) throw new LowbitError('E_SHAPE', `zeroPad '${spec.name}': expected an [H, W, C] input, got [${s!.join(', ')}]`);
+    const [[t, b], [l, r]] = spec.padding;
+    return [s![0]! + t + b, s![1]! + l + r, s![2]!];
+  },
+  forward: (spec, [x]) => tf.pad(x!, [[0, 0], spec.padding[0], spec.padding[1], [0, 0]]),
+  macs: () => 0,
+};
+
+export const reshapeOp: OpDef<ReshapeSpec> = {
+  op: 'reshape',
+  arity: 1,
+  params: () => ({}),
+  outputShape(spec, [s]) {
+    const size = s!.reduce((a, b) => a * b, 1);
+    const known = spec.targetShape.filter((d) => d !== -1).reduce((a, b) => a * b, 1);
+    const out = spec.targetShape.map((d) => (d === -1 ? size / known : d));
+    if (out.reduce((a, b) => a * b, 1) !== size || out.some((d) => !Number.isInteger(d) || d <= 0)) {
+      throw new LowbitError('E_SHAPE', `reshape '${spec.name}': cannot reshape [${s!.join(', ')}] to [${spec.targetShape.join(', ')}]`);
+    }
+    return out;
+  },
+  forward: (spec, [x]) => tf.reshape(x!, [x!.shape[0]!, ...spec.targetShape]),
+  macs: () => 0,
+};
+
+export const scaleOp: OpDef<ScaleSpec> = {
+  op: 'scale',
+  arity: 1,
+  params: () => ({}),
+  outputShape: (_s, [s]) => s!.slice(),
+  forward(spec, [x]) {
+    const a = typeof spec.scale === 'number' ? spec.scale : tf.tensor1d(spec.scale);
+    const b = typeof spec.offset === 'number' ? spec.offset : tf.tensor1d(spec.offset);
+    return tf.add(tf.mul(x!, a), b);
+  },
+  macs: () => 0,
+};

@@ -1,0 +1,286 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { LowbitError } from '@lowbit/core';
+import { analyze, type Network, type NodeParams, type NodeSpec, paramDefs } from '@lowbit/nn';
+import { detectBlocks } from './blocks.js';
+import type { TfjsArtifacts } from './read-artifacts.js';
+
+interface KerasLayer {
+  className: string;
+  name: string;
+  config: Record<string, unknown>;
+  inbound: string[];
+}
+
+type Cfg = Record<string, unknown>;
+const pair = (v: unknown, d: number): [number, number] => (Array.isArray(v) ? [Number(v[0]), Number(v[1] ?? v[0])] : v == null ? [d, d] : [Number(v), Number(v)]);
+
+/** The Keras topology inside a TF.js model.json: `{class_name, config}` directly or under `model_config`. */
+function topologyOf(a: TfjsArtifacts): { className: string; config: Cfg } {
+  const t = a.json['modelTopology'] as Cfg;
+  const m = (t['model_config'] as Cfg | undefined) ?? t;
+  const className = m['class_name'] as string;
+  if (typeof className !== 'string') throw new LowbitError('E_FORMAT', `${a.path}: modelTopology has no 'class_name'`);
+  return { className, config: m['config'] as Cfg };
+}
+
+/** The layers with their (single) inbound connections, the input shape and the output layer. */
+function kerasLayers(a: TfjsArtifacts): { layers: KerasLayer[]; inputShape: number[]; inputName: string; output: string; name: string } {
+  const { className, config } = topologyOf(a);
+  const list = (Array.isArray(config) ? config : (config['layers'] as Cfg[])) ?? [];
+  if (!Array.isArray(list) || list.length === 0) throw new LowbitError('E_FORMAT', `${a.path}: the model has no layers`);
+  const name = (Array.isArray(config) ? 'model' : (config['name'] as string)) ?? 'model';
+  if (className === 'Sequential') {
+    const layers: KerasLayer[] = [];
+    let prev = 'input';
+    let inputShape: number[] | null = null;
+    for (const l of list) {
+      const c = (l['config'] as Cfg) ?? {};
+      const cls = l['class_name'] as string;
+      const shape = c['batch_input_shape'] as Array<number | null> | undefined;
+      if (shape && !inputShape) inputShape = shape.slice(1).map(Number);
+      if (cls === 'InputLayer') continue;
+      const lname = (c['name'] as string) ?? `layer${layers.length}`;
+      layers.push({ className: cls, name: lname, config: c, inbound: [prev] });
+      prev = lname;
+    }
+    if (!inputShape) throw new LowbitError('E_FORMAT', `${a.path}: the first layer of the Sequential model has no batch_input_shape`);
+    return { layers, inputShape, inputName: 'input', output: prev, name };
+  }
+  if (className !== 'Model' && className !== 'Functional') throw new LowbitError('E_FORMAT', `${a.path}: unsupported model class '${className}' (expected Sequential, Model or Functional)`);
+  const inputs = config['input_layers'] as unknown[][];
+  const outputs = config['output_layers'] as unknown[][];
+  if (!Array.isArray(inputs) || inputs.length !== 1) throw new LowbitError('E_UNSUPPORTED', `${a.path}: only single-input models are supported, this one has ${inputs?.length ?? 0} inputs`);
+  if (!Array.isArray(outputs) || outputs.length !== 1) throw new LowbitError('E_UNSUPPORTED', `${a.path}: only single-output models are supported, this one has ${outputs?.length ?? 0} outputs`);
+  const inputName = String(inputs[0]![0]);
+  let inputShape: number[] | null = null;
+  const layers: KerasLayer[] = [];
+  for (const l of list) {
+    const c = (l['config'] as Cfg) ?? {};
+    const lname = (l['name'] as string) ?? (c['name'] as string);
+    const cls = l['class_name'] as string;
+    if (cls === 'InputLayer') {
+      if (lname === inputName) inputShape = (c['batch_input_shape'] as Array<number | null>).slice(1).map(Number);
+      continue;
+    }
+    const nodes = l['inbound_nodes'] as unknown[][][];
+    if (!Array.isArray(nodes) || nodes.length !== 1) {
+      throw new LowbitError('E_UNSUPPORTED', `${a.path}: layer '${lname}' is called ${nodes?.length ?? 0} times; shared layers are not supported`);
+    }
+    const inbound = nodes[0]!.map((e) => (String(e[0]) === inputName ? 'input' : String(e[0])));
+    layers.push({ className: cls, name: lname, config: c, inbound });
+  }
+  if (!inputShape) throw new LowbitError('E_FORMAT', `${a.path}: input layer '${inputName}' has no batch_input_shape`);
+  const out = String(outputs[0]![0]);
+  return { layers, inputShape, inputName, output: out === inputName ? 'input' : out, name };
+}
+
+const ACTIVATIONS: Record<string, NodeSpec['op'] | null> = { linear: null, relu: 'relu', relu6: 'relu6', softmax: 'softmax', sigmoid: 'sigmoid', swish: 'swish', hard_swish: 'hardSwish', hardSwish: 'hardSwish' };
+
+/** Why a layer cannot be imported, or null when it can. */
+function unsupported(l: KerasLayer): string | null {
+  const c = l.config;
+  const act = c['activation'] as string | undefined;
+  if (act !== undefined && !(act in ACTIVATIONS)) return `activation '${act}' is not supported`;
+  if (c['data_format'] !== undefined && c['data_format'] !== 'channels_last') return `data_format '${String(c['data_format'])}' (only channels_last)`;
+  const dil = c['dilation_rate'];
+  if (dil !== undefined && pair(dil, 1).some((d) => d !== 1)) return `dilation_rate ${JSON.stringify(dil)} (only 1)`;
+  switch (l.className) {
+    case 'Conv2D':
+      return (c['groups'] ?? 1) !== 1 ? 'grouped convolution' : null;
+    case 'DepthwiseConv2D':
+    case 'SeparableConv2D':
+    case 'Dense':
+    case 'Add':
+    case 'Concatenate':
+    case 'ZeroPadding2D':
+    case 'AveragePooling2D':
+    case 'MaxPooling2D':
+    case 'Flatten':
+    case 'Reshape':
+    case 'Dropout':
+    case 'SpatialDropout2D':
+    case 'Rescaling':
+    case 'Activation':
+      return null;
+    case 'GlobalAveragePooling2D':
+      return c['keepdims'] ? 'keepdims: true' : null;
+    case 'BatchNormalization': {
+      const ax = c['axis'];
+      const axis = Array.isArray(ax) ? ax[0] : ax;
+      return axis === -1 || axis === 3 || axis === undefined ? null : `axis ${JSON.stringify(ax)} (only the channel axis -1)`;
+    }
+    case 'ReLU': {
+      const mv = c['max_value'];
+      if ((c['negative_slope'] ?? 0) !== 0 || (c['threshold'] ?? 0) !== 0) return 'negative_slope/threshold other than 0';
+      return mv == null || mv === 6 ? null : `max_value ${String(mv)} (only none or 6)`;
+    }
+    default:
+      return `layer type '${l.className}' is not supported`;
+  }
+}
+
+function padding(c: Cfg): 'same' | 'valid' {
+  return c['padding'] === 'same' ? 'same' : 'valid';
+}
+
+/**
+ * Imports a TF.js LayersModel into the lowbit IR: layers become nodes (fused activations become
+ * their own nodes, SeparableConv2D a depthwise + pointwise pair), weights are matched by name,
+ * and residual / inverted-residual blocks are detected from the graph. Anything unsupported fails
+ * first, with one error listing every offending layer.
+ */
+export function importLayersModel(a: TfjsArtifacts): Network {
+  const k = kerasLayers(a);
+  const problems = k.layers.map((l) => [l, unsupported(l)] as const).filter(([, why]) => why !== null);
+  if (problems.length > 0) {
+    throw new LowbitError(
+      'E_UNSUPPORTED',
+      `${a.path}: cannot import ${problems.length} layer(s):\n${problems.map(([l, why]) => `  - '${l.name}' (${l.className}): ${why}`).join('\n')}`,
+      { layers: problems.map(([l]) => l.name) },
+    );
+  }
+  const nodes: NodeSpec[] = [];
+  const params: Record<string, Record<string, tf.Tensor>> = {};
+  const outName = new Map<string, string>([['input', 'input']]); // keras layer → IR value name
+  const weight = (layer: string, p: string): tf.Tensor => {
+    const hits = Object.keys(a.weights).filter((n) => n === `${layer}/${p}` || n.endsWith(`/${layer}/${p}`));
+    if (hits.length !== 1) throw new LowbitError('E_WEIGHTS', `${a.path}: weight '${layer}/${p}' ${hits.length === 0 ? 'is missing from the manifest' : `is ambiguous (${hits.join(', ')})`}`);
+    return a.weights[hits[0]!]!;
+  };
+  const hasWeight = (layer: string, p: string) => Object.keys(a.weights).some((n) => n === `${layer}/${p}` || n.endsWith(`/${layer}/${p}`));
+  const withActivation = (l: KerasLayer, node: string): string => {
+    const act = ACTIVATIONS[(l.config['activation'] as string) ?? 'linear'];
+    if (!act) return node;
+    const name = `${l.name}/${act}`;
+    nodes.push({ op: act, name, inputs: [node] } as NodeSpec);
+    return name;
+  };
+  // Keras layer lists are topologically sorted; check as we go
+  for (const l of k.layers) {
+    const c = l.config;
+    const ins = l.inbound.map((i) => {
+      const v = outName.get(i);
+      if (!v) throw new LowbitError('E_FORMAT', `${a.path}: layer '${l.name}' reads '${i}', which is not an earlier layer`);
+      return v;
+    });
+    let out: string;
+    switch (l.className) {
+      case 'Conv2D': {
+        nodes.push({ op: 'conv2d', name: l.name, inputs: ins, filters: Number(c['filters']), kernelSize: pair(c['kernel_size'], 1), strides: pair(c['strides'], 1), padding: padding(c), useBias: c['use_bias'] !== false });
+        params[l.name] = { kernel: weight(l.name, 'kernel'), ...(c['use_bias'] !== false ? { bias: weight(l.name, 'bias') } : {}) };
+        out = withActivation(l, l.name);
+        break;
+      }
+      case 'DepthwiseConv2D': {
+        nodes.push({ op: 'depthwiseConv2d', name: l.name, inputs: ins, kernelSize: pair(c['kernel_size'], 1), strides: pair(c['strides'], 1), padding: padding(c), depthMultiplier: Number(c['depth_multiplier'] ?? 1), useBias: c['use_bias'] !== false });
+        params[l.name] = { kernel: weight(l.name, 'depthwise_kernel'), ...(c['use_bias'] !== false ? { bias: weight(l.name, 'bias') } : {}) };
+        out = withActivation(l, l.name);
+        break;
+      }
+      case 'SeparableConv2D': {
+        const dw = `${l.name}/depthwise`;
+        nodes.push({ op: 'depthwiseConv2d', name: dw, inputs: ins, kernelSize: pair(c['kernel_size'], 1), strides: pair(c['strides'], 1), padding: padding(c), depthMultiplier: Number(c['depth_multiplier'] ?? 1), useBias: false });
+        nodes.push({ op: 'conv2d', name: l.name, inputs: [dw], filters: Number(c['filters']), kernelSize: [1, 1], strides: [1, 1], padding: 'valid', useBias: c['use_bias'] !== false });
+        params[dw] = { kernel: weight(l.name, 'depthwise_kernel') };
+        params[l.name] = { kernel: weight(l.name, 'pointwise_kernel'), ...(c['use_bias'] !== false ? { bias: weight(l.name, 'bias') } : {}) };
+        out = withActivation(l, l.name);
+        break;
+      }
+      case 'Dense': {
+        nodes.push({ op: 'dense', name: l.name, inputs: ins, units: Number(c['units']), useBias: c['use_bias'] !== false });
+        params[l.name] = { kernel: weight(l.name, 'kernel'), ...(c['use_bias'] !== false ? { bias: weight(l.name, 'bias') } : {}) };
+        out = withActivation(l, l.name);
+        break;
+      }
+      case 'BatchNormalization': {
+        nodes.push({ op: 'batchNorm', name: l.name, inputs: ins, epsilon: Number(c['epsilon'] ?? 1e-3), momentum: Number(c['momentum'] ?? 0.99) });
+        const mean = weight(l.name, 'moving_mean');
+        params[l.name] = {
+          gamma: c['scale'] !== false && hasWeight(l.name, 'gamma') ? weight(l.name, 'gamma') : tf.onesLike(mean),
+          beta: c['center'] !== false && hasWeight(l.name, 'beta') ? weight(l.name, 'beta') : tf.zerosLike(mean),
+          movingMean: mean,
+          movingVariance: weight(l.name, 'moving_variance'),
+        };
+        out = l.name;
+        break;
+      }
+      case 'ReLU':
+        nodes.push({ op: c['max_value'] === 6 ? 'relu6' : 'relu', name: l.name, inputs: ins });
+        out = l.name;
+        break;
+      case 'Activation': {
+        const act = ACTIVATIONS[c['activation'] as string];
+        nodes.push({ op: act ?? 'identity', name: l.name, inputs: ins } as NodeSpec);
+        out = l.name;
+        break;
+      }
+      case 'Add':
+        nodes.push({ op: 'add', name: l.name, inputs: ins });
+        out = l.name;
+        break;
+      case 'Concatenate':
+        nodes.push({ op: 'concat', name: l.name, inputs: ins, axis: Number(c['axis'] ?? -1) });
+        out = l.name;
+        break;
+      case 'ZeroPadding2D': {
+        const p = c['padding'];
+        const pad: [[number, number], [number, number]] = Array.isArray(p) && Array.isArray(p[0]) ? [pair(p[0], 0), pair(p[1], 0)] : (() => {
+          const [h, w] = pair(p, 1);
+          return [[h, h], [w, w]] as [[number, number], [number, number]];
+        })();
+        nodes.push({ op: 'zeroPad', name: l.name, inputs: ins, padding: pad });
+        out = l.name;
+        break;
+      }
+      case 'AveragePooling2D':
+      case 'MaxPooling2D': {
+        const pool = pair(c['pool_size'], 2);
+        nodes.push({ op: l.className === 'MaxPooling2D' ? 'maxPool' : 'avgPool', name: l.name, inputs: ins, poolSize: pool, strides: c['strides'] == null ? pool : pair(c['strides'], 1), padding: padding(c) });
+        out = l.name;
+        break;
+      }
+      case 'GlobalAveragePooling2D':
+        nodes.push({ op: 'globalAvgPool', name: l.name, inputs: ins });
+        out = l.name;
+        break;
+      case 'Flatten':
+        nodes.push({ op: 'flatten', name: l.name, inputs: ins });
+        out = l.name;
+        break;
+      case 'Reshape':
+        nodes.push({ op: 'reshape', name: l.name, inputs: ins, targetShape: (c['target_shape'] as number[]).map(Number) });
+        out = l.name;
+        break;
+      case 'Rescaling':
+        nodes.push({ op: 'scale', name: l.name, inputs: ins, scale: c['scale'] as number, offset: (c['offset'] as number) ?? 0 });
+        out = l.name;
+        break;
+      default: // Dropout, SpatialDropout2D: identity at inference
+        nodes.push({ op: 'identity', name: l.name, inputs: ins });
+        out = l.name;
+    }
+    outName.set(l.name, out);
+  }
+  const finalOut = outName.get(k.output);
+  if (!finalOut) throw new LowbitError('E_FORMAT', `${a.path}: output layer '${k.output}' not found`);
+  if (nodes[nodes.length - 1]!.name !== finalOut) {
+    throw new LowbitError('E_UNSUPPORTED', `${a.path}: the output '${k.output}' must be the last layer (dead branches are not supported)`);
+  }
+  const spec = { name: k.name, inputShape: k.inputShape, nodes, blocks: detectBlocks(nodes) };
+  analyze(spec);
+  const defs = paramDefs(spec);
+  const net: Network = { ...spec, params: {} };
+  for (const [node, pdefs] of Object.entries(defs)) {
+    const ps: NodeParams = {};
+    for (const [p, def] of Object.entries(pdefs)) {
+      const t = params[node]?.[p];
+      if (!t) throw new LowbitError('E_WEIGHTS', `${a.path}: no weight for '${node}/${p}'`);
+      if (t.shape.length !== def.shape.length || t.shape.some((d, i) => d !== def.shape[i])) {
+        throw new LowbitError('E_WEIGHTS', `${a.path}: weight for '${node}/${p}' has shape [${t.shape.join(', ')}], the layer needs [${def.shape.join(', ')}]`);
+      }
+      ps[p] = tf.variable(tf.cast(t, 'float32'), def.trainable);
+    }
+    net.params[node] = ps;
+  }
+  return net;
+}

@@ -1,0 +1,122 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tfjs from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend, Rng } from '@lowbit/core';
+import { analyze, disposeNetwork, forward, quantizableLayers } from '@lowbit/nn';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { importTfjsModel } from '../src/index.js';
+import { kitchenSink, randomizeBatchNorms, saveLayersModel } from './tfjs-fixtures.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'lowbit-io-'));
+beforeAll(() => initBackend({ backend: 'wasm', fallback: false }));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function maxDiff(a: tf.Tensor, b: tf.Tensor): number {
+  return tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!);
+}
+
+describe('LayersModel import', () => {
+  it('a functional model with every supported layer type gives the same outputs as stock tfjs (< 1e-4)', async () => {
+    const model = kitchenSink();
+    randomizeBatchNorms(model, 7);
+    const path = await saveLayersModel(model, join(dir, 'sink'));
+    const net = importTfjsModel(path);
+    const x = new Rng(1).uniform([5, 16, 16, 3]);
+    const ref = model.predict(x) as tf.Tensor;
+    const got = tf.tidy(() => forward(net, x).output);
+    expect(got.shape).toEqual(ref.shape);
+    expect(maxDiff(got, ref)).toBeLessThan(1e-4);
+    // residual and inverted-residual structure became blocks; every block validates
+    const info = analyze(net);
+    expect(net.blocks.length).toBeGreaterThan(3);
+    const addBlock = net.blocks.find((b) => b.nodes.some((n) => n.startsWith('add')));
+    expect(addBlock!.nodes.some((n) => n.startsWith('depthwise_conv2d'))).toBe(true);
+    expect(info.output).toBe(net.nodes[net.nodes.length - 1]!.name);
+    expect(quantizableLayers(net).length).toBe(8); // SeparableConv2D → depthwise + pointwise
+    tf.dispose([x, ref, got]);
+    disposeNetwork(net);
+  });
+
+  it('a Sequential model round-trips too', async () => {
+    const model = tfjs.sequential({
+      layers: [
+        tfjs.layers.conv2d({ inputShape: [10, 10, 1], filters: 4, kernelSize: 3, activation: 'relu' }),
+        tfjs.layers.maxPooling2d({ poolSize: 2 }),
+        tfjs.layers.flatten(),
+        tfjs.layers.dense({ units: 5, activation: 'softmax' }),
+      ],
+    });
+    const path = await saveLayersModel(model, join(dir, 'seq'));
+    const net = importTfjsModel(path);
+    const x = new Rng(2).uniform([3, 10, 10, 1]);
+    const ref = model.predict(x) as tf.Tensor;
+    const got = tf.tidy(() => forward(net, x).output);
+    expect(maxDiff(got, ref)).toBeLessThan(1e-5);
+    expect(net.blocks.map((b) => b.nodes.length)).toEqual([2, 4]);
+    tf.dispose([x, ref, got]);
+    disposeNetwork(net);
+  });
+});
+
+describe('bad TF.js models', () => {
+  let good: string;
+  beforeAll(async () => {
+    const model = tfjs.sequential({ layers: [tfjs.layers.dense({ inputShape: [4], units: 3 })] });
+    good = await saveLayersModel(model, join(dir, 'good'));
+  });
+  const variant = (name: string, edit: (j: Record<string, unknown>) => void, bin?: Uint8Array) => {
+    const d = join(dir, name);
+    rmSync(d, { recursive: true, force: true });
+    const j = JSON.parse(readFileSync(good, 'utf8'));
+    edit(j);
+    const w = bin ?? new Uint8Array(readFileSync(join(dir, 'good', 'weights.bin')));
+    mkdirSync(d, { recursive: true });
+    writeFileSync(join(d, 'model.json'), JSON.stringify(j));
+    writeFileSync(join(d, 'weights.bin'), w);
+    return join(d, 'model.json');
+  };
+
+  it('each problem is one specific error naming the file and field', () => {
+    expect(() => importTfjsModel(join(dir, 'none', 'model.json'))).toThrow(/cannot read model file/);
+    const bad = join(dir, 'bad.json');
+    writeFileSync(bad, '{"format": "layers-model", ');
+    expect(() => importTfjsModel(bad)).toThrow(/bad\.json: not valid JSON/);
+    expect(() => importTfjsModel(variant('fmt', (j) => (j['format'] = 'keras-h5')))).toThrow(/field 'format' must be 'layers-model' or 'graph-model', got "keras-h5"/);
+    expect(() => importTfjsModel(variant('nomf', (j) => delete j['weightsManifest']))).toThrow(/field 'weightsManifest' must be a list/);
+    expect(() => importTfjsModel(variant('short', () => {}, new Uint8Array(10)))).toThrow(/shards \(weights\.bin\) hold 10 bytes, the manifest needs 60/);
+    expect(() => importTfjsModel(variant('shard', (j) => ((j['weightsManifest'] as Array<{ paths: string[] }>)[0]!.paths = ['missing.bin'])))).toThrow(
+      /weight shard 'missing\.bin' \(weightsManifest\[0\]\) cannot be read/,
+    );
+    const nan = new Float32Array(15).fill(0.5);
+    nan[4] = Number.POSITIVE_INFINITY;
+    expect(() => importTfjsModel(variant('nan', () => {}, new Uint8Array(nan.buffer)))).toThrow(/weight 'dense_Dense\d+\/kernel' has a non-finite value at flat index 4/);
+    expect(() =>
+      importTfjsModel(
+        variant('shape', (j) => {
+          const w = (j['weightsManifest'] as Array<{ weights: Array<{ shape: number[] }> }>)[0]!.weights[0]!;
+          w.shape = [3, 4];
+        }),
+      ),
+    ).toThrow(/has shape \[3, 4\], the layer needs \[4, 3\]/);
+  });
+
+  it('unsupported layers are all listed before any work', async () => {
+    const inp = tfjs.input({ shape: [8, 8, 2] });
+    let x = tfjs.layers.conv2d({ filters: 2, kernelSize: 3, dilationRate: 2, padding: 'same' }).apply(inp) as tfjs.SymbolicTensor;
+    x = tfjs.layers.activation({ activation: 'elu' }).apply(x) as tfjs.SymbolicTensor;
+    x = tfjs.layers.upSampling2d({ size: [2, 2] }).apply(x) as tfjs.SymbolicTensor;
+    const path = await saveLayersModel(tfjs.model({ inputs: inp, outputs: x }), join(dir, 'unsup'));
+    let msg = '';
+    try {
+      importTfjsModel(path);
+    } catch (e) {
+      msg = (e as Error).message;
+    }
+    expect(msg).toMatch(/cannot import 3 layer\(s\)/);
+    expect(msg).toMatch(/'conv2d_Conv2D\d+' \(Conv2D\): dilation_rate \[2,2\]/);
+    expect(msg).toMatch(/\(Activation\): activation 'elu' is not supported/);
+    expect(msg).toMatch(/\(UpSampling2D\): layer type 'UpSampling2D' is not supported/);
+  });
+});
