@@ -4,6 +4,7 @@ import { formatInfo, runInfo } from './commands/info.js';
 import { runTrain, TRAIN_DEFAULTS } from './commands/train.js';
 import { runEval } from './commands/eval.js';
 import { runPtq } from './commands/ptq.js';
+import { runExport } from './commands/export.js';
 
 export function positiveInt(name: string) {
   return (v: string): number => {
@@ -91,6 +92,16 @@ export function buildProgram(): Command {
     .option('--resume', 'continue a stopped run from the state in --out', false)
     .option('--json', 'print the report as one JSON object (accuracies as fractions 0–1)', false)
     .action(async (o) => runPtq(o));
+
+  program
+    .command('export')
+    .description('write a model (a lowbit ptq output, a lowbit model, or a reference name) as a TF.js LayersModel that stock @tensorflow/tfjs loads')
+    .requiredOption('--model <name|path>', 'quantized model.json from lowbit ptq, a lowbit model.json, or a reference model name')
+    .option('--target <t>', 'tfjs (stock LayersModel; per-tensor kernels as uint8)', 'tfjs')
+    .option('--per-channel <dtype>', 'how per-channel kernels are stored in the stock format: float32 (exact) | float16', 'float32')
+    .requiredOption('--out <dir>', 'output directory')
+    .option('--json', 'print a JSON report', false)
+    .action(async (o) => runExport(o));
 
   return program;
 }

@@ -1,13 +1,31 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { LowbitError } from '@lowbit/core';
 import { isReferenceModel, REFERENCE_MODELS } from '@lowbit/models';
 import { loadReference } from '@lowbit/models/node';
 import type { Network } from '@lowbit/nn';
 import { loadNetwork } from '@lowbit/nn/node';
+import { importTfjsModel } from '@lowbit/tfjs-io';
 
-/** A reference model name (bundled checkpoint) or the path of a lowbit model.json. */
+/** What kind of model file a path holds, from its `format` field. */
+export function modelFormat(path: string): 'lowbit-network' | 'layers-model' | 'graph-model' | 'unknown' {
+  try {
+    const j = JSON.parse(readFileSync(path, 'utf8')) as { format?: string; modelTopology?: Record<string, unknown> };
+    if (j.format === 'lowbit-network' || j.format === 'layers-model' || j.format === 'graph-model') return j.format;
+    if (j.modelTopology) return 'node' in j.modelTopology ? 'graph-model' : 'layers-model';
+  } catch {
+    // reported by the loader below with the file named
+  }
+  return 'unknown';
+}
+
+/**
+ * A reference model name (bundled checkpoint), a lowbit model.json, or a TF.js model.json
+ * (LayersModel; imported into the IR).
+ */
 export function loadModelArg(arg: string): Network {
   if (isReferenceModel(arg)) return loadReference(arg);
-  if (existsSync(arg)) return loadNetwork(arg);
-  throw new LowbitError('E_MODEL', `--model '${arg}' is neither a reference model (${REFERENCE_MODELS.join(', ')}) nor an existing model.json file`);
+  if (!existsSync(arg)) throw new LowbitError('E_MODEL', `--model '${arg}' is neither a reference model (${REFERENCE_MODELS.join(', ')}) nor an existing model.json file`);
+  const f = modelFormat(arg);
+  if (f === 'layers-model' || f === 'graph-model') return importTfjsModel(arg);
+  return loadNetwork(arg);
 }
