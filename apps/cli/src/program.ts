@@ -97,7 +97,7 @@ export function buildProgram(): Command {
     .command('export')
     .description('write a model (a lowbit ptq output, a lowbit model, or a reference name) as a TF.js LayersModel that stock @tensorflow/tfjs loads')
     .requiredOption('--model <name|path>', 'quantized model.json from lowbit ptq, a lowbit model.json, or a reference model name')
-    .option('--target <t>', 'tfjs (stock LayersModel; per-tensor kernels as uint8)', 'tfjs')
+    .option('--target <t>', 'tfjs (stock LayersModel; per-tensor kernels as uint8) | lowbit-packed (2–8-bit codes bit-packed, any granularity; loaded by packedHandler)', 'tfjs')
     .option('--per-channel <dtype>', 'how per-channel kernels are stored in the stock format: float32 (exact) | float16', 'float32')
     .requiredOption('--out <dir>', 'output directory')
     .option('--json', 'print a JSON report', false)

@@ -19,13 +19,21 @@ describe('lowbit export --target tfjs', () => {
     const kernels = r.weights.filter((w: { name: string }) => w.name.endsWith('kernel'));
     expect(kernels.length).toBe(10);
     expect(kernels.every((w: { storedAs: string }) => w.storedAs === 'uint8')).toBe(true);
-    expect(r.weightBytes).toBeLessThan(r.fp32WeightBytes / 3.5);
+    expect(r.weightBytes).toBeLessThan(90_000);
+    const pk = lowbit('export', '--model', join(dir, 'q', 'model.json'), '--target', 'lowbit-packed', '--out', join(dir, 'packed'), '--json');
+    expect(pk.status, pk.stderr).toBe(0);
+    const pr = JSON.parse(pk.stdout);
+    expect(pr.weights.filter((w: { storedAs: string }) => w.storedAs === 'packed').length).toBe(10);
+    expect(pr.weightBytes).toBeLessThan(r.weightBytes / 1.8);
   }, 300_000);
 
-  it('rejects targets that do not exist yet and bad options', () => {
+  it('rejects unknown targets, float models for packing, and bad options', () => {
     const a = lowbit('export', '--model', 'resnet-fm', '--target', 'lowbit-packed', '--out', join(dir, 'x'));
     expect(a.status).toBe(2);
-    expect(a.stderr).toMatch(/lowbit-packed is not implemented yet/);
+    expect(a.stderr).toMatch(/--target lowbit-packed needs a quantized model/);
+    const t = lowbit('export', '--model', 'resnet-fm', '--target', 'onnx', '--out', join(dir, 'x'));
+    expect(t.status).toBe(2);
+    expect(t.stderr).toMatch(/--target must be tfjs or lowbit-packed, got 'onnx'/);
     const b = lowbit('export', '--model', 'resnet-fm', '--per-channel', 'int4', '--out', join(dir, 'x'));
     expect(b.status).toBe(2);
     expect(b.stderr).toMatch(/--per-channel must be float32 or float16/);

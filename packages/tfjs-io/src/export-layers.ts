@@ -15,7 +15,7 @@ export interface ExportOptions {
 /** How one weight was stored, for the user to see. */
 export interface StoredWeight {
   name: string;
-  storedAs: 'uint8' | 'float16' | 'float32';
+  storedAs: 'uint8' | 'float16' | 'float32' | 'packed';
   bytes: number;
   note?: string;
 }
@@ -29,16 +29,18 @@ export interface TfjsExport {
 const kerasName = (n: string) => (n === 'input' ? 'input_1' : n.replace(/[^A-Za-z0-9_.-]/g, '_'));
 
 function layerConfig(n: NodeSpec, name: string): { className: string; config: Record<string, unknown> } {
-  const base = { name, trainable: true };
+  // Only what differs from tfjs-layers' defaults (trainable, channels_last, dilation 1, linear
+  // activation are implied): the topology is a visible share of a 4-bit model's bytes.
+  const base = { name };
   switch (n.op) {
     case 'conv2d':
       if (Array.isArray(n.padding)) throw new LowbitError('E_EXPORT', `cannot export '${n.name}': explicit padding`);
-      return { className: 'Conv2D', config: { ...base, filters: n.filters, kernel_size: n.kernelSize, strides: n.strides, padding: n.padding, data_format: 'channels_last', dilation_rate: [1, 1], activation: 'linear', use_bias: n.useBias } };
+      return { className: 'Conv2D', config: { ...base, filters: n.filters, kernel_size: n.kernelSize, strides: n.strides, padding: n.padding, use_bias: n.useBias } };
     case 'depthwiseConv2d':
       if (Array.isArray(n.padding)) throw new LowbitError('E_EXPORT', `cannot export '${n.name}': explicit padding`);
-      return { className: 'DepthwiseConv2D', config: { ...base, kernel_size: n.kernelSize, strides: n.strides, padding: n.padding, depth_multiplier: n.depthMultiplier, data_format: 'channels_last', dilation_rate: [1, 1], activation: 'linear', use_bias: n.useBias } };
+      return { className: 'DepthwiseConv2D', config: { ...base, kernel_size: n.kernelSize, strides: n.strides, padding: n.padding, depth_multiplier: n.depthMultiplier, use_bias: n.useBias } };
     case 'dense':
-      return { className: 'Dense', config: { ...base, units: n.units, activation: 'linear', use_bias: n.useBias } };
+      return { className: 'Dense', config: { ...base, units: n.units, use_bias: n.useBias } };
     case 'batchNorm':
       return { className: 'BatchNormalization', config: { ...base, axis: -1, momentum: n.momentum, epsilon: n.epsilon, center: true, scale: true } };
     case 'relu':
@@ -56,12 +58,12 @@ function layerConfig(n: NodeSpec, name: string): { className: string; config: Re
     case 'concat':
       return { className: 'Concatenate', config: { ...base, axis: n.axis } };
     case 'zeroPad':
-      return { className: 'ZeroPadding2D', config: { ...base, padding: n.padding, data_format: 'channels_last' } };
+      return { className: 'ZeroPadding2D', config: { ...base, padding: n.padding } };
     case 'avgPool':
     case 'maxPool':
-      return { className: n.op === 'avgPool' ? 'AveragePooling2D' : 'MaxPooling2D', config: { ...base, pool_size: n.poolSize, strides: n.strides, padding: n.padding, data_format: 'channels_last' } };
+      return { className: n.op === 'avgPool' ? 'AveragePooling2D' : 'MaxPooling2D', config: { ...base, pool_size: n.poolSize, strides: n.strides, padding: n.padding } };
     case 'globalAvgPool':
-      return { className: 'GlobalAveragePooling2D', config: { ...base, data_format: 'channels_last' } };
+      return { className: 'GlobalAveragePooling2D', config: { ...base } };
     case 'flatten':
       return { className: 'Flatten', config: { ...base } };
     case 'reshape':
@@ -99,7 +101,7 @@ function weightNames(n: NodeSpec): Array<[param: string, keras: string]> {
 export function exportLayersModel(net: Network, o: ExportOptions = {}): TfjsExport {
   const info = analyze(net);
   const layers: Record<string, unknown>[] = [
-    { name: 'input_1', class_name: 'InputLayer', config: { name: 'input_1', batch_input_shape: [null, ...net.inputShape], dtype: 'float32', sparse: false }, inbound_nodes: [] },
+    { name: 'input_1', class_name: 'InputLayer', config: { name: 'input_1', batch_input_shape: [null, ...net.inputShape] }, inbound_nodes: [] },
   ];
   const specs: Array<Record<string, unknown>> = [];
   const chunks: Uint8Array[] = [];
@@ -107,7 +109,7 @@ export function exportLayersModel(net: Network, o: ExportOptions = {}): TfjsExpo
   for (const n of info.order.map((x) => x.spec)) {
     const name = kerasName(n.name);
     const { className, config } = layerConfig(n, name);
-    layers.push({ name, class_name: className, config, inbound_nodes: [n.inputs.map((i) => [kerasName(i), 0, 0, {}])] });
+    layers.push({ name, class_name: className, config, inbound_nodes: [n.inputs.map((i) => [kerasName(i), 0, 0])] });
     for (const [param, keras] of weightNames(n)) {
       const t = net.params[n.name]![param]!;
       const values = t.dataSync() as Float32Array;
@@ -151,8 +153,6 @@ export function exportLayersModel(net: Network, o: ExportOptions = {}): TfjsExpo
     modelTopology: {
       class_name: 'Model',
       config: { name: net.name, layers, input_layers: [['input_1', 0, 0]], output_layers: [[out, 0, 0]] },
-      keras_version: 'tfjs-layers 4.22.0',
-      backend: 'tensor_flow.js',
     },
     weightsManifest: [{ paths: ['group1-shard1of1.bin'], weights: specs }],
   };

@@ -7,3 +7,5 @@ export { exportLayersModel } from './export-layers.js';
 export type { ExportOptions, LayerGrids, StoredWeight, TfjsExport } from './export-layers.js';
 export { toFloat16Bits } from './float16.js';
 export { writeTfjsExport } from './node/write.js';
+export { exportPacked } from './export-packed.js';
+export { packedHandler } from './packed/index.js';
