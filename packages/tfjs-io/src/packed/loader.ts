@@ -43,7 +43,7 @@ export function packedHandler(source: string | { modelJson: Record<string, unkno
         weights = source.weights;
       }
       const m = json['lowbitPacked'] as PackedManifest | undefined;
-      if (!m || m.version !== 1 || !Array.isArray(m.weights)) throw new Error(`lowbit-packed: field 'lowbitPacked' is missing or not version 1`);
+      if (m?.version !== 1 || !Array.isArray(m.weights)) throw new Error(`lowbit-packed: field 'lowbitPacked' is missing or not version 1`);
       const { specs, weightData } = decodePacked(m, weights);
       return { modelTopology: json['modelTopology'] as tf.io.ModelArtifacts['modelTopology'], weightSpecs: specs, weightData, format: 'layers-model' };
     },
