@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { LowbitError } from '@lowbit/core';
 import type { Network } from '@lowbit/nn';
+import { importGraphModel } from './graph-model.js';
 import { importLayersModel } from './layers-model.js';
 import { readTfjsModel } from './read-artifacts.js';
 
@@ -8,8 +8,7 @@ import { readTfjsModel } from './read-artifacts.js';
 export function importTfjsModel(path: string): Network {
   const a = readTfjsModel(path);
   try {
-    if (a.format === 'layers-model') return importLayersModel(a);
-    throw new LowbitError('E_UNSUPPORTED', `${path}: graph-model import is not implemented yet (layers-model only)`);
+    return a.format === 'layers-model' ? importLayersModel(a) : importGraphModel(a);
   } finally {
     tf.dispose(Object.values(a.weights));
   }

@@ -1,0 +1,102 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Rng } from '@lowbit/core';
+
+type Attr = Record<string, unknown>;
+const s = (v: string) => ({ s: btoa(v) });
+const ilist = (v: number[]) => ({ list: { i: v.map(String) } });
+const slist = (v: string[]) => ({ list: { s: v.map((x) => btoa(x)) } });
+const T = { type: 'DT_FLOAT' };
+
+/** A small GraphModel writer: nodes plus constants, as the TF.js converter lays them out. */
+export class GraphBuilder {
+  nodes: Array<{ name: string; op: string; input: string[]; attr: Attr }> = [];
+  weights: Array<{ name: string; shape: number[]; dtype: 'float32' | 'int32'; data: number[] }> = [];
+  private rng = new Rng(11);
+  placeholder(name: string, shape: number[]): string {
+    this.nodes.push({ name, op: 'Placeholder', input: [], attr: { dtype: T, shape: { shape: { dim: shape.map((d) => ({ size: String(d) })) } } } });
+    return name;
+  }
+  const(name: string, shape: number[], data?: number[], dtype: 'float32' | 'int32' = 'float32'): string {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const values = data ?? Array.from({ length: n }, () => this.rng.normal() * 0.3);
+    this.nodes.push({ name, op: 'Const', input: [], attr: { dtype: { type: dtype === 'int32' ? 'DT_INT32' : 'DT_FLOAT' }, value: { tensor: { dtype: dtype === 'int32' ? 'DT_INT32' : 'DT_FLOAT', tensorShape: { dim: shape.map((d) => ({ size: String(d) })) } } } } });
+    this.weights.push({ name, shape, dtype, data: values });
+    return name;
+  }
+  op(name: string, op: string, input: string[], attr: Attr = {}): string {
+    this.nodes.push({ name, op, input, attr: { T, ...attr } });
+    return name;
+  }
+  conv(name: string, x: string, w: string, o: { strides?: number; padding?: string; fused?: string[]; bias?: string; depthwise?: boolean }): string {
+    const fused = o.fused ?? [];
+    const op = o.depthwise ? (fused.length ? 'FusedDepthwiseConv2dNative' : 'DepthwiseConv2dNative') : fused.length ? '_FusedConv2D' : 'Conv2D';
+    const st = o.strides ?? 1;
+    return this.op(name, op, [x, w, ...(o.bias ? [o.bias] : [])], {
+      strides: ilist([1, st, st, 1]),
+      padding: s(o.padding ?? 'SAME'),
+      data_format: s('NHWC'),
+      dilations: ilist([1, 1, 1, 1]),
+      ...(fused.length ? { fused_ops: slist(fused), num_args: { i: String(o.bias ? 1 : 0) }, epsilon: { f: 0 } } : {}),
+    });
+  }
+  write(dir: string): string {
+    mkdirSync(dir, { recursive: true });
+    const bytes: number[] = [];
+    const buf = Buffer.alloc(this.weights.reduce((a, w) => a + 4 * w.data.length, 0));
+    let off = 0;
+    for (const w of this.weights) {
+      for (const v of w.data) {
+        if (w.dtype === 'int32') buf.writeInt32LE(v, off);
+        else buf.writeFloatLE(v, off);
+        off += 4;
+      }
+    }
+    void bytes;
+    writeFileSync(join(dir, 'group1-shard1of1.bin'), buf);
+    const manifest = [{ paths: ['group1-shard1of1.bin'], weights: this.weights.map((w) => ({ name: w.name, shape: w.shape, dtype: w.dtype })) }];
+    writeFileSync(join(dir, 'model.json'), JSON.stringify({ format: 'graph-model', generatedBy: 'test', convertedBy: 'hand', modelTopology: { node: this.nodes, library: {}, versions: { producer: 1 } }, weightsManifest: manifest }));
+    return join(dir, 'model.json');
+  }
+}
+
+/** Converter-style CNN: fused conv, depthwise, separate BiasAdd and BN, residual add, constant Mul/Add, concat, pad, pools, Mean, Reshape, MatMul. */
+export function cnnGraph(): GraphBuilder {
+  const g = new GraphBuilder();
+  const x = g.placeholder('x', [-1, 8, 8, 2]);
+  const c1 = g.conv('conv1', x, g.const('conv1/w', [3, 3, 2, 4]), { fused: ['BiasAdd', 'Relu'], bias: g.const('conv1/b', [4]) });
+  const dw = g.conv('dw', c1, g.const('dw/w', [3, 3, 4, 1]), { strides: 2, depthwise: true, fused: ['BiasAdd', 'Relu6'], bias: g.const('dw/b', [4]) });
+  const pw = g.conv('pw', dw, g.const('pw/w', [1, 1, 4, 6]), { padding: 'VALID' });
+  const pwb = g.op('pw/bias', 'BiasAdd', [pw, g.const('pw/b', [6])], { data_format: s('NHWC') });
+  const bn = g.op('bn', 'FusedBatchNormV3', [pwb, g.const('bn/s', [6], [1.2, 0.8, 1, 1.1, 0.9, 1]), g.const('bn/o', [6]), g.const('bn/m', [6]), g.const('bn/v', [6], [1, 2, 0.5, 1.5, 1, 0.7])], {
+    epsilon: { f: 0.001 },
+    is_training: { b: false },
+    data_format: s('NHWC'),
+  });
+  const c2 = g.conv('conv2', dw, g.const('conv2/w', [3, 3, 4, 6]), {});
+  const idn = g.op('conv2/identity', 'Identity', [c2]);
+  const add = g.op('add', 'AddV2', [bn, idn]);
+  const relu = g.op('relu', 'Relu', [add]);
+  const mul = g.op('mul', 'Mul', [relu, g.const('half', [], [0.5])]);
+  const addc = g.op('addc', 'AddV2', [mul, g.const('shift', [6])]);
+  const cat = g.op('concat', 'ConcatV2', [addc, relu, g.const('concat/axis', [], [3], 'int32')], { N: { i: '2' }, Tidx: { type: 'DT_INT32' } });
+  const pad = g.op('pad', 'Pad', [cat, g.const('pad/p', [4, 2], [0, 0, 1, 0, 0, 1, 0, 0], 'int32')], { Tpaddings: { type: 'DT_INT32' } });
+  const mp = g.op('maxpool', 'MaxPool', [pad], { ksize: ilist([1, 2, 2, 1]), strides: ilist([1, 1, 1, 1]), padding: s('VALID'), data_format: s('NHWC') });
+  const ap = g.op('avgpool', 'AvgPool', [mp], { ksize: ilist([1, 2, 2, 1]), strides: ilist([1, 2, 2, 1]), padding: s('VALID'), data_format: s('NHWC') });
+  const mean = g.op('mean', 'Mean', [ap, g.const('mean/axes', [2], [1, 2], 'int32')], { keep_dims: { b: false }, Tidx: { type: 'DT_INT32' } });
+  const rs = g.op('reshape', 'Reshape', [mean, g.const('reshape/shape', [2], [-1, 12], 'int32')], { Tshape: { type: 'DT_INT32' } });
+  const mm = g.op('fc', 'MatMul', [rs, g.const('fc/w', [12, 5])], { transpose_a: { b: false }, transpose_b: { b: false } });
+  const mb = g.op('fc/bias', 'BiasAdd', [mm, g.const('fc/b', [5])], { data_format: s('NHWC') });
+  g.op('probs', 'Softmax', [mb]);
+  return g;
+}
+
+/** Pool to 1×1, Squeeze, fused MatMul. */
+export function squeezeGraph(): GraphBuilder {
+  const g = new GraphBuilder();
+  const x = g.placeholder('x', [-1, 4, 4, 3]);
+  const ap = g.op('avgpool', 'AvgPool', [x], { ksize: ilist([1, 4, 4, 1]), strides: ilist([1, 4, 4, 1]), padding: s('VALID'), data_format: s('NHWC') });
+  const sq = g.op('squeeze', 'Squeeze', [ap], { squeeze_dims: ilist([1, 2]) });
+  g.op('fc', '_FusedMatMul', [sq, g.const('fc/w', [3, 2]), g.const('fc/b', [2])], { transpose_a: { b: false }, transpose_b: { b: false }, fused_ops: slist(['BiasAdd']), num_args: { i: '1' }, epsilon: { f: 0 } });
+  return g;
+}

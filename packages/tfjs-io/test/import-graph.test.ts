@@ -1,0 +1,69 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tfjs from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend, Rng } from '@lowbit/core';
+import { disposeNetwork, forward, quantizableLayers } from '@lowbit/nn';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { importTfjsModel } from '../src/index.js';
+import { cnnGraph, GraphBuilder, squeezeGraph } from './graph-fixtures.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'lowbit-graph-'));
+beforeAll(() => initBackend({ backend: 'wasm', fallback: false }));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function stockGraph(path: string): Promise<tfjs.GraphModel> {
+  const j = JSON.parse(readFileSync(path, 'utf8'));
+  const bin = readFileSync(join(path, '..', j.weightsManifest[0].paths[0]));
+  return tfjs.loadGraphModel({
+    load: async () => ({ modelTopology: j.modelTopology, weightSpecs: j.weightsManifest[0].weights, weightData: bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength), format: 'graph-model' }),
+  });
+}
+
+describe('GraphModel import', () => {
+  for (const [name, make, shape] of [
+    ['converter-style CNN', cnnGraph, [3, 8, 8, 2]],
+    ['pool + squeeze + fused MatMul', squeezeGraph, [4, 4, 4, 3]],
+  ] as const) {
+    it(`${name}: same outputs as stock tf.loadGraphModel (< 1e-4)`, async () => {
+      const path = make().write(join(dir, name.replace(/\W+/g, '_')));
+      const net = importTfjsModel(path);
+      const model = await stockGraph(path);
+      const x = new Rng(2).uniform([...shape]);
+      const ref = model.predict(x) as tf.Tensor;
+      const got = tf.tidy(() => forward(net, x).output);
+      expect(got.shape).toEqual(ref.shape);
+      expect(tf.tidy(() => tf.max(tf.abs(tf.sub(got, ref))).dataSync()[0]!)).toBeLessThan(1e-4);
+      if (name === 'converter-style CNN') {
+        // BiasAdd after the bias-free pointwise conv and after MatMul became layer biases
+        expect(net.nodes.find((n) => n.name === 'pw')).toMatchObject({ useBias: true });
+        expect(net.nodes.find((n) => n.name === 'fc')).toMatchObject({ useBias: true });
+        expect(quantizableLayers(net).length).toBe(5);
+        expect(net.blocks.some((b) => b.nodes.includes('add') && b.nodes.includes('conv2'))).toBe(true);
+      }
+      tf.dispose([x, ref, got]);
+      model.dispose();
+      disposeNetwork(net);
+    });
+  }
+
+  it('unsupported ops are all listed before any work', () => {
+    const g = new GraphBuilder();
+    const x = g.placeholder('x', [-1, 4, 4, 1]);
+    const e = g.op('elu', 'Elu', [x]);
+    const t = g.op('tanh', 'Tanh', [e]);
+    g.conv('c', t, g.const('c/w', [1, 1, 1, 1]), { fused: ['BiasAdd', 'LeakyRelu'], bias: g.const('c/b', [1]) });
+    const path = g.write(join(dir, 'unsup'));
+    let msg = '';
+    try {
+      importTfjsModel(path);
+    } catch (err) {
+      msg = (err as Error).message;
+    }
+    expect(msg).toMatch(/cannot import 3 node\(s\)/);
+    expect(msg).toMatch(/'elu' \(Elu\): op 'Elu' is not supported/);
+    expect(msg).toMatch(/'tanh' \(Tanh\)/);
+    expect(msg).toMatch(/'c' \(_FusedConv2D\): fused ops LeakyRelu are not supported/);
+  });
+});
