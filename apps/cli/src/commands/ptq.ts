@@ -2,7 +2,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { evalContext, initBackend, LowbitError, Rng } from '@lowbit/core';
 import { atomicWriteFile } from '@lowbit/core/node';
-import { batches, bundledTestSet, loadFashionMnist, makeBatch, subset } from '@lowbit/data';
+import { batches, makeBatch } from '@lowbit/data';
+import * as tf from '@tensorflow/tfjs-core';
+import { analyze, forward, type Network } from '@lowbit/nn';
 import { disposeNetwork } from '@lowbit/nn';
 import { type ReconstructionSnapshot, reconstruct } from '@lowbit/nwq-reconstruct';
 import { grid, prepareQuantized, type RangeEstimator } from '@lowbit/quantizers';
@@ -12,6 +14,7 @@ import { saveQuantized } from '../ptq/quantized-checkpoint.js';
 import { bitOpsReport, sizeReport } from '../ptq/report.js';
 import { loadCalibration } from '../util/calibration.js';
 import { loadModelArg } from '../util/load-model.js';
+import { inputRange, loadTestSet } from '../util/test-data.js';
 import { Progress } from '../util/progress.js';
 
 export interface PtqCommandOptions extends MethodOverrides {
@@ -28,6 +31,7 @@ export interface PtqCommandOptions extends MethodOverrides {
   seed: number;
   test: string;
   testLimit: number;
+  inputRange: string;
   out: string | undefined;
   resume: boolean;
   checkpointEvery: number;
@@ -74,15 +78,16 @@ export async function runPtq(o: PtqCommandOptions): Promise<void> {
   await initBackend();
   const net = loadModelArg(o.model);
   const calib = loadCalibration(o.calib, o.calibSize, net.inputShape);
-  const fullTest = o.test === 'bundled' ? bundledTestSet() : loadFashionMnist('test', o.test);
-  const test = o.testLimit > 0 ? subset(fullTest, o.testLimit, `${fullTest.name}[first ${o.testLimit}]`) : fullTest;
+  const preprocess = inputRange(o.inputRange, net.inputShape[net.inputShape.length - 1]!);
+  const numOutputs = analyze(net).outputShape[0]!;
+  const { set: test, note: testNote } = loadTestSet(o.test, net.inputShape, numOutputs, o.testLimit);
   const progress = new Progress();
   const log = (m: string) => {
     if (!o.json) progress.log(m);
   };
-  log(`model ${o.model}; calibration ${calib.size} images (${calib.name}); test ${test.size} images`);
-  const fp = evaluate(net, test);
-  log(`fp32 top-1 ${(100 * fp.accuracy).toFixed(2)}%`);
+  log(`model ${o.model}; calibration ${calib.size} images (${calib.name}); ${test ? `test ${test.size} images` : testNote}`);
+  const fp = test ? evaluate(net, test, { preprocess }) : null;
+  if (fp) log(`fp32 top-1 ${(100 * fp.accuracy).toFixed(2)}%`);
 
   const wq = weightQuantizerFor(plan.rounding);
   const q = prepareQuantized(net, {
@@ -96,7 +101,7 @@ export async function runPtq(o: PtqCommandOptions): Promise<void> {
     ...(wq ? { weightQuantizer: wq } : {}),
   });
   const calibTensors = function* () {
-    for (const b of batches(calib, { batchSize: 64 })) {
+    for (const b of batches(calib, { batchSize: 64, preprocess })) {
       b.y.dispose();
       try {
         yield b.x;
@@ -123,7 +128,7 @@ export async function runPtq(o: PtqCommandOptions): Promise<void> {
       const r = reconstruct({
         setup: q,
         calibration: { size: calib.size, batch: (idx) => {
-          const b = makeBatch(calib, idx);
+          const b = makeBatch(calib, idx, { preprocess });
           b.y.dispose();
           return b.x;
         } },
@@ -157,7 +162,9 @@ export async function runPtq(o: PtqCommandOptions): Promise<void> {
     return;
   }
 
-  const qe = evaluate(q.net, test, { forwardOptions: q.forwardOptions(evalContext(new Rng(0))) });
+  const qOpts = q.forwardOptions(evalContext(new Rng(0)));
+  const qe = test ? evaluate(q.net, test, { preprocess, forwardOptions: qOpts }) : null;
+  const agreement = topOneAgreement(q.net, calib, preprocess, qOpts);
   const seconds = (performance.now() - t0) / 1000;
   const report = {
     model: o.model,
@@ -172,12 +179,15 @@ export async function runPtq(o: PtqCommandOptions): Promise<void> {
     estimator: o.estimator,
     keep8bit: keep,
     calibImages: calib.size,
-    testImages: test.size,
-    fp32Accuracy: fp.accuracy,
-    quantizedAccuracy: qe.accuracy,
-    accuracyDrop: fp.accuracy - qe.accuracy,
-    fp32Loss: fp.loss,
-    quantizedLoss: qe.loss,
+    testImages: test?.size ?? 0,
+    fp32Accuracy: fp?.accuracy ?? null,
+    quantizedAccuracy: qe?.accuracy ?? null,
+    accuracyDrop: fp && qe ? fp.accuracy - qe.accuracy : null,
+    fp32Loss: fp?.loss ?? null,
+    quantizedLoss: qe?.loss ?? null,
+    testNote: testNote ?? null,
+    calibrationAgreement: agreement,
+    inputRange: o.inputRange,
     size: sizeReport(q.net, q.policy),
     bitOps: bitOpsReport(q.net, q.policy),
     seconds,
@@ -196,12 +206,24 @@ export async function runPtq(o: PtqCommandOptions): Promise<void> {
   console.log(
     [
       `method         ${o.method} W${o.wbits}A${o.abits}: ${plan.rounding} rounding, ${plan.mixing} mixing${plan.config ? `, ${plan.config.granularity}-wise, ${report.reconstruction!.iterations} iterations${plan.config.granularity === 'network' ? '' : ` per ${plan.config.granularity}`}` : ''}`,
-      `fp32 top-1     ${(100 * fp.accuracy).toFixed(2)}%`,
-      `quantized      ${(100 * qe.accuracy).toFixed(2)}%  (${(100 * (qe.accuracy - fp.accuracy)).toFixed(2)} pt)`,
+      ...(fp && qe
+        ? [`fp32 top-1     ${(100 * fp.accuracy).toFixed(2)}%`, `quantized      ${(100 * qe.accuracy).toFixed(2)}%  (${(100 * (qe.accuracy - fp.accuracy)).toFixed(2)} pt)`]
+        : [`accuracy       not measured: ${testNote}`]),
+      `agreement      ${(100 * agreement).toFixed(2)}% of calibration images get the same top-1 class as the float model`,
       `layer weights  ${kb(report.size.fp32Bytes)} fp32 → ${kb(report.size.quantizedBytes)} (${report.size.ratio.toFixed(1)}× smaller)`,
       `BitOps/image   ${(report.bitOps.fp32 / 1e9).toFixed(2)} G → ${(report.bitOps.quantized / 1e9).toFixed(3)} G`,
       `wall time      ${seconds.toFixed(1)} s${recon ? ` (reconstruction ${recon.seconds.toFixed(1)} s)` : ''}`,
       `written        ${report.output.model}, ${report.output.report}`,
     ].join('\n'),
   );
+}
+
+/** Share of calibration images whose top-1 class is the same for the float and the quantized network. */
+function topOneAgreement(net: Network, calib: ReturnType<typeof loadCalibration>, preprocess: ReturnType<typeof inputRange>, qOpts: Parameters<typeof forward>[2]): number {
+  let same = 0;
+  for (const b of batches(calib, { batchSize: 128, preprocess })) {
+    same += tf.tidy(() => tf.sum(tf.cast(tf.equal(tf.argMax(forward(net, b.x).output, 1), tf.argMax(forward(net, b.x, qOpts).output, 1)), 'int32')).dataSync()[0]!);
+    tf.dispose([b.x, b.y]);
+  }
+  return same / calib.size;
 }
