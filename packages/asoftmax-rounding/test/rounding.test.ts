@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { type BackendName, initBackend, Rng, type StepContext, type StepSizeInit } from '@lowbit/core';
+import { type BackendName, initBackend, maxRelError as relMax, Rng, type StepContext, type StepSizeInit } from '@lowbit/core';
 import { describe, expect, it } from 'vitest';
 import { adaRound, asoftmaxRounding, softness } from '../src/index.js';
 
@@ -17,16 +17,6 @@ const minmaxStep: StepSizeInit = (w, bits, axis) => {
 };
 
 const ctx = (step: number, total: number, training = true): StepContext => ({ step, total, training, rng: new Rng(0) });
-
-function relMax(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0;
-  let den = 1e-12;
-  for (let i = 0; i < a.length; i++) {
-    num = Math.max(num, Math.abs(a[i]! - b[i]!));
-    den = Math.max(den, Math.abs(b[i]!));
-  }
-  return num / den;
-}
 
 for (const backend of ['wasm', 'cpu'] as BackendName[]) {
   describe(`ASoftmax rounding (${backend})`, () => {

@@ -30,3 +30,4 @@ export { paramGrads } from './optim/grads.js';
 export type { GradMap, LrOptions, Optimizer, ParamMap } from './optim/optimizer.js';
 export { kernels, loadKernels, setKernelsEnabled } from './kernels/runtime.js';
 export type { DepthwiseDims, KernelRuntime } from './kernels/runtime.js';
+export { maxRelError } from './numeric.js';

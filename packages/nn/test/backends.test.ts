@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '@lowbit/core';
+import { initBackend, maxRelError as maxRel } from '@lowbit/core';
 import { describe, expect, it } from 'vitest';
 import { createNetwork, disposeNetwork, forward, NetworkBuilder, trainableVariables } from '../src/index.js';
 import { batch, tinyResNet } from './fixtures.js';
@@ -12,16 +12,6 @@ async function both(f: () => Float32Array): Promise<[Float32Array, Float32Array]
   const b = f();
   await initBackend({ backend: 'wasm', fallback: false });
   return [a, b];
-}
-
-function maxRel(a: Float32Array, b: Float32Array): number {
-  let num = 0;
-  let den = 1e-12;
-  for (let i = 0; i < a.length; i++) {
-    num = Math.max(num, Math.abs(a[i]! - b[i]!));
-    den = Math.max(den, Math.abs(b[i]!));
-  }
-  return num / den;
 }
 
 describe('wasm agrees with the cpu reference', () => {

@@ -4,12 +4,11 @@ import { join } from 'node:path';
 import * as tfjs from '@tensorflow/tfjs';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, Rng } from '@lowbit/core';
-import { bundledCalibrationSet, bundledTestSet, makeBatch, subset } from '@lowbit/data';
-import { loadReference } from '@lowbit/models/node';
-import { cloneNetwork, disposeNetwork, forward, type Network } from '@lowbit/nn';
-import { dequantizeHardened, quantizeNetwork } from '@lowbit/quantizers';
+import { bundledTestSet, makeBatch, subset } from '@lowbit/data';
+import { disposeNetwork, forward } from '@lowbit/nn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exportLayersModel, type LayerGrids, writeTfjsExport } from '../src/index.js';
+import { quantizedResnet } from './quantized-fixture.js';
+import { exportLayersModel, writeTfjsExport } from '../src/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lowbit-export-'));
 beforeAll(() => initBackend({ backend: 'wasm', fallback: false }));
@@ -24,29 +23,13 @@ async function stockLoad(modelJson: string): Promise<tfjs.LayersModel> {
   });
 }
 
-/** A weight-quantized copy of the folded network, and its grids (what `lowbit ptq` saves). */
-function quantized(granularity: 'tensor' | 'channel', bits: number): { net: Network; grids: LayerGrids } {
-  const ref = loadReference('resnet-fm');
-  const calib = makeBatch(bundledCalibrationSet(), Int32Array.from({ length: 128 }, (_, i) => i));
-  const q = quantizeNetwork(ref, [calib.x], { wBits: bits, aBits: 8, granularity });
-  const net = cloneNetwork(q.net);
-  const grids: LayerGrids = {};
-  for (const [name, h] of q.harden()) {
-    net.params[name]!['kernel']!.assign(tf.tensor(dequantizeHardened(h), h.shape));
-    grids[name] = { bits: h.bits, axis: h.axis, scale: Array.from(h.scale) };
-  }
-  q.dispose();
-  disposeNetwork(ref);
-  tf.dispose([calib.x, calib.y]);
-  return { net, grids };
-}
 
 describe('export to stock TF.js', () => {
   const test = () => makeBatch(subset(bundledTestSet(), 1000), Int32Array.from({ length: 1000 }, (_, i) => i));
 
   for (const bits of [8, 4]) {
     it(`a per-tensor W${bits} resnet-fm: uint8 manifest, stock tfjs predictions equal lowbit's (argmax 100%, logits < 1e-4)`, async () => {
-      const { net, grids } = quantized('tensor', bits);
+      const { net, grids } = quantizedResnet(bits, 'tensor');
       const e = exportLayersModel(net, { grids });
       const kernels = e.weights.filter((w) => w.name.endsWith('kernel'));
       expect(kernels.every((w) => w.storedAs === 'uint8')).toBe(true);
@@ -68,7 +51,7 @@ describe('export to stock TF.js', () => {
   }
 
   it('per-channel kernels are stored as float32 (exact) or float16, and the report says so', async () => {
-    const { net, grids } = quantized('channel', 4);
+    const { net, grids } = quantizedResnet(4, 'channel');
     const e32 = exportLayersModel(net, { grids });
     const k = e32.weights.find((w) => w.name === 'block1_conv1/kernel')!;
     expect(k.storedAs).toBe('float32');

@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import * as tfjs from '@tensorflow/tfjs';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, Rng } from '@lowbit/core';
-import { bundledCalibrationSet, bundledTestSet, makeBatch, subset } from '@lowbit/data';
+import { bundledTestSet, makeBatch, subset } from '@lowbit/data';
 import { loadReference } from '@lowbit/models/node';
-import { cloneNetwork, disposeNetwork, forward, type Network } from '@lowbit/nn';
-import { dequantizeHardened, quantizeNetwork } from '@lowbit/quantizers';
+import { disposeNetwork, forward } from '@lowbit/nn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exportLayersModel, exportPacked, type LayerGrids, writeTfjsExport } from '../src/index.js';
+import { quantizedResnet } from './quantized-fixture.js';
+import { exportLayersModel, exportPacked, writeTfjsExport } from '../src/index.js';
 import { packBits, packedHandler, unpackBits } from '../src/packed/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lowbit-packed-'));
@@ -18,21 +18,6 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const bytesOf = (d: string, files: string[]) => files.reduce((s, f) => s + statSync(join(d, f)).size, 0);
 
-function quantized(bits: number): { net: Network; grids: LayerGrids } {
-  const ref = loadReference('resnet-fm');
-  const calib = makeBatch(bundledCalibrationSet(), Int32Array.from({ length: 128 }, (_, i) => i));
-  const q = quantizeNetwork(ref, [calib.x], { wBits: bits, aBits: 8 });
-  const net = cloneNetwork(q.net);
-  const grids: LayerGrids = {};
-  for (const [name, h] of q.harden()) {
-    net.params[name]!['kernel']!.assign(tf.tensor(dequantizeHardened(h), h.shape));
-    grids[name] = { bits: h.bits, axis: h.axis, scale: Array.from(h.scale) };
-  }
-  q.dispose();
-  disposeNetwork(ref);
-  tf.dispose([calib.x, calib.y]);
-  return { net, grids };
-}
 
 describe('bit packing', () => {
   it('round-trips every width from 2 to 8 bits', () => {
@@ -57,7 +42,7 @@ describe('lowbit-packed export + packedHandler (stock tf.loadLayersModel)', () =
 
   for (const bits of [4, 3, 2]) {
     it(`per-channel W${bits} resnet-fm: predictions equal lowbit's (argmax 100%, logits < 1e-4); size reported`, async () => {
-      const { net, grids } = quantized(bits);
+      const { net, grids } = quantizedResnet(bits, 'channel');
       const e = exportPacked(net, { grids });
       const d = join(dir, `w${bits}`);
       writeTfjsExport(d, e);
@@ -80,7 +65,7 @@ describe('lowbit-packed export + packedHandler (stock tf.loadLayersModel)', () =
   }
 
   it('in-memory sources work, and a wrong file is a clear error', async () => {
-    const { net, grids } = quantized(4);
+    const { net, grids } = quantizedResnet(4, 'channel');
     const e = exportPacked(net, { grids });
     const m = await tfjs.loadLayersModel(packedHandler({ modelJson: e.modelJson, weights: e.weightData.slice().buffer }));
     expect(m.outputs[0]!.shape).toEqual([null, 10]);

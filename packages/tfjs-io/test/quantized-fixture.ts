@@ -1,0 +1,26 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { bundledCalibrationSet, makeBatch } from '@lowbit/data';
+import { loadReference } from '@lowbit/models/node';
+import { cloneNetwork, disposeNetwork, type Network } from '@lowbit/nn';
+import { dequantizeHardened, quantizeNetwork } from '@lowbit/quantizers';
+import type { LayerGrids } from '../src/index.js';
+
+/**
+ * A weight-quantized (RTN) copy of the BN-folded resnet-fm and its grids — what `lowbit ptq`
+ * saves: kernels hold the dequantized hard weights.
+ */
+export function quantizedResnet(bits: number, granularity: 'tensor' | 'channel'): { net: Network; grids: LayerGrids } {
+  const ref = loadReference('resnet-fm');
+  const calib = makeBatch(bundledCalibrationSet(), Int32Array.from({ length: 128 }, (_, i) => i));
+  const q = quantizeNetwork(ref, [calib.x], { wBits: bits, aBits: 8, granularity });
+  const net = cloneNetwork(q.net);
+  const grids: LayerGrids = {};
+  for (const [name, h] of q.harden()) {
+    net.params[name]!['kernel']!.assign(tf.tensor(dequantizeHardened(h), h.shape));
+    grids[name] = { bits: h.bits, axis: h.axis, scale: Array.from(h.scale) };
+  }
+  q.dispose();
+  disposeNetwork(ref);
+  tf.dispose([calib.x, calib.y]);
+  return { net, grids };
+}
