@@ -112,28 +112,22 @@ export function networkUnit(setup: QuantSetup<Network>, calib: CalibrationSource
 }
 
 /**
- * BRECQ / QDrop: one block. Its input is the quantized prefix's output (hard rounding, quantized
- * activations) — taken before the block-input site's own quantizer, so that this unit quantizes
- * (and mixes) it; its target is the float network's block output.
+ * A unit that reconstructs one part of the network on its own: `input(x)` gives the part's input
+ * (from the quantized prefix), `target(x)` the float network's output of that part, and
+ * `run(xin, ctx)` the quantized part itself. Inputs and targets are cached or computed per batch.
  */
-export function blockUnit(setup: QuantSetup<Network>, calib: CalibrationSource, c: ReconstructionConfig, block: string, evalCtx: StepContext): Unit {
-  const net = setup.net;
-  const info = analyze(net);
-  const io = info.blockIO.get(block)!;
-  const index = net.blocks.findIndex((b) => b.name === block);
-  const prev = index > 0 ? net.blocks[index - 1]!.name : null;
-  const hard = quantHooks(setup, evalCtx);
-  const inputs = new Provider(calib, c.targets, (x) => {
-    if (!prev) return [x];
-    return [forward(net, x, { toBlock: prev, weight: hard.weight, activation: (s, v) => (s === io.input ? v : hard.activation!(s, v)) }).output];
-  });
-  const targets = new Provider(calib, c.targets, (x) => [forward(net, x, { toBlock: block }).output]);
-  const blockLayers = net.blocks[index]!.nodes.filter((n) => setup.layers.has(n));
-  const { layers, sites } = layersAndSites(setup, blockLayers);
+function partUnit(
+  calib: CalibrationSource,
+  c: ReconstructionConfig,
+  part: { name: string; layers: string[]; sites: string[] },
+  input: (x: tf.Tensor) => tf.Tensor,
+  target: (x: tf.Tensor) => tf.Tensor,
+  run: (xin: tf.Tensor, ctx: StepContext) => tf.Tensor,
+): Unit {
+  const inputs = new Provider(calib, c.targets, (x) => [input(x)]);
+  const targets = new Provider(calib, c.targets, (x) => [target(x)]);
   return {
-    name: block,
-    layers,
-    sites,
+    ...part,
     prepare() {
       inputs.prepare();
       targets.prepare();
@@ -141,9 +135,8 @@ export function blockUnit(setup: QuantSetup<Network>, calib: CalibrationSource, 
     loss(indices, ctx) {
       const x = c.targets === 'cache' ? undefined : calib.batch(indices);
       const [xin] = inputs.get(indices, x);
-      const [target] = targets.get(indices, x);
-      const out = forward(net, xin!, { fromBlock: block, toBlock: block, ...quantHooks(setup, ctx, c.mixer) }).output;
-      return { recon: mse(out, target!) };
+      const [t] = targets.get(indices, x);
+      return { recon: mse(run(xin!, ctx), t!) };
     },
     finish() {
       inputs.finish();
@@ -153,38 +146,47 @@ export function blockUnit(setup: QuantSetup<Network>, calib: CalibrationSource, 
 }
 
 /**
+ * BRECQ / QDrop: one block. Its input is the quantized prefix's output (hard rounding, quantized
+ * activations) — taken before the block-input site's own quantizer, so that this unit quantizes
+ * (and mixes) it; its target is the float network's block output.
+ */
+export function blockUnit(setup: QuantSetup<Network>, calib: CalibrationSource, c: ReconstructionConfig, block: string, evalCtx: StepContext): Unit {
+  const net = setup.net;
+  const io = analyze(net).blockIO.get(block)!;
+  const index = net.blocks.findIndex((b) => b.name === block);
+  const prev = index > 0 ? net.blocks[index - 1]!.name : null;
+  const hard = quantHooks(setup, evalCtx);
+  const blockLayers = net.blocks[index]!.nodes.filter((n) => setup.layers.has(n));
+  return partUnit(
+    calib,
+    c,
+    { name: block, ...layersAndSites(setup, blockLayers) },
+    (x) => (prev ? forward(net, x, { toBlock: prev, weight: hard.weight, activation: (s, v) => (s === io.input ? v : hard.activation!(s, v)) }).output : x),
+    (x) => forward(net, x, { toBlock: block }).output,
+    (xin, ctx) => forward(net, xin, { fromBlock: block, toBlock: block, ...quantHooks(setup, ctx, c.mixer) }).output,
+  );
+}
+
+/**
  * AdaRound: one layer. Its input is the value of its input site on the quantized prefix (hard
  * rounding, quantized activations); its target the float layer output on the float input.
  */
 export function layerUnit(setup: QuantSetup<Network>, calib: CalibrationSource, c: ReconstructionConfig, layer: string, evalCtx: StepContext): Unit {
   const net = setup.net;
-  const info = analyze(net);
-  const node = info.nodes.get(layer)!;
+  const node = analyze(net).nodes.get(layer)!;
   const site = node.spec.inputs[0]!;
   const hard = quantHooks(setup, evalCtx);
-  const inputs = new Provider(calib, c.targets, (x) => {
-    if (site === 'input') return [setup.sites.has('input') ? hard.activation!('input', x) : x];
-    return [forward(net, x, { toBlock: node.block, ...hard, tapNodes: [site] }).nodes.get(site)!];
-  });
-  const targets = new Provider(calib, c.targets, (x) => [forward(net, x, { toBlock: node.block, tapNodes: [layer] }).nodes.get(layer)!]);
-  return {
-    name: layer,
-    layers: [layer],
-    sites: setup.sites.has(site) ? [site] : [],
-    prepare() {
-      inputs.prepare();
-      targets.prepare();
-    },
-    loss(indices, ctx) {
-      const x = c.targets === 'cache' ? undefined : calib.batch(indices);
-      const [xin] = inputs.get(indices, x);
-      const [target] = targets.get(indices, x);
-      const out = runNode(net, layer, [xin!], { weight: quantHooks(setup, ctx).weight! });
-      return { recon: mse(out, target!) };
-    },
-    finish() {
-      inputs.finish();
-      targets.finish();
-    },
-  };
+  return partUnit(
+    calib,
+    c,
+    { name: layer, layers: [layer], sites: setup.sites.has(site) ? [site] : [] },
+    (x) =>
+      site === 'input'
+        ? setup.sites.has('input')
+          ? hard.activation!('input', x)
+          : x
+        : forward(net, x, { toBlock: node.block, ...hard, tapNodes: [site] }).nodes.get(site)!,
+    (x) => forward(net, x, { toBlock: node.block, tapNodes: [layer] }).nodes.get(layer)!,
+    (xin, ctx) => runNode(net, layer, [xin], { weight: quantHooks(setup, ctx).weight! }),
+  );
 }
