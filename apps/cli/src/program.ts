@@ -5,6 +5,7 @@ import { runTrain, TRAIN_DEFAULTS } from './commands/train.js';
 import { runEval } from './commands/eval.js';
 import { runPtq } from './commands/ptq.js';
 import { runExport } from './commands/export.js';
+import { runMpqSearch, runMpqTrain } from './commands/mpq.js';
 
 export function positiveInt(name: string) {
   return (v: string): number => {
@@ -60,6 +61,7 @@ export function buildProgram(): Command {
     .option('--model <name|path>', 'reference model name (bundled checkpoint) or a lowbit model.json', 'resnet-fm')
     .option('--data <dir>', `'bundled' (the bundled test set) or a directory with the Fashion-MNIST IDX files`, 'bundled')
     .option('--batch <n>', 'evaluation batch size', positiveInt('--batch'), 250)
+    .option('--policy <file>', 'a policy.json from lowbit mpq search: evaluate the one-shot network under that policy (BN re-estimated on the calibration set)')
     .option('--json', 'print one JSON object (accuracy as a fraction 0–1)', false)
     .action(async (o) => runEval(o));
 
@@ -103,6 +105,51 @@ export function buildProgram(): Command {
     .requiredOption('--out <dir>', 'output directory')
     .option('--json', 'print a JSON report', false)
     .action(async (o) => runExport(o));
+
+  const mpq = program.command('mpq').description('retraining-free mixed precision: one-shot weight-coupled training, then inference-only policy search');
+  mpq
+    .command('train')
+    .description('one-shot training of all bit-widths {2..6} in shared weights from a float model (LSQ steps per bit, switchable BN, bit-width scheduler, IDM); resumable')
+    .option('--model <name|path>', 'float model: reference name (bundled checkpoint) or a lowbit model.json', 'resnet-fm')
+    .option('--data <dir>', `Fashion-MNIST directory, or 'bundled' (1,024 images; smoke runs)`, '/usr/share/datasets/fashion-mnist')
+    .option('--epochs <n>', 'epochs', positiveInt('--epochs'), 1)
+    .option('--steps-per-epoch <n>', 'optimiser steps per epoch (0 = the whole training set)', nonNegativeInt('--steps-per-epoch'), 0)
+    .option('--batch <n>', 'batch size', positiveInt('--batch'), 64)
+    .option('--lr <x>', 'initial learning rate (cosine decay to 0)', positiveNumber('--lr'), 0.01)
+    .option('--momentum <x>', 'Nesterov momentum', nonNegativeNumber('--momentum'), 0.9)
+    .option('--weight-decay <x>', 'L2 weight decay on float kernels', nonNegativeNumber('--weight-decay'), 5e-5)
+    .option('--k <n>', 'random-bit forwards per step', nonNegativeInt('--k'), 3)
+    .option('--idm-weight <x>', 'information-distortion-mitigation weight (0 = off)', nonNegativeNumber('--idm-weight'), 0.01)
+    .option('--no-scheduler', 'no bit-width scheduler (ablation)')
+    .option('--scheduler-period <steps>', 'steps between scheduler updates', positiveInt('--scheduler-period'), 100)
+    .option('--bits <list>', 'candidate bit-widths', '2,3,4,5,6')
+    .option('--seed <n>', 'random seed', nonNegativeInt('--seed'), 1)
+    .option('--crop-padding <px>', 'random-crop padding (0 = off)', nonNegativeInt('--crop-padding'), 2)
+    .option('--no-flip', 'no random horizontal flips')
+    .option('--checkpoint-every <n>', 'also checkpoint every N steps within an epoch (0 = per epoch only)', nonNegativeInt('--checkpoint-every'), 200)
+    .option('--test-limit <n>', 'evaluate on the first N test images (0 = all)', nonNegativeInt('--test-limit'), 0)
+    .option('--out <dir>', 'output directory (default runs/mpq/<model>)')
+    .option('--resume', 'continue from the latest checkpoint in --out', false)
+    .option('--json', 'print the final report as one JSON object', false)
+    .action(async (o) => runMpqTrain(o));
+  mpq
+    .command('search')
+    .description('greedy per-layer bit search on a one-shot network under a BitOps, size or average-bits budget (inference only); prints the policy, writes policy.json and a Pareto plot')
+    .option('--model <name|dir>', 'one-shot network: a reference name (its bundled one-shot checkpoint) or a directory from lowbit mpq train', 'resnet-fm')
+    .option('--bitops <G>', 'budget in giga BitOps per image', positiveNumber('--bitops'))
+    .option('--size <KB>', 'budget: weight storage in KB', positiveNumber('--size'))
+    .option('--avg-bits <b>', 'budget: the BitOps of the uniform policy at b bits (first/last at 8)', positiveInt('--avg-bits'))
+    .option('--bn-images <n>', 'calibration images for BN re-estimation', positiveInt('--bn-images'), 256)
+    .option('--score-images <n>', 'held-out calibration images the search scores policies on', positiveInt('--score-images'), 256)
+    .option('--phases <p>', 'weights-then-activations | joint', 'weights-then-activations')
+    .option('--raise', 'also try raising moves, as the paper does (≈4× the evaluations for the same result on the reference models)', false)
+    .option('--test <src>', "'bundled' test set or a Fashion-MNIST directory", 'bundled')
+    .option('--test-limit <n>', 'evaluate on the first N test images (0 = all)', nonNegativeInt('--test-limit'), 0)
+    .option('--no-plot', 'skip the Pareto plot')
+    .option('--plot-test-limit <n>', 'test images per point of the Pareto plot (0 = all)', nonNegativeInt('--plot-test-limit'), 2000)
+    .option('--out <dir>', 'output directory (default runs/mpq-search/<model>-<budget>)')
+    .option('--json', 'print the result as one JSON object (accuracies as fractions 0–1)', false)
+    .action(async (o) => runMpqSearch(o));
 
   return program;
 }

@@ -35,3 +35,7 @@ export { decodeNetwork, encodeNetwork, NETWORK_FORMAT, NETWORK_FORMAT_VERSION } 
 export type { NetworkJson } from './serialize.js';
 export { knownOps } from './ops/registry.js';
 export type { OpContext, OpDef, ParamDef, ParamInit } from './ops/op-def.js';
+export { batchNormProducers, switchableBatchNorm } from './switchable-bn.js';
+export type { BatchNormSet, SwitchableBatchNorm } from './switchable-bn.js';
+export { reestimateBatchNorm } from './bn-reestimate.js';
+export type { ReestimateOptions } from './bn-reestimate.js';

@@ -5,15 +5,34 @@ import { evaluate } from '../eval/evaluate.js';
 import { existsSync } from 'node:fs';
 import { quantizedHooks, readQuantization } from '../ptq/quantized-checkpoint.js';
 import { loadModelArg } from '../util/load-model.js';
+import { evalPolicy } from './mpq.js';
 
 export interface EvalCommandOptions {
   model: string;
   data: string;
   batch: number;
   json: boolean;
+  policy?: string;
 }
 
 export async function runEval(o: EvalCommandOptions): Promise<void> {
+  if (o.policy) {
+    const r = await evalPolicy({ policy: o.policy, model: o.model, data: o.data });
+    if (o.json) {
+      console.log(JSON.stringify({ policy: o.policy, oneShot: r.oneShot, accuracy: r.accuracy, loss: r.loss, samples: r.samples, bitOps: r.bitOps, sizeKB: r.sizeKB, imagesPerSecond: r.imagesPerSecond }));
+      return;
+    }
+    console.log(
+      [
+        `one-shot network ${r.oneShot} under ${o.policy} (BN re-estimated on calibration images)`,
+        `top-1        ${(100 * r.accuracy).toFixed(2)}%  (${r.samples} test images)`,
+        `loss         ${r.loss.toFixed(4)}`,
+        `BitOps       ${(r.bitOps / 1e6).toFixed(2)} M per image`,
+        `weights      ${r.sizeKB.toFixed(2)} KB`,
+      ].join('\n'),
+    );
+    return;
+  }
   await initBackend();
   const net = loadModelArg(o.model);
   const test = o.data === 'bundled' ? bundledTestSet() : loadFashionMnist('test', o.data);

@@ -1,0 +1,362 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { initBackend, LowbitError } from '@lowbit/core';
+import { atomicWriteFile } from '@lowbit/core/node';
+import { bundledCalibrationSet, bundledTestSet, type LabeledSet, loadFashionMnist, subset } from '@lowbit/data';
+import { bitsToKB, kbToBits, paretoFront, policyFromKnobs } from '@lowbit/greedy-search';
+import { isReferenceModel } from '@lowbit/models';
+import { CHECKPOINTS_DIR } from '@lowbit/models/node';
+import { type BitPolicy, bitOps, disposeNetwork, weightBits } from '@lowbit/nn';
+import { evaluate } from '../eval/evaluate.js';
+import { disposeBatches, evaluatePolicy, fixedBatches } from '../mpq/evaluate-policy.js';
+import { loadOneShot, saveOneShot } from '../mpq/one-shot-io.js';
+import type { OneShotNet } from '../mpq/one-shot-net.js';
+import { type Budget, searchOneShot, uniformOneShotPolicy } from '../mpq/search.js';
+import { type MpqTrainConfig, trainOneShot } from '../mpq/train-loop.js';
+import { writeChart } from '../util/plot.js';
+import { Progress } from '../util/progress.js';
+import { loadModelArg } from '../util/load-model.js';
+
+export const POLICY_FORMAT = 'lowbit-policy';
+
+/** A reference name resolves to its bundled one-shot checkpoint; anything else is a directory. */
+export function oneShotPath(arg: string): string {
+  if (isReferenceModel(arg)) return join(CHECKPOINTS_DIR, `${arg}-oneshot`);
+  return arg;
+}
+
+function loadTrainData(data: string): { train: LabeledSet; test: LabeledSet } {
+  if (data === 'bundled') return { train: bundledCalibrationSet(), test: bundledTestSet() };
+  return { train: loadFashionMnist('train', data), test: loadFashionMnist('test', data) };
+}
+
+const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
+
+export interface MpqTrainCommandOptions {
+  model: string;
+  data: string;
+  epochs: number;
+  stepsPerEpoch: number;
+  batch: number;
+  lr: number;
+  momentum: number;
+  weightDecay: number;
+  k: number;
+  idmWeight: number;
+  scheduler: boolean;
+  schedulerPeriod: number;
+  bits: string;
+  seed: number;
+  cropPadding: number;
+  flip: boolean;
+  checkpointEvery: number;
+  testLimit: number;
+  out: string | undefined;
+  resume: boolean;
+  json: boolean;
+}
+
+export function parseBits(arg: string): number[] {
+  const bits = arg.split(',').map((s) => Number(s.trim()));
+  if (bits.length === 0 || bits.some((b) => !Number.isInteger(b) || b < 2 || b > 8)) throw new LowbitError('E_ARG', `--bits must be a comma-separated list of integers 2..8, got '${arg}'`);
+  return [...new Set(bits)].sort((a, b) => a - b);
+}
+
+/** Test accuracy of the max-bits and of uniform policies, each after BN re-estimation. */
+function uniformSweep(o: OneShotNet, bn: ReturnType<typeof fixedBatches>, test: LabeledSet, bits: number[]): Array<{ bits: number; accuracy: number; bitOps: number; sizeKB: number }> {
+  return bits.map((b) => {
+    const p = uniformOneShotPolicy(o, b);
+    const r = evaluatePolicy(o, p, bn, test);
+    return { bits: b, accuracy: r.accuracy, bitOps: bitOps(o.net, p), sizeKB: bitsToKB(weightBits(o.net, p)) };
+  });
+}
+
+export async function runMpqTrain(o: MpqTrainCommandOptions): Promise<void> {
+  const bits = parseBits(o.bits);
+  if (o.k < 0 || !Number.isInteger(o.k)) throw new LowbitError('E_ARG', `--k must be an integer >= 0, got ${o.k}`);
+  const t0 = performance.now();
+  await initBackend();
+  const float = loadModelArg(o.model);
+  const { train, test: fullTest } = loadTrainData(o.data);
+  const test = o.testLimit > 0 ? subset(fullTest, o.testLimit) : fullTest;
+  const calib = bundledCalibrationSet();
+  const out = o.out ?? join('runs', 'mpq', o.model.replace(/[^\w.-]+/g, '_'));
+  const config: MpqTrainConfig = {
+    model: o.model,
+    epochs: o.epochs,
+    stepsPerEpoch: o.stepsPerEpoch,
+    batchSize: o.batch,
+    lr: o.lr,
+    momentum: o.momentum,
+    weightDecay: o.weightDecay,
+    seed: o.seed,
+    k: o.k,
+    idmWeight: o.idmWeight,
+    scheduler: o.scheduler,
+    schedulerPeriod: o.schedulerPeriod,
+    freezeStart: 0.5,
+    freezeEnd: 0.2,
+    turbulenceThreshold: 0.125,
+    candidates: { bits, depthwiseMin: 3, fixedBits: 8 },
+    cropPadding: o.cropPadding,
+    flip: o.flip,
+    calibImages: 1024,
+    checkpointEvery: o.checkpointEvery,
+    data: o.data,
+  };
+  const progress = new Progress();
+  const log = (m: string) => {
+    if (!o.json) progress.log(m);
+  };
+  const fp32 = evaluate(float, test);
+  log(`model ${o.model}: fp32 top-1 ${pct(fp32.accuracy)} on ${test.size} test images; training data ${train.name} (${train.size} images)`);
+  let stopRequested = false;
+  const onSigint = () => {
+    if (stopRequested) process.exit(130);
+    stopRequested = true;
+    process.stderr.write('\nlowbit: stopping after the current step (Ctrl-C again to quit at once); resume from the last checkpoint with --resume\n');
+  };
+  process.on('SIGINT', onSigint);
+  let r: Awaited<ReturnType<typeof trainOneShot>>;
+  try {
+    r = await trainOneShot({
+      config,
+      float,
+      train,
+      calib,
+      outDir: out,
+      resume: o.resume,
+      callbacks: {
+        onStart: (i) => log(`one-shot training: ${i.layers} layers, ${i.sites} activation sites, candidates {${bits.join(',')}} (depthwise from 3, first/last at 8), K=${o.k}, IDM ${o.idmWeight || 'off'}, scheduler ${o.scheduler ? `every ${o.schedulerPeriod} steps` : 'off'}; ${i.totalSteps} steps${i.resumedAtStep ? `, resumed at step ${i.resumedAtStep}` : ''}`),
+        onStep: (s) => {
+          if (o.json) return;
+          progress.update(`mpq train epoch ${s.epoch}/${s.epochs}`, s.step, s.totalSteps, {
+            loss: s.loss.toFixed(4),
+            ce: s.ceMax.toFixed(4),
+            kd: s.distill.toFixed(4),
+            idm: s.idm.toExponential(2),
+            acc: pct(s.accuracy),
+            frozen: String(s.frozen),
+            'img/s': s.imagesPerSecond.toFixed(0),
+            lr: s.lr.toExponential(2),
+          });
+        },
+        onScheduler: (s) => log(`scheduler at step ${s.step}: freeze ratio ${s.ratio.toFixed(3)}, lowest bit frozen in ${s.frozen.length} layer(s)${s.frozen.length ? `: ${s.frozen.join(', ')}` : ''}`),
+        onCheckpoint: (c) => log(`checkpoint ${c.path}`),
+        shouldStop: () => stopRequested,
+      },
+    });
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+  disposeNetwork(float);
+  if (r.stopped) {
+    log(`stopped at step ${r.step}; resume with the same command plus --resume`);
+    r.oneShot.dispose();
+    process.exitCode = 130;
+    return;
+  }
+  const bn = fixedBatches(calib, 0, 256);
+  const sweep = uniformSweep(r.oneShot, bn, test, bits);
+  const maxAcc = evaluatePolicy(r.oneShot, r.oneShot.maxPolicy(), bn, test).accuracy;
+  disposeBatches(bn);
+  const report = {
+    model: o.model,
+    config,
+    fp32Accuracy: fp32.accuracy,
+    maxBitsAccuracy: maxAcc,
+    uniform: sweep,
+    testImages: test.size,
+    trainingSeconds: r.seconds,
+    seconds: (performance.now() - t0) / 1000,
+    steps: r.step,
+    history: r.history,
+    output: join(out, 'oneshot'),
+  };
+  await saveOneShot(r.oneShot, join(out, 'oneshot'), { producedBy: 'lowbit mpq train', fp32Accuracy: fp32.accuracy, maxBitsAccuracy: maxAcc, uniform: sweep, config, trainingSeconds: Math.round(r.seconds) });
+  atomicWriteFile(join(out, 'report.json'), `${JSON.stringify(report, null, 1)}\n`);
+  r.oneShot.dispose();
+  if (o.json) {
+    console.log(JSON.stringify(report));
+    return;
+  }
+  log(['', `fp32 ${pct(fp32.accuracy)}; one-shot weights at max bits ${pct(maxAcc)}`, ...sweep.map((s) => `uniform W${s.bits}A${s.bits} (first/last 8): ${pct(s.accuracy)}  BitOps ${(s.bitOps / 1e6).toFixed(1)} M  size ${s.sizeKB.toFixed(1)} KB`), `one-shot network: ${join(out, 'oneshot')}; report: ${join(out, 'report.json')}`].join('\n'));
+}
+
+export interface MpqSearchCommandOptions {
+  model: string;
+  bitops?: number;
+  size?: number;
+  avgBits?: number;
+  bnImages: number;
+  scoreImages: number;
+  phases: string;
+  raise: boolean;
+  test: string;
+  testLimit: number;
+  plot: boolean;
+  plotTestLimit: number;
+  out: string | undefined;
+  json: boolean;
+}
+
+function budgetOf(o: MpqSearchCommandOptions): Budget {
+  const given = [o.bitops !== undefined, o.size !== undefined, o.avgBits !== undefined].filter(Boolean).length;
+  if (given !== 1) throw new LowbitError('E_ARG', `give exactly one budget: --bitops <G>, --size <KB> or --avg-bits <b> (got ${given})`);
+  if (o.bitops !== undefined) return { kind: 'bitops', bitOps: o.bitops * 1e9 };
+  if (o.size !== undefined) return { kind: 'size', bits: kbToBits(o.size) };
+  return { kind: 'avg-bits', bits: o.avgBits! };
+}
+
+function policyTable(o: OneShotNet, p: BitPolicy, uniform: BitPolicy | null): string {
+  const rows = [...o.layers.values()].map((l) => {
+    const u = uniform?.[l.name];
+    return `${l.name.padEnd(22)}${l.op.padEnd(17)}${String(p[l.name]!.w).padStart(3)}${String(p[l.name]!.a).padStart(4)}${u ? `${String(u.w).padStart(8)}${String(u.a).padStart(4)}` : ''}`;
+  });
+  return [`${'layer'.padEnd(22)}${'op'.padEnd(17)}  w   a${uniform ? '   unif w   a' : ''}`, ...rows].join('\n');
+}
+
+export async function runMpqSearch(o: MpqSearchCommandOptions): Promise<void> {
+  const budget = budgetOf(o);
+  if (o.phases !== 'weights-then-activations' && o.phases !== 'joint') throw new LowbitError('E_ARG', `--phases must be weights-then-activations or joint, got '${o.phases}'`);
+  const t0 = performance.now();
+  await initBackend();
+  const path = oneShotPath(o.model);
+  const { oneShot, metadata } = loadOneShot(path);
+  const calib = bundledCalibrationSet();
+  const fullTest = o.test === 'bundled' ? bundledTestSet() : loadFashionMnist('test', o.test);
+  const test = o.testLimit > 0 ? subset(fullTest, o.testLimit) : fullTest;
+  const out = o.out ?? join('runs', 'mpq-search', `${o.model.replace(/[^\w.-]+/g, '_')}-${budget.kind}-${budget.kind === 'bitops' ? budget.bitOps / 1e9 : budget.bits}`);
+  const progress = new Progress();
+  const log = (m: string) => {
+    if (!o.json) progress.log(m);
+  };
+  const costKind = budget.kind === 'size' ? 'size' : 'bitops';
+  log(`one-shot network ${path} (${oneShot.layers.size} layers, ${oneShot.sites.size} activation sites)`);
+  const s = await searchOneShot(oneShot, {
+    budget,
+    calib,
+    bnImages: o.bnImages,
+    scoreImages: o.scoreImages,
+    phases: o.phases,
+    allowRaise: o.raise,
+    onStep: (t) => {
+      if (!o.json) progress.log(`step ${String(t.step).padStart(3)} phase ${t.phase}: ${t.knob} ${t.from}→${t.to}  error ${t.error.toExponential(3)}  cost ${(costKind === 'size' ? bitsToKB(t.cost) : t.cost / 1e6).toFixed(2)} ${costKind === 'size' ? 'KB' : 'M'}  (${t.evaluations} evaluations)`);
+    },
+  });
+  const searchSeconds = s.result.seconds;
+  const bn = fixedBatches(calib, 0, o.bnImages);
+  const found = evaluatePolicy(oneShot, s.result.policy, bn, test);
+  const uniformPolicy = s.uniform;
+  const uniform = uniformPolicy ? evaluatePolicy(oneShot, uniformPolicy, bn, test) : null;
+  const uniformCost = uniformPolicy ? s.cost(uniformPolicy) : null;
+  // Pareto plot: the search's evaluated points on the front, evaluated on (a subset of) the test set, and uniform policies
+  let plot: { svg: string; png: string } | null = null;
+  let curve: Array<{ cost: number; accuracy: number; kind: string; label: string }> = [];
+  if (o.plot) {
+    const plotTest = o.plotTestLimit > 0 ? subset(test, Math.min(o.plotTestLimit, test.size)) : test;
+    const front = paretoFront(s.result.evaluated.map((p) => ({ ...p, cost: p.cost, error: p.error })));
+    const pick = front.length <= 12 ? front : Array.from({ length: 12 }, (_, i) => front[Math.round((i * (front.length - 1)) / 11)]!);
+    curve = pick.map((p) => ({ cost: p.cost, accuracy: evaluatePolicy(oneShot, policyFromKnobs(s.knobs, p.setting), bn, plotTest).accuracy, kind: 'searched (mixed)', label: '' }));
+    for (const b of oneShot.config.bits) {
+      const up = uniformOneShotPolicy(oneShot, b);
+      curve.push({ cost: s.cost(up), accuracy: evaluatePolicy(oneShot, up, bn, plotTest).accuracy, kind: 'uniform', label: `W${b}A${b}` });
+    }
+    const unit = s.costKind === 'size' ? 'model size (KB)' : 'BitOps (M)';
+    const scale = s.costKind === 'size' ? kbToBits(1) : 1e6;
+    plot = await writeChart(join(out, 'pareto'), {
+      title: `${o.model}: accuracy vs ${s.costKind === 'size' ? 'size' : 'BitOps'} on one-shot weights (${plotTest.size} test images)`,
+      data: curve.map((c) => ({ ...c, cost: c.cost / scale })),
+      x: { field: 'cost', title: unit },
+      y: { field: 'accuracy', title: 'top-1 accuracy', format: '.1%' },
+      color: 'kind',
+      text: 'label',
+      budget: s.budgetValue / scale,
+    });
+  }
+  disposeBatches(bn);
+  const report = {
+    format: POLICY_FORMAT,
+    version: 1,
+    model: o.model,
+    oneShot: path,
+    budget: { ...budget, cost: s.costKind, value: s.budgetValue },
+    costKind: s.costKind,
+    accuracy: found.accuracy,
+    uniformAccuracy: uniform?.accuracy ?? null,
+    cost: s.result.cost,
+    uniformCost,
+    fp32Accuracy: (metadata['fp32Accuracy'] as number | undefined) ?? null,
+    maxBitsAccuracy: (metadata['maxBitsAccuracy'] as number | undefined) ?? null,
+    testImages: test.size,
+    bnImages: o.bnImages,
+    scoreImages: o.scoreImages,
+    phases: o.phases,
+    allowRaise: o.raise,
+    searchSeconds,
+    evaluations: s.result.evaluations,
+    forwardPasses: s.result.evaluations * 2,
+    seconds: (performance.now() - t0) / 1000,
+    policy: s.result.policy,
+    uniformPolicy,
+    trace: s.result.trace,
+    pareto: curve,
+    plot,
+  };
+  atomicWriteFile(join(out, 'policy.json'), `${JSON.stringify(report, null, 1)}\n`);
+  oneShot.dispose();
+  if (o.json) {
+    console.log(JSON.stringify(report));
+    return;
+  }
+  const costStr = (c: number) => (s.costKind === 'size' ? `${bitsToKB(c).toFixed(2)} KB` : `${(c / 1e6).toFixed(2)} M BitOps`);
+  log(
+    [
+      '',
+      policyTable(oneShot, s.result.policy, uniformPolicy),
+      '',
+      `searched policy: top-1 ${pct(found.accuracy)} at ${costStr(s.result.cost)} (budget ${costStr(s.budgetValue)})`,
+      ...(uniform && uniformCost !== null ? [`uniform policy:  top-1 ${pct(uniform.accuracy)} at ${costStr(uniformCost)}`] : []),
+      `search: ${s.result.trace.length} moves, ${s.result.evaluations} policies evaluated, ${searchSeconds.toFixed(1)} s`,
+      `policy: ${join(out, 'policy.json')}${plot ? `; plot: ${plot.svg}, ${plot.png}` : ''}`,
+    ].join('\n'),
+  );
+}
+
+/** Reads a policy file written by `lowbit mpq search` (clear errors for anything else). */
+export function readPolicyFile(path: string): { policy: BitPolicy; oneShot: string; bnImages: number } {
+  if (!existsSync(path)) throw new LowbitError('E_NOT_FOUND', `--policy '${path}' does not exist`);
+  let j: Record<string, unknown>;
+  try {
+    j = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  } catch (e) {
+    throw new LowbitError('E_FORMAT', `${path}: not valid JSON (${(e as Error).message})`);
+  }
+  if (j['format'] !== POLICY_FORMAT) throw new LowbitError('E_FORMAT', `${path}: field 'format' must be '${POLICY_FORMAT}', got ${JSON.stringify(j['format'])}`);
+  const policy = j['policy'];
+  if (!policy || typeof policy !== 'object') throw new LowbitError('E_FORMAT', `${path}: field 'policy' is missing`);
+  for (const [layer, b] of Object.entries(policy as Record<string, unknown>)) {
+    const bb = b as { w?: unknown; a?: unknown };
+    if (typeof bb?.w !== 'number' || typeof bb?.a !== 'number') throw new LowbitError('E_FORMAT', `${path}: policy.${layer} must be {"w": bits, "a": bits}, got ${JSON.stringify(b)}`);
+  }
+  return { policy: policy as BitPolicy, oneShot: String(j['oneShot'] ?? ''), bnImages: typeof j['bnImages'] === 'number' ? (j['bnImages'] as number) : 256 };
+}
+
+/** `lowbit eval --policy`: the one-shot network under a searched policy, BN re-estimated on the calibration set. */
+export async function evalPolicy(o: { policy: string; model?: string; data: string; testLimit?: number }) {
+  const pf = readPolicyFile(o.policy);
+  await initBackend();
+  const path = o.model && o.model !== 'resnet-fm' ? oneShotPath(o.model) : pf.oneShot || oneShotPath('resnet-fm');
+  const { oneShot } = loadOneShot(path);
+  const full = o.data === 'bundled' ? bundledTestSet() : loadFashionMnist('test', o.data);
+  const test = o.testLimit ? subset(full, o.testLimit) : full;
+  const bn = fixedBatches(bundledCalibrationSet(), 0, pf.bnImages);
+  try {
+    const r = evaluatePolicy(oneShot, pf.policy, bn, test);
+    return { ...r, oneShot: path, bitOps: bitOps(oneShot.net, pf.policy), sizeKB: bitsToKB(weightBits(oneShot.net, pf.policy)) };
+  } finally {
+    disposeBatches(bn);
+    oneShot.dispose();
+  }
+}
+

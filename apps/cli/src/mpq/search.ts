@@ -1,0 +1,91 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { LowbitError } from '@lowbit/core';
+import type { LabeledSet } from '@lowbit/data';
+import { bitOpsCost, type CostModel, greedySearch, type Knob, knobsFor, type SearchResult, sizeCost, type TraceStep } from '@lowbit/greedy-search';
+import type { BitPolicy } from '@lowbit/nn';
+import { disposeBatches, fixedBatches, policyError, teacherLogProbs } from './evaluate-policy.js';
+import { FLOAT_BITS, type OneShotNet } from './one-shot-net.js';
+
+export type Budget = { kind: 'bitops'; bitOps: number } | { kind: 'size'; bits: number } | { kind: 'avg-bits'; bits: number };
+
+export interface MpqSearchOptions {
+  budget: Budget;
+  calib: LabeledSet;
+  /** Calibration images for BN re-estimation (from index 0). */
+  bnImages: number;
+  /** Held-out calibration images the error is measured on (the last ones of the set). */
+  scoreImages: number;
+  phases: 'weights-then-activations' | 'joint';
+  allowRaise: boolean;
+  onStep?: (s: TraceStep) => void;
+}
+
+export interface MpqSearch {
+  knobs: Knob[];
+  cost: CostModel;
+  costKind: 'bitops' | 'size';
+  budgetValue: number;
+  /** The uniform policy that defines the budget (avg-bits), if any. */
+  uniform: BitPolicy | null;
+  result: SearchResult;
+}
+
+/** The search's knobs: one per layer's weights and one per activation site, with the one-shot network's candidates. */
+export function oneShotKnobs(o: OneShotNet): Knob[] {
+  return knobsFor(o.net, {
+    weightCandidates: (l) => o.layers.get(l.spec.name)!.candidates,
+    activationCandidates: (s) => o.sites.get(s.name)?.candidates ?? [FLOAT_BITS],
+  });
+}
+
+/**
+ * The uniform policy at `bits` on the one-shot network: every searchable weight and activation at
+ * `bits` (raised to a knob's lowest candidate where it has none so low, e.g. depthwise at 2 → 3),
+ * fixed layers at their bits.
+ */
+export function uniformOneShotPolicy(o: OneShotNet, bits: number): BitPolicy {
+  const p: BitPolicy = {};
+  const pick = (c: number[]) => (c.length === 1 ? c[0]! : (c.filter((b) => b <= bits).pop() ?? c[0]!));
+  for (const l of o.layers.values()) {
+    const s = o.sites.get(l.site);
+    p[l.name] = { w: pick(l.candidates), a: s ? pick(s.candidates) : FLOAT_BITS };
+  }
+  return p;
+}
+
+/** Runs the inference-only greedy search on a one-shot network for a budget. */
+export async function searchOneShot(o: OneShotNet, s: MpqSearchOptions): Promise<MpqSearch> {
+  const knobs = oneShotKnobs(o);
+  const costKind = s.budget.kind === 'size' ? 'size' : 'bitops';
+  const cost = costKind === 'size' ? sizeCost(o.net) : bitOpsCost(o.net);
+  let uniform: BitPolicy | null = null;
+  let budgetValue: number;
+  if (s.budget.kind === 'avg-bits') {
+    if (!Number.isInteger(s.budget.bits) || !o.config.bits.includes(s.budget.bits)) {
+      throw new LowbitError('E_ARG', `--avg-bits must be one of the candidate bit-widths (${o.config.bits.join(', ')}), got ${s.budget.bits}`);
+    }
+    uniform = uniformOneShotPolicy(o, s.budget.bits);
+    budgetValue = cost(uniform);
+  } else budgetValue = s.budget.kind === 'bitops' ? s.budget.bitOps : s.budget.bits;
+  if (s.bnImages + s.scoreImages > s.calib.size) {
+    throw new LowbitError('E_CALIB', `BN re-estimation (${s.bnImages}) and scoring (${s.scoreImages}) need ${s.bnImages + s.scoreImages} calibration images; the set has ${s.calib.size}`);
+  }
+  const bn = fixedBatches(s.calib, 0, s.bnImages);
+  const score = fixedBatches(s.calib, s.calib.size - s.scoreImages, s.scoreImages);
+  const teacher = teacherLogProbs(o, bn, score);
+  try {
+    const result = await greedySearch(knobs, (policy) => policyError(o, policy, bn, score, teacher), {
+      budget: budgetValue,
+      cost,
+      kind: costKind,
+      phases: s.phases,
+      allowRaise: s.allowRaise,
+      ...(s.onStep ? { onStep: s.onStep } : {}),
+    });
+    return { knobs, cost, costKind, budgetValue, uniform, result };
+  } finally {
+    disposeBatches(bn);
+    disposeBatches(score);
+    tf.dispose(teacher);
+  }
+}

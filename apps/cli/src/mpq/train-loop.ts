@@ -1,0 +1,262 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { cosine, LowbitError, type Optimizer, Rng, type RngState, sgd } from '@lowbit/core';
+import { createScheduler, freezeRatio, type SchedulerState, turbulence, updateFreezing } from '@lowbit/bitwidth-scheduler';
+import { batchCount, epochOrder, type LabeledSet, makeBatch } from '@lowbit/data';
+import type { Network } from '@lowbit/nn';
+import { join } from 'node:path';
+import { hasCheckpoint, loadCheckpoint, saveCheckpoint, type TrainState } from '../train/checkpoint.js';
+import { type CandidateConfig, calibrateOneShot, createOneShotNet, type OneShotNet } from './one-shot-net.js';
+import { oneShotStep } from './one-shot-step.js';
+
+export interface MpqTrainConfig {
+  /** What the float network came from (reference name or path). */
+  model: string;
+  epochs: number;
+  /** Optimiser steps per epoch (0 = the whole training set once). */
+  stepsPerEpoch: number;
+  batchSize: number;
+  lr: number;
+  momentum: number;
+  weightDecay: number;
+  seed: number;
+  /** Random-bit forwards per step. */
+  k: number;
+  /** IDM weight (0 = off). */
+  idmWeight: number;
+  /** Bit-width scheduler on/off. */
+  scheduler: boolean;
+  /** Steps between scheduler updates. */
+  schedulerPeriod: number;
+  freezeStart: number;
+  freezeEnd: number;
+  /** Turbulence threshold, in steps of the grid. */
+  turbulenceThreshold: number;
+  candidates: CandidateConfig;
+  cropPadding: number;
+  flip: boolean;
+  /** Calibration images for the activation steps' initialisation. */
+  calibImages: number;
+  /** Write a resumable checkpoint every N steps (besides every epoch); 0 = epochs only. */
+  checkpointEvery: number;
+  data: string;
+}
+
+/** Plain state besides tensors that an exact resume needs. */
+export interface MpqState {
+  /** Rng state at the start of the current epoch (regenerates its shuffle order). */
+  epochRng: RngState;
+  stepInEpoch: number;
+  scheduler: SchedulerState;
+  frozenHistory: Array<{ step: number; frozen: number; ratio: number }>;
+}
+
+export interface MpqStepInfo {
+  epoch: number;
+  epochs: number;
+  step: number;
+  totalSteps: number;
+  loss: number;
+  ceMax: number;
+  distill: number;
+  idm: number;
+  accuracy: number;
+  frozen: number;
+  imagesPerSecond: number;
+  lr: number;
+}
+
+export interface MpqCallbacks {
+  onStart?(info: { resumedAtStep: number; totalSteps: number; layers: number; sites: number }): void;
+  onStep?(info: MpqStepInfo): void;
+  onScheduler?(info: { step: number; ratio: number; frozen: string[]; turbulence: Record<string, number> }): void;
+  onCheckpoint?(info: { path: string; step: number; epoch: number }): void;
+  shouldStop?(): boolean;
+}
+
+export interface MpqTrainResult {
+  oneShot: OneShotNet;
+  stopped: boolean;
+  step: number;
+  history: Array<Record<string, number>>;
+  seconds: number;
+}
+
+function makeOptimizer(c: MpqTrainConfig, totalSteps: number): Optimizer {
+  return sgd({
+    lr: cosine(c.lr, 0),
+    totalSteps,
+    momentum: c.momentum,
+    nesterov: true,
+    weightDecay: c.weightDecay,
+    // Weight decay on float kernels only: never on quantizer steps or switchable BN.
+    decay: (key, v) => v.rank > 1 && !key.startsWith('q/') && !key.startsWith('sbn/'),
+  });
+}
+
+/** Weight-candidate sets per layer: what the scheduler freezes and samples from. */
+export function weightCandidates(o: OneShotNet): Record<string, number[]> {
+  return Object.fromEntries([...o.layers.values()].map((l) => [l.name, l.candidates.slice()]));
+}
+
+/** Turbulence of every searchable layer's weights under its current candidate grids. */
+export function layerTurbulence(o: OneShotNet, threshold: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const l of o.layers.values()) {
+    if (l.candidates.length < 2) continue;
+    const w = o.net.params[l.name]!['kernel']!;
+    const grids = l.candidates.map((b) => ({ bits: b, step: l.state.scales[b]!, qmin: l.state.grids[b]!.qmin, qmax: l.state.grids[b]!.qmax }));
+    out[l.name] = turbulence(w, grids, threshold);
+  }
+  return out;
+}
+
+/**
+ * One-shot weight-coupled training (stage 1 of retraining-free mixed precision), starting from a
+ * float network: SGD (Nesterov) with cosine decay over all steps, seeded shuffling and
+ * augmentation, the bit-width scheduler every `schedulerPeriod` steps, checkpoints (network,
+ * quantizer steps, switchable BN, optimiser, scheduler, RNG) every epoch and every
+ * `checkpointEvery` steps, exact resume.
+ */
+export async function trainOneShot(o: {
+  config: MpqTrainConfig;
+  float: Network;
+  train: LabeledSet;
+  calib: LabeledSet;
+  outDir: string;
+  resume: boolean;
+  callbacks?: MpqCallbacks;
+}): Promise<MpqTrainResult> {
+  const ckptDir = join(o.outDir, 'checkpoints');
+  let config = o.config;
+  const fullSteps = batchCount(o.train.size, config.batchSize, true);
+  if (fullSteps === 0) throw new LowbitError('E_ARG', `batch size ${config.batchSize} is larger than the training set (${o.train.size} images)`);
+  const stepsPerEpoch = config.stepsPerEpoch > 0 ? Math.min(config.stepsPerEpoch, fullSteps) : fullSteps;
+  const totalSteps = stepsPerEpoch * config.epochs;
+  let oneShot: OneShotNet;
+  let optimizer: Optimizer;
+  let state: TrainState<MpqTrainConfig> & { mpq: MpqState };
+  if (o.resume && hasCheckpoint(ckptDir)) {
+    const ck = loadCheckpoint<MpqTrainConfig>(ckptDir);
+    const saved = ck.state as TrainState<MpqTrainConfig> & { mpq: MpqState };
+    for (const key of ['epochs', 'stepsPerEpoch', 'batchSize', 'seed'] as const) {
+      if (saved.config[key] !== o.config[key]) throw new LowbitError('E_RESUME', `--${key} ${o.config[key]} differs from the checkpoint's ${saved.config[key]} (${ck.path}); resume with the same settings`);
+    }
+    config = saved.config;
+    oneShot = createOneShotNet(ck.net, config.candidates);
+    tf.dispose(Object.values(ck.net.params).flatMap((p) => Object.values(p)));
+    if (!ck.extra) throw new LowbitError('E_CHECKPOINT', `${ck.path}: no one-shot state (extra.bin); is this a 'lowbit mpq train' checkpoint?`);
+    oneShot.loadQuantState(ck.extra);
+    tf.dispose(Object.values(ck.extra));
+    optimizer = makeOptimizer(config, totalSteps);
+    optimizer.loadState(ck.optimizer);
+    tf.dispose(Object.values(ck.optimizer.tensors));
+    state = saved;
+  } else {
+    if (o.resume) throw new LowbitError('E_NO_CHECKPOINT', `--resume: no checkpoint in '${ckptDir}'`);
+    oneShot = createOneShotNet(o.float, config.candidates);
+    const calibN = Math.min(config.calibImages, o.calib.size);
+    const calibBatches = function* () {
+      for (let i = 0; i < calibN; i += 256) {
+        const idx = Int32Array.from({ length: Math.min(256, calibN - i) }, (_, j) => i + j);
+        const b = makeBatch(o.calib, idx);
+        b.y.dispose();
+        yield b.x;
+        b.x.dispose();
+      }
+    };
+    calibrateOneShot(oneShot, calibBatches());
+    optimizer = makeOptimizer(config, totalSteps);
+    const rng = new Rng(config.seed);
+    const epochRng = new Rng(rng.int(0x7fffffff)).state();
+    state = {
+      epoch: 0,
+      step: 0,
+      rng: rng.state(),
+      config,
+      history: [],
+      elapsedSeconds: 0,
+      mpq: { epochRng, stepInEpoch: 0, scheduler: createScheduler(weightCandidates(oneShot)), frozenHistory: [] },
+    };
+  }
+  o.callbacks?.onStart?.({ resumedAtStep: state.step, totalSteps, layers: oneShot.layers.size, sites: oneShot.sites.size });
+
+  const save = async (name?: string) => {
+    const path = await saveCheckpoint(ckptDir, oneShot.net, optimizer, state, 2, { ...(name ? { name } : {}), extra: oneShot.quantState() });
+    o.callbacks?.onCheckpoint?.({ path, step: state.step, epoch: state.epoch });
+  };
+  let stopped = false;
+  const periods = Math.max(1, Math.ceil(totalSteps / config.schedulerPeriod));
+  while (state.epoch < config.epochs && !stopped) {
+    const order = epochOrder(o.train.size, Rng.fromState(state.mpq.epochRng));
+    const rng = Rng.fromState(state.rng);
+    const t0 = performance.now();
+    let lossSum = 0;
+    let correct = 0;
+    let seen = 0;
+    for (let s = state.mpq.stepInEpoch; s < stepsPerEpoch; s++) {
+      if (o.callbacks?.shouldStop?.()) {
+        stopped = true;
+        break;
+      }
+      if (config.scheduler && state.step % config.schedulerPeriod === 0 && state.step > 0) {
+        const ratio = freezeRatio(Math.floor(state.step / config.schedulerPeriod), periods, { start: config.freezeStart, end: config.freezeEnd });
+        const turb = layerTurbulence(oneShot, config.turbulenceThreshold);
+        state.mpq.scheduler = updateFreezing(state.mpq.scheduler, turb, ratio);
+        const frozen = Object.entries(state.mpq.scheduler.frozen)
+          .filter(([, b]) => b.length > 0)
+          .map(([k]) => k);
+        state.mpq.frozenHistory.push({ step: state.step, frozen: frozen.length, ratio });
+        o.callbacks?.onScheduler?.({ step: state.step, ratio, frozen, turbulence: turb });
+      }
+      const ts = performance.now();
+      const b = makeBatch(o.train, order.subarray(s * config.batchSize, (s + 1) * config.batchSize), { augment: { cropPadding: config.cropPadding, flip: config.flip, rng } });
+      const lr = optimizer.learningRate();
+      const r = oneShotStep(oneShot, optimizer, b.x, b.y, {
+        k: config.k,
+        idmWeight: config.idmWeight,
+        rng,
+        scheduler: state.mpq.scheduler,
+        ctx: { step: state.step, total: totalSteps, training: true, rng },
+      });
+      b.x.dispose();
+      b.y.dispose();
+      if (!Number.isFinite(r.loss)) throw new LowbitError('E_DIVERGED', `one-shot training diverged at step ${state.step + 1}: loss is ${r.loss} (try a lower --lr)`);
+      lossSum += r.loss * config.batchSize;
+      correct += r.correct;
+      seen += config.batchSize;
+      state.step++;
+      state.mpq.stepInEpoch = s + 1;
+      state.rng = rng.state();
+      o.callbacks?.onStep?.({
+        epoch: state.epoch + 1,
+        epochs: config.epochs,
+        step: state.step,
+        totalSteps,
+        loss: lossSum / seen,
+        ceMax: r.ceMax,
+        distill: r.distill,
+        idm: r.idm,
+        accuracy: correct / seen,
+        frozen: Object.values(state.mpq.scheduler.frozen).filter((f) => f.length > 0).length,
+        imagesPerSecond: config.batchSize / ((performance.now() - ts) / 1000),
+        lr,
+      });
+      if (config.checkpointEvery > 0 && state.step % config.checkpointEvery === 0 && s + 1 < stepsPerEpoch) {
+        state.elapsedSeconds += (performance.now() - t0) / 1000;
+        await save(`step-${String(state.step).padStart(8, '0')}`);
+        state.elapsedSeconds -= (performance.now() - t0) / 1000;
+      }
+    }
+    state.elapsedSeconds += (performance.now() - t0) / 1000;
+    if (stopped) break;
+    state.epoch++;
+    state.mpq.stepInEpoch = 0;
+    // The next epoch's shuffle has its own stream, seeded from the main one.
+    state.mpq.epochRng = new Rng(rng.int(0x7fffffff)).state();
+    state.rng = rng.state();
+    state.history.push({ epoch: state.epoch, loss: seen ? lossSum / seen : 0, accuracyMaxBits: seen ? correct / seen : 0, seconds: state.elapsedSeconds });
+    await save();
+  }
+  optimizer.dispose();
+  return { oneShot, stopped, step: state.step, history: state.history, seconds: state.elapsedSeconds };
+}

@@ -1,0 +1,253 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend, LowbitError, Rng, sgd } from '@lowbit/core';
+import { createScheduler } from '@lowbit/bitwidth-scheduler';
+import { bundledCalibrationSet, makeBatch, subset } from '@lowbit/data';
+import { bitOpsCost } from '@lowbit/greedy-search';
+import { createNetwork, forward, type Network, NetworkBuilder, type NetworkSpec } from '@lowbit/nn';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { disposeBatches, fixedBatches, policyError, teacherLogProbs } from '../src/mpq/evaluate-policy.js';
+import { loadOneShot, saveOneShot } from '../src/mpq/one-shot-io.js';
+import { calibrateOneShot, createOneShotNet, DEFAULT_CANDIDATES, type OneShotNet } from '../src/mpq/one-shot-net.js';
+import { oneShotStep, samplePolicy } from '../src/mpq/one-shot-step.js';
+import { oneShotKnobs, searchOneShot, uniformOneShotPolicy } from '../src/mpq/search.js';
+import { type MpqTrainConfig, trainOneShot, weightCandidates } from '../src/mpq/train-loop.js';
+import { lowbit } from './helpers.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'lowbit-mpq-'));
+beforeAll(() => initBackend({ backend: 'wasm', fallback: false }));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A small network on 28×28×1 with the shapes that matter: a shared site (conv + projection), depthwise, BN everywhere. */
+function tinySpec(): NetworkSpec {
+  return new NetworkBuilder('tiny-mpq', [28, 28, 1])
+    .block('stem', (b, x) => b.relu('relu', b.batchNorm('bn', b.conv2d('conv', x, { filters: 6, kernel: 3, strides: 2 }))))
+    .block('b1', (b, x) => {
+      const h = b.relu('relu1', b.batchNorm('bn1', b.conv2d('conv1', x, { filters: 8, kernel: 3, strides: 2 })));
+      const d = b.relu6('relu2', b.batchNorm('bn2', b.depthwiseConv2d('dw', h, { kernel: 3 })));
+      const y = b.batchNorm('bn3', b.conv2d('conv2', d, { filters: 8, kernel: 1 }));
+      const s = b.batchNorm('bnp', b.conv2d('proj', x, { filters: 8, kernel: 1, strides: 2 }));
+      return b.relu('out', b.add2('add', y, s));
+    })
+    .block('head', (b, x) => b.dense('fc', b.globalAvgPool('gap', x), { units: 10 }))
+    .build();
+}
+
+function tinyNet(seed = 1): Network {
+  return createNetwork(tinySpec(), { seed });
+}
+
+const calib = bundledCalibrationSet();
+
+function oneShot(seed = 1): OneShotNet {
+  const net = tinyNet(seed);
+  const o = createOneShotNet(net, DEFAULT_CANDIDATES);
+  tf.dispose(Object.values(net.params).flatMap((p) => Object.values(p)));
+  const xs = fixedBatches(calib, 0, 64, 32);
+  calibrateOneShot(o, xs);
+  disposeBatches(xs);
+  return o;
+}
+
+function snapshot(vars: Record<string, tf.Variable>): Map<string, Float32Array> {
+  return new Map(Object.entries(vars).map(([k, v]) => [k, v.dataSync().slice() as Float32Array]));
+}
+
+describe('one-shot network', () => {
+  it('candidates: first/last fixed at 8, depthwise from 3, input unquantized; a shared site is one activation', () => {
+    const o = oneShot();
+    expect(o.layers.get('stem/conv')!.candidates).toEqual([8]);
+    expect(o.layers.get('head/fc')!.candidates).toEqual([8]);
+    expect(o.layers.get('b1/dw')!.candidates).toEqual([3, 4, 5, 6]);
+    expect(o.layers.get('b1/conv1')!.candidates).toEqual([2, 3, 4, 5, 6]);
+    expect(o.sites.has('input')).toBe(false);
+    expect(o.sites.get('b1/relu1')!.candidates).toEqual([3, 4, 5, 6]);
+    expect(o.sites.get('head/gap')!.candidates).toEqual([8]);
+    expect(o.sites.get('stem/relu')!.consumers.sort()).toEqual(['b1/conv1', 'b1/proj']);
+    const max = o.maxPolicy();
+    expect(max['stem/conv']).toEqual({ w: 8, a: 32 });
+    expect(max['b1/conv1']).toEqual({ w: 6, a: 6 });
+    // BitOps of the uniform 3-bit policy by hand: Σ w·a·MACs with first layer 8×32, last 8×8
+    const u = uniformOneShotPolicy(o, 3);
+    const macs = { 'stem/conv': 14 * 14 * 9 * 6, 'b1/conv1': 7 * 7 * 9 * 6 * 8, 'b1/dw': 7 * 7 * 9 * 8, 'b1/conv2': 7 * 7 * 8 * 8, 'b1/proj': 7 * 7 * 6 * 8, 'head/fc': 8 * 10 };
+    const hand = 8 * 32 * macs['stem/conv'] + 9 * (macs['b1/conv1'] + macs['b1/dw'] + macs['b1/conv2'] + macs['b1/proj']) + 64 * macs['head/fc'];
+    expect(bitOpsCost(o.net)(u)).toBe(hand);
+    o.dispose();
+  });
+
+  it('applyPolicy switches quantizers and switchable BN; invalid policies are clear errors', () => {
+    const o = oneShot();
+    const x = makeBatch(calib, Int32Array.from({ length: 16 }, (_, i) => i)).x;
+    const run = () => tf.tidy(() => Array.from(tf.logSoftmax(forwardLogits(o, x)).dataSync()));
+    const hi = run();
+    o.applyPolicy(uniformOneShotPolicy(o, 2));
+    const lo = run();
+    o.applyPolicy(o.maxPolicy());
+    expect(run()).toEqual(hi);
+    expect(Math.max(...hi.map((v, i) => Math.abs(v - lo[i]!)))).toBeGreaterThan(1e-3);
+    const bad = { ...o.maxPolicy(), 'b1/proj': { w: 6, a: 5 } };
+    expect(() => o.applyPolicy(bad)).toThrow(/read the same activation 'stem\/relu'/);
+    expect(() => o.applyPolicy({ ...o.maxPolicy(), 'b1/dw': { w: 2, a: 6 } })).toThrow(/not a candidate/);
+    expect(() => o.applyPolicy({ ...o.maxPolicy(), 'stem/conv': { w: 8, a: 8 } })).toThrow(LowbitError);
+    x.dispose();
+    o.dispose();
+  });
+
+  it('saves and loads exactly (weights, steps, switchable BN)', async () => {
+    const o = oneShot();
+    const p = join(dir, 'saved');
+    await saveOneShot(o, p, { note: 'test' });
+    const { oneShot: back, metadata } = loadOneShot(p);
+    expect(metadata['note']).toBe('test');
+    const a = snapshot({ ...o.trainable(), ...o.quantState() });
+    const b = snapshot({ ...back.trainable(), ...back.quantState() });
+    expect([...b.keys()].sort()).toEqual([...a.keys()].sort());
+    for (const [k, v] of a) expect(Array.from(b.get(k)!), k).toEqual(Array.from(v));
+    expect(() => loadOneShot(join(dir, 'nope'))).toThrow(/not a one-shot network/);
+    back.dispose();
+    o.dispose();
+  });
+});
+
+/** Inference-mode logits with the selected quantizers and switchable BN set (the search's evaluation path). */
+function forwardLogits(o: OneShotNet, x: tf.Tensor): tf.Tensor {
+  return forward(o.net, x, o.forwardOptions({ step: 0, total: 1, training: false, rng: new Rng(0) })).output;
+}
+
+describe('one-shot training step', () => {
+  it('lowers the max-bits loss, trains every candidate step, and leaks no tensors over many steps', () => {
+    const o = oneShot();
+    const opt = sgd({ lr: 0.05, momentum: 0.9, decay: (k, v) => v.rank > 1 && !k.startsWith('q/') && !k.startsWith('sbn/') });
+    const sched = createScheduler(weightCandidates(o));
+    const rng = new Rng(3);
+    const b = makeBatch(calib, Int32Array.from({ length: 32 }, (_, i) => i));
+    const steps0 = snapshot(o.quantState());
+    const step = () => oneShotStep(o, opt, b.x, b.y, { k: 3, idmWeight: 0.01, rng, scheduler: sched, ctx: { step: 0, total: 1, training: true, rng } });
+    // Momentum buffers appear lazily, the first time a switchable-BN set is sampled: count them apart.
+    const live = () => tf.memory().numTensors - Object.keys(opt.state().tensors).length;
+    const first = step();
+    const n0 = live();
+    let last = first;
+    let idm = first.idm;
+    for (let i = 0; i < 12; i++) {
+      last = step();
+      idm += last.idm;
+    }
+    expect(live()).toBe(n0);
+    expect(last.ceMax).toBeLessThan(first.ceMax);
+    expect(idm).toBeGreaterThan(0);
+    const after = snapshot(o.quantState());
+    // random policies reach every candidate of a 5-candidate layer in 13·3 draws with overwhelming probability
+    for (const b2 of [2, 3, 4, 5, 6]) expect(Array.from(after.get(`q/w/b1/conv1/${b2}`)!)).not.toEqual(Array.from(steps0.get(`q/w/b1/conv1/${b2}`)!));
+    // switchable BN: the max-bits set of conv1 was trained
+    expect(Array.from(after.get('sbn/b1/bn1/w6a6/gamma')!)).not.toEqual(Array.from(steps0.get('sbn/b1/bn1/w6a6/gamma')!));
+    // sampling draws only active candidates
+    const frozen = { candidates: sched.candidates, frozen: { 'b1/conv1': [2] } };
+    for (let i = 0; i < 50; i++) expect(samplePolicy(o, frozen, rng)['b1/conv1']!.w).not.toBe(2);
+    tf.dispose([b.x, b.y]);
+    opt.dispose();
+    o.dispose();
+  });
+});
+
+describe('one-shot training loop', () => {
+  const train = subset(calib, 96);
+  const config: MpqTrainConfig = {
+    model: 'tiny',
+    epochs: 2,
+    stepsPerEpoch: 0,
+    batchSize: 16,
+    lr: 0.02,
+    momentum: 0.9,
+    weightDecay: 5e-5,
+    seed: 5,
+    k: 2,
+    idmWeight: 0.01,
+    scheduler: true,
+    schedulerPeriod: 4,
+    freezeStart: 0.5,
+    freezeEnd: 0.2,
+    turbulenceThreshold: 0.125,
+    candidates: DEFAULT_CANDIDATES,
+    cropPadding: 2,
+    flip: true,
+    calibImages: 64,
+    checkpointEvery: 5,
+    data: 'bundled',
+  };
+
+  it('a run stopped mid-epoch and resumed ends with exactly the weights of an uninterrupted run', async () => {
+    const float = tinyNet(2);
+    const full = await trainOneShot({ config, float, train, calib, outDir: join(dir, 'full'), resume: false });
+    expect(full.step).toBe(12);
+    let n = 0;
+    const part = await trainOneShot({ config, float, train, calib, outDir: join(dir, 'part'), resume: false, callbacks: { shouldStop: () => n++ >= 7 } });
+    expect(part.stopped).toBe(true);
+    part.oneShot.dispose();
+    const resumed = await trainOneShot({ config, float, train, calib, outDir: join(dir, 'part'), resume: true });
+    expect(resumed.step).toBe(12);
+    const a = snapshot({ ...full.oneShot.trainable(), ...full.oneShot.quantState() });
+    const b = snapshot({ ...resumed.oneShot.trainable(), ...resumed.oneShot.quantState() });
+    for (const [k, v] of a) expect(Array.from(b.get(k)!), k).toEqual(Array.from(v));
+    const state = JSON.parse(readFileSync(join(dir, 'part', 'checkpoints', 'epoch-0002', 'state.json'), 'utf8'));
+    expect(state.mpq.frozenHistory.length).toBe(2);
+    await expect(trainOneShot({ config: { ...config, seed: 6 }, float, train, calib, outDir: join(dir, 'part'), resume: true })).rejects.toThrow(/--seed/);
+    full.oneShot.dispose();
+    resumed.oneShot.dispose();
+    tf.dispose(Object.values(float.params).flatMap((p) => Object.values(p)));
+  });
+});
+
+describe('policy search on the one-shot network', () => {
+  it('finds a policy within the uniform 3-bit BitOps whose held-out error is no worse than the uniform policy; deterministic', async () => {
+    const o = oneShot();
+    const search = () => searchOneShot(o, { budget: { kind: 'avg-bits', bits: 3 }, calib, bnImages: 64, scoreImages: 64, phases: 'weights-then-activations', allowRaise: false });
+    const s = await search();
+    const uniform = uniformOneShotPolicy(o, 3);
+    expect(s.result.cost).toBeLessThanOrEqual(s.cost(uniform));
+    expect(s.knobs.filter((k) => k.candidates.length > 1).length).toBe(4 + 3);
+    const bn = fixedBatches(calib, 0, 64);
+    const score = fixedBatches(calib, calib.size - 64, 64);
+    const teacher = teacherLogProbs(o, bn, score);
+    const eSearch = policyError(o, s.result.policy, bn, score, teacher);
+    const eUniform = policyError(o, uniform, bn, score, teacher);
+    expect(eSearch).toBeCloseTo(s.result.error, 5);
+    expect(eSearch).toBeLessThanOrEqual(eUniform + 1e-9);
+    const again = await search();
+    expect(again.result.trace).toEqual(s.result.trace);
+    await expect(searchOneShot(o, { budget: { kind: 'bitops', bitOps: 1000 }, calib, bnImages: 64, scoreImages: 64, phases: 'joint', allowRaise: false })).rejects.toThrow(LowbitError);
+    expect(oneShotKnobs(o).find((k) => k.id === 'a:stem/relu')!.layers.sort()).toEqual(['b1/conv1', 'b1/proj']);
+    disposeBatches(bn);
+    disposeBatches(score);
+    tf.dispose(teacher);
+    o.dispose();
+  });
+});
+
+describe('lowbit mpq (CLI)', () => {
+  it('mpq search on a one-shot directory: policy.json, plot files, --json report fields; eval --policy reproduces the accuracy', async () => {
+    const o = oneShot();
+    const p = join(dir, 'cli-oneshot');
+    await saveOneShot(o, p, { fp32Accuracy: 0.1 });
+    o.dispose();
+    const out = join(dir, 'cli-search');
+    const r = lowbit('mpq', 'search', '--model', p, '--avg-bits', '3', '--bn-images', '64', '--score-images', '64', '--test-limit', '300', '--plot-test-limit', '100', '--out', out, '--json');
+    expect(r.status, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout);
+    for (const k of ['accuracy', 'uniformAccuracy', 'cost', 'uniformCost', 'policy']) expect(j).toHaveProperty(k);
+    expect(j.cost).toBeLessThanOrEqual(j.uniformCost);
+    expect(j.accuracy).toBeGreaterThanOrEqual(0);
+    expect(existsSync(join(out, 'policy.json'))).toBe(true);
+    expect(readFileSync(join(out, 'pareto.svg'), 'utf8')).toContain('<svg');
+    expect(readFileSync(join(out, 'pareto.png')).subarray(1, 4).toString()).toBe('PNG');
+    const e = lowbit('eval', '--policy', join(out, 'policy.json'), '--json');
+    expect(e.status, e.stderr).toBe(0);
+    const ej = JSON.parse(e.stdout);
+    expect(ej.samples).toBe(10000);
+    const bad = lowbit('mpq', 'search', '--model', p, '--avg-bits', '3', '--size', '10');
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/exactly one budget/);
+  });
+});

@@ -1,0 +1,11 @@
+export { defaultKnobs, knobsFor, normalizeCandidates, validateKnobs } from './knobs.js';
+export type { DefaultKnobOptions, Knob, KnobCandidates, KnobKind } from './knobs.js';
+export { highestSetting, lowestSetting, policyFromKnobs, uniformSetting } from './setting.js';
+export type { Setting } from './setting.js';
+export { BYTES_PER_KB, bitOpsCost, bitsToKB, kbToBits, sizeCost } from './costs.js';
+export type { CostKind, CostModel } from './costs.js';
+export { moveScores } from './score.js';
+export type { ScoreNormalization, ScoreOptions } from './score.js';
+export { greedySearch } from './search.js';
+export type { EvaluatedPoint, EvaluationContext, Evaluator, SearchOptions, SearchPhase, SearchResult, TraceStep } from './search.js';
+export { paretoFront } from './pareto.js';
