@@ -1,0 +1,26 @@
+/** Weight grids of a quantized lowbit model (the `quantization.layers` metadata of `lowbit ptq`'s output). */
+export type LayerGrids = Record<string, { bits: number; axis: number | null; scale: number[] }>;
+
+/** Options of the stock TF.js exports ({@link exportLayersModel}, {@link exportGraphModel}). */
+export interface ExportOptions {
+  /** Grids of the kernels; kernels without one are stored in float32. */
+  grids?: LayerGrids;
+  /** How per-channel kernels (which the stock manifest cannot represent) are stored. Default float32 (exact). */
+  perChannel?: 'float32' | 'float16';
+}
+
+/** How one weight was stored, for the user to see. */
+export interface StoredWeight {
+  name: string;
+  /** `int32`: a graph constant of a GraphModel (a shape, axes, paddings), not a learnt weight. */
+  storedAs: 'uint8' | 'float16' | 'float32' | 'int32' | 'packed';
+  bytes: number;
+  note?: string;
+}
+
+/** An export in memory: `model.json` as an object, its one weight file, and how each weight was stored. */
+export interface TfjsExport {
+  modelJson: Record<string, unknown>;
+  weightData: Uint8Array;
+  weights: StoredWeight[];
+}
