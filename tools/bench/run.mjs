@@ -1,14 +1,18 @@
 #!/usr/bin/env node
 // lowbit benchmarks: `pnpm bench` (builds first). Prints a table and rewrites the generated
 // section of docs/benchmarks.md; `pnpm bench --json` prints one JSON object instead.
-// Options: --json, --repeats N (default 7), --no-write (leave docs/benchmarks.md alone).
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+// Options: --json, --repeats N (default 7), --no-write (leave docs/benchmarks.md alone),
+// --skip-ptq (do not time the default `lowbit ptq` end to end, ~5 minutes).
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const { initBackend } = await import(`${root}packages/core/dist/index.js`);
-const { benchEval, benchTrainStep, profileTrainStep } = await import(`${root}apps/cli/dist/bench/index.js`);
+const { benchEval, benchNwqIter, benchTrainStep, profileTrainStep } = await import(`${root}apps/cli/dist/bench/index.js`);
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');
@@ -40,11 +44,46 @@ log('profiling one resnet-fm training step (batch 64) …');
 const profile = await profileTrainStep('resnet-fm', 64);
 log('timing evaluation on the bundled test set …');
 const evals = ['resnet-fm', 'mbv2-fm'].map((m) => benchEval(m));
+log('timing NWQ W4A4 iterations (batch 32) …');
+const nwq = ['resnet-fm', 'mbv2-fm'].map((m) => benchNwqIter(m));
+
+// PyTorch reference: the same resnet-fm training step, when `import torch` works here
+let torch = null;
+const hasTorch = spawnSync('python3', ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
+if (hasTorch) {
+  log('timing the PyTorch resnet-fm training step (1 and 2 threads) …');
+  const r = spawnSync('python3', [`${root}tools/bench/torch_resnet_step.py`, '--repeats', String(Math.max(repeats, 11))], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`tools/bench/torch_resnet_step.py failed: ${r.stderr}`);
+  torch = JSON.parse(r.stdout);
+} else log('PyTorch not importable (apt-get install python3-torch provides it): its row is skipped');
+
+// the default `lowbit ptq` end to end, as a user runs it
+let ptqDefault = null;
+if (!args.includes('--skip-ptq')) {
+  log('timing the default `lowbit ptq` end to end …');
+  const out = mkdtempSync(join(tmpdir(), 'lowbit-bench-ptq-'));
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, [`${root}apps/cli/dist/bin.js`, 'ptq', '--json', '--out', out], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const wall = (performance.now() - t0) / 1000;
+  rmSync(out, { recursive: true, force: true });
+  if (r.status !== 0) throw new Error(`lowbit ptq failed: ${r.stderr}`);
+  const rep = JSON.parse(r.stdout);
+  ptqDefault = { seconds: wall, reportedSeconds: rep.seconds, fp32Accuracy: rep.fp32Accuracy, quantizedAccuracy: rep.quantizedAccuracy, method: rep.method, wBits: rep.wBits, aBits: rep.aBits };
+}
 
 const result = {
   machine,
   repeats,
   resnetTrainStepMs: steps.find((s) => s.model === 'resnet-fm' && s.batch === 64).trainStepMs,
+  mbv2TrainStepMs: steps.find((s) => s.model === 'mbv2-fm' && s.batch === 64).trainStepMs,
+  torchResnetTrainStepMs: torch ? torch.threads['2'] : null,
+  torchResnetTrainStepMs1Thread: torch ? torch.threads['1'] : null,
+  torchVersion: torch?.torch ?? null,
+  nwqIterMs: nwq.find((n) => n.model === 'resnet-fm').nwqIterMs,
+  mbv2NwqIterMs: nwq.find((n) => n.model === 'mbv2-fm').nwqIterMs,
+  ptqDefaultSeconds: ptqDefault ? ptqDefault.seconds : null,
+  ptqDefault,
+  evalImagesPerSecond: Object.fromEntries(evals.map((e) => [e.model, e.imagesPerSecond])),
   steps,
   eval: evals,
   profile: { model: 'resnet-fm', batch: 64, totalMs: profile.totalMs, top: profile.rows.slice(0, 15) },
@@ -67,6 +106,18 @@ md.push('|---|---|---|---|---|---|---|');
 for (const s of steps) md.push(`| ${s.model} | ${s.batch} | ${f1(s.forwardMs)} | ${f1(s.forwardTrainBnMs)} | ${f1(s.forwardBackwardMs)} | ${f1(s.trainStepMs)} | ${s.imagesPerSecond.toFixed(0)} |`);
 md.push('');
 md.push('"forward, inference" uses running BN statistics (unfolded); "SGD step" is forward + backward + Nesterov-momentum update with weight decay.');
+md.push('');
+const rs = result.resnetTrainStepMs;
+if (torch) {
+  md.push(`PyTorch ${torch.torch} (CPU, same architecture and optimiser, \`tools/bench/torch_resnet_step.py\`), resnet-fm SGD step at batch 64: **${f1(torch.threads['2'])} ms with 2 threads**, ${f1(torch.threads['1'])} ms with 1. lowbit/PyTorch (2 threads) = **${(rs / torch.threads['2']).toFixed(2)}×** (target ≤ 2×).`);
+} else md.push('PyTorch row skipped: `python3 -c "import torch"` fails on this machine (`apt-get install python3-torch` provides it).');
+md.push('');
+md.push('### Reconstruction and the default PTQ run');
+md.push('');
+md.push('| what | time |');
+md.push('|---|---|');
+for (const n of nwq) md.push(`| one NWQ W4A4 iteration, ${n.model}, batch 32 | ${f1(n.nwqIterMs)} ms |`);
+if (ptqDefault) md.push(`| default \`lowbit ptq\` end to end (${ptqDefault.method} W${ptqDefault.wBits}A${ptqDefault.aBits}, resnet-fm, 1,000 iterations, test-set evaluation included) | ${ptqDefault.seconds.toFixed(0)} s (target ≤ 180 s); fp32 ${(100 * ptqDefault.fp32Accuracy).toFixed(2)}% → ${(100 * ptqDefault.quantizedAccuracy).toFixed(2)}% |`);
 md.push('');
 md.push('### Evaluation throughput (bundled test set, 10,000 images, batch 250)');
 md.push('');
