@@ -139,6 +139,7 @@ export function buildProgram(): Command {
     .option('--bitops <G>', 'budget in giga BitOps per image', positiveNumber('--bitops'))
     .option('--size <KB>', 'budget: weight storage in KB', positiveNumber('--size'))
     .option('--avg-bits <b>', 'budget: the BitOps of the uniform policy at b bits (first/last at 8)', positiveInt('--avg-bits'))
+    .option('--uniform <WbAb>', 'budget: the BitOps of the uniform policy WbAb, e.g. W2A4 (first/last at 8)')
     .option('--bn-images <n>', 'calibration images for BN re-estimation', positiveInt('--bn-images'), 256)
     .option('--score-images <n>', 'held-out calibration images the search scores policies on', positiveInt('--score-images'), 256)
     .option('--phases <p>', 'weights-then-activations | joint', 'weights-then-activations')

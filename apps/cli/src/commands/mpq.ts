@@ -188,6 +188,7 @@ export interface MpqSearchCommandOptions {
   bitops?: number;
   size?: number;
   avgBits?: number;
+  uniform?: string;
   bnImages: number;
   scoreImages: number;
   phases: string;
@@ -201,8 +202,13 @@ export interface MpqSearchCommandOptions {
 }
 
 function budgetOf(o: MpqSearchCommandOptions): Budget {
-  const given = [o.bitops !== undefined, o.size !== undefined, o.avgBits !== undefined].filter(Boolean).length;
-  if (given !== 1) throw new LowbitError('E_ARG', `give exactly one budget: --bitops <G>, --size <KB> or --avg-bits <b> (got ${given})`);
+  const given = [o.bitops !== undefined, o.size !== undefined, o.avgBits !== undefined, o.uniform !== undefined].filter(Boolean).length;
+  if (given !== 1) throw new LowbitError('E_ARG', `give exactly one budget: --bitops <G>, --size <KB>, --avg-bits <b> or --uniform W<b>A<b> (got ${given})`);
+  if (o.uniform !== undefined) {
+    const m = /^W(\d)A(\d)$/i.exec(o.uniform.trim());
+    if (!m) throw new LowbitError('E_ARG', `--uniform must look like W2A4 (weight and activation bits of the uniform policy whose BitOps are the budget), got '${o.uniform}'`);
+    return { kind: 'uniform', w: Number(m[1]), a: Number(m[2]) };
+  }
   if (o.bitops !== undefined) return { kind: 'bitops', bitOps: o.bitops * 1e9 };
   if (o.size !== undefined) return { kind: 'size', bits: kbToBits(o.size) };
   return { kind: 'avg-bits', bits: o.avgBits! };
@@ -226,7 +232,7 @@ export async function runMpqSearch(o: MpqSearchCommandOptions): Promise<void> {
   const calib = bundledCalibrationSet();
   const fullTest = o.test === 'bundled' ? bundledTestSet() : loadFashionMnist('test', o.test);
   const test = o.testLimit > 0 ? subset(fullTest, o.testLimit) : fullTest;
-  const out = o.out ?? join('runs', 'mpq-search', `${o.model.replace(/[^\w.-]+/g, '_')}-${budget.kind}-${budget.kind === 'bitops' ? budget.bitOps / 1e9 : budget.bits}`);
+  const out = o.out ?? join('runs', 'mpq-search', `${o.model.replace(/[^\w.-]+/g, '_')}-${budget.kind === 'uniform' ? `W${budget.w}A${budget.a}` : `${budget.kind}-${budget.kind === 'bitops' ? budget.bitOps / 1e9 : budget.bits}`}`);
   const progress = new Progress();
   const log = (m: string) => {
     if (!o.json) progress.log(m);

@@ -6,7 +6,8 @@ import type { BitPolicy } from '@lowbit/nn';
 import { disposeBatches, fixedBatches, policyError, teacherLogProbs } from './evaluate-policy.js';
 import { FLOAT_BITS, type OneShotNet } from './one-shot-net.js';
 
-export type Budget = { kind: 'bitops'; bitOps: number } | { kind: 'size'; bits: number } | { kind: 'avg-bits'; bits: number };
+/** A budget: raw BitOps, weight storage in bits, or the BitOps of a uniform policy (`avg-bits` b = uniform WbAb). */
+export type Budget = { kind: 'bitops'; bitOps: number } | { kind: 'size'; bits: number } | { kind: 'avg-bits'; bits: number } | { kind: 'uniform'; w: number; a: number };
 
 export interface MpqSearchOptions {
   budget: Budget;
@@ -43,12 +44,12 @@ export function oneShotKnobs(o: OneShotNet): Knob[] {
  * `bits` (raised to a knob's lowest candidate where it has none so low, e.g. depthwise at 2 → 3),
  * fixed layers at their bits.
  */
-export function uniformOneShotPolicy(o: OneShotNet, bits: number): BitPolicy {
+export function uniformOneShotPolicy(o: OneShotNet, bits: number, aBits = bits): BitPolicy {
   const p: BitPolicy = {};
-  const pick = (c: number[]) => (c.length === 1 ? c[0]! : (c.filter((b) => b <= bits).pop() ?? c[0]!));
+  const pick = (c: number[], b: number) => (c.length === 1 ? c[0]! : (c.filter((x) => x <= b).pop() ?? c[0]!));
   for (const l of o.layers.values()) {
     const s = o.sites.get(l.site);
-    p[l.name] = { w: pick(l.candidates), a: s ? pick(s.candidates) : FLOAT_BITS };
+    p[l.name] = { w: pick(l.candidates, bits), a: s ? pick(s.candidates, aBits) : FLOAT_BITS };
   }
   return p;
 }
@@ -60,11 +61,12 @@ export async function searchOneShot(o: OneShotNet, s: MpqSearchOptions): Promise
   const cost = costKind === 'size' ? sizeCost(o.net) : bitOpsCost(o.net);
   let uniform: BitPolicy | null = null;
   let budgetValue: number;
-  if (s.budget.kind === 'avg-bits') {
-    if (!Number.isInteger(s.budget.bits) || !o.config.bits.includes(s.budget.bits)) {
-      throw new LowbitError('E_ARG', `--avg-bits must be one of the candidate bit-widths (${o.config.bits.join(', ')}), got ${s.budget.bits}`);
+  if (s.budget.kind === 'avg-bits' || s.budget.kind === 'uniform') {
+    const [w, a] = s.budget.kind === 'avg-bits' ? [s.budget.bits, s.budget.bits] : [s.budget.w, s.budget.a];
+    for (const b of [w, a]) {
+      if (!Number.isInteger(b) || !o.config.bits.includes(b)) throw new LowbitError('E_ARG', `uniform budget bits must be candidate bit-widths (${o.config.bits.join(', ')}), got ${b}`);
     }
-    uniform = uniformOneShotPolicy(o, s.budget.bits);
+    uniform = uniformOneShotPolicy(o, w, a);
     budgetValue = cost(uniform);
   } else budgetValue = s.budget.kind === 'bitops' ? s.budget.bitOps : s.budget.bits;
   if (s.bnImages + s.scoreImages > s.calib.size) {
