@@ -49,10 +49,11 @@ const nwq = ['resnet-fm', 'mbv2-fm'].map((m) => benchNwqIter(m));
 
 // PyTorch reference: the same resnet-fm training step, when `import torch` works here
 let torch = null;
-const hasTorch = spawnSync('python3', ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
-if (hasTorch) {
-  log('timing the PyTorch resnet-fm training step (1 and 2 threads) …');
-  const r = spawnSync('python3', [`${root}tools/bench/torch_resnet_step.py`, '--repeats', String(Math.max(repeats, 11))], { encoding: 'utf8' });
+// the first interpreter that imports torch: $LOWBIT_PYTHON, python3 on PATH, Debian's /usr/bin/python3
+const python = [process.env.LOWBIT_PYTHON, 'python3', '/usr/bin/python3'].filter(Boolean).find((py) => spawnSync(py, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0);
+if (python) {
+  log(`timing the PyTorch resnet-fm training step (1 and 2 threads, ${python}) …`);
+  const r = spawnSync(python, [`${root}tools/bench/torch_resnet_step.py`, '--repeats', String(Math.max(repeats, 11))], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`tools/bench/torch_resnet_step.py failed: ${r.stderr}`);
   torch = JSON.parse(r.stdout);
 } else log('PyTorch not importable (apt-get install python3-torch provides it): its row is skipped');
