@@ -98,9 +98,13 @@ export function buildProgram(): Command {
 
   program
     .command('export')
-    .description('write a model (a lowbit ptq output, a lowbit model, or a reference name) as a TF.js LayersModel that stock @tensorflow/tfjs loads')
-    .requiredOption('--model <name|path>', 'quantized model.json from lowbit ptq, a lowbit model.json, or a reference model name')
-    .option('--target <t>', 'tfjs (stock LayersModel; per-tensor kernels as uint8) | lowbit-packed (2–8-bit codes bit-packed, any granularity; loaded by packedHandler)', 'tfjs')
+    .description('write a model (a lowbit ptq output, a lowbit or TF.js model, or a reference name) as a TF.js LayersModel or GraphModel that stock @tensorflow/tfjs loads')
+    .requiredOption('--model <name|path>', 'quantized model.json from lowbit ptq, a lowbit model.json, a TF.js model.json (layers or graph model), or a reference model name')
+    .option('--target <t>', 'tfjs (stock LayersModel or GraphModel; per-tensor kernels as uint8) | lowbit-packed (2–8-bit codes bit-packed, any granularity; loaded by packedHandler)', 'tfjs')
+    .option(
+      '--format <f>',
+      "with --target tfjs: layers (tf.loadLayersModel) | graph (tf.loadGraphModel); default: the source's format (a TF.js graph model, or a ptq output of one, gives graph; lowbit models and reference names give layers)",
+    )
     .option('--per-channel <dtype>', 'how per-channel kernels are stored in the stock format: float32 (exact) | float16', 'float32')
     .requiredOption('--out <dir>', 'output directory')
     .option('--json', 'print a JSON report', false)
@@ -140,7 +144,7 @@ export function buildProgram(): Command {
     .option('--size <KB>', 'budget: weight storage in KB', positiveNumber('--size'))
     .option('--avg-bits <b>', 'budget: the BitOps of the uniform policy at b bits (first/last at 8)', positiveInt('--avg-bits'))
     .option('--uniform <WbAb>', 'budget: the BitOps of the uniform policy WbAb, e.g. W2A4 (first/last at 8)')
-    .option('--bn-images <n>', 'calibration images for BN re-estimation', positiveInt('--bn-images'), 256)
+    .option('--bn-images <n>', 'calibration images for the BN re-estimation of every scored policy (final evaluations use the whole calibration set)', positiveInt('--bn-images'), 128)
     .option('--score-images <n>', 'held-out calibration images the search scores policies on', positiveInt('--score-images'), 256)
     .option('--phases <p>', 'weights-then-activations | joint', 'weights-then-activations')
     .option('--raise', 'also try raising moves, as the paper does (≈4× the evaluations for the same result on the reference models)', false)

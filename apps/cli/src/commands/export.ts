@@ -2,21 +2,38 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend, LowbitError } from '@lowbit/core';
 import { disposeNetwork } from '@lowbit/nn';
-import { exportLayersModel, exportPacked, writeTfjsExport } from '@lowbit/tfjs-io';
+import { readNetworkJson } from '@lowbit/nn/node';
+import { exportGraphModel, exportLayersModel, exportPacked, type TfjsExport, writeTfjsExport } from '@lowbit/tfjs-io';
 import { readQuantization } from '../ptq/quantized-checkpoint.js';
-import { loadModelArg } from '../util/load-model.js';
+import { loadModelArg, modelFormat } from '../util/load-model.js';
 
 export interface ExportCommandOptions {
   model: string;
   target: string;
+  /** layers | graph; default: the source's format. */
+  format?: string;
   out: string;
   perChannel: string;
   json: boolean;
 }
 
+/**
+ * The TF.js format a model came in: a TF.js model.json's own; for a lowbit ptq output, that of
+ * the model it quantized (`sourceFormat`); layers for reference names and other lowbit networks.
+ */
+export function sourceFormat(model: string): 'layers' | 'graph' {
+  if (!existsSync(model)) return 'layers';
+  const f = modelFormat(model);
+  if (f === 'graph-model') return 'graph';
+  if (f === 'lowbit-network') return readNetworkJson(model).metadata?.['sourceFormat'] === 'graph-model' ? 'graph' : 'layers';
+  return 'layers';
+}
+
 export async function runExport(o: ExportCommandOptions): Promise<void> {
   if (o.target !== 'tfjs' && o.target !== 'lowbit-packed') throw new LowbitError('E_ARG', `--target must be tfjs or lowbit-packed, got '${o.target}'`);
   if (o.perChannel !== 'float32' && o.perChannel !== 'float16') throw new LowbitError('E_ARG', `--per-channel must be float32 or float16, got '${o.perChannel}'`);
+  if (o.format !== undefined && o.format !== 'layers' && o.format !== 'graph') throw new LowbitError('E_ARG', `--format must be layers or graph, got '${o.format}'`);
+  if (o.target === 'lowbit-packed' && o.format === 'graph') throw new LowbitError('E_ARG', '--format graph is for --target tfjs; the lowbit-packed format has a LayersModel topology');
   await initBackend();
   const net = loadModelArg(o.model);
   const quant = existsSync(o.model) ? readQuantization(o.model) : null;
@@ -24,14 +41,22 @@ export async function runExport(o: ExportCommandOptions): Promise<void> {
     disposeNetwork(net);
     throw new LowbitError('E_ARG', `--target lowbit-packed needs a quantized model (the model.json written by lowbit ptq); '${o.model}' has no quantization metadata`);
   }
-  const e = o.target === 'lowbit-packed' ? exportPacked(net, { grids: quant!.layers }) : exportLayersModel(net, { ...(quant ? { grids: quant.layers } : {}), perChannel: o.perChannel });
+  const format = o.format ?? sourceFormat(o.model);
+  const options = { ...(quant ? { grids: quant.layers } : {}), perChannel: o.perChannel };
+  let e: TfjsExport;
+  try {
+    e = o.target === 'lowbit-packed' ? exportPacked(net, { grids: quant!.layers }) : format === 'graph' ? exportGraphModel(net, options) : exportLayersModel(net, options);
+  } finally {
+    disposeNetwork(net);
+  }
   const written = writeTfjsExport(o.out, e);
   const byKind = (k: string) => e.weights.filter((w) => w.storedAs === k).length;
-  const notRepresented = e.weights.filter((w) => w.note && w.storedAs !== 'uint8');
-  disposeNetwork(net);
+  const notRepresented = e.weights.filter((w) => w.note && (w.storedAs === 'float32' || w.storedAs === 'float16') && w.note.includes('per-channel'));
   const report = {
     model: o.model,
     target: o.target,
+    /** What was written: 'layers-model' | 'graph-model' (stock TF.js) | 'lowbit-packed'. */
+    format: e.modelJson['format'] as string,
     output: written.modelJson,
     bytes: written.bytes,
     weightBytes: e.weightData.length,
@@ -42,12 +67,15 @@ export async function runExport(o: ExportCommandOptions): Promise<void> {
     console.log(JSON.stringify(report));
     return;
   }
+  const shard = join(o.out, 'group1-shard1of1.bin');
   console.log(
     [
       o.target === 'lowbit-packed'
         ? `wrote          ${written.modelJson} (+ ${join(o.out, 'weights.lbp')}); load with tf.loadLayersModel(packedHandler(url)) from @lowbit/tfjs-io/loader`
-        : `wrote          ${written.modelJson} (+ ${join(o.out, 'group1-shard1of1.bin')}), loadable by stock @tensorflow/tfjs`,
-      `weights        ${(e.weightData.length / 1024).toFixed(1)} KB: ${byKind('packed')} packed, ${byKind('uint8')} uint8, ${byKind('float16')} float16, ${byKind('float32')} float32; ${written.bytes} bytes on disk with model.json`,
+        : format === 'graph'
+          ? `wrote          a TF.js GraphModel: ${written.modelJson} (+ ${shard}); load with stock tf.loadGraphModel(url)`
+          : `wrote          a TF.js LayersModel: ${written.modelJson} (+ ${shard}); load with stock tf.loadLayersModel(url)`,
+      `weights        ${(e.weightData.length / 1024).toFixed(1)} KB: ${byKind('packed')} packed, ${byKind('uint8')} uint8, ${byKind('float16')} float16, ${byKind('float32')} float32${byKind('int32') ? `, ${byKind('int32')} int32 graph constants` : ''}; ${written.bytes} bytes on disk with model.json`,
       quant ? 'activations    not quantized in the export (stock TF.js has no activation quantization): it is weight-quantized' : 'model          float (no quantization metadata): exported as is',
       ...(notRepresented.length
         ? [`note           ${notRepresented.length} kernel(s) use per-channel grids, which the stock manifest cannot hold; stored as ${o.perChannel}. Re-run ptq with --granularity tensor for uint8 everywhere.`]

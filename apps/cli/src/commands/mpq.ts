@@ -156,7 +156,7 @@ export async function runMpqTrain(o: MpqTrainCommandOptions): Promise<void> {
     process.exitCode = 130;
     return;
   }
-  const bn = fixedBatches(calib, 0, 256);
+  const bn = fixedBatches(calib, 0, calib.size);
   const sweep = uniformSweep(r.oneShot, bn, test, bits);
   const maxAcc = evaluatePolicy(r.oneShot, r.oneShot.maxPolicy(), bn, test).accuracy;
   disposeBatches(bn);
@@ -251,7 +251,8 @@ export async function runMpqSearch(o: MpqSearchCommandOptions): Promise<void> {
     },
   });
   const searchSeconds = s.result.seconds;
-  const bn = fixedBatches(calib, 0, o.bnImages);
+  // final evaluations re-estimate BN on the whole calibration set (the search uses --bn-images)
+  const bn = fixedBatches(calib, 0, calib.size);
   const found = evaluatePolicy(oneShot, s.result.policy, bn, test);
   const uniformPolicy = s.uniform;
   const uniform = uniformPolicy ? evaluatePolicy(oneShot, uniformPolicy, bn, test) : null;
@@ -296,6 +297,7 @@ export async function runMpqSearch(o: MpqSearchCommandOptions): Promise<void> {
     maxBitsAccuracy: (metadata['maxBitsAccuracy'] as number | undefined) ?? null,
     testImages: test.size,
     bnImages: o.bnImages,
+    finalBnImages: calib.size,
     scoreImages: o.scoreImages,
     phases: o.phases,
     allowRaise: o.raise,
@@ -345,7 +347,7 @@ export function readPolicyFile(path: string): { policy: BitPolicy; oneShot: stri
     const bb = b as { w?: unknown; a?: unknown };
     if (typeof bb?.w !== 'number' || typeof bb?.a !== 'number') throw new LowbitError('E_FORMAT', `${path}: policy.${layer} must be {"w": bits, "a": bits}, got ${JSON.stringify(b)}`);
   }
-  return { policy: policy as BitPolicy, oneShot: String(j['oneShot'] ?? ''), bnImages: typeof j['bnImages'] === 'number' ? (j['bnImages'] as number) : 256 };
+  return { policy: policy as BitPolicy, oneShot: String(j['oneShot'] ?? ''), bnImages: typeof j['finalBnImages'] === 'number' ? (j['finalBnImages'] as number) : 1024 };
 }
 
 /** `lowbit eval --policy`: the one-shot network under a searched policy, BN re-estimated on the calibration set. */
