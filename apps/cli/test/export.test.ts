@@ -1,8 +1,17 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import * as tfjs from '@tensorflow/tfjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { lowbit } from './helpers.js';
+
+/** Stock tfjs loading of a written model.json (LayersModel or GraphModel by its format field). */
+async function stockLoad(modelJson: string): Promise<tfjs.LayersModel | tfjs.GraphModel> {
+  const j = JSON.parse(readFileSync(modelJson, 'utf8'));
+  const bin = readFileSync(join(dirname(modelJson), j.weightsManifest[0].paths[0]));
+  const handler = tfjs.io.fromMemory({ ...j, weightSpecs: j.weightsManifest[0].weights, weightData: bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength) });
+  return j.format === 'graph-model' ? tfjs.loadGraphModel(handler) : tfjs.loadLayersModel(handler);
+}
 
 const dir = mkdtempSync(join(tmpdir(), 'lowbit-export-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -15,6 +24,7 @@ describe('lowbit export --target tfjs', () => {
     expect(e.status, e.stderr).toBe(0);
     const r = JSON.parse(e.stdout);
     expect(r.quantized).toBe(true);
+    expect(r.format).toBe('layers-model'); // a ptq output of a reference model: layers by default
     expect(existsSync(join(dir, 'tfjs', 'model.json'))).toBe(true);
     const kernels = r.weights.filter((w: { name: string }) => w.name.endsWith('kernel'));
     expect(kernels.length).toBe(10);
@@ -27,6 +37,44 @@ describe('lowbit export --target tfjs', () => {
     expect(pr.weightBytes).toBeLessThan(r.weightBytes / 1.8);
   }, 300_000);
 
+  it('--target tfjs keeps a GraphModel source a GraphModel, through ptq too; --format picks either', async () => {
+    const g = lowbit('export', '--model', 'resnet-fm', '--format', 'graph', '--out', join(dir, 'g1'), '--json');
+    expect(g.status, g.stderr).toBe(0);
+    expect(JSON.parse(g.stdout).format).toBe('graph-model');
+    // a TF.js graph model as --model: written back as a graph model by default
+    const e = lowbit('export', '--model', join(dir, 'g1', 'model.json'), '--target', 'tfjs', '--out', join(dir, 'g2'), '--json');
+    expect(e.status, e.stderr).toBe(0);
+    const r = JSON.parse(e.stdout);
+    expect(r.format).toBe('graph-model');
+    expect(JSON.parse(readFileSync(join(dir, 'g2', 'model.json'), 'utf8')).format).toBe('graph-model');
+    const text = lowbit('export', '--model', join(dir, 'g1', 'model.json'), '--out', join(dir, 'g2t'));
+    expect(text.stdout).toMatch(/wrote {10}a TF\.js GraphModel: .*model\.json .*; load with stock tf\.loadGraphModel/);
+    const l = lowbit('export', '--model', join(dir, 'g1', 'model.json'), '--format', 'layers', '--out', join(dir, 'l1'), '--json');
+    expect(l.status, l.stderr).toBe(0);
+    expect(JSON.parse(l.stdout).format).toBe('layers-model');
+    // ptq of the graph model, then export: a graph model again, per-tensor kernels as uint8
+    const p = lowbit('ptq', '--model', join(dir, 'g1', 'model.json'), '--method', 'rtn', '--granularity', 'tensor', '--calib-size', '256', '--test-limit', '200', '--out', join(dir, 'gq'), '--json');
+    expect(p.status, p.stderr).toBe(0);
+    const q = lowbit('export', '--model', join(dir, 'gq', 'model.json'), '--out', join(dir, 'gq-tfjs'), '--json');
+    expect(q.status, q.stderr).toBe(0);
+    const qr = JSON.parse(q.stdout);
+    expect(qr.format).toBe('graph-model');
+    const kernels = qr.weights.filter((w: { name: string }) => w.name.endsWith('/kernel'));
+    expect(kernels.length).toBe(10);
+    expect(kernels.every((w: { storedAs: string }) => w.storedAs === 'uint8')).toBe(true);
+    // stock tfjs: the graph export predicts what the layers export of the same model predicts
+    const ql = lowbit('export', '--model', join(dir, 'gq', 'model.json'), '--format', 'layers', '--out', join(dir, 'gq-layers'), '--json');
+    expect(ql.status, ql.stderr).toBe(0);
+    const [mg, ml] = [await stockLoad(join(dir, 'gq-tfjs', 'model.json')), await stockLoad(join(dir, 'gq-layers', 'model.json'))];
+    const x = tfjs.randomUniform([16, 28, 28, 1], 0, 1, 'float32', 5);
+    const [yg, yl] = [mg.predict(x) as tfjs.Tensor, ml.predict(x) as tfjs.Tensor];
+    expect(yg.shape).toEqual([16, 10]);
+    expect(tfjs.max(tfjs.abs(tfjs.sub(yg, yl))).dataSync()[0]).toBeLessThan(1e-4);
+    tfjs.dispose([x, yg, yl]);
+    mg.dispose();
+    ml.dispose();
+  }, 300_000);
+
   it('rejects unknown targets, float models for packing, and bad options', () => {
     const a = lowbit('export', '--model', 'resnet-fm', '--target', 'lowbit-packed', '--out', join(dir, 'x'));
     expect(a.status).toBe(2);
@@ -37,6 +85,12 @@ describe('lowbit export --target tfjs', () => {
     const b = lowbit('export', '--model', 'resnet-fm', '--per-channel', 'int4', '--out', join(dir, 'x'));
     expect(b.status).toBe(2);
     expect(b.stderr).toMatch(/--per-channel must be float32 or float16/);
+    const f = lowbit('export', '--model', 'resnet-fm', '--format', 'onnx', '--out', join(dir, 'x'));
+    expect(f.status).toBe(2);
+    expect(f.stderr).toMatch(/--format must be layers or graph, got 'onnx'/);
+    const fp = lowbit('export', '--model', 'resnet-fm', '--target', 'lowbit-packed', '--format', 'graph', '--out', join(dir, 'x'));
+    expect(fp.status).toBe(2);
+    expect(fp.stderr).toMatch(/--format graph is for --target tfjs/);
     expect(existsSync(join(dir, 'x'))).toBe(false);
   });
 });

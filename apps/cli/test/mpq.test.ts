@@ -2,7 +2,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend, LowbitError, Rng, sgd } from '@lowbit/core';
+import { initBackend, LowbitError, maxRelError, type Optimizer, paramGrads, Rng, sgd } from '@lowbit/core';
+import { crossEntropy, distillationLoss, idmLoss } from '@lowbit/info-distortion-loss';
 import { createScheduler } from '@lowbit/bitwidth-scheduler';
 import { bundledCalibrationSet, makeBatch, subset } from '@lowbit/data';
 import { bitOpsCost } from '@lowbit/greedy-search';
@@ -148,6 +149,56 @@ describe('one-shot training step', () => {
     for (let i = 0; i < 50; i++) expect(samplePolicy(o, frozen, rng)['b1/conv1']!.w).not.toBe(2);
     tf.dispose([b.x, b.y]);
     opt.dispose();
+    o.dispose();
+  });
+});
+
+describe('one-shot step gradients', () => {
+  it('per-pass tapes sum to the gradient of the whole loss in one tape (teacher detached) to 1e-5', () => {
+    const o = oneShot(4);
+    const sched = createScheduler(weightCandidates(o));
+    const b = makeBatch(calib, Int32Array.from({ length: 16 }, (_, i) => 100 + i));
+    const params = o.trainable();
+    // (a) the step, with an optimiser that records the gradients instead of applying them
+    let recorded: Record<string, Float32Array> = {};
+    const recorder: Optimizer = {
+      name: 'record',
+      iterations: 0,
+      step: (_p, g) => {
+        recorded = Object.fromEntries(Object.entries(g).map(([k, v]) => [k, v.dataSync().slice() as Float32Array]));
+      },
+      learningRate: () => 0,
+      state: () => ({ iterations: 0, tensors: {} }),
+      loadState: () => {},
+      dispose: () => {},
+    };
+    oneShotStep(o, recorder, b.x, b.y, { k: 3, idmWeight: 0.05, rng: new Rng(9), scheduler: sched, ctx: { step: 0, total: 1, training: true, rng: new Rng(0) } });
+    // (b) the same loss in one tape: same policies (same seed), teacher outputs detached
+    const rng = new Rng(9);
+    const policies = [0, 1, 2].map(() => samplePolicy(o, sched, rng));
+    const lowest = new Map([...o.layers.values()].filter((l) => l.candidates.length > 1).map((l) => [l.name, l.candidates[0]!]));
+    const joint = tf.tidy(() => {
+      const { grads } = paramGrads(() => {
+        const opts = o.forwardOptions({ step: 0, total: 1, training: true, rng: new Rng(0) });
+        o.applyPolicy(o.maxPolicy());
+        const feats = [...lowest.keys()].map((l) => o.featureNode(l));
+        const t = forward(o.net, b.x, { ...opts, training: true, tapNodes: feats });
+        let loss = crossEntropy(t.output, b.y);
+        for (const p of policies) {
+          o.applyPolicy(p);
+          const low = [...lowest].filter(([l, bits]) => p[l]!.w === bits).map(([l]) => o.featureNode(l));
+          const st = forward(o.net, b.x, { ...opts, training: true, tapNodes: low });
+          loss = tf.add(loss, distillationLoss(st.output, t.output, b.y)) as tf.Scalar;
+          if (low.length) loss = tf.add(loss, idmLoss(st.nodes, t.nodes, low, { weight: 0.05 })) as tf.Scalar;
+        }
+        o.applyPolicy(o.maxPolicy());
+        return loss;
+      }, params);
+      return Object.fromEntries(Object.entries(grads).map(([k, v]) => [k, v.dataSync().slice() as Float32Array]));
+    });
+    expect(Object.keys(recorded).sort()).toEqual(Object.keys(joint).sort());
+    for (const [k, g] of Object.entries(joint)) expect(maxRelError(recorded[k]!, g), k).toBeLessThan(1e-5);
+    tf.dispose([b.x, b.y]);
     o.dispose();
   });
 });

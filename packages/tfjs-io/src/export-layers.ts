@@ -1,30 +1,7 @@
 import { LowbitError } from '@lowbit/core';
 import { analyze, type Network, type NodeSpec } from '@lowbit/nn';
-import { toFloat16Bits } from './float16.js';
-
-/** Weight grids of a quantized lowbit model (the `quantization.layers` metadata of `lowbit ptq`'s output). */
-export type LayerGrids = Record<string, { bits: number; axis: number | null; scale: number[] }>;
-
-export interface ExportOptions {
-  /** Grids of the kernels; kernels without one are stored in float32. */
-  grids?: LayerGrids;
-  /** How per-channel kernels (which the stock manifest cannot represent) are stored. Default float32 (exact). */
-  perChannel?: 'float32' | 'float16';
-}
-
-/** How one weight was stored, for the user to see. */
-export interface StoredWeight {
-  name: string;
-  storedAs: 'uint8' | 'float16' | 'float32' | 'packed';
-  bytes: number;
-  note?: string;
-}
-
-export interface TfjsExport {
-  modelJson: Record<string, unknown>;
-  weightData: Uint8Array;
-  weights: StoredWeight[];
-}
+import type { ExportOptions, TfjsExport } from './export-types.js';
+import { ManifestWriter } from './weights-manifest.js';
 
 const kerasName = (n: string) => (n === 'input' ? 'input_1' : n.replace(/[^A-Za-z0-9_.-]/g, '_'));
 
@@ -103,48 +80,17 @@ export function exportLayersModel(net: Network, o: ExportOptions = {}): TfjsExpo
   const layers: Record<string, unknown>[] = [
     { name: 'input_1', class_name: 'InputLayer', config: { name: 'input_1', batch_input_shape: [null, ...net.inputShape] }, inbound_nodes: [] },
   ];
-  const specs: Array<Record<string, unknown>> = [];
-  const chunks: Uint8Array[] = [];
-  const stored: StoredWeight[] = [];
+  const w = new ManifestWriter(o.perChannel);
   for (const n of info.order.map((x) => x.spec)) {
     const name = kerasName(n.name);
     const { className, config } = layerConfig(n, name);
     layers.push({ name, class_name: className, config, inbound_nodes: [n.inputs.map((i) => [kerasName(i), 0, 0])] });
     for (const [param, keras] of weightNames(n)) {
       const t = net.params[n.name]![param]!;
-      const values = t.dataSync() as Float32Array;
-      const wname = `${name}/${keras}`;
-      const grid = param === 'kernel' ? o.grids?.[n.name] : undefined;
-      if (grid && grid.axis === null && grid.bits <= 8) {
-        const s = grid.scale[0]!;
-        const cmin = -(2 ** (grid.bits - 1));
-        const q = new Uint8Array(values.length);
-        for (let i = 0; i < values.length; i++) {
-          const code = Math.round(values[i]! / s);
-          q[i] = code - cmin;
-        }
-        specs.push({ name: wname, shape: t.shape, dtype: 'float32', quantization: { dtype: 'uint8', scale: s, min: s * cmin, original_dtype: 'float32' } });
-        chunks.push(q);
-        stored.push({ name: wname, storedAs: 'uint8', bytes: q.length, note: `${grid.bits}-bit per-tensor grid, exact` });
-      } else if (grid && o.perChannel === 'float16') {
-        const h = toFloat16Bits(values);
-        specs.push({ name: wname, shape: t.shape, dtype: 'float32', quantization: { dtype: 'float16', original_dtype: 'float32' } });
-        chunks.push(new Uint8Array(h.buffer));
-        stored.push({ name: wname, storedAs: 'float16', bytes: h.byteLength, note: `${grid.bits}-bit per-channel grid: not representable in the stock manifest, stored as float16 (rounded)` });
-      } else {
-        specs.push({ name: wname, shape: t.shape, dtype: 'float32' });
-        chunks.push(new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength)));
-        stored.push({ name: wname, storedAs: 'float32', bytes: values.byteLength, ...(grid ? { note: `${grid.bits}-bit per-channel grid: not representable in the stock manifest, stored as float32 (exact); use --granularity tensor for uint8` } : {}) });
-      }
+      w.float(`${name}/${keras}`, t.shape, t.dataSync() as Float32Array, param === 'kernel' ? o.grids?.[n.name] : undefined);
     }
   }
-  const total = chunks.reduce((s, c) => s + c.length, 0);
-  const weightData = new Uint8Array(total);
-  let off = 0;
-  for (const c of chunks) {
-    weightData.set(c, off);
-    off += c.length;
-  }
+  const { specs, weightData, weights } = w.finish();
   const out = kerasName(info.output);
   const modelJson = {
     format: 'layers-model',
@@ -156,5 +102,5 @@ export function exportLayersModel(net: Network, o: ExportOptions = {}): TfjsExpo
     },
     weightsManifest: [{ paths: ['group1-shard1of1.bin'], weights: specs }],
   };
-  return { modelJson, weightData, weights: stored };
+  return { modelJson, weightData, weights };
 }

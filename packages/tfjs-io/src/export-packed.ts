@@ -1,7 +1,9 @@
 import type { Network } from '@lowbit/nn';
-import { type ExportOptions, exportLayersModel, type TfjsExport } from './export-layers.js';
+import { exportLayersModel } from './export-layers.js';
+import type { ExportOptions, TfjsExport } from './export-types.js';
 import { packBits } from './packed/bits.js';
 import { PACKED_FORMAT, type PackedWeight } from './packed/format.js';
+import { concatBytes } from './weights-manifest.js';
 
 /**
  * lowbit's packed format: the same LayersModel topology as the stock export, with every kernel
@@ -17,7 +19,6 @@ export function exportPacked(net: Network, o: Pick<ExportOptions, 'grids'>): Tfj
   const weights: PackedWeight[] = [];
   const stored: TfjsExport['weights'] = [];
   let pos = 0;
-  let offset = 0;
   const layerOf = new Map<string, string>();
   for (const n of net.nodes) layerOf.set(n.name.replace(/[^A-Za-z0-9_.-]/g, '_'), n.name);
   for (const s of specs) {
@@ -49,14 +50,8 @@ export function exportPacked(net: Network, o: Pick<ExportOptions, 'grids'>): Tfj
       stored.push({ name: s.name, storedAs: 'float32', bytes: chunk.length });
     }
     chunks.push(chunk);
-    offset += chunk.length;
   }
-  const weightData = new Uint8Array(offset);
-  let o2 = 0;
-  for (const c of chunks) {
-    weightData.set(c, o2);
-    o2 += c.length;
-  }
+  const weightData = concatBytes(chunks);
   const modelJson = {
     format: PACKED_FORMAT,
     generatedBy: 'lowbit',

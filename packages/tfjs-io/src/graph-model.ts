@@ -1,19 +1,20 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { LowbitError } from '@lowbit/core';
-import { analyze, type Network, type NodeParams, type NodeSpec, paramDefs } from '@lowbit/nn';
+import { analyze, type Network, type NodeParams, type NodeSpec, type Padding, paramDefs } from '@lowbit/nn';
 import { detectBlocks } from './blocks.js';
 import type { TfjsArtifacts } from './read-artifacts.js';
 
 interface GNode {
   name: string;
   op: string;
-  input: string[];
+  /** Absent on Const and Placeholder nodes in the converter's output. */
+  input?: string[];
   attr: Record<string, { s?: string; i?: string; f?: number; b?: boolean; list?: { i?: string[]; s?: string[] }; shape?: { dim?: Array<{ size: string }> } }>;
 }
 
 const SUPPORTED = new Set([
   'Placeholder', 'Const', 'Identity', 'Conv2D', '_FusedConv2D', 'DepthwiseConv2dNative', 'FusedDepthwiseConv2dNative', 'MatMul', '_FusedMatMul',
-  'BiasAdd', 'FusedBatchNorm', 'FusedBatchNormV3', 'Relu', 'Relu6', 'AddV2', 'Add', 'Mul', 'Mean', 'AvgPool', 'MaxPool', 'Pad', 'Reshape', 'Squeeze', 'ConcatV2', 'Softmax', 'Sigmoid', 'NoOp',
+  'BiasAdd', 'FusedBatchNorm', 'FusedBatchNormV3', 'Relu', 'Relu6', 'AddV2', 'Add', 'AddN', 'Mul', 'Mean', 'AvgPool', 'MaxPool', 'Pad', 'Reshape', 'Squeeze', 'ConcatV2', 'Softmax', 'Sigmoid', 'NoOp',
 ]);
 const FUSED_OK = new Set(['BiasAdd', 'Relu', 'Relu6', 'FusedBatchNorm']);
 
@@ -27,6 +28,11 @@ function whyNot(n: GNode): string | null {
   if (!SUPPORTED.has(n.op)) return `op '${n.op}' is not supported`;
   const df = str(n.attr['data_format']);
   if (df !== undefined && df !== 'NHWC') return `data_format ${df} (only NHWC)`;
+  if (str(n.attr['padding']) === 'EXPLICIT') {
+    if (!/Conv2D|Conv2dNative/.test(n.op)) return 'explicit padding (only on convolutions)';
+    const p = ints(n.attr['explicit_paddings']);
+    if (p.length !== 8 || p[0] || p[1] || p[6] || p[7]) return `explicit_paddings [${p.join(', ')}] (only spatial)`;
+  }
   const dil = ints(n.attr['dilations']);
   if (dil.length > 0 && dil.some((d) => d !== 1)) return `dilations [${dil.join(', ')}] (only 1)`;
   if (n.op.startsWith('_Fused') || n.op === 'FusedDepthwiseConv2dNative') {
@@ -47,7 +53,7 @@ function whyNot(n: GNode): string | null {
  */
 export function importGraphModel(a: TfjsArtifacts): Network {
   const topo = a.json['modelTopology'] as { node?: GNode[] };
-  const gnodes = topo.node ?? [];
+  const gnodes = (topo.node ?? []).map((n) => ({ ...n, input: n.input ?? [], attr: n.attr ?? {} }));
   const problems = gnodes.map((n) => [n, whyNot(n)] as const).filter(([, w]) => w !== null);
   if (problems.length) {
     throw new LowbitError('E_UNSUPPORTED', `${a.path}: cannot import ${problems.length} node(s):\n${problems.map(([n, w]) => `  - '${n.name}' (${n.op}): ${w}`).join('\n')}`, {
@@ -106,6 +112,11 @@ export function importGraphModel(a: TfjsArtifacts): Network {
     return out;
   };
   const pad4 = (n: GNode): 'same' | 'valid' => (str(n.attr['padding']) === 'SAME' ? 'same' : 'valid');
+  const convPad = (n: GNode): Padding => {
+    if (str(n.attr['padding']) !== 'EXPLICIT') return pad4(n);
+    const p = ints(n.attr['explicit_paddings']);
+    return [[p[2]!, p[3]!], [p[4]!, p[5]!]];
+  };
   const strides2 = (n: GNode): [number, number] => {
     const s = ints(n.attr['strides']);
     return [s[1] ?? 1, s[2] ?? 1];
@@ -125,8 +136,8 @@ export function importGraphModel(a: TfjsArtifacts): Network {
         const depthwise = n.op.includes('Depthwise');
         push(
           depthwise
-            ? { op: 'depthwiseConv2d', name: n.name, inputs: [v(ins[0]!)], kernelSize: [w.shape[0]!, w.shape[1]!], strides: strides2(n), padding: pad4(n), depthMultiplier: w.shape[3]!, useBias: hasBias }
-            : { op: 'conv2d', name: n.name, inputs: [v(ins[0]!)], filters: w.shape[3]!, kernelSize: [w.shape[0]!, w.shape[1]!], strides: strides2(n), padding: pad4(n), useBias: hasBias },
+            ? { op: 'depthwiseConv2d', name: n.name, inputs: [v(ins[0]!)], kernelSize: [w.shape[0]!, w.shape[1]!], strides: strides2(n), padding: convPad(n), depthMultiplier: w.shape[3]!, useBias: hasBias }
+            : { op: 'conv2d', name: n.name, inputs: [v(ins[0]!)], filters: w.shape[3]!, kernelSize: [w.shape[0]!, w.shape[1]!], strides: strides2(n), padding: convPad(n), useBias: hasBias },
         );
         params[n.name] = { kernel: w, ...(hasBias ? { bias: constOf(ins[2]!)! } : {}) };
         let out = n.name;
@@ -171,6 +182,9 @@ export function importGraphModel(a: TfjsArtifacts): Network {
         value.set(n.name, push({ op: 'scale', name: n.name, inputs: [v(x)], scale: 1, offset: off }));
         break;
       }
+      case 'AddN':
+        value.set(n.name, push(ins.length === 1 ? { op: 'identity', name: n.name, inputs: [v(ins[0]!)] } : { op: 'add', name: n.name, inputs: ins.map(v) }));
+        break;
       case 'Mul': {
         const c0 = constOf(ins[0]!);
         const c1 = constOf(ins[1]!);

@@ -1,25 +1,17 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as tfjs from '@tensorflow/tfjs';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, Rng } from '@lowbit/core';
 import { disposeNetwork, forward, quantizableLayers } from '@lowbit/nn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importTfjsModel } from '../src/index.js';
 import { cnnGraph, GraphBuilder, squeezeGraph } from './graph-fixtures.js';
+import { stockGraph } from './stock-load.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lowbit-graph-'));
 beforeAll(() => initBackend({ backend: 'wasm', fallback: false }));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-async function stockGraph(path: string): Promise<tfjs.GraphModel> {
-  const j = JSON.parse(readFileSync(path, 'utf8'));
-  const bin = readFileSync(join(path, '..', j.weightsManifest[0].paths[0]));
-  return tfjs.loadGraphModel({
-    load: async () => ({ modelTopology: j.modelTopology, weightSpecs: j.weightsManifest[0].weights, weightData: bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength), format: 'graph-model' }),
-  });
-}
 
 describe('GraphModel import', () => {
   for (const [name, make, shape] of [
@@ -47,6 +39,29 @@ describe('GraphModel import', () => {
       disposeNetwork(net);
     });
   }
+
+  it("converter output: Const and Placeholder nodes without an 'input' field, and EXPLICIT conv padding", async () => {
+    const g = cnnGraph();
+    // the converter writes explicit padding as EXPLICIT + explicit_paddings (here: 1 top, 2 right)
+    const c1 = g.nodes.find((n) => n.name === 'conv1')!;
+    c1.attr['padding'] = { s: btoa('EXPLICIT') };
+    c1.attr['explicit_paddings'] = { list: { i: ['0', '0', '1', '0', '0', '2', '0', '0'] } };
+    const path = g.write(join(dir, 'converter'));
+    const j = JSON.parse(readFileSync(path, 'utf8'));
+    for (const n of j.modelTopology.node) if (n.input.length === 0) delete n.input;
+    writeFileSync(path, JSON.stringify(j));
+    const net = importTfjsModel(path);
+    expect(net.nodes.find((n) => n.name === 'conv1')).toMatchObject({ padding: [[1, 0], [0, 2]] });
+    const model = await stockGraph(path);
+    const x = new Rng(4).uniform([2, 8, 8, 2]);
+    const ref = model.predict(x) as tf.Tensor;
+    const got = tf.tidy(() => forward(net, x).output);
+    expect(got.shape).toEqual(ref.shape);
+    expect(tf.tidy(() => tf.max(tf.abs(tf.sub(got, ref))).dataSync()[0]!)).toBeLessThan(1e-4);
+    tf.dispose([x, ref, got]);
+    model.dispose();
+    disposeNetwork(net);
+  });
 
   it('unsupported ops are all listed before any work', () => {
     const g = new GraphBuilder();

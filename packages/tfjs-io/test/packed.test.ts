@@ -8,7 +8,7 @@ import { bundledTestSet, makeBatch, subset } from '@lowbit/data';
 import { loadReference } from '@lowbit/models/node';
 import { disposeNetwork, forward } from '@lowbit/nn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { quantizedResnet } from './quantized-fixture.js';
+import { quantizedReference } from './quantized-fixture.js';
 import { exportLayersModel, exportPacked, writeTfjsExport } from '../src/index.js';
 import { packBits, packedHandler, unpackBits } from '../src/packed/index.js';
 
@@ -42,7 +42,7 @@ describe('lowbit-packed export + packedHandler (stock tf.loadLayersModel)', () =
 
   for (const bits of [4, 3, 2]) {
     it(`per-channel W${bits} resnet-fm: predictions equal lowbit's (argmax 100%, logits < 1e-4); size reported`, async () => {
-      const { net, grids } = quantizedResnet(bits, 'channel');
+      const { net, grids } = quantizedReference('resnet-fm', bits, 'channel');
       const e = exportPacked(net, { grids });
       const d = join(dir, `w${bits}`);
       writeTfjsExport(d, e);
@@ -65,7 +65,7 @@ describe('lowbit-packed export + packedHandler (stock tf.loadLayersModel)', () =
   }
 
   it('in-memory sources work, and a wrong file is a clear error', async () => {
-    const { net, grids } = quantizedResnet(4, 'channel');
+    const { net, grids } = quantizedReference('resnet-fm', 4, 'channel');
     const e = exportPacked(net, { grids });
     const m = await tfjs.loadLayersModel(packedHandler({ modelJson: e.modelJson, weights: e.weightData.slice().buffer }));
     expect(m.outputs[0]!.shape).toEqual([null, 10]);

@@ -6,11 +6,11 @@ import { dequantizeHardened, quantizeNetwork } from '@lowbit/quantizers';
 import type { LayerGrids } from '../src/index.js';
 
 /**
- * A weight-quantized (RTN) copy of the BN-folded resnet-fm and its grids — what `lowbit ptq`
+ * A weight-quantized (RTN) copy of a BN-folded reference network and its grids — what `lowbit ptq`
  * saves: kernels hold the dequantized hard weights.
  */
-export function quantizedResnet(bits: number, granularity: 'tensor' | 'channel'): { net: Network; grids: LayerGrids } {
-  const ref = loadReference('resnet-fm');
+export function quantizedReference(name: 'resnet-fm' | 'mbv2-fm', bits: number, granularity: 'tensor' | 'channel'): { net: Network; grids: LayerGrids } {
+  const ref = loadReference(name);
   const calib = makeBatch(bundledCalibrationSet(), Int32Array.from({ length: 128 }, (_, i) => i));
   const q = quantizeNetwork(ref, [calib.x], { wBits: bits, aBits: 8, granularity });
   const net = cloneNetwork(q.net);

@@ -2,10 +2,9 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend, LowbitError } from '@lowbit/core';
 import { disposeNetwork } from '@lowbit/nn';
-import { readNetworkJson } from '@lowbit/nn/node';
-import { exportGraphModel, exportLayersModel, exportPacked, type TfjsExport, writeTfjsExport } from '@lowbit/tfjs-io';
+import { type ExportOptions, exportGraphModel, exportLayersModel, exportPacked, type TfjsExport, writeTfjsExport } from '@lowbit/tfjs-io';
 import { readQuantization } from '../ptq/quantized-checkpoint.js';
-import { loadModelArg, modelFormat } from '../util/load-model.js';
+import { loadModelArg, tfjsOrigin } from '../util/load-model.js';
 
 export interface ExportCommandOptions {
   model: string;
@@ -15,18 +14,6 @@ export interface ExportCommandOptions {
   out: string;
   perChannel: string;
   json: boolean;
-}
-
-/**
- * The TF.js format a model came in: a TF.js model.json's own; for a lowbit ptq output, that of
- * the model it quantized (`sourceFormat`); layers for reference names and other lowbit networks.
- */
-export function sourceFormat(model: string): 'layers' | 'graph' {
-  if (!existsSync(model)) return 'layers';
-  const f = modelFormat(model);
-  if (f === 'graph-model') return 'graph';
-  if (f === 'lowbit-network') return readNetworkJson(model).metadata?.['sourceFormat'] === 'graph-model' ? 'graph' : 'layers';
-  return 'layers';
 }
 
 export async function runExport(o: ExportCommandOptions): Promise<void> {
@@ -41,8 +28,8 @@ export async function runExport(o: ExportCommandOptions): Promise<void> {
     disposeNetwork(net);
     throw new LowbitError('E_ARG', `--target lowbit-packed needs a quantized model (the model.json written by lowbit ptq); '${o.model}' has no quantization metadata`);
   }
-  const format = o.format ?? sourceFormat(o.model);
-  const options = { ...(quant ? { grids: quant.layers } : {}), perChannel: o.perChannel };
+  const format = o.format ?? (tfjsOrigin(o.model) === 'graph-model' ? 'graph' : 'layers');
+  const options: ExportOptions = { ...(quant ? { grids: quant.layers } : {}), perChannel: o.perChannel };
   let e: TfjsExport;
   try {
     e = o.target === 'lowbit-packed' ? exportPacked(net, { grids: quant!.layers }) : format === 'graph' ? exportGraphModel(net, options) : exportLayersModel(net, options);

@@ -13,7 +13,7 @@ import { type MethodOverrides, mixerFor, planMethod, weightQuantizerFor } from '
 import { saveQuantized } from '../ptq/quantized-checkpoint.js';
 import { bitOpsReport, sizeReport } from '../ptq/report.js';
 import { loadCalibration } from '../util/calibration.js';
-import { loadModelArg } from '../util/load-model.js';
+import { loadModelArg, tfjsOrigin } from '../util/load-model.js';
 import { inputRange, loadTestSet } from '../util/test-data.js';
 import { Progress } from '../util/progress.js';
 
@@ -194,7 +194,8 @@ export async function runPtq(o: PtqCommandOptions): Promise<void> {
     policy: q.policy,
     output: { model: join(out, 'model.json'), report: join(out, 'report.json') },
   };
-  await saveQuantized(q, join(out, 'model.json'), { producedBy: 'lowbit ptq', report: { ...report, policy: undefined } });
+  // sourceFormat: `lowbit export` writes the TF.js format the user gave (a GraphModel stays one)
+  await saveQuantized(q, join(out, 'model.json'), { producedBy: 'lowbit ptq', sourceFormat: tfjsOrigin(o.model), report: { ...report, policy: undefined } });
   atomicWriteFile(join(out, 'report.json'), `${JSON.stringify(report, null, 1)}\n`);
   q.dispose();
   disposeNetwork(net);

@@ -56,43 +56,56 @@ export function oneShotStep(o: OneShotNet, optimizer: Optimizer, x: tf.Tensor, l
   const policies = Array.from({ length: s.k }, () => samplePolicy(o, s.scheduler, s.rng));
   const lowest = new Map<string, number>();
   for (const l of o.layers.values()) if (l.candidates.length > 1) lowest.set(l.name, activeCandidates(s.scheduler, l.name)[0]!);
+  // Each pass gets its own gradient tape, summed: the random-bit passes see the max-bits logits and
+  // features only as constants (detached), so the total gradient is the sum of the per-pass ones,
+  // and peak memory is one pass's tape instead of K + 1 (mbv2-fm at batch 64 needs this).
   return tf.tidy(() => {
+    const opts = o.forwardOptions(s.ctx);
     const kept: tf.Tensor[] = [];
     const keep = <T extends tf.Tensor>(t: T): T => {
       kept.push(tf.keep(t));
       return t;
     };
-    const { value, grads } = paramGrads(() => {
-      o.applyPolicy(maxPolicy);
-      const opts = o.forwardOptions(s.ctx);
-      const teacher = forward(o.net, x, { ...opts, training: true, updateBnStats: true, tapNodes: s.idmWeight > 0 ? features : false });
-      const ce = keep(crossEntropy(teacher.output, labels));
-      keep(tf.sum(tf.cast(tf.equal(tf.argMax(teacher.output, 1), tf.cast(labels, 'int32')), 'int32')));
-      let loss: tf.Scalar = ce;
-      let distillSum: tf.Scalar = tf.scalar(0);
-      let idmSum: tf.Scalar = tf.scalar(0);
-      for (const p of policies) {
-        o.applyPolicy(p);
-        const low = [...lowest].filter(([layer, b]) => p[layer]!.w === b).map(([layer]) => o.featureNode(layer));
-        const student = forward(o.net, x, { ...opts, training: true, updateBnStats: true, tapNodes: low.length > 0 && s.idmWeight > 0 ? low : false });
-        const d = distillationLoss(student.output, teacher.output, labels);
-        distillSum = tf.add(distillSum, d) as tf.Scalar;
-        loss = tf.add(loss, d) as tf.Scalar;
-        if (s.idmWeight > 0 && low.length > 0) {
-          const idm = idmLoss(student.nodes, teacher.nodes, low, { weight: s.idmWeight });
-          idmSum = tf.add(idmSum, idm) as tf.Scalar;
-          loss = tf.add(loss, idm) as tf.Scalar;
-        }
-      }
-      keep(tf.div(distillSum, Math.max(1, policies.length)));
-      keep(idmSum);
-      o.applyPolicy(maxPolicy);
-      return loss;
+    let teacherLogits: tf.Tensor | null = null;
+    const teacherFeatures = new Map<string, tf.Tensor>();
+    let correctT: tf.Tensor | null = null;
+    o.applyPolicy(maxPolicy);
+    const t = paramGrads(() => {
+      const r = forward(o.net, x, { ...opts, training: true, updateBnStats: true, tapNodes: s.idmWeight > 0 ? features : false });
+      teacherLogits = keep(r.output);
+      for (const [k, v] of r.nodes) teacherFeatures.set(k, keep(v));
+      correctT = keep(tf.sum(tf.cast(tf.equal(tf.argMax(r.output, 1), tf.cast(labels, 'int32')), 'int32')));
+      return crossEntropy(r.output, labels);
     }, params);
+    const grads = t.grads;
+    const ceMax = t.value.dataSync()[0]!;
+    let loss = ceMax;
+    let distill = 0;
+    let idm = 0;
+    for (const p of policies) {
+      o.applyPolicy(p);
+      const low = [...lowest].filter(([layer, b]) => p[layer]!.w === b).map(([layer]) => o.featureNode(layer));
+      const useIdm = s.idmWeight > 0 && low.length > 0;
+      let dT: tf.Tensor | null = null;
+      let iT: tf.Tensor | null = null;
+      const g = paramGrads(() => {
+        const student = forward(o.net, x, { ...opts, training: true, updateBnStats: true, tapNodes: useIdm ? low : false });
+        const d = distillationLoss(student.output, teacherLogits!, labels);
+        dT = keep(d);
+        if (!useIdm) return d;
+        const i = idmLoss(student.nodes, teacherFeatures, low, { weight: s.idmWeight });
+        iT = keep(i);
+        return tf.add(d, i) as tf.Scalar;
+      }, params);
+      for (const [k, v] of Object.entries(g.grads)) grads[k] = grads[k] ? tf.add(grads[k]!, v) : v;
+      loss += g.value.dataSync()[0]!;
+      distill += (dT as unknown as tf.Tensor).dataSync()[0]!;
+      if (iT) idm += (iT as tf.Tensor).dataSync()[0]!;
+    }
+    o.applyPolicy(maxPolicy);
     optimizer.step(params, grads);
-    const [ce, correct, distill, idm] = kept.map((t) => t.dataSync()[0]!);
-    const loss = value.dataSync()[0]!;
-    for (const t of kept) t.dispose();
-    return { loss, ceMax: ce!, correct: correct!, distill: distill!, idm: idm! };
+    const correct = (correctT as unknown as tf.Tensor).dataSync()[0]!;
+    for (const k of kept) k.dispose();
+    return { loss, ceMax, correct, distill: distill / Math.max(1, policies.length), idm };
   });
 }

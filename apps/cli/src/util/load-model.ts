@@ -3,7 +3,7 @@ import { LowbitError } from '@lowbit/core';
 import { isReferenceModel, REFERENCE_MODELS } from '@lowbit/models';
 import { loadReference } from '@lowbit/models/node';
 import type { Network } from '@lowbit/nn';
-import { loadNetwork } from '@lowbit/nn/node';
+import { loadNetwork, readNetworkJson } from '@lowbit/nn/node';
 import { importTfjsModel } from '@lowbit/tfjs-io';
 
 /** What kind of model file a path holds, from its `format` field. */
@@ -16,6 +16,20 @@ export function modelFormat(path: string): 'lowbit-network' | 'layers-model' | '
     // reported by the loader below with the file named
   }
   return 'unknown';
+}
+
+/**
+ * The TF.js format a model traces back to: a TF.js model.json's own, or for a lowbit ptq output
+ * the format of the model it quantized (its `sourceFormat` metadata); null for reference names
+ * and lowbit's own networks.
+ */
+export function tfjsOrigin(arg: string): 'layers-model' | 'graph-model' | null {
+  if (!existsSync(arg)) return null;
+  const f = modelFormat(arg);
+  if (f === 'layers-model' || f === 'graph-model') return f;
+  if (f !== 'lowbit-network') return null;
+  const s = readNetworkJson(arg).metadata?.['sourceFormat'];
+  return s === 'layers-model' || s === 'graph-model' ? s : null;
 }
 
 /**

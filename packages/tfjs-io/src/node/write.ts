@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { atomicWriteFiles } from '@lowbit/core/node';
-import type { TfjsExport } from '../export-layers.js';
+import type { TfjsExport } from '../export-types.js';
 
 /** Writes an export as `dir/model.json` + its weight file: both files or neither. */
 export function writeTfjsExport(dir: string, e: TfjsExport): { modelJson: string; bytes: number } {

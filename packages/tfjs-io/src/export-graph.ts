@@ -1,0 +1,212 @@
+import type * as tf from '@tensorflow/tfjs-core';
+import { LowbitError } from '@lowbit/core';
+import { analyze, type Network, type NodeInfo, type NodeSpec, type OpName, type Padding } from '@lowbit/nn';
+import type { ExportOptions, LayerGrids, TfjsExport } from './export-types.js';
+import { attr, GraphWriter, tensorShape } from './graph-def.js';
+import { ManifestWriter } from './weights-manifest.js';
+
+/** What an op emitter gets: the graph, its node's claimed name and input values, parameters, shapes. */
+interface EmitContext {
+  g: GraphWriter;
+  /** The graph name of the node's output (already claimed). */
+  name: string;
+  /** Graph names of the node's inputs. */
+  ins: string[];
+  params: Record<string, tf.Tensor>;
+  grid: LayerGrids[string] | undefined;
+  info: NodeInfo;
+  /** An activation fused into this layer (the only reader of its output). */
+  act: 'Relu' | 'Relu6' | undefined;
+}
+
+type Emitter<S extends NodeSpec> = (n: S, c: EmitContext) => void;
+type Emitters = { [K in OpName]: Emitter<Extract<NodeSpec, { op: K }>> };
+
+const floats = (t: tf.Tensor) => t.dataSync() as Float32Array;
+const nhwc = (h: number, w: number) => attr.ints([1, h, w, 1]);
+
+/** Conv/pool window attributes; explicit padding becomes `EXPLICIT` + `explicit_paddings`. */
+function windowAttrs(strides: [number, number], padding: Padding): Record<string, unknown> {
+  const base = { strides: nhwc(...strides), data_format: attr.s('NHWC') };
+  if (!Array.isArray(padding)) return { ...base, padding: attr.s(padding.toUpperCase()) };
+  const [[t, b], [l, r]] = padding;
+  return { ...base, padding: attr.s('EXPLICIT'), explicit_paddings: attr.ints([0, 0, t, b, l, r, 0, 0]) };
+}
+
+/** A layer's kernel and bias constants and its fused-op attributes (BiasAdd, then the activation). */
+function layerInputs(n: NodeSpec & { useBias: boolean }, c: EmitContext): { inputs: string[]; fused: Record<string, unknown> } {
+  const kernel = c.params['kernel']!;
+  const k = c.g.constFloat(`${c.name}/kernel`, kernel.shape, floats(kernel), c.grid);
+  if (!n.useBias) return { inputs: [c.ins[0]!, k], fused: {} };
+  const bias = c.params['bias']!;
+  const b = c.g.constFloat(`${c.name}/bias`, bias.shape, floats(bias));
+  return { inputs: [c.ins[0]!, k, b], fused: { fused_ops: attr.strs(c.act ? ['BiasAdd', c.act] : ['BiasAdd']), num_args: attr.i(1) } };
+}
+
+const unary = (op: string) => (_n: NodeSpec, c: EmitContext) => c.g.op(c.name, op, [c.ins[0]!]);
+const pool = (op: string) => (n: Extract<NodeSpec, { op: 'avgPool' | 'maxPool' }>, c: EmitContext) =>
+  c.g.op(c.name, op, [c.ins[0]!], { ksize: nhwc(...n.poolSize), ...windowAttrs(n.strides, n.padding) });
+/** Flatten and reshape: a Reshape to `[-1, ...outShape]` (a target's −1 resolved from the inferred shape). */
+const reshape = (_n: NodeSpec, c: EmitContext) => {
+  const shape = c.g.constInt(`${c.name}/shape`, [c.info.outShape.length + 1], [-1, ...c.info.outShape]);
+  c.g.op(c.name, 'Reshape', [c.ins[0]!, shape], { Tshape: attr.type('DT_INT32') });
+};
+const vec = (v: number | number[]) => (typeof v === 'number' ? { shape: [] as number[], values: Float32Array.of(v) } : { shape: [v.length], values: Float32Array.from(v) });
+
+/**
+ * Graph nodes of each op of the IR, in the forward's arithmetic (same ops, same order), so that
+ * stock tfjs computes what lowbit computes. Typed over every op: a new op of the IR does not
+ * compile until it has an export here.
+ */
+const EMIT: Emitters = {
+  conv2d: (n, c) => {
+    const { inputs, fused } = layerInputs(n, c);
+    c.g.op(c.name, n.useBias ? '_FusedConv2D' : 'Conv2D', inputs, { ...windowAttrs(n.strides, n.padding), dilations: nhwc(1, 1), ...fused });
+  },
+  depthwiseConv2d: (n, c) => {
+    const { inputs, fused } = layerInputs(n, c);
+    c.g.op(c.name, n.useBias ? 'FusedDepthwiseConv2dNative' : 'DepthwiseConv2dNative', inputs, { ...windowAttrs(n.strides, n.padding), dilations: nhwc(1, 1), ...fused });
+  },
+  dense: (n, c) => {
+    const { inputs, fused } = layerInputs(n, c);
+    c.g.op(c.name, n.useBias ? '_FusedMatMul' : 'MatMul', inputs, { transpose_a: attr.b(false), transpose_b: attr.b(false), ...fused });
+  },
+  batchNorm: (n, c) => {
+    const p = ['gamma', 'beta', 'movingMean', 'movingVariance'].map((k) => c.g.constFloat(`${c.name}/${k}`, c.params[k]!.shape, floats(c.params[k]!)));
+    c.g.op(c.name, 'FusedBatchNormV3', [c.ins[0]!, ...p], { U: attr.type('DT_FLOAT'), epsilon: attr.f(n.epsilon), is_training: attr.b(false), data_format: attr.s('NHWC') });
+  },
+  relu: unary('Relu'),
+  relu6: unary('Relu6'),
+  sigmoid: unary('Sigmoid'),
+  softmax: unary('Softmax'),
+  identity: unary('Identity'),
+  swish: (_n, c) => {
+    const s = c.g.op(c.g.claim(`${c.name}/sigmoid`), 'Sigmoid', [c.ins[0]!]);
+    c.g.op(c.name, 'Mul', [c.ins[0]!, s]);
+  },
+  hardSwish: (_n, c) => {
+    const x = c.ins[0]!;
+    const three = c.g.constFloat(`${c.name}/three`, [], Float32Array.of(3), undefined, 'graph constant');
+    const six = c.g.constFloat(`${c.name}/six`, [], Float32Array.of(6), undefined, 'graph constant');
+    const a = c.g.op(c.g.claim(`${c.name}/add`), 'AddV2', [x, three]);
+    const r = c.g.op(c.g.claim(`${c.name}/relu6`), 'Relu6', [a]);
+    const d = c.g.op(c.g.claim(`${c.name}/div`), 'RealDiv', [r, six]);
+    c.g.op(c.name, 'Mul', [x, d]);
+  },
+  add: (_n, c) => (c.ins.length === 2 ? c.g.op(c.name, 'AddV2', c.ins) : c.g.op(c.name, 'AddN', c.ins, { N: attr.i(c.ins.length) })),
+  globalAvgPool: (_n, c) => {
+    const axes = c.g.constInt(`${c.name}/axes`, [2], [1, 2]);
+    c.g.op(c.name, 'Mean', [c.ins[0]!, axes], { Tidx: attr.type('DT_INT32'), keep_dims: attr.b(false) });
+  },
+  avgPool: pool('AvgPool'),
+  maxPool: pool('MaxPool'),
+  flatten: reshape,
+  reshape,
+  zeroPad: (n, c) => {
+    const [[t, b], [l, r]] = n.padding;
+    const p = c.g.constInt(`${c.name}/paddings`, [4, 2], [0, 0, t, b, l, r, 0, 0]);
+    c.g.op(c.name, 'Pad', [c.ins[0]!, p], { Tpaddings: attr.type('DT_INT32') });
+  },
+  concat: (n, c) => {
+    const rank = c.info.outShape.length + 1;
+    const axis = c.g.constInt(`${c.name}/axis`, [], [n.axis < 0 ? rank + n.axis : n.axis + 1]);
+    c.g.op(c.name, 'ConcatV2', [...c.ins, axis], { N: attr.i(c.ins.length), Tidx: attr.type('DT_INT32') });
+  },
+  scale: (n, c) => {
+    // x·scale + offset; a multiplication by 1 or an addition of 0 is exact and left out
+    const mul = n.scale !== 1;
+    const add = n.offset !== 0;
+    let x = c.ins[0]!;
+    if (mul) {
+      const s = vec(n.scale);
+      x = c.g.op(add ? c.g.claim(`${c.name}/mul`) : c.name, 'Mul', [x, c.g.constFloat(`${c.name}/scale`, s.shape, s.values, undefined, 'graph constant')]);
+    }
+    if (add) {
+      const o = vec(n.offset);
+      c.g.op(c.name, 'AddV2', [x, c.g.constFloat(`${c.name}/offset`, o.shape, o.values, undefined, 'graph constant')]);
+    }
+    if (!mul && !add) c.g.op(c.name, 'Identity', [x]);
+  },
+};
+
+/** Nodes the output depends on, in node order. */
+function liveNodes(net: Network): NodeInfo[] {
+  const info = analyze(net);
+  const live = new Set([info.output]);
+  for (let i = info.order.length - 1; i >= 0; i--) {
+    const n = info.order[i]!;
+    if (live.has(n.spec.name)) for (const x of n.spec.inputs) live.add(x);
+  }
+  return info.order.filter((n) => live.has(n.spec.name));
+}
+
+/**
+ * A TF.js GraphModel (`format: 'graph-model'`, one weight shard) that unmodified
+ * `tf.loadGraphModel` loads, laid out as the TF.js converter writes one: a Placeholder input
+ * (NHWC, batch −1), a Const node per weight, and per IR op the converter's ops — conv2d →
+ * `_FusedConv2D` (BiasAdd and a following ReLU/ReLU6 fused) or `Conv2D`, depthwiseConv2d →
+ * `FusedDepthwiseConv2dNative` / `DepthwiseConv2dNative`, dense → `_FusedMatMul` / `MatMul`,
+ * batchNorm → `FusedBatchNormV3`, add → `AddV2` / `AddN`, globalAvgPool → `Mean` over [1, 2],
+ * flatten/reshape → `Reshape`, zeroPad → `Pad`, concat → `ConcatV2`, scale → `Mul`/`AddV2`,
+ * swish → `Sigmoid`·x, hardSwish → x·`Relu6`(x + 3)/6, and `Relu`, `Relu6`, `Sigmoid`, `Softmax`,
+ * `AvgPool`, `MaxPool`, `Identity`; a `signature` names the input and output. Weights are
+ * stored as {@link exportLayersModel} stores them (per-tensor kernels as uint8, exact). Nodes the
+ * output does not depend on are left out. An op with no export fails, listing every such node,
+ * before anything is built.
+ */
+export function exportGraphModel(net: Network, o: ExportOptions = {}): TfjsExport {
+  const bad = net.nodes.filter((n) => !Object.hasOwn(EMIT, n.op));
+  if (bad.length) {
+    throw new LowbitError('E_EXPORT', `cannot export ${bad.length} node(s) of '${net.name}' to a GraphModel:\n${bad.map((n) => `  - '${n.name}' (${n.op}): no GraphModel form for op '${n.op}'`).join('\n')}`, {
+      nodes: bad.map((n) => n.name),
+    });
+  }
+  const nodes = liveNodes(net);
+  const w = new ManifestWriter(o.perChannel);
+  const g = new GraphWriter(w);
+  const input = g.claim('input');
+  g.placeholder(input, [-1, ...net.inputShape]);
+  // node names first, so that derived names (`…/kernel`) never take one
+  const value = new Map<string, string>([['input', input]]);
+  for (const n of nodes) value.set(n.spec.name, g.claim(n.spec.name));
+  const readers = new Map<string, NodeInfo[]>();
+  for (const n of nodes) for (const i of n.spec.inputs) readers.set(i, [...(readers.get(i) ?? []), n]);
+  const fusedInto = new Set<string>();
+  for (const n of nodes) {
+    if (fusedInto.has(n.spec.name)) continue;
+    const r = readers.get(n.spec.name) ?? [];
+    const fusable = (n.spec.op === 'conv2d' || n.spec.op === 'depthwiseConv2d' || n.spec.op === 'dense') && n.spec.useBias;
+    const next = r.length === 1 && (r[0]!.spec.op === 'relu' || r[0]!.spec.op === 'relu6') ? r[0]! : undefined;
+    const act = fusable && next ? (next.spec.op === 'relu' ? 'Relu' : 'Relu6') : undefined;
+    const ctx: EmitContext = {
+      g,
+      name: value.get(n.spec.name)!,
+      ins: n.spec.inputs.map((i) => value.get(i)!),
+      params: net.params[n.spec.name] ?? {},
+      grid: o.grids?.[n.spec.name],
+      info: n,
+      act,
+    };
+    (EMIT[n.spec.op] as Emitter<NodeSpec>)(n.spec, ctx);
+    if (act) {
+      fusedInto.add(next!.spec.name);
+      value.set(next!.spec.name, ctx.name);
+    }
+  }
+  const { specs, weightData, weights } = w.finish();
+  const last = nodes[nodes.length - 1]!;
+  const output = value.get(last.spec.name)!;
+  const modelJson = {
+    format: 'graph-model',
+    generatedBy: 'lowbit',
+    convertedBy: null,
+    signature: {
+      inputs: { input: { name: `${input}:0`, dtype: 'DT_FLOAT', tensorShape: tensorShape([-1, ...net.inputShape]) } },
+      outputs: { output: { name: `${output}:0`, dtype: 'DT_FLOAT', tensorShape: tensorShape([-1, ...last.outShape]) } },
+    },
+    // lowbit, not TensorFlow, produced the graph: no GraphDef version is claimed (TF.js reads none)
+    modelTopology: { node: g.nodes, library: {}, versions: {} },
+    weightsManifest: [{ paths: ['group1-shard1of1.bin'], weights: specs }],
+  };
+  return { modelJson, weightData, weights };
+}

@@ -1,0 +1,67 @@
+import type * as tf from '@tensorflow/tfjs-core';
+import type { ExportOptions, LayerGrids, StoredWeight } from './export-types.js';
+import { toFloat16Bits } from './float16.js';
+
+/** Concatenates byte chunks into one buffer (a weight shard). */
+export function concatBytes(chunks: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((s, c) => s + c.length, 0));
+  let off = 0;
+  for (const c of chunks) {
+    out.set(c, off);
+    off += c.length;
+  }
+  return out;
+}
+
+/** A manifest entry as the converter writes it (`original_dtype` beside the quantization dtype). */
+export type ManifestEntry = tf.io.WeightsManifestEntry & { quantization?: NonNullable<tf.io.WeightsManifestEntry['quantization']> & { original_dtype?: 'float32' } };
+
+const bytesOf = (a: Float32Array | Int32Array | Uint16Array | Uint8Array) => new Uint8Array(a.buffer.slice(a.byteOffset, a.byteOffset + a.byteLength));
+
+/**
+ * Builds one stock TF.js weight group (manifest entries + the shard's bytes) in the order weights
+ * are added, and records how each was stored. Float kernels with a per-tensor grid of ≤ 8 bits
+ * are stored as uint8 with `scale`/`min` (tfjs dequantizes `q·scale + min`, which equals
+ * `s·code` exactly); kernels with other grids, which the manifest cannot represent, as float32
+ * (exact) or float16 (`perChannel`), with a note saying so.
+ */
+export class ManifestWriter {
+  private readonly specs: ManifestEntry[] = [];
+  private readonly chunks: Uint8Array[] = [];
+  readonly stored: StoredWeight[] = [];
+
+  constructor(private readonly perChannel: ExportOptions['perChannel'] = 'float32') {}
+
+  /** A float32 weight; `grid` is the kernel's quantization grid, if it has one. */
+  float(name: string, shape: number[], values: Float32Array, grid?: LayerGrids[string], note?: string): void {
+    if (grid && grid.axis === null && grid.bits <= 8) {
+      const s = grid.scale[0]!;
+      const cmin = -(2 ** (grid.bits - 1));
+      const q = new Uint8Array(values.length);
+      for (let i = 0; i < values.length; i++) q[i] = Math.round(values[i]! / s) - cmin;
+      this.push({ name, shape, dtype: 'float32', quantization: { dtype: 'uint8', scale: s, min: s * cmin, original_dtype: 'float32' } }, q, 'uint8', `${grid.bits}-bit per-tensor grid, exact`);
+    } else if (grid && this.perChannel === 'float16') {
+      const h = toFloat16Bits(values);
+      this.push({ name, shape, dtype: 'float32', quantization: { dtype: 'float16', original_dtype: 'float32' } }, bytesOf(h), 'float16', `${grid.bits}-bit per-channel grid: not representable in the stock manifest, stored as float16 (rounded)`);
+    } else {
+      const why = grid ? `${grid.bits}-bit per-channel grid: not representable in the stock manifest, stored as float32 (exact); use --granularity tensor for uint8` : note;
+      this.push({ name, shape, dtype: 'float32' }, bytesOf(values), 'float32', why);
+    }
+  }
+
+  /** An int32 graph constant (a shape, reduction axes, paddings). */
+  int32(name: string, shape: number[], values: readonly number[]): void {
+    this.push({ name, shape, dtype: 'int32' }, bytesOf(Int32Array.from(values)), 'int32', 'graph constant');
+  }
+
+  /** The manifest entries, the shard and the per-weight report. */
+  finish(): { specs: ManifestEntry[]; weightData: Uint8Array; weights: StoredWeight[] } {
+    return { specs: this.specs, weightData: concatBytes(this.chunks), weights: this.stored };
+  }
+
+  private push(spec: ManifestEntry, bytes: Uint8Array, storedAs: StoredWeight['storedAs'], note: string | undefined): void {
+    this.specs.push(spec);
+    this.chunks.push(bytes);
+    this.stored.push({ name: spec.name, storedAs, bytes: bytes.length, ...(note ? { note } : {}) });
+  }
+}
