@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { disposeBatches, fixedBatches, policyError, teacherLogProbs } from '../src/mpq/evaluate-policy.js';
 import { loadOneShot, saveOneShot } from '../src/mpq/one-shot-io.js';
 import { calibrateOneShot, createOneShotNet, DEFAULT_CANDIDATES, type OneShotNet } from '../src/mpq/one-shot-net.js';
-import { oneShotStep, samplePolicy } from '../src/mpq/one-shot-step.js';
+import { MIN_STEP, oneShotStep, projectSteps, samplePolicy } from '../src/mpq/one-shot-step.js';
 import { oneShotKnobs, searchOneShot, uniformOneShotPolicy } from '../src/mpq/search.js';
 import { type MpqTrainConfig, trainOneShot, weightCandidates } from '../src/mpq/train-loop.js';
 import { lowbit } from './helpers.js';
@@ -149,6 +149,21 @@ describe('one-shot training step', () => {
     for (let i = 0; i < 50; i++) expect(samplePolicy(o, frozen, rng)['b1/conv1']!.w).not.toBe(2);
     tf.dispose([b.x, b.y]);
     opt.dispose();
+    o.dispose();
+  });
+});
+
+describe('step projection', () => {
+  it('keeps every quantizer step ≥ MIN_STEP after an update and leaves other parameters alone', () => {
+    const o = oneShot();
+    const params = o.trainable();
+    const key = 'q/w/b1/dw/3';
+    tf.tidy(() => params[key]!.assign(tf.neg(params[key]!)));
+    const kernel = params['b1/dw/kernel']!.dataSync().slice();
+    tf.tidy(() => params['b1/dw/kernel']!.assign(tf.sub(params['b1/dw/kernel']!, 10)));
+    projectSteps(params);
+    expect(Math.min(...params[key]!.dataSync())).toBe(Math.fround(MIN_STEP));
+    expect(Array.from(params['b1/dw/kernel']!.dataSync())).toEqual(Array.from(kernel, (v) => Math.fround(v - 10)));
     o.dispose();
   });
 });

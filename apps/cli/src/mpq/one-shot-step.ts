@@ -42,6 +42,20 @@ export function samplePolicy(o: OneShotNet, scheduler: SchedulerState, rng: Rng)
   return p;
 }
 
+/** Smallest quantizer step kept after an update (LSQ steps must stay positive). */
+export const MIN_STEP = 1e-6;
+
+/**
+ * Projects every quantizer step (`q/…` parameters) onto `s ≥ MIN_STEP` after an optimiser update.
+ * An SGD step can overshoot a small LSQ step across zero, which would flip the grid; a step at the
+ * floor clips every weight, and the LSQ gradient then pushes it back up.
+ */
+export function projectSteps(params: Record<string, tf.Variable>): void {
+  tf.tidy(() => {
+    for (const [k, v] of Object.entries(params)) if (k.startsWith('q/')) v.assign(tf.maximum(v, MIN_STEP));
+  });
+}
+
 /**
  * One step of weight-coupled training: a max-bits forward (cross-entropy) plus `k` random-bit
  * forwards (0.5·CE + 0.5·KL to the max-bits logits, detached), IDM on the layers sampled at their
@@ -104,6 +118,7 @@ export function oneShotStep(o: OneShotNet, optimizer: Optimizer, x: tf.Tensor, l
     }
     o.applyPolicy(maxPolicy);
     optimizer.step(params, grads);
+    projectSteps(params);
     const correct = (correctT as unknown as tf.Tensor).dataSync()[0]!;
     for (const k of kept) k.dispose();
     return { loss, ceMax, correct, distill: distill / Math.max(1, policies.length), idm };
