@@ -15,6 +15,7 @@ import { calibrateOneShot, createOneShotNet, DEFAULT_CANDIDATES, type OneShotNet
 import { MIN_STEP, oneShotStep, projectSteps, samplePolicy } from '../src/mpq/one-shot-step.js';
 import { oneShotKnobs, searchOneShot, uniformOneShotPolicy } from '../src/mpq/search.js';
 import { type MpqTrainConfig, trainOneShot, weightCandidates } from '../src/mpq/train-loop.js';
+import { CHECKPOINTS_DIR } from '@lowbit/models/node';
 import { lowbit } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lowbit-mpq-'));
@@ -292,7 +293,21 @@ describe('policy search on the one-shot network', () => {
   });
 });
 
+const bundledOneShot = existsSync(join(CHECKPOINTS_DIR, 'resnet-fm-oneshot', 'oneshot.json'));
+
 describe('lowbit mpq (CLI)', () => {
+  it.skipIf(!bundledOneShot)('mpq search --avg-bits 3 runs on the bundled resnet-fm one-shot checkpoint: within budget, better held-out error than uniform', () => {
+    const out = join(dir, 'bundled-search');
+    const r = lowbit('mpq', 'search', '--avg-bits', '3', '--no-plot', '--test-limit', '1000', '--out', out, '--json');
+    expect(r.status, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.cost).toBeLessThanOrEqual(j.uniformCost);
+    expect(j.accuracy).toBeGreaterThan(0.8);
+    expect(j.uniformAccuracy).toBeGreaterThan(0.5);
+    expect(j.evaluations).toBeGreaterThan(10);
+    expect(Object.keys(j.policy)).toHaveLength(10);
+  }, 900_000);
+
   it('mpq search on a one-shot directory: policy.json, plot files, --json report fields; eval --policy reproduces the accuracy', async () => {
     const o = oneShot();
     const p = join(dir, 'cli-oneshot');
