@@ -90,6 +90,7 @@ export function buildProgram(): Command {
     .option('--test <src>', "'bundled' test set, a Fashion-MNIST directory, or a folder of labelled images (one sub-folder per class)", 'bundled')
     .option('--test-limit <n>', 'evaluate on the first N test images only (0 = all)', nonNegativeInt('--test-limit'), 0)
     .option('--input-range <lo,hi>', 'pixel values the model expects: bytes 0..255 map linearly to [lo, hi]', '0,1')
+    .option('--channel-order <order>', 'colour channel order the model expects, for --calib/--test image folders and 3-channel models: rgb | bgr', 'rgb')
     .option('--out <dir>', 'output directory (default runs/ptq/<model>-<method>-w<b>a<b>)')
     .option('--checkpoint-every <n>', 'save the reconstruction state every N steps', positiveInt('--checkpoint-every'), 100)
     .option('--resume', 'continue a stopped run from the state in --out', false)

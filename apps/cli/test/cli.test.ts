@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { referenceMetadata } from '@lowbit/models/node';
 import { lowbit } from './helpers.js';
 
 describe('lowbit info (built CLI, plain node)', () => {
@@ -20,6 +21,17 @@ describe('lowbit info (built CLI, plain node)', () => {
     expect(m.status).toBe(2);
     expect(m.stderr).toMatch(/unknown reference model 'vgg'/);
   });
+});
+
+describe('lowbit eval of the bundled reference (built CLI, plain node, no dataset needed)', () => {
+  it('prints the bundled resnet-fm accuracy on the bundled 10,000-image test set, at its recorded value', () => {
+    const r = lowbit('eval', '--json');
+    expect(r.status, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j).toMatchObject({ model: 'resnet-fm', quantized: false, samples: 10_000 });
+    const recorded = referenceMetadata('resnet-fm')['testAccuracy'] as number;
+    expect(Math.abs(j.accuracy - recorded)).toBeLessThan(1e-9);
+  }, 300_000);
 });
 
 describe('lowbit train and eval (built CLI, plain node)', () => {

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import * as tfjs from '@tensorflow/tfjs';
@@ -73,6 +73,56 @@ describe('lowbit export --target tfjs', () => {
     tfjs.dispose([x, yg, yl]);
     mg.dispose();
     ml.dispose();
+  }, 300_000);
+
+  it('writes report.json beside the export: per-layer bits, scales, storage, bytes and the ptq accuracy', () => {
+    const p = lowbit('ptq', '--method', 'rtn', '--granularity', 'channel', '--calib-size', '256', '--test-limit', '200', '--out', join(dir, 'qc'), '--json');
+    expect(p.status, p.stderr).toBe(0);
+    const ptq = JSON.parse(p.stdout);
+    type Layer = { name: string; bits: number | null; granularity: string | null; scale?: number; scales?: { count: number; min: number; max: number }; kernel: string; bytes: number; kernelShape: number[] };
+    const read = (d: string) => JSON.parse(readFileSync(join(dir, d, 'report.json'), 'utf8'));
+    // per-channel grids, packed: scales summarised, every kernel packed, bytes add up, accuracy from ptq
+    const pk = lowbit('export', '--model', join(dir, 'qc', 'model.json'), '--target', 'lowbit-packed', '--out', join(dir, 'qc-packed'), '--json');
+    expect(pk.status, pk.stderr).toBe(0);
+    const out = JSON.parse(pk.stdout);
+    expect(out.report).toBe(join(dir, 'qc-packed', 'report.json'));
+    const r = read('qc-packed');
+    expect(r).toMatchObject({ format: 'lowbit-export-report', version: 1, target: 'lowbit-packed', written: 'lowbit-packed', quantized: true, bytes: out.bytes });
+    expect(r.files).toEqual({ 'model.json': statSync(join(dir, 'qc-packed', 'model.json')).size, 'weights.lbp': statSync(join(dir, 'qc-packed', 'weights.lbp')).size });
+    expect(r.float32WeightBytes).toBe(ptq.size.fp32Bytes); // the BN-folded network's parameters, 4 bytes each
+    expect(r.accuracy).toMatchObject({ measuredBy: 'lowbit ptq', method: 'rtn', wBits: 4, aBits: 4, fp32: ptq.fp32Accuracy, quantized: ptq.quantizedAccuracy, testImages: 200 });
+    expect(r.accuracy.note).toMatch(/W4 and activations at A4.*this export quantizes weights only/);
+    const layers = r.layers as Layer[];
+    expect(layers.length).toBe(10);
+    expect(layers.map((l) => l.bits)).toEqual([8, 4, 4, 4, 4, 4, 4, 4, 4, 8]); // first and last kept at 8 bits
+    for (const l of layers) {
+      expect(l).toMatchObject({ granularity: 'channel', kernel: 'packed' });
+      expect(l.scales!.count).toBe(l.kernelShape.at(-1));
+      expect(l.scales!.min).toBeGreaterThan(0);
+      expect(l.scales!.max).toBeGreaterThanOrEqual(l.scales!.min);
+    }
+    expect(layers.reduce((s, l) => s + l.bytes, 0)).toBe(r.files['weights.lbp']);
+    expect(r.weights.length).toBe(20);
+    expect(readFileSync(join(dir, 'qc-packed', 'report.json'), 'utf8').length).toBeLessThan(8_000);
+    // per-tensor grids, stock uint8: one scale per layer, kernels uint8
+    const pt = lowbit('ptq', '--method', 'rtn', '--granularity', 'tensor', '--calib-size', '256', '--test-limit', '200', '--out', join(dir, 'qt'), '--json');
+    expect(pt.status, pt.stderr).toBe(0);
+    const t = lowbit('export', '--model', join(dir, 'qt', 'model.json'), '--out', join(dir, 'qt-tfjs'));
+    expect(t.status, t.stderr).toBe(0);
+    expect(t.stdout).toMatch(/report {9}.*report\.json: per-layer bits, scales, storage and bytes; lowbit ptq top-1 \d+\.\d\d% at W4A4 \(fp32 \d+\.\d\d%\)/);
+    const rt = read('qt-tfjs');
+    expect(rt.written).toBe('layers-model');
+    for (const l of rt.layers as Layer[]) {
+      expect(l).toMatchObject({ granularity: 'tensor', kernel: 'uint8' });
+      expect(l.scale).toBeGreaterThan(0);
+      expect(l.scales).toBeUndefined();
+    }
+    // a float model: no grids, no accuracy
+    const f = lowbit('export', '--model', 'mbv2-fm', '--out', join(dir, 'fp-report'), '--json');
+    expect(f.status, f.stderr).toBe(0);
+    const rf = read('fp-report');
+    expect(rf).toMatchObject({ quantized: false, accuracy: null, written: 'layers-model' });
+    expect((rf.layers as Layer[]).every((l) => l.bits === null && l.kernel === 'float32')).toBe(true);
   }, 300_000);
 
   it('rejects unknown targets, float models for packing, and bad options', () => {

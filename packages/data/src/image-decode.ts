@@ -28,12 +28,16 @@ export function decodeImage(bytes: Uint8Array, source: string): RgbaImage {
   throw new LowbitError('E_IMAGE', `${source}: not a PNG or JPEG file (unrecognised signature)`);
 }
 
+/** Order of the three channels of a colour image: `rgb` (tfjs, Keras) or `bgr` (OpenCV, Caffe-style models). */
+export type ChannelOrder = 'rgb' | 'bgr';
+
 /**
- * Converts RGBA to `channels` (1: luma 0.299R + 0.587G + 0.114B; 3: RGB) and resizes with
- * bilinear interpolation (pixel centres aligned, as tf.image.resizeBilinear with halfPixelCenters).
- * Returns `[h, w, channels]` bytes.
+ * Converts RGBA to `channels` (1: luma 0.299R + 0.587G + 0.114B; 3: RGB, or BGR with
+ * `order` 'bgr') and resizes with bilinear interpolation (pixel centres aligned, as
+ * tf.image.resizeBilinear with halfPixelCenters). Returns `[h, w, channels]` bytes.
  */
-export function toChannels(img: RgbaImage, h: number, w: number, channels: 1 | 3): Uint8Array {
+export function toChannels(img: RgbaImage, h: number, w: number, channels: 1 | 3, order: ChannelOrder = 'rgb'): Uint8Array {
+  const [first, last] = order === 'bgr' ? [2, 0] : [0, 2];
   const src = new Float32Array(img.width * img.height * channels);
   for (let i = 0; i < img.width * img.height; i++) {
     const r = img.data[4 * i]!;
@@ -41,9 +45,9 @@ export function toChannels(img: RgbaImage, h: number, w: number, channels: 1 | 3
     const b = img.data[4 * i + 2]!;
     if (channels === 1) src[i] = 0.299 * r + 0.587 * g + 0.114 * b;
     else {
-      src[3 * i] = r;
+      src[3 * i + first] = r;
       src[3 * i + 1] = g;
-      src[3 * i + 2] = b;
+      src[3 * i + last] = b;
     }
   }
   const out = new Uint8Array(h * w * channels);

@@ -1,14 +1,16 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join, relative } from 'node:path';
 import { LowbitError } from '@lowbit/core';
-import { decodeImage, toChannels } from './image-decode.js';
+import { type ChannelOrder, decodeImage, toChannels } from './image-decode.js';
 import { type LabeledSet, makeLabeledSet } from './labeled-set.js';
 
 export interface ImageFolderOptions {
   /** Output size `[height, width]`; images are resized (bilinear) to it. */
   size: [number, number];
-  /** 1 (grayscale) or 3 (RGB). */
+  /** 1 (grayscale) or 3 (colour, in `channelOrder`). */
   channels: 1 | 3;
+  /** Channel order of 3-channel output: 'rgb' (default) or 'bgr'; grayscale output ignores it. */
+  channelOrder?: ChannelOrder;
   /** Take class labels from sub-folder names (sorted; default true when sub-folders exist). */
   labelsFromSubfolders?: boolean;
   /** Read at most this many images (after sorting paths). */
@@ -37,7 +39,8 @@ function listImages(dir: string): string[] {
 
 /**
  * Reads a folder of PNG/JPEG images (recursively, in sorted path order) into a labelled set of
- * bytes, resized and converted to the network's input layout. With labels from sub-folders,
+ * bytes, resized and converted to the network's input layout (channels, and their order for
+ * colour). With labels from sub-folders,
  * `root/<class>/…` gives class indices in sorted class-name order; otherwise every label is 0.
  */
 export function readImageFolder(dir: string, o: ImageFolderOptions): ImageFolderSet {
@@ -50,6 +53,8 @@ export function readImageFolder(dir: string, o: ImageFolderOptions): ImageFolder
   if (!st.isDirectory()) throw new LowbitError('E_DATA', `'${dir}' is not a directory`);
   const [h, w] = o.size;
   if (!(Number.isInteger(h) && h > 0 && Number.isInteger(w) && w > 0)) throw new LowbitError('E_ARG', `image size must be positive integers, got ${h}×${w}`);
+  const order = o.channelOrder ?? 'rgb';
+  if (order !== 'rgb' && order !== 'bgr') throw new LowbitError('E_ARG', `channel order must be 'rgb' or 'bgr', got '${order}'`);
   let files = listImages(dir);
   if (files.length === 0) throw new LowbitError('E_DATA', `image folder '${dir}' has no .png, .jpg or .jpeg files`);
   if (o.limit !== undefined) files = files.slice(0, o.limit);
@@ -63,7 +68,7 @@ export function readImageFolder(dir: string, o: ImageFolderOptions): ImageFolder
   const images = new Uint8Array(files.length * per);
   const labels = new Uint8Array(files.length);
   files.forEach((f, i) => {
-    images.set(toChannels(decodeImage(readFileSync(f), f), h, w, o.channels), i * per);
+    images.set(toChannels(decodeImage(readFileSync(f), f), h, w, o.channels, order), i * per);
     if (useLabels) {
       const cls = relative(dir, f).split(/[\\/]/)[0]!;
       const k = classNames.indexOf(cls);

@@ -11,6 +11,6 @@ export type { AugmentOptions } from './augment.js';
 export { batchCount, batches, calibrationIndices, epochOrder, makeBatch } from './batches.js';
 export type { Batch, BatchOptions } from './batches.js';
 export { decodeImage, toChannels } from './image-decode.js';
-export type { RgbaImage } from './image-decode.js';
+export type { ChannelOrder, RgbaImage } from './image-decode.js';
 export { readImageFolder } from './image-folder.js';
 export type { ImageFolderOptions, ImageFolderSet } from './image-folder.js';

@@ -54,6 +54,20 @@ describe('image-folder reader', () => {
     expect(s.classNames).toEqual(['unlabelled']);
   });
 
+  it("channelOrder 'bgr' swaps red and blue of colour images, and leaves grayscale alone", () => {
+    const d = join(root, 'bgr');
+    mkdirSync(d, { recursive: true });
+    writeFileSync(join(d, 'c.png'), png(6, 4, () => [250, 120, 10]));
+    const rgb = readImageFolder(d, { size: [2, 3], channels: 3 });
+    const bgr = readImageFolder(d, { size: [2, 3], channels: 3, channelOrder: 'bgr' });
+    expect(bgr.imageShape).toEqual([2, 3, 3]);
+    expect(Array.from(rgb.images.subarray(0, 3))).toEqual([250, 120, 10]);
+    for (let i = 0; i < 6; i++) expect(Array.from(bgr.images.subarray(3 * i, 3 * i + 3))).toEqual([10, 120, 250]);
+    const gray = (order: 'rgb' | 'bgr') => Array.from(readImageFolder(d, { size: [2, 3], channels: 1, channelOrder: order }).images);
+    expect(gray('bgr')).toEqual(gray('rgb'));
+    expect(() => readImageFolder(d, { size: [2, 3], channels: 3, channelOrder: 'brg' as 'bgr' })).toThrow(/channel order must be 'rgb' or 'bgr', got 'brg'/);
+  });
+
   it('names the bad file, and rejects empty or missing folders', () => {
     const d = join(root, 'bad');
     mkdirSync(d, { recursive: true });

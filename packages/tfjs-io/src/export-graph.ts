@@ -187,6 +187,7 @@ export function exportGraphModel(net: Network, o: ExportOptions = {}): TfjsExpor
       info: n,
       act,
     };
+    w.layer = n.spec.name;
     (EMIT[n.spec.op] as Emitter<NodeSpec>)(n.spec, ctx);
     if (act) {
       fusedInto.add(next!.spec.name);

@@ -85,6 +85,7 @@ export function exportLayersModel(net: Network, o: ExportOptions = {}): TfjsExpo
     const name = kerasName(n.name);
     const { className, config } = layerConfig(n, name);
     layers.push({ name, class_name: className, config, inbound_nodes: [n.inputs.map((i) => [kerasName(i), 0, 0])] });
+    w.layer = n.name;
     for (const [param, keras] of weightNames(n)) {
       const t = net.params[n.name]![param]!;
       w.float(`${name}/${keras}`, t.shape, t.dataSync() as Float32Array, param === 'kernel' ? o.grids?.[n.name] : undefined);

@@ -1,14 +1,19 @@
+import { LowbitError } from '@lowbit/core';
 import type { Network } from '@lowbit/nn';
 import { exportLayersModel } from './export-layers.js';
 import type { ExportOptions, TfjsExport } from './export-types.js';
 import { packBits } from './packed/bits.js';
-import { PACKED_FORMAT, type PackedWeight } from './packed/format.js';
+import { PACKED_FORMAT, PACKED_VERSION, type PackedLayer, type PackedManifestV2 } from './packed/format.js';
+import { packedLayerOf, packedWeights } from './packed/layers.js';
+import { compactTopology, type KerasLayer } from './packed/topology.js';
 import { concatBytes } from './weights-manifest.js';
 
 /**
- * lowbit's packed format: the same LayersModel topology as the stock export, with every kernel
- * that has a grid stored as `bits`-wide codes, bit-packed, plus one float32 scale per channel (any
- * granularity, 2–8 bits); biases and BN parameters in float32. Load it with
+ * lowbit's packed format (version {@link PACKED_VERSION}): the same LayersModel topology as the
+ * stock export (stored compacted, losslessly), with every kernel that has a grid stored as
+ * `bits`-wide codes, bit-packed, plus one float32 scale per channel (any granularity, 2–8 bits);
+ * biases and BN parameters in float32. model.json holds one small entry per weighted layer (input
+ * channels, bits, axis); weight names and shapes follow from the topology. Load it with
  * `tf.loadLayersModel(packedHandler(path or url))` from `@lowbit/tfjs-io/loader`.
  */
 export function exportPacked(net: Network, o: Pick<ExportOptions, 'grids'>): TfjsExport {
@@ -16,7 +21,7 @@ export function exportPacked(net: Network, o: Pick<ExportOptions, 'grids'>): Tfj
   const specs = ((stock.modelJson['weightsManifest'] as Array<{ weights: Array<{ name: string; shape: number[] }> }>)[0]!).weights;
   const data = new Float32Array(stock.weightData.buffer, stock.weightData.byteOffset, stock.weightData.byteLength / 4);
   const chunks: Uint8Array[] = [];
-  const weights: PackedWeight[] = [];
+  const layers: Record<string, PackedLayer> = {};
   const stored: TfjsExport['weights'] = [];
   let pos = 0;
   const layerOf = new Map<string, string>();
@@ -26,7 +31,9 @@ export function exportPacked(net: Network, o: Pick<ExportOptions, 'grids'>): Tfj
     const values = data.subarray(pos, pos + n);
     pos += n;
     const [kname, param] = [s.name.slice(0, s.name.lastIndexOf('/')), s.name.slice(s.name.lastIndexOf('/') + 1)];
-    const grid = param.endsWith('kernel') ? o.grids?.[layerOf.get(kname) ?? kname] : undefined;
+    const layer = layerOf.get(kname) ?? kname;
+    const grid = param.endsWith('kernel') ? o.grids?.[layer] : undefined;
+    layers[kname] ??= packedLayerOf(s.shape, param.endsWith('kernel'), grid);
     let chunk: Uint8Array;
     if (grid) {
       const channels = grid.axis === null ? 1 : s.shape[grid.axis]!;
@@ -42,21 +49,23 @@ export function exportPacked(net: Network, o: Pick<ExportOptions, 'grids'>): Tfj
       chunk = new Uint8Array(codes.length + scales.length);
       chunk.set(codes);
       chunk.set(scales, codes.length);
-      weights.push(grid.axis === null ? { name: s.name, shape: s.shape, bits: grid.bits } : { name: s.name, shape: s.shape, bits: grid.bits, axis: grid.axis });
-      stored.push({ name: s.name, storedAs: 'packed', bytes: chunk.length, note: `${grid.bits}-bit codes, bit-packed, ${channels} scale(s)` });
+      stored.push({ name: s.name, layer, storedAs: 'packed', bytes: chunk.length, note: `${grid.bits}-bit codes, bit-packed, ${channels} scale(s)` });
     } else {
       chunk = new Uint8Array(values.slice().buffer);
-      weights.push({ name: s.name, shape: s.shape });
-      stored.push({ name: s.name, storedAs: 'float32', bytes: chunk.length });
+      stored.push({ name: s.name, layer, storedAs: 'float32', bytes: chunk.length });
     }
     chunks.push(chunk);
   }
+  const topology = stock.modelJson['modelTopology'] as { config: { layers: KerasLayer[] } };
+  // Self-check: what the loader will derive from the entries is what was written.
+  const derived = packedWeights(topology.config.layers, layers);
+  const mismatch = specs.findIndex((s, i) => s.name !== derived[i]?.name || s.shape.join() !== derived[i]?.shape.join());
+  if (mismatch >= 0 || derived.length !== specs.length) {
+    const s = specs[mismatch] ?? specs[specs.length - 1]!;
+    throw new LowbitError('E_EXPORT', `lowbit-packed export: weight '${s.name}' [${s.shape}] cannot be described by its layer's entry (derived: ${JSON.stringify(derived[mismatch] ?? null)})`);
+  }
   const weightData = concatBytes(chunks);
-  const modelJson = {
-    format: PACKED_FORMAT,
-    generatedBy: 'lowbit',
-    modelTopology: stock.modelJson['modelTopology'],
-    lowbitPacked: { version: 1, path: 'weights.lbp', weights },
-  };
+  const lowbitPacked: PackedManifestV2 = { version: PACKED_VERSION, path: 'weights.lbp', layers };
+  const modelJson = { format: PACKED_FORMAT, generatedBy: 'lowbit', modelTopology: compactTopology(topology), lowbitPacked };
   return { modelJson, weightData, weights: stored };
 }

@@ -12,6 +12,8 @@ export interface ExportOptions {
 /** How one weight was stored, for the user to see. */
 export interface StoredWeight {
   name: string;
+  /** The lowbit layer (IR node) the weight belongs to. */
+  layer?: string;
   /** `int32`: a graph constant of a GraphModel (a shape, axes, paddings), not a learnt weight. */
   storedAs: 'uint8' | 'float16' | 'float32' | 'int32' | 'packed';
   bytes: number;

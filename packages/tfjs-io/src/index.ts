@@ -8,6 +8,6 @@ export { exportLayersModel } from './export-layers.js';
 export { exportGraphModel } from './export-graph.js';
 export type { ExportOptions, LayerGrids, StoredWeight, TfjsExport } from './export-types.js';
 export { toFloat16Bits } from './float16.js';
-export { writeTfjsExport } from './node/write.js';
+export { type ExportFile, fileBytes, tfjsExportFiles, writeTfjsExport } from './node/write.js';
 export { exportPacked } from './export-packed.js';
 export { packedHandler } from './packed/index.js';

@@ -29,6 +29,8 @@ export class ManifestWriter {
   private readonly specs: ManifestEntry[] = [];
   private readonly chunks: Uint8Array[] = [];
   readonly stored: StoredWeight[] = [];
+  /** The layer the next weights belong to (recorded in `stored`); set by the exporter per node. */
+  layer: string | undefined;
 
   constructor(private readonly perChannel: ExportOptions['perChannel'] = 'float32') {}
 
@@ -62,6 +64,6 @@ export class ManifestWriter {
   private push(spec: ManifestEntry, bytes: Uint8Array, storedAs: StoredWeight['storedAs'], note: string | undefined): void {
     this.specs.push(spec);
     this.chunks.push(bytes);
-    this.stored.push({ name: spec.name, storedAs, bytes: bytes.length, ...(note ? { note } : {}) });
+    this.stored.push({ name: spec.name, ...(this.layer !== undefined ? { layer: this.layer } : {}), storedAs, bytes: bytes.length, ...(note ? { note } : {}) });
   }
 }

@@ -2,7 +2,9 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend, LowbitError } from '@lowbit/core';
 import { disposeNetwork } from '@lowbit/nn';
-import { type ExportOptions, exportGraphModel, exportLayersModel, exportPacked, type TfjsExport, writeTfjsExport } from '@lowbit/tfjs-io';
+import { readNetworkJson } from '@lowbit/nn/node';
+import { type ExportOptions, exportGraphModel, exportLayersModel, exportPacked, fileBytes, type TfjsExport, tfjsExportFiles, writeTfjsExport } from '@lowbit/tfjs-io';
+import { exportReport, formatExportReport, layerFacts } from '../export/report.js';
 import { readQuantization } from '../ptq/quantized-checkpoint.js';
 import { loadModelArg, tfjsOrigin } from '../util/load-model.js';
 
@@ -31,12 +33,20 @@ export async function runExport(o: ExportCommandOptions): Promise<void> {
   const format = o.format ?? (tfjsOrigin(o.model) === 'graph-model' ? 'graph' : 'layers');
   const options: ExportOptions = { ...(quant ? { grids: quant.layers } : {}), perChannel: o.perChannel };
   let e: TfjsExport;
+  let facts: ReturnType<typeof layerFacts>;
   try {
+    facts = layerFacts(net);
     e = o.target === 'lowbit-packed' ? exportPacked(net, { grids: quant!.layers }) : format === 'graph' ? exportGraphModel(net, options) : exportLayersModel(net, options);
   } finally {
     disposeNetwork(net);
   }
-  const written = writeTfjsExport(o.out, e);
+  const files = Object.fromEntries(tfjsExportFiles(e).map((f) => [f.name, fileBytes(f)]));
+  const ptq = quant ? (readNetworkJson(o.model).metadata?.['report'] as Record<string, unknown> | undefined) : undefined;
+  const full = exportReport({ model: o.model, target: o.target, written: e.modelJson['format'] as string, files, ...facts, grids: quant?.layers, weights: e.weights, ptq });
+  const reportPath = join(o.out, 'report.json');
+  // model.json, the weight file and report.json: all three or none
+  const written = writeTfjsExport(o.out, e, [{ name: 'report.json', data: formatExportReport(full) }]);
+  const acc = full.accuracy;
   const byKind = (k: string) => e.weights.filter((w) => w.storedAs === k).length;
   const notRepresented = e.weights.filter((w) => w.note && (w.storedAs === 'float32' || w.storedAs === 'float16') && w.note.includes('per-channel'));
   const report = {
@@ -49,6 +59,8 @@ export async function runExport(o: ExportCommandOptions): Promise<void> {
     weightBytes: e.weightData.length,
     quantized: quant !== null,
     weights: e.weights,
+    /** Per-layer bits, scales, storage and bytes, and the ptq accuracy: report.json in --out. */
+    report: reportPath,
   };
   if (o.json) {
     console.log(JSON.stringify(report));
@@ -63,6 +75,7 @@ export async function runExport(o: ExportCommandOptions): Promise<void> {
           ? `wrote          a TF.js GraphModel: ${written.modelJson} (+ ${shard}); load with stock tf.loadGraphModel(url)`
           : `wrote          a TF.js LayersModel: ${written.modelJson} (+ ${shard}); load with stock tf.loadLayersModel(url)`,
       `weights        ${(e.weightData.length / 1024).toFixed(1)} KB: ${byKind('packed')} packed, ${byKind('uint8')} uint8, ${byKind('float16')} float16, ${byKind('float32')} float32${byKind('int32') ? `, ${byKind('int32')} int32 graph constants` : ''}; ${written.bytes} bytes on disk with model.json`,
+      `report         ${reportPath}: per-layer bits, scales, storage and bytes${acc?.quantized != null && acc.fp32 != null ? `; lowbit ptq top-1 ${(100 * acc.quantized).toFixed(2)}% at W${acc.wBits}A${acc.aBits} (fp32 ${(100 * acc.fp32).toFixed(2)}%)` : ''}`,
       quant ? 'activations    not quantized in the export (stock TF.js has no activation quantization): it is weight-quantized' : 'model          float (no quantization metadata): exported as is',
       ...(notRepresented.length
         ? [`note           ${notRepresented.length} kernel(s) use per-channel grids, which the stock manifest cannot hold; stored as ${o.perChannel}. Re-run ptq with --granularity tensor for uint8 everywhere.`]

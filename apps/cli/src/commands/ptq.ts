@@ -14,7 +14,7 @@ import { saveQuantized } from '../ptq/quantized-checkpoint.js';
 import { bitOpsReport, sizeReport } from '../ptq/report.js';
 import { loadCalibration } from '../util/calibration.js';
 import { loadModelArg, tfjsOrigin } from '../util/load-model.js';
-import { inputRange, loadTestSet } from '../util/test-data.js';
+import { channelOrder, inputRange, loadTestSet } from '../util/test-data.js';
 import { Progress } from '../util/progress.js';
 
 export interface PtqCommandOptions extends MethodOverrides {
@@ -32,6 +32,8 @@ export interface PtqCommandOptions extends MethodOverrides {
   test: string;
   testLimit: number;
   inputRange: string;
+  /** rgb | bgr: channel order of colour images read from --calib/--test folders. */
+  channelOrder: string;
   out: string | undefined;
   resume: boolean;
   checkpointEvery: number;
@@ -42,7 +44,8 @@ const STATE_FILE = 'ptq-state.json';
 
 /** Everything that must match for `--resume` to continue a run exactly. */
 function runKey(o: PtqCommandOptions, plan: ReturnType<typeof planMethod>) {
-  return { model: o.model, wbits: o.wbits, abits: o.abits, calib: o.calib, calibSize: o.calibSize, keep8bit: o.keep8bit, granularity: o.granularity, estimator: o.estimator, seed: o.seed, plan };
+  // channelOrder only when not the default, so states saved before the option existed still resume
+  return { model: o.model, wbits: o.wbits, abits: o.abits, calib: o.calib, calibSize: o.calibSize, keep8bit: o.keep8bit, granularity: o.granularity, estimator: o.estimator, seed: o.seed, plan, ...(o.channelOrder === 'bgr' ? { channelOrder: 'bgr' } : {}) };
 }
 
 export async function runPtq(o: PtqCommandOptions): Promise<void> {
@@ -61,6 +64,7 @@ export async function runPtq(o: PtqCommandOptions): Promise<void> {
   if (o.granularity !== 'channel' && o.granularity !== 'tensor') throw new LowbitError('E_ARG', `--granularity must be channel or tensor, got '${o.granularity}'`);
   const estimators = ['minmax', 'percentile', 'mse'];
   if (!estimators.includes(o.estimator)) throw new LowbitError('E_ARG', `--estimator must be one of ${estimators.join(', ')}, got '${o.estimator}'`);
+  const order = channelOrder(o.channelOrder);
   const keep = o.keep8bit === 'none' || o.keep8bit === '' ? [] : o.keep8bit.split(',').map((s) => s.trim());
   for (const k of keep) if (k !== 'first' && k !== 'last') throw new LowbitError('E_ARG', `--keep-8bit takes 'first', 'last', 'first,last' or 'none', got '${o.keep8bit}'`);
   const out = o.out ?? join('runs', 'ptq', `${o.model.replace(/[^\w.-]+/g, '_')}-${o.method}-w${o.wbits}a${o.abits}`);
@@ -77,10 +81,10 @@ export async function runPtq(o: PtqCommandOptions): Promise<void> {
   const t0 = performance.now();
   await initBackend();
   const net = loadModelArg(o.model);
-  const calib = loadCalibration(o.calib, o.calibSize, net.inputShape);
+  const calib = loadCalibration(o.calib, o.calibSize, net.inputShape, order);
   const preprocess = inputRange(o.inputRange, net.inputShape[net.inputShape.length - 1]!);
   const numOutputs = analyze(net).outputShape[0]!;
-  const { set: test, note: testNote } = loadTestSet(o.test, net.inputShape, numOutputs, o.testLimit);
+  const { set: test, note: testNote } = loadTestSet(o.test, net.inputShape, numOutputs, o.testLimit, order);
   const progress = new Progress();
   const log = (m: string) => {
     if (!o.json) progress.log(m);
@@ -188,6 +192,7 @@ export async function runPtq(o: PtqCommandOptions): Promise<void> {
     testNote: testNote ?? null,
     calibrationAgreement: agreement,
     inputRange: o.inputRange,
+    channelOrder: order,
     size: sizeReport(q.net, q.policy),
     bitOps: bitOpsReport(q.net, q.policy),
     seconds,

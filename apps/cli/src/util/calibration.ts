@@ -1,14 +1,15 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { LowbitError } from '@lowbit/core';
-import { bundledCalibrationSet, type LabeledSet, loadFashionMnist, makeLabeledSet, parseIdx, readImageFolder, subset } from '@lowbit/data';
+import { bundledCalibrationSet, type ChannelOrder, type LabeledSet, loadFashionMnist, makeLabeledSet, parseIdx, readImageFolder, subset } from '@lowbit/data';
 
 /**
  * Calibration images from `--calib`: `bundled` (training images 0..1023), an IDX images file
  * (`.gz` or raw), a directory with the Fashion-MNIST files, or a folder of PNG/JPEG images
- * (resized to the model input). The first `count` images are used.
+ * (resized to the model input; colour images in `channelOrder`, default RGB). The first `count`
+ * images are used.
  */
-export function loadCalibration(arg: string, count: number, inputShape: number[]): LabeledSet {
+export function loadCalibration(arg: string, count: number, inputShape: number[], channelOrder: ChannelOrder = 'rgb'): LabeledSet {
   let set: LabeledSet;
   if (arg === 'bundled') set = bundledCalibrationSet();
   else if (!existsSync(arg)) throw new LowbitError('E_DATA_MISSING', `--calib '${arg}' does not exist (expected 'bundled', an IDX file, or a folder of images)`);
@@ -20,7 +21,7 @@ export function loadCalibration(arg: string, count: number, inputShape: number[]
   else {
     const [h, w, c] = inputShape;
     if (c !== 1 && c !== 3) throw new LowbitError('E_ARG', `image-folder calibration needs a model with 1 or 3 input channels, got ${c}`);
-    set = readImageFolder(arg, { size: [h!, w!], channels: c as 1 | 3, labelsFromSubfolders: false, limit: count });
+    set = readImageFolder(arg, { size: [h!, w!], channels: c as 1 | 3, channelOrder, labelsFromSubfolders: false, limit: count });
   }
   const [h, w, c] = set.imageShape;
   if (h !== inputShape[0] || w !== inputShape[1] || c !== inputShape[2]) {

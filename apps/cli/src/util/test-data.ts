@@ -1,14 +1,15 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { LowbitError } from '@lowbit/core';
-import { bundledTestSet, type LabeledSet, loadFashionMnist, type Preprocess, readImageFolder, subset } from '@lowbit/data';
+import { bundledTestSet, type ChannelOrder, type LabeledSet, loadFashionMnist, type Preprocess, readImageFolder, subset } from '@lowbit/data';
 
 /**
  * The labelled test set of `--test`: `bundled` (Fashion-MNIST test set), a Fashion-MNIST
- * directory, or a folder of images in one sub-folder per class. Returns null with a reason when
+ * directory, or a folder of images in one sub-folder per class (resized to the model input; colour
+ * images in `channelOrder`, default RGB). Returns null with a reason when
  * the set does not fit the model (input shape or number of classes), so that accuracy is skipped
  * rather than computed on the wrong data.
  */
-export function loadTestSet(arg: string, inputShape: number[], numOutputs: number, limit: number): { set: LabeledSet | null; note?: string } {
+export function loadTestSet(arg: string, inputShape: number[], numOutputs: number, limit: number, channelOrder: ChannelOrder = 'rgb'): { set: LabeledSet | null; note?: string } {
   let set: LabeledSet;
   if (arg === 'bundled') set = bundledTestSet();
   else if (!existsSync(arg)) throw new LowbitError('E_DATA_MISSING', `--test '${arg}' does not exist`);
@@ -16,7 +17,7 @@ export function loadTestSet(arg: string, inputShape: number[], numOutputs: numbe
   else {
     const [h, w, c] = inputShape;
     if (c !== 1 && c !== 3) throw new LowbitError('E_ARG', `a test image folder needs a model with 1 or 3 input channels, got ${c}`);
-    set = readImageFolder(arg, { size: [h!, w!], channels: c as 1 | 3, labelsFromSubfolders: true });
+    set = readImageFolder(arg, { size: [h!, w!], channels: c as 1 | 3, channelOrder, labelsFromSubfolders: true });
   }
   const [h, w, c] = set.imageShape;
   if (h !== inputShape[0] || w !== inputShape[1] || c !== inputShape[2]) {
@@ -38,4 +39,10 @@ export function inputRange(arg: string, channels: number): Preprocess {
   const std = 1 / (hi - lo);
   const mean = -lo / (hi - lo);
   return { kind: 'meanStd', mean: new Array(channels).fill(mean), std: new Array(channels).fill(std) };
+}
+
+/** `--channel-order rgb|bgr`: the order of the colour channels the model expects (image folders only). */
+export function channelOrder(arg: string): ChannelOrder {
+  if (arg !== 'rgb' && arg !== 'bgr') throw new LowbitError('E_ARG', `--channel-order must be rgb or bgr, got '${arg}'`);
+  return arg;
 }

@@ -1,17 +1,18 @@
 import { unpackBits } from './bits.js';
-import { type PackedManifest, packedBytes } from './format.js';
+import { type PackedWeight, packedBytes } from './format.js';
 
 /**
- * Expands a packed weight file into float32 weights (in manifest order) exactly as the quantized
- * model computes them: `Math.fround(scale · code)`.
+ * Expands a packed weight file into float32 weights (in file order; `m.weights` as `readPackedJson`
+ * gives them, or a version-1 manifest) exactly as the quantized model computes them:
+ * `Math.fround(scale · code)`. `file` names the weight file in errors.
  */
-export function decodePacked(m: PackedManifest, data: ArrayBuffer): { specs: Array<{ name: string; shape: number[]; dtype: 'float32' }>; weightData: ArrayBuffer } {
+export function decodePacked(m: { weights: readonly PackedWeight[] }, data: ArrayBuffer, file = 'the weight file'): { specs: Array<{ name: string; shape: number[]; dtype: 'float32' }>; weightData: ArrayBuffer } {
   const total = m.weights.reduce((s, w) => s + w.shape.reduce((a, b) => a * b, 1), 0);
   const out = new Float32Array(total);
   let pos = 0;
   let offset = 0;
   const expected = m.weights.reduce((s, w) => s + packedBytes(w), 0);
-  if (expected !== data.byteLength) throw new Error(`lowbit-packed: the weight file has ${data.byteLength} bytes, the manifest needs ${expected}`);
+  if (expected !== data.byteLength) throw new Error(`lowbit-packed: ${file} has ${data.byteLength} bytes, model.json describes ${expected}`);
   for (const w of m.weights) {
     const n = w.shape.reduce((a, b) => a * b, 1);
     if (w.bits === undefined) {

@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { decodePacked } from './decode.js';
-import { PACKED_FORMAT, type PackedManifest } from './format.js';
+import { readPackedJson } from './read.js';
 
 async function readBytes(location: string): Promise<ArrayBuffer> {
   const isUrl = /^(https?|blob|data):/.test(location) || typeof process === 'undefined';
@@ -22,13 +22,14 @@ function sibling(location: string, file: string): string {
 /**
  * A standard tfjs `IOHandler` for lowbit's packed format, so application code stays stock TF.js:
  * `tf.loadLayersModel(packedHandler('model.json'))`. Works with a file path in Node and with a URL
- * (fetch) in the browser, or with the two parts already in memory.
+ * (fetch) in the browser, or with the two parts already in memory. Reads every version of the
+ * format (`lowbitPacked.version` 1 and 2).
  */
 export function packedHandler(source: string | { modelJson: Record<string, unknown>; weights: ArrayBuffer }): tf.io.IOHandler {
   return {
     async load(): Promise<tf.io.ModelArtifacts> {
       let json: Record<string, unknown>;
-      let weights: ArrayBuffer;
+      const where = typeof source === 'string' ? source : 'model.json (in memory)';
       if (typeof source === 'string') {
         const text = new TextDecoder().decode(await readBytes(source));
         try {
@@ -36,16 +37,14 @@ export function packedHandler(source: string | { modelJson: Record<string, unkno
         } catch (e) {
           throw new Error(`lowbit-packed: ${source} is not valid JSON (${(e as Error).message})`);
         }
-        if (json['format'] !== PACKED_FORMAT) throw new Error(`lowbit-packed: ${source}: field 'format' must be '${PACKED_FORMAT}', got ${JSON.stringify(json['format'])}`);
-        weights = await readBytes(sibling(source, (json['lowbitPacked'] as PackedManifest).path));
       } else {
         json = source.modelJson;
-        weights = source.weights;
       }
-      const m = json['lowbitPacked'] as PackedManifest | undefined;
-      if (m?.version !== 1 || !Array.isArray(m.weights)) throw new Error(`lowbit-packed: field 'lowbitPacked' is missing or not version 1`);
-      const { specs, weightData } = decodePacked(m, weights);
-      return { modelTopology: json['modelTopology'] as tf.io.ModelArtifacts['modelTopology'], weightSpecs: specs, weightData, format: 'layers-model' };
+      const m = readPackedJson(json, where);
+      const file = typeof source === 'string' ? sibling(source, m.path) : `${m.path} (in memory)`;
+      const weights = typeof source === 'string' ? await readBytes(file) : source.weights;
+      const { specs, weightData } = decodePacked(m, weights, file);
+      return { modelTopology: m.modelTopology as tf.io.ModelArtifacts['modelTopology'], weightSpecs: specs, weightData, format: 'layers-model' };
     },
   };
 }

@@ -1,0 +1,72 @@
+import type { PackedLayer, PackedWeight } from './format.js';
+import type { KerasLayer } from './topology.js';
+
+const pair = (v: unknown): number[] => (Array.isArray(v) ? (v as number[]) : [v as number, v as number]);
+
+/** Keras weights of a layer (names in the order tfjs holds them, shapes), given its input channels; null: a layer without weights. */
+function layerWeights(l: KerasLayer, cin: number): Array<[param: string, shape: number[]]> | null {
+  const c = l.config;
+  const bias = c['use_bias'] !== false;
+  switch (l.class_name) {
+    case 'Conv2D': {
+      const f = c['filters'] as number;
+      return [['kernel', [...pair(c['kernel_size']), cin, f]], ...(bias ? [['bias', [f]] as [string, number[]]] : [])];
+    }
+    case 'DepthwiseConv2D': {
+      const m = (c['depth_multiplier'] as number | undefined) ?? 1;
+      return [['depthwise_kernel', [...pair(c['kernel_size']), cin, m]], ...(bias ? [['bias', [cin * m]] as [string, number[]]] : [])];
+    }
+    case 'Dense': {
+      const u = c['units'] as number;
+      return [['kernel', [cin, u]], ...(bias ? [['bias', [u]] as [string, number[]]] : [])];
+    }
+    case 'BatchNormalization':
+      return [...(c['scale'] !== false ? ['gamma'] : []), ...(c['center'] !== false ? ['beta'] : []), 'moving_mean', 'moving_variance'].map((p) => [p, [cin]]);
+    default:
+      return null;
+  }
+}
+
+/**
+ * Every weight of a version-2 packed file, in file order: for each layer of the topology that has
+ * weights (Conv2D, DepthwiseConv2D, Dense, BatchNormalization), its kernel — on the grid of the
+ * layer's entry in `layers` — then its bias, or its BN parameters, all named and shaped as tfjs
+ * layers name and shape them. Throws when a weighted layer has no entry or an entry names a layer
+ * without weights (`where` names the file in errors).
+ */
+export function packedWeights(layers: readonly KerasLayer[], entries: Record<string, PackedLayer>, where = 'model.json'): PackedWeight[] {
+  const out: PackedWeight[] = [];
+  const used = new Set<string>();
+  for (const l of layers) {
+    const e = entries[l.name];
+    const ws = layerWeights(l, e?.in ?? 0);
+    if (!ws) continue;
+    if (!e || !Number.isInteger(e.in) || e.in < 1) {
+      throw new Error(`lowbit-packed: ${where}: field 'lowbitPacked.layers.${l.name}' must be {in: input channels ≥ 1, …} for ${l.class_name} layer '${l.name}', got ${JSON.stringify(e)}`);
+    }
+    if (e.bits !== undefined && (!Number.isInteger(e.bits) || e.bits < 2 || e.bits > 8 || l.class_name === 'BatchNormalization')) {
+      throw new Error(`lowbit-packed: ${where}: field 'lowbitPacked.layers.${l.name}.bits' must be an integer 2–8 on a kernel, got ${JSON.stringify(e.bits)} on ${l.class_name} '${l.name}'`);
+    }
+    used.add(l.name);
+    ws.forEach(([param, shape], i) => {
+      if (i > 0 || e.bits === undefined) {
+        out.push({ name: `${l.name}/${param}`, shape });
+        return;
+      }
+      if (e.axis != null && !(Number.isInteger(e.axis) && e.axis >= 0 && e.axis < shape.length)) {
+        throw new Error(`lowbit-packed: ${where}: field 'lowbitPacked.layers.${l.name}.axis' must be an axis of the kernel shape [${shape}], got ${JSON.stringify(e.axis)}`);
+      }
+      out.push(e.axis != null ? { name: `${l.name}/${param}`, shape, bits: e.bits, axis: e.axis } : { name: `${l.name}/${param}`, shape, bits: e.bits });
+    });
+  }
+  const extra = Object.keys(entries).filter((k) => !used.has(k));
+  if (extra.length) throw new Error(`lowbit-packed: ${where}: field 'lowbitPacked.layers' has entries for layers with no weights in the topology: ${extra.join(', ')}`);
+  return out;
+}
+
+/** The version-2 entry of a layer, from its kernel (or first BN parameter) shape and grid. */
+export function packedLayerOf(firstShape: readonly number[], isKernel: boolean, grid?: { bits: number; axis: number | null }): PackedLayer {
+  const cin = isKernel ? firstShape[firstShape.length - 2]! : firstShape[0]!;
+  if (!grid) return { in: cin };
+  return grid.axis === null ? { in: cin, bits: grid.bits } : { in: cin, bits: grid.bits, axis: grid.axis };
+}
