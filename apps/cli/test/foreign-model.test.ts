@@ -9,22 +9,35 @@ import { lowbit } from './helpers.js';
 const dir = mkdtempSync(join(tmpdir(), 'lowbit-foreign-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Four classes of 16×16 RGB images: a bright square in one of the four quadrants, on noise. */
+/**
+ * Four classes of 16×16 RGB images: a bright square (random position) tinted red, green, blue or
+ * grey on dark noise. The colour, not the position, is the class, so the model below (global
+ * average pooling) can learn it.
+ */
 function writeImages(root: string, perClass: number, seed: number): void {
   let s = seed;
   const rnd = () => {
     s = (s * 1103515245 + 12345) % 2147483648;
     return s / 2147483648;
   };
+  const tints = [
+    [1, 0.2, 0.2],
+    [0.2, 1, 0.2],
+    [0.2, 0.2, 1],
+    [0.8, 0.8, 0.8],
+  ];
   for (let k = 0; k < 4; k++) {
     mkdirSync(join(root, `class${k}`), { recursive: true });
     for (let i = 0; i < perClass; i++) {
       const p = new PNG({ width: 16, height: 16 });
+      const x0 = Math.floor(rnd() * 8);
+      const y0 = Math.floor(rnd() * 8);
       for (let y = 0; y < 16; y++)
         for (let x = 0; x < 16; x++) {
-          const inQuad = (y < 8 ? 0 : 2) + (x < 8 ? 0 : 1) === k;
-          const v = inQuad ? 200 + 50 * rnd() : 60 * rnd();
-          p.data.set([v, v * (0.5 + rnd() / 2), v * rnd(), 255], (y * 16 + x) * 4);
+          const inSquare = x >= x0 && x < x0 + 8 && y >= y0 && y < y0 + 8;
+          const v = inSquare ? 200 + 50 * rnd() : 60 * rnd();
+          const t = inSquare ? tints[k]! : [1, 1, 1];
+          p.data.set([v * t[0]!, v * t[1]!, v * t[2]!, 255], (y * 16 + x) * 4);
         }
       writeFileSync(join(root, `class${k}`, `${i}.png`), PNG.sync.write(p));
     }
@@ -36,27 +49,28 @@ beforeAll(async () => {
   writeImages(join(dir, 'test'), 8, 2);
   // a Keras-style model nobody in this project trained: conv-BN-ReLU, a residual block, GAP, dense
   const inp = tfjs.input({ shape: [16, 16, 3] });
-  let x = tfjs.layers.conv2d({ filters: 8, kernelSize: 3, padding: 'same', useBias: false }).apply(inp) as tfjs.SymbolicTensor;
+  let x = tfjs.layers.conv2d({ filters: 8, kernelSize: 3, padding: 'same', useBias: false, kernelInitializer: tfjs.initializers.glorotUniform({ seed: 11 }) }).apply(inp) as tfjs.SymbolicTensor;
   x = tfjs.layers.batchNormalization().apply(x) as tfjs.SymbolicTensor;
   x = tfjs.layers.reLU().apply(x) as tfjs.SymbolicTensor;
-  const h = tfjs.layers.conv2d({ filters: 8, kernelSize: 3, padding: 'same', activation: 'relu' }).apply(x) as tfjs.SymbolicTensor;
+  const h = tfjs.layers.conv2d({ filters: 8, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: tfjs.initializers.glorotUniform({ seed: 12 }) }).apply(x) as tfjs.SymbolicTensor;
   x = tfjs.layers.add().apply([x, h]) as tfjs.SymbolicTensor;
   x = tfjs.layers.maxPooling2d({ poolSize: 2 }).apply(x) as tfjs.SymbolicTensor;
   x = tfjs.layers.globalAveragePooling2d({}).apply(x) as tfjs.SymbolicTensor;
-  const out = tfjs.layers.dense({ units: 4, activation: 'softmax' }).apply(x) as tfjs.SymbolicTensor;
+  const out = tfjs.layers.dense({ units: 4, activation: 'softmax', kernelInitializer: tfjs.initializers.glorotUniform({ seed: 13 }) }).apply(x) as tfjs.SymbolicTensor;
   const model = tfjs.model({ inputs: inp, outputs: out });
   model.compile({ optimizer: tfjs.train.adam(0.01), loss: 'categoricalCrossentropy' });
-  // a quick fit on the images so that the classes are learnt
+  // a quick fit on the images so that the classes are learnt (seeded initialisers, no shuffling: reproducible)
   const xs: number[] = [];
   const ys: number[] = [];
-  for (let k = 0; k < 4; k++) {
-    for (let i = 0; i < 16; i++) {
+  // classes interleaved, so that every batch holds all four (fit does not shuffle: reproducible)
+  for (let i = 0; i < 16; i++) {
+    for (let k = 0; k < 4; k++) {
       const p = PNG.sync.read(readFileSync(join(dir, 'train', `class${k}`, `${i}.png`)));
       for (let j = 0; j < 256; j++) xs.push(p.data[4 * j]! / 255, p.data[4 * j + 1]! / 255, p.data[4 * j + 2]! / 255);
       ys.push(...[0, 1, 2, 3].map((c) => (c === k ? 1 : 0)));
     }
   }
-  await model.fit(tfjs.tensor4d(xs, [64, 16, 16, 3]), tfjs.tensor2d(ys, [64, 4]), { epochs: 30, batchSize: 16, verbose: 0 });
+  await model.fit(tfjs.tensor4d(xs, [64, 16, 16, 3]), tfjs.tensor2d(ys, [64, 4]), { epochs: 30, batchSize: 16, verbose: 0, shuffle: false });
   await model.save(
     tfjs.io.withSaveHandler(async (a) => {
       mkdirSync(join(dir, 'model'), { recursive: true });
