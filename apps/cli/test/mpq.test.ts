@@ -298,7 +298,7 @@ const bundledOneShot = existsSync(join(CHECKPOINTS_DIR, 'resnet-fm-oneshot', 'on
 describe('lowbit mpq (CLI)', () => {
   it.skipIf(!bundledOneShot)('mpq search --avg-bits 3 runs on the bundled resnet-fm one-shot checkpoint: within budget, better held-out error than uniform', () => {
     const out = join(dir, 'bundled-search');
-    const r = lowbit('mpq', 'search', '--avg-bits', '3', '--no-plot', '--test-limit', '1000', '--out', out, '--json');
+    const r = lowbit('mpq', 'search', '--avg-bits', '3', '--bn-images', '64', '--score-images', '128', '--no-plot', '--test-limit', '1000', '--out', out, '--json');
     expect(r.status, r.stderr).toBe(0);
     const j = JSON.parse(r.stdout);
     expect(j.cost).toBeLessThanOrEqual(j.uniformCost);
