@@ -149,6 +149,8 @@ export function buildProgram(): Command {
     .option('--score-images <n>', 'held-out calibration images the search scores policies on', positiveInt('--score-images'), 256)
     .option('--phases <p>', 'weights-then-activations | joint', 'weights-then-activations')
     .option('--raise', 'also try raising moves, as the paper does (≈4× the evaluations for the same result on the reference models)', false)
+    .option('--scoring <s>', "move ranking: 'efficiency' (error increase per BitOp saved) or 'paper' (1.5·err/err_max − (1 − cost/cost_max), which in practice picks the lowest-error move)", 'efficiency')
+    .option('--no-fill', 'stop when the budget first holds (default: spend what is left on raises that lower the error)')
     .option('--test <src>', "'bundled' test set or a Fashion-MNIST directory", 'bundled')
     .option('--test-limit <n>', 'evaluate on the first N test images (0 = all)', nonNegativeInt('--test-limit'), 0)
     .option('--no-plot', 'skip the Pareto plot')

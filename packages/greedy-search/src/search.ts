@@ -22,9 +22,10 @@ export type Evaluator = (policy: BitPolicy, ctx: EvaluationContext) => number | 
 
 /**
  * Which knobs a step may move: 1 — weight knobs, 2 — activation knobs, 3 — any knob
- * (the fallback when phase 2 runs out of moves, and every step in `joint` mode).
+ * (the fallback when phase 2 runs out of moves, and every step in `joint` mode); 4 — the fill
+ * phase after the budget holds: raising moves that stay within the budget and lower the error.
  */
-export type SearchPhase = 1 | 2 | 3;
+export type SearchPhase = 1 | 2 | 3 | 4;
 
 /** One applied move of the search. */
 export interface TraceStep {
@@ -73,6 +74,16 @@ export interface SearchOptions {
   errorWeight?: number;
   /** Score normalization (default `'max'`), see {@link moveScores}. */
   normalization?: ScoreNormalization;
+  /**
+   * How moves are ranked. `paper` (default): `errorWeight·err/err_max − (1 − cost/cost_max)` over
+   * the step's moves ({@link moveScores}); its cost term differs between moves only by each
+   * move's saving / cost_max, so in practice it picks the lowest-error move whatever it saves.
+   * `efficiency`: error increase per unit of cost saved, `(err − err_now) / (cost_now − cost)`,
+   * the greedy knapsack rule — cheap-to-lower layers with large savings go first. Raising moves
+   * (which save nothing) rank by the paper score among themselves only when no lowering move is
+   * left; use `allowRaise: false` with it.
+   */
+  scoring?: 'paper' | 'efficiency';
   /** Also try raising each knob by one candidate (default true). Moves never return to a visited policy. */
   allowRaise?: boolean;
   /**
@@ -83,6 +94,18 @@ export interface SearchOptions {
    * Default `2 · Σ (candidates − 1)` over the searchable knobs.
    */
   maxSteps?: number;
+  /**
+   * After the budget holds, spend what is left of it: repeatedly apply the raising move (one knob,
+   * one candidate up) that stays within the budget and lowers the error most; stop when none
+   * lowers it (phase 4 in the trace). Default false (the paper's search stops at the budget).
+   */
+  fill?: boolean;
+  /**
+   * Feasible reference settings (e.g. the uniform policy that defines the budget). They are
+   * evaluated too, and the result is the lowest-error policy among the search's end point and
+   * these; `chosen` says which. A reference above the budget is an error.
+   */
+  references?: readonly Setting[];
   /** Called after every applied move. */
   onStep?: (step: TraceStep) => void;
 }
@@ -116,6 +139,8 @@ export interface SearchResult {
   cacheHits: number;
   /** Every evaluated policy in evaluation order, e.g. for an error/cost plot with {@link paretoFront}. */
   evaluated: EvaluatedPoint[];
+  /** `search`, or `reference <i>` when reference setting i had a lower error than the search's end point. */
+  chosen: string;
   seconds: number;
 }
 
@@ -146,6 +171,7 @@ function checkOptions(o: SearchOptions): void {
   }
   if (o.weightShare !== undefined) num('weightShare', o.weightShare, (x) => x >= 0 && x <= 1, 'in [0, 1]');
   if (o.errorWeight !== undefined) num('errorWeight', o.errorWeight, (x) => Number.isFinite(x) && x >= 0, 'a finite number ≥ 0');
+  if (o.scoring !== undefined && o.scoring !== 'paper' && o.scoring !== 'efficiency') throw new LowbitError('E_ARG', `greedySearch: scoring must be 'paper' or 'efficiency', got ${String(o.scoring)}`);
   if (o.maxSteps !== undefined) num('maxSteps', o.maxSteps, (x) => Number.isInteger(x) && x >= 0, 'an integer ≥ 0');
 }
 
@@ -275,7 +301,10 @@ export async function greedySearch(knobs: readonly Knob[], evaluate: Evaluator, 
         const c = costOf(m.next);
         scored.push({ cost: c, error: await errorOf(m.next, c) });
       }
-      const scores = moveScores(scored, scoring);
+      const scores =
+        o.scoring === 'efficiency'
+          ? scored.map((m, i) => (moves[i]!.direction === 'down' ? (m.error - error) / Math.max(cost - m.cost, Number.MIN_VALUE) : Number.POSITIVE_INFINITY))
+          : moveScores(scored, scoring);
       let best = 0;
       for (let i = 1; i < scores.length; i++) if (scores[i]! < scores[best]!) best = i;
       const m = moves[best]!;
@@ -304,6 +333,66 @@ export async function greedySearch(knobs: readonly Knob[], evaluate: Evaluator, 
       o.onStep?.({ ...step });
     }
   }
+  if (cost <= o.budget && (o.fill ?? false)) {
+    for (;;) {
+      const [evals0, hits0] = [evaluations, cacheHits];
+      let best: { knob: number; next: number[]; cost: number; error: number } | null = null;
+      let tried = 0;
+      for (const k of searchable) {
+        if (current[k]! >= top[k]!) continue;
+        const next = current.slice();
+        next[k] = current[k]! + 1;
+        if (visited.has(keyOf(next))) continue;
+        const c = costOf(next);
+        if (c > o.budget) continue;
+        tried++;
+        const e = await errorOf(next, c);
+        if (!best || e < best.error) best = { knob: k, next, cost: c, error: e };
+      }
+      if (!best || best.error >= error) break;
+      const knob = knobs[best.knob]!;
+      const from = knob.candidates[current[best.knob]!]!;
+      current = best.next;
+      visited.add(keyOf(current));
+      cost = best.cost;
+      error = best.error;
+      const step: TraceStep = {
+        step: trace.length + 1,
+        phase: 4,
+        knob: knob.id,
+        direction: 'up',
+        from,
+        to: knob.candidates[current[best.knob]!]!,
+        error,
+        cost,
+        score: Number.NaN,
+        moves: tried,
+        evaluations: evaluations - evals0,
+        cacheHits: cacheHits - hits0,
+        descent,
+      };
+      trace.push(step);
+      o.onStep?.({ ...step });
+    }
+  }
+  let chosen = 'search';
+  for (const [i, ref] of (o.references ?? []).entries()) {
+    const idx = knobs.map((k) => {
+      const b = ref[k.id] ?? k.candidates[k.candidates.length - 1]!;
+      const at = k.candidates.indexOf(b);
+      if (at < 0) throw new LowbitError('E_ARG', `greedySearch: reference ${i} sets knob '${k.id}' to ${b}, not one of its candidates (${k.candidates.join(', ')})`);
+      return at;
+    });
+    const c = costOf(idx);
+    if (c > o.budget) throw new LowbitError('E_BUDGET', `greedySearch: reference ${i} costs ${c}, above the budget ${o.budget}`);
+    const e = await errorOf(idx, c);
+    if (e < error) {
+      current = idx;
+      cost = c;
+      error = e;
+      chosen = `reference ${i}`;
+    }
+  }
   if (cost > o.budget) {
     // Unreachable for cost models that do not grow when bits are lowered: descent mode ends at the lowest setting.
     throw new LowbitError('E_STATE', `greedy search ended at cost ${cost} above the budget ${o.budget}; is the cost model non-monotone in the bits?`);
@@ -322,6 +411,7 @@ export async function greedySearch(knobs: readonly Knob[], evaluate: Evaluator, 
     evaluations,
     cacheHits,
     evaluated,
+    chosen,
     seconds: (performance.now() - t0) / 1000,
   };
 }

@@ -336,3 +336,63 @@ describe('greedySearch budgets and bookkeeping', () => {
     await expect(greedySearch([...knobs, knobs[0]!], () => 1, { budget, cost })).rejects.toMatchObject({ code: 'E_KNOB' });
   });
 });
+
+describe('fill phase and reference settings', () => {
+  const spec = resnetFmSpec();
+  const knobs = defaultKnobs(spec);
+  const cost = bitOpsCost(spec);
+  const budget = costOfSetting(spec, knobs, uniformSetting(knobs, 3));
+
+  it('fill spends the leftover budget on raises that lower the error, never exceeding the budget', async () => {
+    const evaluate: Evaluator = smoothError();
+    const plain = await greedySearch(knobs, evaluate, { budget, cost, allowRaise: false });
+    const filled = await greedySearch(knobs, evaluate, { budget, cost, allowRaise: false, fill: true });
+    const fills = filled.trace.filter((t) => t.phase === 4);
+    expect(fills.length).toBeGreaterThan(0);
+    for (const t of fills) {
+      expect(t.direction).toBe('up');
+      expect(t.cost).toBeLessThanOrEqual(budget);
+    }
+    // each fill move lowers the error
+    let prev = plain.error;
+    for (const t of fills) {
+      expect(t.error).toBeLessThan(prev);
+      prev = t.error;
+    }
+    expect(filled.cost).toBeGreaterThanOrEqual(plain.cost);
+    expect(filled.cost).toBeLessThanOrEqual(budget);
+    expect(filled.error).toBeLessThan(plain.error);
+    replay(knobs, filled);
+  });
+
+  it('returns a reference setting when it beats the search end point, and rejects references above the budget', async () => {
+    const uniform = uniformSetting(knobs, 3);
+    const uniformPolicy = JSON.stringify(policyFromKnobs(knobs, uniform));
+    // an evaluator under which the uniform policy is the best of all: error grows with distance from it
+    const evaluate: Evaluator = (p) => (JSON.stringify(p) === uniformPolicy ? 0.001 : 0.5 + smoothError()(p));
+    const r = await greedySearch(knobs, evaluate, { budget, cost, allowRaise: false, references: [uniform] });
+    expect(r.chosen).toBe('reference 0');
+    expect(r.setting).toEqual(uniform);
+    expect(r.error).toBe(0.001);
+    const normal = await greedySearch(knobs, smoothError(), { budget, cost, allowRaise: false, references: [uniform] });
+    expect(normal.error).toBeLessThanOrEqual(smoothError()(policyFromKnobs(knobs, uniform)));
+    await expect(greedySearch(knobs, smoothError(), { budget, cost, references: [uniformSetting(knobs, 4)] })).rejects.toThrow(/above the budget/);
+  });
+});
+
+describe('efficiency scoring', () => {
+  it('lowers the knob with the least error per cost saved first, and on a separable table meets the budget at no more error than the paper score', async () => {
+    // two weight knobs: k0 costs 10 units per bit and hurts 1 per bit; k1 costs 1 unit per bit and hurts 0.5 per bit
+    const knobs = tableKnobs(2, [2, 3, 4, 5, 6]);
+    const cost = linearCost([10, 1]);
+    const err = (p: BitPolicy) => 1 * (6 - p['k0']!.w) + 0.5 * (6 - p['k1']!.w);
+    const budget = cost(policyFromKnobs(knobs, { 'w:k0': 4, 'w:k1': 6 }));
+    const eff = await greedySearch(knobs, err, { budget, cost, allowRaise: false, scoring: 'efficiency', phases: 'joint' });
+    expect(eff.trace[0]!.knob).toBe('w:k0');
+    const paper = await greedySearch(knobs, err, { budget, cost, allowRaise: false, phases: 'joint' });
+    expect(paper.trace[0]!.knob).toBe('w:k1');
+    expect(eff.error).toBeLessThan(paper.error);
+    expect(eff.cost).toBeLessThanOrEqual(budget);
+    await expect(greedySearch(knobs, err, { budget, cost, scoring: 'best' as 'paper' })).rejects.toThrow(/scoring must be/);
+  });
+});

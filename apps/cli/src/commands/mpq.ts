@@ -193,6 +193,8 @@ export interface MpqSearchCommandOptions {
   scoreImages: number;
   phases: string;
   raise: boolean;
+  fill: boolean;
+  scoring: string;
   test: string;
   testLimit: number;
   plot: boolean;
@@ -224,6 +226,7 @@ function policyTable(o: OneShotNet, p: BitPolicy, uniform: BitPolicy | null): st
 
 export async function runMpqSearch(o: MpqSearchCommandOptions): Promise<void> {
   const budget = budgetOf(o);
+  if (o.scoring !== 'paper' && o.scoring !== 'efficiency') throw new LowbitError('E_ARG', `--scoring must be efficiency or paper, got '${o.scoring}'`);
   if (o.phases !== 'weights-then-activations' && o.phases !== 'joint') throw new LowbitError('E_ARG', `--phases must be weights-then-activations or joint, got '${o.phases}'`);
   const t0 = performance.now();
   await initBackend();
@@ -246,6 +249,8 @@ export async function runMpqSearch(o: MpqSearchCommandOptions): Promise<void> {
     scoreImages: o.scoreImages,
     phases: o.phases,
     allowRaise: o.raise,
+    fill: o.fill,
+    scoring: o.scoring as 'paper' | 'efficiency',
     onStep: (t) => {
       if (!o.json) progress.log(`step ${String(t.step).padStart(3)} phase ${t.phase}: ${t.knob} ${t.from}→${t.to}  error ${t.error.toExponential(3)}  cost ${(costKind === 'size' ? bitsToKB(t.cost) : t.cost / 1e6).toFixed(2)} ${costKind === 'size' ? 'KB' : 'M'}  (${t.evaluations} evaluations)`);
     },
@@ -301,6 +306,9 @@ export async function runMpqSearch(o: MpqSearchCommandOptions): Promise<void> {
     scoreImages: o.scoreImages,
     phases: o.phases,
     allowRaise: o.raise,
+    fill: o.fill,
+    scoring: o.scoring,
+    chosen: s.result.chosen,
     searchSeconds,
     evaluations: s.result.evaluations,
     forwardPasses: s.result.evaluations * 2,
@@ -325,7 +333,7 @@ export async function runMpqSearch(o: MpqSearchCommandOptions): Promise<void> {
       '',
       `searched policy: top-1 ${pct(found.accuracy)} at ${costStr(s.result.cost)} (budget ${costStr(s.budgetValue)})`,
       ...(uniform && uniformCost !== null ? [`uniform policy:  top-1 ${pct(uniform.accuracy)} at ${costStr(uniformCost)}`] : []),
-      `search: ${s.result.trace.length} moves, ${s.result.evaluations} policies evaluated, ${searchSeconds.toFixed(1)} s`,
+      `search: ${s.result.trace.length} moves, ${s.result.evaluations} policies evaluated, ${searchSeconds.toFixed(1)} s${s.result.chosen === 'search' ? '' : ` (the uniform policy had the lower held-out error and is returned)`}`,
       `policy: ${join(out, 'policy.json')}${plot ? `; plot: ${plot.svg}, ${plot.png}` : ''}`,
     ].join('\n'),
   );

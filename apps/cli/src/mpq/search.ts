@@ -18,6 +18,10 @@ export interface MpqSearchOptions {
   scoreImages: number;
   phases: 'weights-then-activations' | 'joint';
   allowRaise: boolean;
+  /** Spend leftover budget on raises that lower the error (default true). */
+  fill?: boolean;
+  /** Move ranking (default `efficiency`: error increase per BitOp saved; `paper`: the reference's score). */
+  scoring?: 'paper' | 'efficiency';
   onStep?: (s: TraceStep) => void;
 }
 
@@ -54,6 +58,11 @@ export function uniformOneShotPolicy(o: OneShotNet, bits: number, aBits = bits):
   return p;
 }
 
+/** The knob setting of a policy (weight knobs from `w`, activation knobs from their first consumer's `a`). */
+export function settingFromPolicy(knobs: readonly Knob[], policy: BitPolicy): Record<string, number> {
+  return Object.fromEntries(knobs.map((k) => [k.id, k.kind === 'weight' ? policy[k.layers[0]!]!.w : policy[k.layers[0]!]!.a]));
+}
+
 /** Runs the inference-only greedy search on a one-shot network for a budget. */
 export async function searchOneShot(o: OneShotNet, s: MpqSearchOptions): Promise<MpqSearch> {
   const knobs = oneShotKnobs(o);
@@ -82,6 +91,10 @@ export async function searchOneShot(o: OneShotNet, s: MpqSearchOptions): Promise
       kind: costKind,
       phases: s.phases,
       allowRaise: s.allowRaise,
+      fill: s.fill ?? true,
+      scoring: s.scoring ?? 'efficiency',
+      // the uniform policy that defines the budget is a candidate answer too: the result is never worse on the search's own criterion
+      ...(uniform ? { references: [settingFromPolicy(knobs, uniform)] } : {}),
       ...(s.onStep ? { onStep: s.onStep } : {}),
     });
     return { knobs, cost, costKind, budgetValue, uniform, result };
