@@ -71,6 +71,7 @@ function runOne(j) {
         searchSeconds: r.searchSeconds,
         evaluations: r.evaluations,
         forwardPasses: r.forwardPasses,
+        chosen: r.chosen,
         policy: r.policy,
       });
     });
@@ -96,13 +97,13 @@ const nwqAt = (model, setting) => ptq.find((p) => p.model === model && p.setting
 const pct = (x) => (x === null || x === undefined ? '—' : `${(100 * x).toFixed(2)}%`);
 const md = [];
 md.push(`Produced by \`node tools/bench/mpq-table.mjs\` (each row one \`lowbit mpq search --uniform <setting> --json\`; raw results in docs/mpq-results.json).`);
-md.push('Budget = the BitOps of the uniform policy (first/last layer at 8 bits). "searched" and "uniform" are evaluated on the same one-shot weights, BN re-estimated on 256 calibration images, on the 10,000 test images.');
+md.push('Budget = the BitOps of the uniform policy (first/last layer at 8 bits). "searched" and "uniform" are evaluated on the same one-shot weights, BN re-estimated on the 1,024 calibration images, on the 10,000 test images. The search scores policies by KL divergence from the max-bits predictions on 256 held-out calibration images (BN re-estimated on 128 for each), lowers by error increase per BitOp saved, fills leftover budget, and returns the uniform policy instead when that has the lower held-out error ("returned").');
 md.push('');
-md.push('| one-shot network | budget | searched (mixed) | uniform, same cost | FP32 | NWQ PTQ, same uniform setting | BitOps searched / budget (M) | search: evaluations, seconds |');
-md.push('|---|---|---|---|---|---|---|---|');
+md.push('| one-shot network | budget | searched (mixed) | uniform, same cost | FP32 | NWQ PTQ, same uniform setting | BitOps searched / budget (M) | returned | search: evaluations, seconds |');
+md.push('|---|---|---|---|---|---|---|---|---|');
 for (const r of results) {
   const model = r.label.split(':')[0];
-  md.push(`| ${r.label} | ${r.setting} | ${pct(r.accuracy)} | ${pct(r.uniformAccuracy)} | ${pct(r.fp32Accuracy)} | ${r.label.includes(':') ? '' : pct(nwqAt(model, r.setting))} | ${(r.cost / 1e6).toFixed(1)} / ${(r.uniformCost / 1e6).toFixed(1)} | ${r.evaluations}, ${r.searchSeconds.toFixed(0)} s |`);
+  md.push(`| ${r.label} | ${r.setting} | ${pct(r.accuracy)} | ${pct(r.uniformAccuracy)} | ${pct(r.fp32Accuracy)} | ${r.label.includes(':') ? '' : pct(nwqAt(model, r.setting))} | ${(r.cost / 1e6).toFixed(1)} / ${(r.uniformCost / 1e6).toFixed(1)} | ${r.chosen === undefined ? '' : r.chosen === 'search' ? 'mixed' : 'uniform'} | ${r.evaluations}, ${r.searchSeconds.toFixed(0)} s |`);
 }
 const table = md.join('\n');
 console.log(table);
