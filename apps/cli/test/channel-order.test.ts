@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import * as tfjs from '@tensorflow/tfjs';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { lowbit } from './helpers.js';
+import { lowbit, saveLayersModel } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lowbit-channel-order-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -35,14 +35,7 @@ beforeAll(async () => {
   x = tfjs.layers.globalAveragePooling2d({}).apply(x) as tfjs.SymbolicTensor;
   const dense = tfjs.layers.dense({ units: 2, weights: [tfjs.tensor2d([0, 1, 0, 0, 1, 0], [3, 2]), tfjs.zeros([2])] });
   const model = tfjs.model({ inputs: inp, outputs: dense.apply(x) as tfjs.SymbolicTensor });
-  await model.save(
-    tfjs.io.withSaveHandler(async (a) => {
-      mkdirSync(join(dir, 'model'), { recursive: true });
-      writeFileSync(join(dir, 'model', 'weights.bin'), new Uint8Array(a.weightData as ArrayBuffer));
-      writeFileSync(join(dir, 'model', 'model.json'), JSON.stringify({ format: 'layers-model', modelTopology: a.modelTopology, weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }] }));
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }),
-  );
+  await saveLayersModel(model, join(dir, 'model'));
 });
 
 describe('lowbit ptq --channel-order (image folders, 3-channel models)', () => {

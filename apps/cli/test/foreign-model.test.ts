@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import * as tfjs from '@tensorflow/tfjs';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { lowbit } from './helpers.js';
+import { lowbit, saveLayersModel } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lowbit-foreign-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -71,14 +71,7 @@ beforeAll(async () => {
     }
   }
   await model.fit(tfjs.tensor4d(xs, [64, 16, 16, 3]), tfjs.tensor2d(ys, [64, 4]), { epochs: 30, batchSize: 16, verbose: 0, shuffle: false });
-  await model.save(
-    tfjs.io.withSaveHandler(async (a) => {
-      mkdirSync(join(dir, 'model'), { recursive: true });
-      writeFileSync(join(dir, 'model', 'weights.bin'), new Uint8Array(a.weightData as ArrayBuffer));
-      writeFileSync(join(dir, 'model', 'model.json'), JSON.stringify({ format: 'layers-model', modelTopology: a.modelTopology, weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }] }));
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }),
-  );
+  await saveLayersModel(model, join(dir, 'model'));
 }, 300_000);
 
 describe("a user's own TF.js LayersModel, end to end with the CLI's defaults", () => {

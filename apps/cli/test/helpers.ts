@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import type * as tfjs from '@tensorflow/tfjs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
@@ -10,4 +11,18 @@ const bin = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'bin.js'
 export function lowbit(...args: string[]) {
   expect(existsSync(bin), 'build the CLI first (nx runs build before test)').toBe(true);
   return spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 600_000 });
+}
+
+/** Writes a tfjs LayersModel as `model.json` + `weights.bin` in `dir` (what a user's converter output looks like). */
+export async function saveLayersModel(model: tfjs.LayersModel, dir: string): Promise<void> {
+  // loaded here, not at the top: tests that only spawn the CLI should not load the full tfjs bundle
+  const { io } = await import('@tensorflow/tfjs');
+  await model.save(
+    io.withSaveHandler(async (a) => {
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'weights.bin'), new Uint8Array(a.weightData as ArrayBuffer));
+      writeFileSync(join(dir, 'model.json'), JSON.stringify({ format: 'layers-model', modelTopology: a.modelTopology, weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }] }));
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
 }

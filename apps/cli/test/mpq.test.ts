@@ -7,7 +7,7 @@ import { crossEntropy, distillationLoss, idmLoss } from '@lowbit/info-distortion
 import { createScheduler } from '@lowbit/bitwidth-scheduler';
 import { bundledCalibrationSet, makeBatch, subset } from '@lowbit/data';
 import { bitOpsCost } from '@lowbit/greedy-search';
-import { createNetwork, forward, type Network, NetworkBuilder, type NetworkSpec } from '@lowbit/nn';
+import { createNetwork, disposeNetwork, forward, type Network, NetworkBuilder, type NetworkSpec } from '@lowbit/nn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { disposeBatches, fixedBatches, policyError, teacherLogProbs } from '../src/mpq/evaluate-policy.js';
 import { loadOneShot, saveOneShot } from '../src/mpq/one-shot-io.js';
@@ -46,7 +46,7 @@ const calib = bundledCalibrationSet();
 function oneShot(seed = 1): OneShotNet {
   const net = tinyNet(seed);
   const o = createOneShotNet(net, DEFAULT_CANDIDATES);
-  tf.dispose(Object.values(net.params).flatMap((p) => Object.values(p)));
+  disposeNetwork(net);
   const xs = fixedBatches(calib, 0, 64, 32);
   calibrateOneShot(o, xs);
   disposeBatches(xs);
@@ -263,7 +263,7 @@ describe('one-shot training loop', () => {
     await expect(trainOneShot({ config: { ...config, seed: 6 }, float, train, calib, outDir: join(dir, 'part'), resume: true })).rejects.toThrow(/--seed/);
     full.oneShot.dispose();
     resumed.oneShot.dispose();
-    tf.dispose(Object.values(float.params).flatMap((p) => Object.values(p)));
+    disposeNetwork(float);
   });
 });
 

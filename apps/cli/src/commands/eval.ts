@@ -1,5 +1,6 @@
 import { initBackend } from '@lowbit/core';
-import { bundledTestSet, FASHION_MNIST_CLASSES, loadFashionMnist } from '@lowbit/data';
+import { FASHION_MNIST_CLASSES } from '@lowbit/data';
+import { fashionMnistTest } from '../util/test-data.js';
 import { disposeNetwork } from '@lowbit/nn';
 import { evaluate } from '../eval/evaluate.js';
 import { existsSync } from 'node:fs';
@@ -35,7 +36,7 @@ export async function runEval(o: EvalCommandOptions): Promise<void> {
   }
   await initBackend();
   const net = loadModelArg(o.model);
-  const test = o.data === 'bundled' ? bundledTestSet() : loadFashionMnist('test', o.data);
+  const test = fashionMnistTest(o.data);
   // a quantized checkpoint (from lowbit ptq) runs with its activation quantizers
   const quant = existsSync(o.model) ? readQuantization(o.model) : null;
   const r = evaluate(net, test, { batchSize: o.batch, ...(quant ? { forwardOptions: quantizedHooks(quant) } : {}) });

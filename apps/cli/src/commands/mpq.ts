@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend, LowbitError } from '@lowbit/core';
 import { atomicWriteFile } from '@lowbit/core/node';
-import { bundledCalibrationSet, bundledTestSet, type LabeledSet, loadFashionMnist, subset } from '@lowbit/data';
+import { bundledCalibrationSet, type LabeledSet, subset } from '@lowbit/data';
 import { bitsToKB, kbToBits, paretoFront, policyFromKnobs } from '@lowbit/greedy-search';
 import { isReferenceModel } from '@lowbit/models';
 import { CHECKPOINTS_DIR } from '@lowbit/models/node';
@@ -14,7 +14,10 @@ import type { OneShotNet } from '../mpq/one-shot-net.js';
 import { type Budget, searchOneShot, uniformOneShotPolicy } from '../mpq/search.js';
 import { type MpqTrainConfig, trainOneShot } from '../mpq/train-loop.js';
 import { writeChart } from '../util/plot.js';
+import { fashionMnistTest } from '../util/test-data.js';
+import { loadTrainData } from './train.js';
 import { Progress } from '../util/progress.js';
+import { onStopRequest } from '../util/stop-request.js';
 import { loadModelArg } from '../util/load-model.js';
 
 export const POLICY_FORMAT = 'lowbit-policy';
@@ -23,11 +26,6 @@ export const POLICY_FORMAT = 'lowbit-policy';
 export function oneShotPath(arg: string): string {
   if (isReferenceModel(arg)) return join(CHECKPOINTS_DIR, `${arg}-oneshot`);
   return arg;
-}
-
-function loadTrainData(data: string): { train: LabeledSet; test: LabeledSet } {
-  if (data === 'bundled') return { train: bundledCalibrationSet(), test: bundledTestSet() };
-  return { train: loadFashionMnist('train', data), test: loadFashionMnist('test', data) };
 }
 
 const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
@@ -110,13 +108,7 @@ export async function runMpqTrain(o: MpqTrainCommandOptions): Promise<void> {
   };
   const fp32 = evaluate(float, test);
   log(`model ${o.model}: fp32 top-1 ${pct(fp32.accuracy)} on ${test.size} test images; training data ${train.name} (${train.size} images)`);
-  let stopRequested = false;
-  const onSigint = () => {
-    if (stopRequested) process.exit(130);
-    stopRequested = true;
-    process.stderr.write('\nlowbit: stopping after the current step (Ctrl-C again to quit at once); resume from the last checkpoint with --resume\n');
-  };
-  process.on('SIGINT', onSigint);
+  const stop = onStopRequest('resume from the last checkpoint with --resume');
   let r: Awaited<ReturnType<typeof trainOneShot>>;
   try {
     r = await trainOneShot({
@@ -143,11 +135,11 @@ export async function runMpqTrain(o: MpqTrainCommandOptions): Promise<void> {
         },
         onScheduler: (s) => log(`scheduler at step ${s.step}: freeze ratio ${s.ratio.toFixed(3)}, lowest bit frozen in ${s.frozen.length} layer(s)${s.frozen.length ? `: ${s.frozen.join(', ')}` : ''}`),
         onCheckpoint: (c) => log(`checkpoint ${c.path}`),
-        shouldStop: () => stopRequested,
+        shouldStop: stop.requested,
       },
     });
   } finally {
-    process.off('SIGINT', onSigint);
+    stop.dispose();
   }
   disposeNetwork(float);
   if (r.stopped) {
@@ -158,7 +150,8 @@ export async function runMpqTrain(o: MpqTrainCommandOptions): Promise<void> {
   }
   const bn = fixedBatches(calib, 0, calib.size);
   const sweep = uniformSweep(r.oneShot, bn, test, bits);
-  const maxAcc = evaluatePolicy(r.oneShot, r.oneShot.maxPolicy(), bn, test).accuracy;
+  // the uniform policy at the highest candidate is the max-bits policy: no second evaluation
+  const maxAcc = sweep[sweep.length - 1]!.accuracy;
   disposeBatches(bn);
   const report = {
     model: o.model,
@@ -233,7 +226,7 @@ export async function runMpqSearch(o: MpqSearchCommandOptions): Promise<void> {
   const path = oneShotPath(o.model);
   const { oneShot, metadata } = loadOneShot(path);
   const calib = bundledCalibrationSet();
-  const fullTest = o.test === 'bundled' ? bundledTestSet() : loadFashionMnist('test', o.test);
+  const fullTest = fashionMnistTest(o.test);
   const test = o.testLimit > 0 ? subset(fullTest, o.testLimit) : fullTest;
   const out = o.out ?? join('runs', 'mpq-search', `${o.model.replace(/[^\w.-]+/g, '_')}-${budget.kind === 'uniform' ? `W${budget.w}A${budget.a}` : `${budget.kind}-${budget.kind === 'bitops' ? budget.bitOps / 1e9 : budget.bits}`}`);
   const progress = new Progress();
@@ -364,7 +357,7 @@ export async function evalPolicy(o: { policy: string; model?: string; data: stri
   await initBackend();
   const path = o.model && o.model !== 'resnet-fm' ? oneShotPath(o.model) : pf.oneShot || oneShotPath('resnet-fm');
   const { oneShot } = loadOneShot(path);
-  const full = o.data === 'bundled' ? bundledTestSet() : loadFashionMnist('test', o.data);
+  const full = fashionMnistTest(o.data);
   const test = o.testLimit ? subset(full, o.testLimit) : full;
   const bn = fixedBatches(bundledCalibrationSet(), 0, pf.bnImages);
   try {

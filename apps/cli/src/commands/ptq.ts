@@ -16,6 +16,7 @@ import { loadCalibration } from '../util/calibration.js';
 import { loadModelArg, tfjsOrigin } from '../util/load-model.js';
 import { channelOrder, inputRange, loadTestSet } from '../util/test-data.js';
 import { Progress } from '../util/progress.js';
+import { onStopRequest } from '../util/stop-request.js';
 
 export interface PtqCommandOptions extends MethodOverrides {
   model: string;
@@ -120,13 +121,7 @@ export async function runPtq(o: PtqCommandOptions): Promise<void> {
   let stopped = false;
   if (plan.config) {
     const mixer = mixerFor(plan.mixing);
-    let stopRequested = false;
-    const onSigint = () => {
-      if (stopRequested) process.exit(130);
-      stopRequested = true;
-      process.stderr.write('\nlowbit: stopping after the current step (Ctrl-C again to quit at once); the state is saved for --resume\n');
-    };
-    process.on('SIGINT', onSigint);
+    const stop = onStopRequest('the state is saved for --resume');
     const saveState = (s: ReconstructionSnapshot) => atomicWriteFile(join(out, STATE_FILE), JSON.stringify({ key, snapshot: s }));
     try {
       const r = reconstruct({
@@ -140,7 +135,7 @@ export async function runPtq(o: PtqCommandOptions): Promise<void> {
         progressEvery: 5,
         checkpointEvery: o.checkpointEvery,
         onCheckpoint: saveState,
-        shouldStop: () => stopRequested,
+        shouldStop: stop.requested,
         ...(resume ? { resume } : {}),
         onProgress: (p) => {
           if (o.json) return;
@@ -155,7 +150,7 @@ export async function runPtq(o: PtqCommandOptions): Promise<void> {
       stopped = r.stopped;
       recon = { seconds: r.seconds, iterations: plan.config.iterations * r.units.length, units: r.units.length };
     } finally {
-      process.off('SIGINT', onSigint);
+      stop.dispose();
     }
   }
   if (stopped) {

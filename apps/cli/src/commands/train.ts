@@ -1,9 +1,11 @@
 import { initBackend, LowbitError } from '@lowbit/core';
-import { bundledCalibrationSet, bundledTestSet, DEFAULT_FASHION_MNIST_DIR, type LabeledSet, loadFashionMnist, subset } from '@lowbit/data';
+import { bundledCalibrationSet, DEFAULT_FASHION_MNIST_DIR, type LabeledSet, loadFashionMnist, subset } from '@lowbit/data';
+import { fashionMnistTest } from '../util/test-data.js';
 import { isReferenceModel, REFERENCE_MODELS } from '@lowbit/models';
 import { countParams } from '@lowbit/nn';
 import { type TrainConfig, trainClassifier } from '../train/train-loop.js';
 import { Progress } from '../util/progress.js';
+import { onStopRequest } from '../util/stop-request.js';
 
 export interface TrainCommandOptions {
   model: string;
@@ -26,9 +28,9 @@ export interface TrainCommandOptions {
 }
 
 /** `--data bundled` trains on the bundled 1,024-image calibration set (smoke runs and tests). */
-function loadTrainData(data: string, limit: number): { train: LabeledSet; test: LabeledSet } {
+export function loadTrainData(data: string, limit = 0): { train: LabeledSet; test: LabeledSet } {
   const train = data === 'bundled' ? bundledCalibrationSet() : loadFashionMnist('train', data);
-  const test = data === 'bundled' ? bundledTestSet() : loadFashionMnist('test', data);
+  const test = fashionMnistTest(data);
   return { train: limit > 0 ? subset(train, limit) : train, test };
 }
 
@@ -53,13 +55,7 @@ export async function runTrain(o: TrainCommandOptions): Promise<void> {
     data: o.data,
     trainLimit: o.limit,
   };
-  let stopRequested = false;
-  const onSigint = () => {
-    if (stopRequested) process.exit(130);
-    stopRequested = true;
-    process.stderr.write('\nlowbit: stopping after the current step (Ctrl-C again to quit at once); the last complete checkpoint is kept\n');
-  };
-  process.on('SIGINT', onSigint);
+  const stop = onStopRequest('the last complete checkpoint is kept');
   const progress = new Progress();
   try {
     const result = await trainClassifier({
@@ -91,7 +87,7 @@ export async function runTrain(o: TrainCommandOptions): Promise<void> {
               `, ${e.seconds.toFixed(0)} s, checkpoint ${e.checkpoint}`,
           );
         },
-        shouldStop: () => stopRequested,
+        shouldStop: stop.requested,
       },
     });
     progress.done();
@@ -102,7 +98,7 @@ export async function runTrain(o: TrainCommandOptions): Promise<void> {
       progress.log(`done: ${result.modelPath}`);
     }
   } finally {
-    process.off('SIGINT', onSigint);
+    stop.dispose();
   }
 }
 

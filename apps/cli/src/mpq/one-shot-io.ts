@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { LowbitError } from '@lowbit/core';
 import { atomicWriteFiles } from '@lowbit/core/node';
-import { encodeNetwork } from '@lowbit/nn';
+import { disposeNetwork, encodeNetwork } from '@lowbit/nn';
 import { loadNetwork, readNetworkJson } from '@lowbit/nn/node';
 import { type CandidateConfig, createOneShotNet, type OneShotNet } from './one-shot-net.js';
 
@@ -68,6 +68,6 @@ export function loadOneShot(path: string): { oneShot: OneShotNet; metadata: Reco
     return { oneShot, metadata: { ...metadata, ...file.metadata } };
   } finally {
     tf.dispose(Object.values(tensors));
-    tf.dispose(Object.values(float.params).flatMap((p) => Object.values(p)));
+    disposeNetwork(float);
   }
 }

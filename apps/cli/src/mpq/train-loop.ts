@@ -2,9 +2,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { cosine, LowbitError, type Optimizer, Rng, type RngState, sgd } from '@lowbit/core';
 import { createScheduler, freezeRatio, type SchedulerState, turbulence, updateFreezing } from '@lowbit/bitwidth-scheduler';
 import { batchCount, epochOrder, type LabeledSet, makeBatch } from '@lowbit/data';
-import type { Network } from '@lowbit/nn';
+import { disposeNetwork, type Network } from '@lowbit/nn';
 import { join } from 'node:path';
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint, type TrainState } from '../train/checkpoint.js';
+import { disposeBatches, fixedBatches } from './evaluate-policy.js';
 import { type CandidateConfig, calibrateOneShot, createOneShotNet, type OneShotNet } from './one-shot-net.js';
 import { oneShotStep } from './one-shot-step.js';
 
@@ -143,7 +144,7 @@ export async function trainOneShot(o: {
     }
     config = saved.config;
     oneShot = createOneShotNet(ck.net, config.candidates);
-    tf.dispose(Object.values(ck.net.params).flatMap((p) => Object.values(p)));
+    disposeNetwork(ck.net);
     if (!ck.extra) throw new LowbitError('E_CHECKPOINT', `${ck.path}: no one-shot state (extra.bin); is this a 'lowbit mpq train' checkpoint?`);
     oneShot.loadQuantState(ck.extra);
     tf.dispose(Object.values(ck.extra));
@@ -154,17 +155,12 @@ export async function trainOneShot(o: {
   } else {
     if (o.resume) throw new LowbitError('E_NO_CHECKPOINT', `--resume: no checkpoint in '${ckptDir}'`);
     oneShot = createOneShotNet(o.float, config.candidates);
-    const calibN = Math.min(config.calibImages, o.calib.size);
-    const calibBatches = function* () {
-      for (let i = 0; i < calibN; i += 256) {
-        const idx = Int32Array.from({ length: Math.min(256, calibN - i) }, (_, j) => i + j);
-        const b = makeBatch(o.calib, idx);
-        b.y.dispose();
-        yield b.x;
-        b.x.dispose();
-      }
-    };
-    calibrateOneShot(oneShot, calibBatches());
+    const calib = fixedBatches(o.calib, 0, Math.min(config.calibImages, o.calib.size), 256);
+    try {
+      calibrateOneShot(oneShot, calib);
+    } finally {
+      disposeBatches(calib);
+    }
     optimizer = makeOptimizer(config, totalSteps);
     const rng = new Rng(config.seed);
     const epochRng = new Rng(rng.int(0x7fffffff)).state();
@@ -190,6 +186,10 @@ export async function trainOneShot(o: {
     const order = epochOrder(o.train.size, Rng.fromState(state.mpq.epochRng));
     const rng = Rng.fromState(state.rng);
     const t0 = performance.now();
+    const elapsed0 = state.elapsedSeconds;
+    const clock = () => {
+      state.elapsedSeconds = elapsed0 + (performance.now() - t0) / 1000;
+    };
     let lossSum = 0;
     let correct = 0;
     let seen = 0;
@@ -242,12 +242,11 @@ export async function trainOneShot(o: {
         lr,
       });
       if (config.checkpointEvery > 0 && state.step % config.checkpointEvery === 0 && s + 1 < stepsPerEpoch) {
-        state.elapsedSeconds += (performance.now() - t0) / 1000;
+        clock();
         await save(`step-${String(state.step).padStart(8, '0')}`);
-        state.elapsedSeconds -= (performance.now() - t0) / 1000;
       }
     }
-    state.elapsedSeconds += (performance.now() - t0) / 1000;
+    clock();
     if (stopped) break;
     state.epoch++;
     state.mpq.stepInEpoch = 0;

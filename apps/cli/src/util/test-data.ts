@@ -2,6 +2,11 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { LowbitError } from '@lowbit/core';
 import { bundledTestSet, type ChannelOrder, type LabeledSet, loadFashionMnist, type Preprocess, readImageFolder, subset } from '@lowbit/data';
 
+/** The Fashion-MNIST test set: `bundled` (shipped with lowbit), or the IDX files in a directory. */
+export function fashionMnistTest(arg: string): LabeledSet {
+  return arg === 'bundled' ? bundledTestSet() : loadFashionMnist('test', arg);
+}
+
 /**
  * The labelled test set of `--test`: `bundled` (Fashion-MNIST test set), a Fashion-MNIST
  * directory, or a folder of images in one sub-folder per class (resized to the model input; colour
