@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { kernels, kernelTensor as tensorFrom, tensorValues as values } from './kernels/runtime.js';
 
 /** Batch-norm parameters of one layer (channels last). */
 export interface BatchNormParams {
@@ -25,8 +26,12 @@ export interface BatchNormTrainResult {
  *
  * `variance` is the biased batch variance used for normalisation; update running statistics
  * with {@link updateRunningStats}. `mean` and `variance` carry no gradient.
+ *
+ * When lowbit's WebAssembly kernels are loaded (see {@link setKernelsEnabled}), forward and
+ * backward each run as one fused SIMD kernel (a few passes over the data) instead.
  */
 export function batchNormTrain(x: tf.Tensor, p: BatchNormParams): BatchNormTrainResult {
+  if (kernels() && x.dtype === 'float32') return batchNormTrainFused(x, p);
   const c = x.shape[x.rank - 1]!;
   const r = x.size / c;
   const shape = x.shape;
@@ -59,6 +64,42 @@ export function batchNormTrain(x: tf.Tensor, p: BatchNormParams): BatchNormTrain
   const y = bn(x, p.gamma, p.beta);
   const [m, v] = stats as unknown as [tf.Tensor, tf.Tensor];
   // Re-home the statistics in the caller's scope (they were kept to escape customGrad's).
+  const mean = tf.clone(m) as tf.Tensor1D;
+  const variance = tf.clone(v) as tf.Tensor1D;
+  m.dispose();
+  v.dispose();
+  return { y, mean, variance };
+}
+
+/** {@link batchNormTrain} with the fused kernels of `packages/core/kernels/batch_norm.c`. */
+function batchNormTrainFused(x: tf.Tensor, p: BatchNormParams): BatchNormTrainResult {
+  const k = kernels()!;
+  const c = x.shape[x.rank - 1]!;
+  const r = x.size / c;
+  const shape = x.shape;
+  let stats: [tf.Tensor, tf.Tensor] | null = null;
+  const bn = tf.customGrad(((xs: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, save: tf.GradSaveFunc) => {
+    const gv = Float32Array.from(values(gamma));
+    const f = k.batchNormForward(values(xs), gv, values(beta), p.epsilon, r, c);
+    const y = tensorFrom(f.y, shape);
+    const xhat = tensorFrom(f.xhat, [r, c]);
+    const inv = tensorFrom(f.inv, [c]);
+    stats = [tf.keep(tensorFrom(f.mean, [c])), tf.keep(tensorFrom(f.variance, [c]))];
+    save([xhat, inv, gamma]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xh, iv, g] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
+        const gs = Float32Array.from(values(g));
+        const is = Float32Array.from(values(iv));
+        // the kernel copies its inputs before it runs; dy and xhat are read straight from the tfjs heap
+        const b = k.batchNormBackward(values(dy), values(xh), gs, is, r, c);
+        return [tensorFrom(b.dx, shape), tensorFrom(b.dgamma, [c]), tensorFrom(b.dbeta, [c])];
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  const y = bn(x, p.gamma, p.beta);
+  const [m, v] = stats as unknown as [tf.Tensor, tf.Tensor];
   const mean = tf.clone(m) as tf.Tensor1D;
   const variance = tf.clone(v) as tf.Tensor1D;
   m.dispose();

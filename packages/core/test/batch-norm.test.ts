@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { batchNormInfer, batchNormTrain, Rng, updateRunningStats } from '../src/index.js';
+import { batchNormInfer, batchNormTrain, kernels, Rng, setKernelsEnabled, updateRunningStats } from '../src/index.js';
 import { onBackend, relErr } from './helpers.js';
 
 function f64BatchNorm(x: Float32Array, c: number, gamma: Float32Array, beta: Float32Array, eps: number): Float64Array {
@@ -15,6 +15,35 @@ function f64BatchNorm(x: Float32Array, c: number, gamma: Float32Array, beta: Flo
     y[i] = ((x[i]! - mean[ch]!) / Math.sqrt(v[ch]! + eps)) * gamma[ch]! + beta[ch]!;
   }
   return y;
+}
+
+/** Float64 training-mode batch norm: y, mean, variance and the gradients of Σ y·d w.r.t. x, gamma, beta. */
+function f64Everything(x: Float32Array, c: number, gamma: Float32Array, beta: Float32Array, d: Float32Array, eps: number): Float64Array[] {
+  const n = x.length / c;
+  const mean = new Float64Array(c);
+  const v = new Float64Array(c);
+  for (let i = 0; i < x.length; i++) mean[i % c]! += x[i]!;
+  for (let k = 0; k < c; k++) mean[k]! /= n;
+  for (let i = 0; i < x.length; i++) v[i % c]! += (x[i]! - mean[i % c]!) ** 2;
+  for (let k = 0; k < c; k++) v[k]! /= n;
+  const inv = v.map((vv) => 1 / Math.sqrt(vv + eps));
+  const xhat = new Float64Array(x.length);
+  const y = new Float64Array(x.length);
+  const dg = new Float64Array(c);
+  const db = new Float64Array(c);
+  for (let i = 0; i < x.length; i++) {
+    const k = i % c;
+    xhat[i] = (x[i]! - mean[k]!) * inv[k]!;
+    y[i] = xhat[i]! * gamma[k]! + beta[k]!;
+    db[k]! += d[i]!;
+    dg[k]! += d[i]! * xhat[i]!;
+  }
+  const dx = new Float64Array(x.length);
+  for (let i = 0; i < x.length; i++) {
+    const k = i % c;
+    dx[i] = gamma[k]! * inv[k]! * (d[i]! - (db[k]! + xhat[i]! * dg[k]!) / n);
+  }
+  return [y, mean, v, dx, dg, db];
 }
 
 describe('hand-written batch norm', () => {
@@ -94,5 +123,61 @@ describe('hand-written batch norm', () => {
     );
     expect(r[0]).toBeCloseTo(0.2, 6);
     expect(r[1]).toBeCloseTo(0.9 + 0.1 * 4, 6);
+  });
+
+  describe('fused WebAssembly kernel against the plain tfjs-op path', () => {
+    /** y, mean, variance and the gradients w.r.t. x, gamma, beta of Σ y·d, as plain arrays. */
+    const run = (xv: Float32Array, shape: number[], g: Float32Array, b: Float32Array, d: Float32Array) =>
+      tf.tidy(() => {
+        const r = batchNormTrain(tf.tensor(xv, shape), { gamma: tf.tensor1d(g), beta: tf.tensor1d(b), epsilon: 1e-3 });
+        const f = (x: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.mul(batchNormTrain(x, { gamma: gg as tf.Tensor1D, beta: bb as tf.Tensor1D, epsilon: 1e-3 }).y, tf.tensor(d, shape)));
+        const gs = tf.grads(f)([tf.tensor(xv, shape), tf.tensor1d(g), tf.tensor1d(b)]);
+        return [r.y, r.mean, r.variance, ...gs].map((t) => t.dataSync().slice() as Float32Array);
+      });
+
+    for (const [label, shape] of [
+      ['odd channel count', [3, 5, 7, 13]],
+      ['six channels', [5, 5, 5, 6]],
+      ['a long column (100,352 rows, offset mean)', [128, 28, 28, 4]],
+    ] as const) {
+      it(`forward and gradients agree within 1e-5 relative: ${label}`, async () => {
+        await onBackend('wasm', () => undefined);
+        expect(kernels()).not.toBeNull();
+        const n = shape.reduce((a, b) => a * b, 1);
+        const c = shape[3];
+        const r2 = new Rng(11);
+        const x = new Float32Array(n).map(() => r2.normal() * 3 + 5);
+        const g = new Float32Array(c).map(() => 0.5 + r2.float());
+        const b = new Float32Array(c).map(() => r2.normal());
+        const d = new Float32Array(n).map(() => r2.normal());
+        const fused = run(x, [...shape], g, b, d);
+        const prev = setKernelsEnabled(false);
+        const plain = run(x, [...shape], g, b, d);
+        setKernelsEnabled(prev);
+        const names = ['y', 'mean', 'variance', 'dx', 'dgamma', 'dbeta'];
+        const ref = f64Everything(x, c, g, b, d, 1e-3);
+        fused.forEach((f, i) => {
+          // the fused kernel is within 1e-5 of float64, and no further from it than the plain path (its float32 matrix-vector sums drift on long columns)
+          const e = relErr(f, ref[i]!);
+          console.log(label, names[i], e, relErr(plain[i]!, ref[i]!), f.slice(0, 3), plain[i]!.slice(0, 3), ref[i]!.slice(0, 3));
+          expect(e, names[i]).toBeLessThan(1e-5);
+          expect(e, names[i]).toBeLessThanOrEqual(Math.max(relErr(plain[i]!, ref[i]!), 2e-6));
+          expect(relErr(f, plain[i]!), names[i]).toBeLessThan(3e-5);
+        });
+      });
+    }
+
+    it('leaks no tensors over 50 training-mode steps with gradients', async () => {
+      await onBackend('wasm', () => undefined);
+      const x = tf.randomNormal([8, 6, 6, 5], 0, 1, 'float32', 3);
+      const g = tf.ones([5]) as tf.Tensor1D;
+      const b = tf.zeros([5]) as tf.Tensor1D;
+      const step = () => tf.tidy(() => tf.grads((xx: tf.Tensor, gg: tf.Tensor) => tf.sum(tf.square(batchNormTrain(xx, { gamma: gg as tf.Tensor1D, beta: b, epsilon: 1e-3 }).y)))([x, g]));
+      tf.dispose(step());
+      const before = tf.memory().numTensors;
+      for (let i = 0; i < 50; i++) tf.dispose(step());
+      expect(tf.memory().numTensors).toBe(before);
+      tf.dispose([x, g, b]);
+    });
   });
 });

@@ -45,6 +45,48 @@ describe('lowbit WebAssembly kernels', () => {
   });
 });
 
+describe('fused batch-norm kernels', () => {
+  // Regression: with clang's auto-vectorisation, V8's optimising tier (which replaces the baseline
+  // code at a timing-dependent moment) computed wrong per-channel sums for channel counts that are
+  // not a multiple of 4 after a large call. Many calls over mixed shapes exercise both tiers.
+  it('agree with float64 over 120 calls of mixed shapes (both V8 tiers)', async () => {
+    await initBackend({ backend: 'wasm', fallback: false });
+    const k = kernels()!;
+    const shapes: Array<[number, number]> = [
+      [125, 6],
+      [105, 13],
+      [12544, 4],
+      [49, 96],
+      [7, 1],
+    ];
+    let worst = 0;
+    for (let it = 0; it < 24; it++) {
+      for (const [r, c] of shapes) {
+        const x = Float32Array.from({ length: r * c }, (_, i) => Math.sin(i * 0.7 + it) * 3 + 1);
+        const g = Float32Array.from({ length: c }, (_, i) => 0.5 + ((i * 7) % 5) / 5);
+        const b = Float32Array.from({ length: c }, (_, i) => ((i * 3) % 4) / 4 - 0.5);
+        const f = k.batchNormForward(x, g, b, 1e-3, r, c);
+        const mean = new Float64Array(c);
+        const v = new Float64Array(c);
+        for (let i = 0; i < r * c; i++) mean[i % c]! += x[i]! / r;
+        for (let i = 0; i < r * c; i++) v[i % c]! += (x[i]! - mean[i % c]!) ** 2 / r;
+        for (let ch = 0; ch < c; ch++) {
+          worst = Math.max(worst, Math.abs(f.mean[ch]! - mean[ch]!) / (1 + Math.abs(mean[ch]!)), Math.abs(f.variance[ch]! - v[ch]!) / v[ch]!);
+        }
+        const last = r * c - 1;
+        const want = ((x[last]! - mean[last % c]!) / Math.sqrt(v[last % c]! + 1e-3)) * g[last % c]! + b[last % c]!;
+        worst = Math.max(worst, Math.abs(f.y[last]! - want) / (1 + Math.abs(want)));
+        const d = Float32Array.from({ length: r * c }, (_, i) => Math.cos(i * 0.3));
+        const bw = k.batchNormBackward(d, f.xhat.slice(), g, f.inv.slice(), r, c);
+        let db = 0;
+        for (let i = 0; i < r; i++) db += d[i * c + c - 1]!;
+        worst = Math.max(worst, Math.abs(bw.dbeta[c - 1]! - db) / (1 + Math.abs(db)));
+      }
+    }
+    expect(worst).toBeLessThan(1e-5);
+  });
+});
+
 describe('shared-buffer Identity on wasm', () => {
   it('a clone survives disposal of its source and keeps its values', async () => {
     await initBackend({ backend: 'wasm', fallback: false });

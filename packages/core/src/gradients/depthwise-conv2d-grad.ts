@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { type DepthwiseDims, kernels } from '../kernels/runtime.js';
+import { type DepthwiseDims, kernels, tensorValues } from '../kernels/runtime.js';
 import { assertNhwcUndilated, convGeometry, dilateAndPad, filterGradPadding, inputGradPadding, padOrCrop } from './conv-geometry.js';
 
 /**
@@ -24,8 +24,9 @@ export const depthwiseConv2dGradConfig: tf.GradConfig = {
     if (k) {
       const dims = kernelDims(x.shape, d.shape, filter.shape, g);
       return {
-        x: () => tf.tensor4d(k.depthwiseInputGrad(d.dataSync() as Float32Array, filter.dataSync() as Float32Array, dims), x.shape),
-        filter: () => tf.tensor4d(k.depthwiseFilterGrad(x.dataSync() as Float32Array, d.dataSync() as Float32Array, dims), filter.shape),
+        // inputs are read straight from the tfjs heap (the kernel copies them in before any tfjs call)
+        x: () => tf.tensor4d(k.depthwiseInputGrad(tensorValues(d), tensorValues(filter), dims), x.shape),
+        filter: () => tf.tensor4d(k.depthwiseFilterGrad(tensorValues(x), tensorValues(d), dims), filter.shape),
       };
     }
     return {

@@ -1,10 +1,44 @@
+import * as tf from '@tensorflow/tfjs-core';
 import { KERNELS_WASM_BASE64 } from './kernels-wasm.js';
+
+/**
+ * A float32 tensor's values for a kernel call: on the wasm backend a view of its heap (no copy;
+ * valid only until the next tfjs allocation, so pass it straight to the kernel), else a copy.
+ */
+export function tensorValues(t: tf.Tensor): Float32Array {
+  const b = tf.backend() as unknown as { typedArrayFromHeap?: (t: tf.Tensor) => Float32Array };
+  return tf.getBackend() === 'wasm' && typeof b.typedArrayFromHeap === 'function' ? b.typedArrayFromHeap(t) : (t.dataSync() as Float32Array);
+}
+
+/**
+ * A tensor from kernel output (a view into the kernel memory): the wasm backend copies the data
+ * into its heap when the tensor is created; other backends keep the array, so it is copied first.
+ */
+export function kernelTensor(data: Float32Array, shape: number[]): tf.Tensor {
+  return tf.tensor(tf.getBackend() === 'wasm' ? data : data.slice(), shape, 'float32');
+}
 
 interface KernelExports {
   memory: WebAssembly.Memory;
   heap_base(): number;
   depthwise_filter_grad(...args: number[]): void;
   depthwise_input_grad(...args: number[]): void;
+  bn_forward(...args: number[]): void;
+  bn_backward(...args: number[]): void;
+}
+
+/** Outputs of a kernel call: views into the kernel module's memory, valid until its next call. */
+export interface BatchNormForwardOut {
+  y: Float32Array;
+  xhat: Float32Array;
+  mean: Float32Array;
+  variance: Float32Array;
+  inv: Float32Array;
+}
+export interface BatchNormBackwardOut {
+  dx: Float32Array;
+  dgamma: Float32Array;
+  dbeta: Float32Array;
 }
 
 /**
@@ -42,6 +76,28 @@ export class KernelRuntime {
     const { offsets, heap } = this.layout([x, dy, k, k]);
     this.ex.depthwise_filter_grad(offsets[0]!, offsets[1]!, offsets[2]!, offsets[3]!, n, h, w, c, ho, wo, kh, kw, sh, sw, pt, pl);
     return heap.slice(offsets[2]! >> 2, (offsets[2]! >> 2) + k);
+  }
+
+  /**
+   * Training-mode batch norm of `x` as an `[r, c]` matrix: batch mean, biased variance,
+   * `inv = 1/sqrt(var + eps)`, `xhat`, `y = xhat·gamma + beta`. Returns views into the kernel
+   * memory (copy them before the next kernel call).
+   */
+  batchNormForward(x: Float32Array, gamma: Float32Array, beta: Float32Array, eps: number, r: number, c: number): BatchNormForwardOut {
+    const n = r * c;
+    const { offsets: o, heap } = this.layout([x, gamma, beta, n, n, c, c, c, c, 2 * c]);
+    this.ex.bn_forward(o[0]!, o[1]!, o[2]!, eps, o[3]!, o[4]!, o[5]!, o[6]!, o[7]!, o[8]!, o[9]!, r, c);
+    const v = (i: number, len: number) => heap.subarray(o[i]! >> 2, (o[i]! >> 2) + len);
+    return { y: v(3, n), xhat: v(4, n), mean: v(5, c), variance: v(6, c), inv: v(7, c) };
+  }
+
+  /** Gradient of {@link batchNormForward}: `dx`, `dgamma = Σ dy·xhat`, `dbeta = Σ dy` (views, as above). */
+  batchNormBackward(dy: Float32Array, xhat: Float32Array, gamma: Float32Array, inv: Float32Array, r: number, c: number): BatchNormBackwardOut {
+    const n = r * c;
+    const { offsets: o, heap } = this.layout([dy, xhat, gamma, inv, n, c, c, 2 * c, 4 * c]);
+    this.ex.bn_backward(o[0]!, o[1]!, o[2]!, o[3]!, o[4]!, o[5]!, o[6]!, o[7]!, o[8]!, r, c);
+    const v = (i: number, len: number) => heap.subarray(o[i]! >> 2, (o[i]! >> 2) + len);
+    return { dx: v(4, n), dgamma: v(5, c), dbeta: v(6, c) };
   }
 
   /** dx of a depthwise conv (multiplier 1): `[N, H, W, C]` floats. */
