@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // lowbit benchmarks: `pnpm bench` (builds first). Prints a table and rewrites the generated
 // section of docs/benchmarks.md; `pnpm bench --json` prints one JSON object instead.
+// Also writes the raw figures to docs/bench-results.json (unless --json or --no-write).
 // Options: --json, --repeats N (default 7), --no-write (leave docs/benchmarks.md alone),
 // --skip-ptq (do not time the default `lowbit ptq` end to end, ~5 minutes).
 import { spawnSync } from 'node:child_process';
@@ -93,6 +94,12 @@ const result = {
 if (json) {
   console.log(JSON.stringify(result));
   process.exit(0);
+}
+if (write) {
+  // the raw figures beside the rendered table, for tools and issue notes
+  const path = `${root}docs/bench-results.json`;
+  writeFileSync(`${path}.tmp`, `${JSON.stringify(result, null, 1)}\n`);
+  renameSync(`${path}.tmp`, path);
 }
 
 const f1 = (v) => v.toFixed(1);

@@ -147,6 +147,8 @@ export function buildProgram(): Command {
     .option('--uniform <WbAb>', 'budget: the BitOps of the uniform policy WbAb, e.g. W2A4 (first/last at 8)')
     .option('--bn-images <n>', 'calibration images for the BN re-estimation of every scored policy (final evaluations use the whole calibration set)', positiveInt('--bn-images'), 128)
     .option('--score-images <n>', 'held-out calibration images the search scores policies on', positiveInt('--score-images'), 256)
+    .option('--criterion <c>', "what a policy's error compares with: 'kl' (the max-bits predictions, label-free) or 'ce' (the calibration labels)", 'kl')
+    .option('--bn-on-score', 're-estimate BN on the score images themselves (the paper\'s protocol) instead of on --bn-images separate ones', false)
     .option('--phases <p>', 'weights-then-activations | joint', 'weights-then-activations')
     .option('--raise', 'also try raising moves, as the paper does (≈4× the evaluations for the same result on the reference models)', false)
     .option('--scoring <s>', "move ranking: 'efficiency' (error increase per BitOp saved) or 'paper' (1.5·err/err_max − (1 − cost/cost_max), which in practice picks the lowest-error move)", 'efficiency')

@@ -2,14 +2,14 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend, LowbitError, maxRelError, type Optimizer, paramGrads, Rng, sgd } from '@lowbit/core';
+import { evalContext, initBackend, LowbitError, maxRelError, type Optimizer, paramGrads, Rng, sgd } from '@lowbit/core';
 import { crossEntropy, distillationLoss, idmLoss } from '@lowbit/info-distortion-loss';
 import { createScheduler } from '@lowbit/bitwidth-scheduler';
 import { bundledCalibrationSet, makeBatch, subset } from '@lowbit/data';
 import { bitOpsCost } from '@lowbit/greedy-search';
 import { createNetwork, disposeNetwork, forward, type Network, NetworkBuilder, type NetworkSpec } from '@lowbit/nn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { disposeBatches, fixedBatches, policyError, teacherLogProbs } from '../src/mpq/evaluate-policy.js';
+import { disposeBatches, disposeTargets, fixedBatches, policyError, preparePolicy, scoreTargets } from '../src/mpq/evaluate-policy.js';
 import { loadOneShot, saveOneShot } from '../src/mpq/one-shot-io.js';
 import { calibrateOneShot, createOneShotNet, DEFAULT_CANDIDATES, type OneShotNet } from '../src/mpq/one-shot-net.js';
 import { MIN_STEP, oneShotStep, projectSteps, samplePolicy } from '../src/mpq/one-shot-step.js';
@@ -277,9 +277,11 @@ describe('policy search on the one-shot network', () => {
     expect(s.knobs.filter((k) => k.candidates.length > 1).length).toBe(4 + 3);
     const bn = fixedBatches(calib, 0, 64);
     const score = fixedBatches(calib, calib.size - 64, 64);
-    const teacher = teacherLogProbs(o, bn, score);
+    const teacher = scoreTargets(o, 'kl', calib, calib.size - 64, 64, bn, score);
     const eSearch = policyError(o, s.result.policy, bn, score, teacher);
     const eUniform = policyError(o, uniform, bn, score, teacher);
+    // KL of the max-bits policy from itself is 0
+    expect(Math.abs(policyError(o, o.maxPolicy(), bn, score, teacher))).toBeLessThan(1e-6);
     expect(eSearch).toBeCloseTo(s.result.error, 5);
     expect(eSearch).toBeLessThanOrEqual(eUniform + 1e-9);
     const again = await search();
@@ -288,7 +290,37 @@ describe('policy search on the one-shot network', () => {
     expect(oneShotKnobs(o).find((k) => k.id === 'a:stem/relu')!.layers.sort()).toEqual(['b1/conv1', 'b1/proj']);
     disposeBatches(bn);
     disposeBatches(score);
-    tf.dispose(teacher);
+    disposeTargets(teacher);
+    o.dispose();
+  });
+
+  it("criterion 'ce' is the cross-entropy with the labels; with bnOnScore the search re-estimates BN on the scored images", async () => {
+    const o = oneShot();
+    const from = calib.size - 96;
+    const score = fixedBatches(calib, from, 96, 64); // two batches: 64 + 32
+    const ce = scoreTargets(o, 'ce', calib, from, 96, score, score, 64);
+    const uniform = uniformOneShotPolicy(o, 3);
+    const e = policyError(o, uniform, score, score, ce);
+    // by hand: −mean log q[label] with the same BN statistics
+    preparePolicy(o, uniform, score);
+    const opts = o.forwardOptions(evalContext(new Rng(0)));
+    let sum = 0;
+    score.forEach((x, b) => {
+      const logq = tf.tidy(() => tf.logSoftmax(forward(o.net, x, opts).output)).arraySync() as number[][];
+      logq.forEach((row, i) => (sum -= row[calib.labels[from + b * 64 + i]!]!));
+    });
+    expect(e).toBeCloseTo(sum / 96, 4);
+    const before = tf.memory().numTensors;
+    const s = await searchOneShot(o, { budget: { kind: 'avg-bits', bits: 3 }, calib, bnImages: 1, scoreImages: 96, bnOnScore: true, criterion: 'ce', phases: 'weights-then-activations', allowRaise: false });
+    expect(tf.memory().numTensors).toBe(before);
+    const s128 = fixedBatches(calib, from, 96);
+    const ce128 = scoreTargets(o, 'ce', calib, from, 96, s128, s128);
+    expect(policyError(o, s.result.policy, s128, s128, ce128)).toBeCloseTo(s.result.error, 5);
+    expect(s.result.error).toBeLessThanOrEqual(policyError(o, uniform, s128, s128, ce128) + 1e-9);
+    disposeBatches(score);
+    disposeBatches(s128);
+    disposeTargets(ce);
+    disposeTargets(ce128);
     o.dispose();
   });
 });

@@ -8,7 +8,7 @@ import { isReferenceModel } from '@lowbit/models';
 import { CHECKPOINTS_DIR } from '@lowbit/models/node';
 import { type BitPolicy, bitOps, disposeNetwork, weightBits } from '@lowbit/nn';
 import { evaluate } from '../eval/evaluate.js';
-import { disposeBatches, evaluatePolicy, fixedBatches } from '../mpq/evaluate-policy.js';
+import { type Criterion, disposeBatches, evaluatePolicy, fixedBatches } from '../mpq/evaluate-policy.js';
 import { loadOneShot, saveOneShot } from '../mpq/one-shot-io.js';
 import type { OneShotNet } from '../mpq/one-shot-net.js';
 import { type Budget, searchOneShot, uniformOneShotPolicy } from '../mpq/search.js';
@@ -184,6 +184,8 @@ export interface MpqSearchCommandOptions {
   uniform?: string;
   bnImages: number;
   scoreImages: number;
+  criterion: string;
+  bnOnScore: boolean;
   phases: string;
   raise: boolean;
   fill: boolean;
@@ -220,6 +222,7 @@ function policyTable(o: OneShotNet, p: BitPolicy, uniform: BitPolicy | null): st
 export async function runMpqSearch(o: MpqSearchCommandOptions): Promise<void> {
   const budget = budgetOf(o);
   if (o.scoring !== 'paper' && o.scoring !== 'efficiency') throw new LowbitError('E_ARG', `--scoring must be efficiency or paper, got '${o.scoring}'`);
+  if (o.criterion !== 'kl' && o.criterion !== 'ce') throw new LowbitError('E_ARG', `--criterion must be kl or ce, got '${o.criterion}'`);
   if (o.phases !== 'weights-then-activations' && o.phases !== 'joint') throw new LowbitError('E_ARG', `--phases must be weights-then-activations or joint, got '${o.phases}'`);
   const t0 = performance.now();
   await initBackend();
@@ -240,6 +243,8 @@ export async function runMpqSearch(o: MpqSearchCommandOptions): Promise<void> {
     calib,
     bnImages: o.bnImages,
     scoreImages: o.scoreImages,
+    bnOnScore: o.bnOnScore,
+    criterion: o.criterion as Criterion,
     phases: o.phases,
     allowRaise: o.raise,
     fill: o.fill,
@@ -297,6 +302,8 @@ export async function runMpqSearch(o: MpqSearchCommandOptions): Promise<void> {
     bnImages: o.bnImages,
     finalBnImages: calib.size,
     scoreImages: o.scoreImages,
+    bnOnScore: o.bnOnScore,
+    criterion: o.criterion as Criterion,
     phases: o.phases,
     allowRaise: o.raise,
     fill: o.fill,

@@ -33,11 +33,26 @@ export function preparePolicy(o: OneShotNet, policy: BitPolicy, bnBatches: reado
 }
 
 /**
- * The search's error: mean KL divergence of a policy's predictions from the max-bits policy's on
- * held-out calibration images (label-free), after BN re-estimation. `teacher` are the max-bits
- * log-probabilities, one tensor per score batch.
+ * What the search scores a policy against, per score batch: `kl` — the max-bits policy's
+ * predicted probabilities (label-free: KL divergence from them); `ce` — the labels as one-hot
+ * probabilities (cross-entropy, the error the reference implementation uses).
  */
-export function policyError(o: OneShotNet, policy: BitPolicy, bnBatches: readonly tf.Tensor[], scoreBatches: readonly tf.Tensor[], teacher: readonly tf.Tensor[]): number {
+export type Criterion = 'kl' | 'ce';
+
+export interface ScoreTargets {
+  criterion: Criterion;
+  /** Target probabilities, one `[n, classes]` tensor per score batch. */
+  probs: tf.Tensor[];
+  /** Their log (0 where a probability is 0), so that the error is Σ p·(log p − log q). */
+  logProbs: tf.Tensor[];
+}
+
+/**
+ * The search's error: mean Σ p·(log p − log q) over the score images between the targets `p`
+ * and a policy's predictions `q`, after BN re-estimation — KL divergence from the max-bits
+ * predictions (`kl`) or cross-entropy with the labels (`ce`, where Σ p log p = 0).
+ */
+export function policyError(o: OneShotNet, policy: BitPolicy, bnBatches: readonly tf.Tensor[], scoreBatches: readonly tf.Tensor[], targets: ScoreTargets): number {
   preparePolicy(o, policy, bnBatches);
   const opts = o.forwardOptions(evalContext(new Rng(0)));
   let sum = 0;
@@ -45,19 +60,36 @@ export function policyError(o: OneShotNet, policy: BitPolicy, bnBatches: readonl
   scoreBatches.forEach((x, i) => {
     sum += tf.tidy(() => {
       const logq = tf.logSoftmax(forward(o.net, x, opts).output);
-      const logp = teacher[i]!;
-      return tf.sum(tf.mul(tf.exp(logp), tf.sub(logp, logq))).dataSync()[0]!;
+      return tf.sum(tf.mul(targets.probs[i]!, tf.sub(targets.logProbs[i]!, logq))).dataSync()[0]!;
     });
     n += x.shape[0]!;
   });
   return sum / n;
 }
 
-/** Max-bits log-probabilities on the score batches (kept; dispose with {@link disposeBatches}). */
-export function teacherLogProbs(o: OneShotNet, bnBatches: readonly tf.Tensor[], scoreBatches: readonly tf.Tensor[]): tf.Tensor[] {
-  preparePolicy(o, o.maxPolicy(), bnBatches);
-  const opts = o.forwardOptions(evalContext(new Rng(0)));
-  return scoreBatches.map((x) => tf.tidy(() => tf.logSoftmax(forward(o.net, x, opts).output)));
+/**
+ * The score targets of `criterion` on the score batches (images `from`..`from+count−1` of `set`,
+ * in {@link fixedBatches} order); `kl` runs the max-bits policy, BN re-estimated on `bnBatches`.
+ * Dispose with {@link disposeTargets}.
+ */
+export function scoreTargets(o: OneShotNet, criterion: Criterion, set: LabeledSet, from: number, count: number, bnBatches: readonly tf.Tensor[], scoreBatches: readonly tf.Tensor[], batchSize = 128): ScoreTargets {
+  if (criterion === 'kl') {
+    preparePolicy(o, o.maxPolicy(), bnBatches);
+    const opts = o.forwardOptions(evalContext(new Rng(0)));
+    const logProbs = scoreBatches.map((x) => tf.tidy(() => tf.logSoftmax(forward(o.net, x, opts).output)));
+    return { criterion, logProbs, probs: logProbs.map((l) => tf.exp(l)) };
+  }
+  const probs: tf.Tensor[] = [];
+  for (let i = 0; i < count; i += batchSize) {
+    const labels = set.labels.subarray(from + i, from + Math.min(count, i + batchSize));
+    probs.push(tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(Int32Array.from(labels), 'int32'), set.numClasses), 'float32')));
+  }
+  // log of a one-hot is −∞ off the label; those terms are multiplied by 0, so any finite value does
+  return { criterion, probs, logProbs: probs.map((p) => tf.zerosLike(p)) };
+}
+
+export function disposeTargets(t: ScoreTargets): void {
+  tf.dispose([...t.probs, ...t.logProbs]);
 }
 
 /** Test accuracy of a policy on the one-shot weights, BN re-estimated on the calibration batches first. */

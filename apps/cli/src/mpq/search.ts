@@ -3,7 +3,7 @@ import { LowbitError } from '@lowbit/core';
 import type { LabeledSet } from '@lowbit/data';
 import { bitOpsCost, type CostModel, greedySearch, type Knob, knobsFor, type SearchResult, sizeCost, type TraceStep } from '@lowbit/greedy-search';
 import type { BitPolicy } from '@lowbit/nn';
-import { disposeBatches, fixedBatches, policyError, teacherLogProbs } from './evaluate-policy.js';
+import { type Criterion, disposeBatches, disposeTargets, fixedBatches, policyError, scoreTargets } from './evaluate-policy.js';
 import { FLOAT_BITS, type OneShotNet } from './one-shot-net.js';
 
 /** A budget: raw BitOps, weight storage in bits, or the BitOps of a uniform policy (`avg-bits` b = uniform WbAb). */
@@ -16,6 +16,10 @@ export interface MpqSearchOptions {
   bnImages: number;
   /** Held-out calibration images the error is measured on (the last ones of the set). */
   scoreImages: number;
+  /** Re-estimate BN on the score images themselves (the paper's protocol) instead of on `bnImages` separate ones. */
+  bnOnScore?: boolean;
+  /** What the error compares with (default `kl`: the max-bits predictions; `ce`: the labels). */
+  criterion?: Criterion;
   phases: 'weights-then-activations' | 'joint';
   allowRaise: boolean;
   /** Spend leftover budget on raises that lower the error (default true). */
@@ -78,14 +82,16 @@ export async function searchOneShot(o: OneShotNet, s: MpqSearchOptions): Promise
     uniform = uniformOneShotPolicy(o, w, a);
     budgetValue = cost(uniform);
   } else budgetValue = s.budget.kind === 'bitops' ? s.budget.bitOps : s.budget.bits;
-  if (s.bnImages + s.scoreImages > s.calib.size) {
-    throw new LowbitError('E_CALIB', `BN re-estimation (${s.bnImages}) and scoring (${s.scoreImages}) need ${s.bnImages + s.scoreImages} calibration images; the set has ${s.calib.size}`);
+  const needed = s.bnOnScore ? s.scoreImages : s.bnImages + s.scoreImages;
+  if (needed > s.calib.size) {
+    throw new LowbitError('E_CALIB', s.bnOnScore ? `scoring needs ${s.scoreImages} calibration images; the set has ${s.calib.size}` : `BN re-estimation (${s.bnImages}) and scoring (${s.scoreImages}) need ${needed} calibration images; the set has ${s.calib.size}`);
   }
-  const bn = fixedBatches(s.calib, 0, s.bnImages);
-  const score = fixedBatches(s.calib, s.calib.size - s.scoreImages, s.scoreImages);
-  const teacher = teacherLogProbs(o, bn, score);
+  const scoreFrom = s.calib.size - s.scoreImages;
+  const score = fixedBatches(s.calib, scoreFrom, s.scoreImages);
+  const bn = s.bnOnScore ? score : fixedBatches(s.calib, 0, s.bnImages);
+  const targets = scoreTargets(o, s.criterion ?? 'kl', s.calib, scoreFrom, s.scoreImages, bn, score);
   try {
-    const result = await greedySearch(knobs, (policy) => policyError(o, policy, bn, score, teacher), {
+    const result = await greedySearch(knobs, (policy) => policyError(o, policy, bn, score, targets), {
       budget: budgetValue,
       cost,
       kind: costKind,
@@ -99,8 +105,8 @@ export async function searchOneShot(o: OneShotNet, s: MpqSearchOptions): Promise
     });
     return { knobs, cost, costKind, budgetValue, uniform, result };
   } finally {
-    disposeBatches(bn);
+    if (!s.bnOnScore) disposeBatches(bn);
     disposeBatches(score);
-    tf.dispose(teacher);
+    disposeTargets(targets);
   }
 }

@@ -8,7 +8,8 @@ import * as vegaLite from 'vega-lite';
 export interface ScatterChart {
   title: string;
   data: Array<Record<string, string | number>>;
-  x: { field: string; title: string };
+  /** `ordinal` x: categories in `sort` order (e.g. bit settings); quantitative by default. */
+  x: { field: string; title: string; type?: 'quantitative' | 'ordinal'; sort?: string[] };
   y: { field: string; title: string; format?: string };
   /** Field that colours points and connects each group by a line in x order. */
   color: string;
@@ -21,12 +22,15 @@ export interface ScatterChart {
 /** The vega-lite specification of a line-and-point chart (exported for tests and docs). */
 export function scatterSpec(c: ScatterChart): vegaLite.TopLevelSpec {
   const enc = {
-    x: { field: c.x.field, type: 'quantitative', title: c.x.title, scale: { zero: false } },
+    x:
+      c.x.type === 'ordinal'
+        ? { field: c.x.field, type: 'ordinal', title: c.x.title, ...(c.x.sort ? { sort: c.x.sort } : {}), axis: { labelAngle: 0 } }
+        : { field: c.x.field, type: 'quantitative', title: c.x.title, scale: { zero: false } },
     y: { field: c.y.field, type: 'quantitative', title: c.y.title, scale: { zero: false }, ...(c.y.format ? { axis: { format: c.y.format } } : {}) },
     color: { field: c.color, type: 'nominal', title: null },
   } as const;
   const layers: unknown[] = [
-    { mark: { type: 'line', point: { size: 60, filled: true } }, encoding: { ...enc, order: { field: c.x.field } } },
+    { mark: { type: 'line', point: { size: 60, filled: true } }, encoding: c.x.type === 'ordinal' ? enc : { ...enc, order: { field: c.x.field } } },
   ];
   if (c.text) layers.push({ mark: { type: 'text', dx: 6, dy: -8, align: 'left', fontSize: 10 }, encoding: { x: enc.x, y: enc.y, text: { field: c.text } } });
   if (c.budget !== undefined) layers.push({ data: { values: [{ b: c.budget }] }, mark: { type: 'rule', strokeDash: [4, 4], color: 'gray' }, encoding: { x: { field: 'b', type: 'quantitative' } } });
