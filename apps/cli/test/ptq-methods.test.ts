@@ -2,6 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runKey } from '../src/commands/ptq.js';
+import { planMethod } from '../src/ptq/methods.js';
 import { lowbit } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lowbit-ptqm-'));
@@ -55,4 +57,18 @@ describe('lowbit ptq learned methods', () => {
     expect(noState.status).toBe(2);
     expect(noState.stderr).toMatch(/no saved reconstruction state/);
   }, 300_000);
+});
+
+describe('ptq --resume key', () => {
+  it('changes with --input-range and --channel-order when they are not the default; default keys keep their old shape', () => {
+    const base = { model: 'resnet-fm', wbits: 4, abits: 4, calib: 'bundled', calibSize: 1024, keep8bit: 'first,last', granularity: 'channel', estimator: 'mse', seed: 1, channelOrder: 'rgb', inputRange: '0,1' };
+    const plan = planMethod('nwq', {});
+    const k0 = runKey(base, plan);
+    expect(Object.keys(k0)).not.toContain('inputRange');
+    expect(Object.keys(k0)).not.toContain('channelOrder');
+    expect(JSON.stringify(runKey({ ...base, inputRange: ' 0, 1' }, plan))).toBe(JSON.stringify(k0));
+    expect(JSON.stringify(runKey({ ...base, inputRange: '-1,1' }, plan))).not.toBe(JSON.stringify(k0));
+    expect(JSON.stringify(runKey({ ...base, channelOrder: 'bgr' }, plan))).not.toBe(JSON.stringify(k0));
+    expect(JSON.stringify(runKey({ ...base, seed: 2 }, plan))).not.toBe(JSON.stringify(k0));
+  });
 });

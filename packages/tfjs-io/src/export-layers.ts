@@ -80,10 +80,24 @@ export function exportLayersModel(net: Network, o: ExportOptions = {}): TfjsExpo
   const layers: Record<string, unknown>[] = [
     { name: 'input_1', class_name: 'InputLayer', config: { name: 'input_1', batch_input_shape: [null, ...net.inputShape] }, inbound_nodes: [] },
   ];
+  // every layer the format cannot express, in one error (not only the first)
+  const problems: string[] = [];
+  const configs = new Map<string, ReturnType<typeof layerConfig>>();
+  for (const n of info.order.map((x) => x.spec)) {
+    try {
+      configs.set(n.name, layerConfig(n, kerasName(n.name)));
+    } catch (e) {
+      if (!(e instanceof LowbitError)) throw e;
+      problems.push(e.message.replace(/^cannot export /, ''));
+    }
+  }
+  if (problems.length) {
+    throw new LowbitError('E_EXPORT', `cannot export ${problems.length} layer${problems.length > 1 ? 's' : ''} as a TF.js LayersModel: ${problems.join('; ')} (the GraphModel export, exportGraphModel, expresses more)`);
+  }
   const w = new ManifestWriter(o.perChannel);
   for (const n of info.order.map((x) => x.spec)) {
     const name = kerasName(n.name);
-    const { className, config } = layerConfig(n, name);
+    const { className, config } = configs.get(n.name)!;
     layers.push({ name, class_name: className, config, inbound_nodes: [n.inputs.map((i) => [kerasName(i), 0, 0])] });
     w.layer = n.name;
     for (const [param, keras] of weightNames(n)) {

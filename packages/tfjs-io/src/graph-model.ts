@@ -14,7 +14,7 @@ interface GNode {
 
 const SUPPORTED = new Set([
   'Placeholder', 'Const', 'Identity', 'Conv2D', '_FusedConv2D', 'DepthwiseConv2dNative', 'FusedDepthwiseConv2dNative', 'MatMul', '_FusedMatMul',
-  'BiasAdd', 'FusedBatchNorm', 'FusedBatchNormV3', 'Relu', 'Relu6', 'AddV2', 'Add', 'AddN', 'Mul', 'Mean', 'AvgPool', 'MaxPool', 'Pad', 'Reshape', 'Squeeze', 'ConcatV2', 'Softmax', 'Sigmoid', 'NoOp',
+  'BiasAdd', 'FusedBatchNorm', 'FusedBatchNormV3', 'Relu', 'Relu6', 'AddV2', 'Add', 'AddN', 'Mul', 'Mean', 'AvgPool', 'MaxPool', 'Pad', 'Reshape', 'Squeeze', 'ConcatV2', 'Softmax', 'Sigmoid', 'RealDiv', 'NoOp',
 ]);
 const FUSED_OK = new Set(['BiasAdd', 'Relu', 'Relu6', 'FusedBatchNorm']);
 
@@ -111,6 +111,32 @@ export function importGraphModel(a: TfjsArtifacts): Network {
     }
     return out;
   };
+  const scalarConst = (name: string): number | null => {
+    const c = constOf(name);
+    return c && c.size === 1 ? c.dataSync()[0]! : null;
+  };
+  /** If `y` is sigmoid(x) or relu6(x + 3)/6 of the same `x`: the activation and the graph nodes of `y`'s chain (last first). */
+  const activationProduct = (x: string, y: string): { op: 'swish' | 'hardSwish'; x: string; chain: string[] } | null => {
+    const rx = resolve(x);
+    const g = byName.get(resolve(y));
+    if (!g) return null;
+    const arg = (k: GNode, i: number) => resolve((k.input ?? []).filter((s) => !s.startsWith('^'))[i] ?? '');
+    if (g.op === 'Sigmoid' && arg(g, 0) === rx) return { op: 'swish', x, chain: [g.name] };
+    if (g.op !== 'RealDiv' || scalarConst(g.input?.[1] ?? '') !== 6) return null;
+    const r6 = byName.get(arg(g, 0));
+    if (r6?.op !== 'Relu6') return null;
+    const add = byName.get(arg(r6, 0));
+    if (!add || (add.op !== 'AddV2' && add.op !== 'Add')) return null;
+    const [a0, a1] = [arg(add, 0), arg(add, 1)];
+    const ok = (a0 === rx && scalarConst(add.input?.[1] ?? '') === 3) || (a1 === rx && scalarConst(add.input?.[0] ?? '') === 3);
+    return ok ? { op: 'hardSwish', x, chain: [g.name, r6.name, add.name] } : null;
+  };
+  /** Removes an imported node (by its graph name) that nothing else reads. */
+  const dropNode = (graphName: string) => {
+    const name = value.get(graphName);
+    const i = nodes.findIndex((s) => s.name === name);
+    if (i >= 0 && !nodes.some((s) => s.inputs.includes(name!))) nodes.splice(i, 1);
+  };
   const pad4 = (n: GNode): 'same' | 'valid' => (str(n.attr['padding']) === 'SAME' ? 'same' : 'valid');
   const convPad = (n: GNode): Padding => {
     if (str(n.attr['padding']) !== 'EXPLICIT') return pad4(n);
@@ -189,9 +215,23 @@ export function importGraphModel(a: TfjsArtifacts): Network {
         const c0 = constOf(ins[0]!);
         const c1 = constOf(ins[1]!);
         const c = c1 ?? c0;
-        if (!c) throw new LowbitError('E_UNSUPPORTED', `${a.path}: '${n.name}': Mul of two tensors is not supported (only by a constant)`);
+        if (!c) {
+          // x·sigmoid(x) is swish, x·relu6(x + 3)/6 is hard-swish (the forms TF and lowbit's GraphModel export write)
+          const act = activationProduct(ins[0]!, ins[1]!) ?? activationProduct(ins[1]!, ins[0]!);
+          if (!act) throw new LowbitError('E_UNSUPPORTED', `${a.path}: '${n.name}': Mul of two tensors is only supported as swish x·sigmoid(x) or hard-swish x·relu6(x + 3)/6`);
+          // the sigmoid / add-relu6-div chain was imported node by node; drop it where only this product reads it
+          for (const dead of act.chain) if (consumers.get(dead) === 1) dropNode(dead);
+          value.set(n.name, push({ op: act.op, name: n.name, inputs: [v(act.x)] }));
+          break;
+        }
         const x = c1 ? ins[0]! : ins[1]!;
         value.set(n.name, push({ op: 'scale', name: n.name, inputs: [v(x)], scale: c.rank === 0 ? c.dataSync()[0]! : Array.from(c.dataSync()), offset: 0 }));
+        break;
+      }
+      case 'RealDiv': {
+        const c = constOf(ins[1]!);
+        if (!c || c.rank !== 0) throw new LowbitError('E_UNSUPPORTED', `${a.path}: '${n.name}': RealDiv is only supported by a scalar constant`);
+        value.set(n.name, push({ op: 'scale', name: n.name, inputs: [v(ins[0]!)], scale: 1 / c.dataSync()[0]!, offset: 0 }));
         break;
       }
       case 'FusedBatchNorm':

@@ -7,7 +7,7 @@ import { bundledTestSet, makeBatch, subset } from '@lowbit/data';
 import { loadReference } from '@lowbit/models/node';
 import { disposeNetwork, forward, type Network, type NodeSpec } from '@lowbit/nn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exportGraphModel, importTfjsModel, type LayerGrids, writeTfjsExport } from '../src/index.js';
+import { exportGraphModel, exportLayersModel, importTfjsModel, type LayerGrids, writeTfjsExport } from '../src/index.js';
 import { cnnGraph, squeezeGraph } from './graph-fixtures.js';
 import { allOpsNetwork } from './ir-fixtures.js';
 import { quantizedReference } from './quantized-fixture.js';
@@ -139,6 +139,22 @@ describe('export to a stock TF.js GraphModel', () => {
   });
 });
 
+describe('LayersModel export limits', () => {
+  it('names every layer the LayersModel format cannot express in one error, and the GraphModel export takes the same network', () => {
+    const net = allOpsNetwork();
+    let message = '';
+    try {
+      exportLayersModel(net);
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toMatch(/^cannot export 3 layers as a TF\.js LayersModel/);
+    for (const name of ["'pre': per-channel rescaling", "'c1': explicit padding", "'hswish': stock TF.js has no hard-swish"]) expect(message).toContain(name);
+    expect(() => exportGraphModel(net)).not.toThrow();
+    disposeNetwork(net);
+  });
+});
+
 describe('GraphModel round trips', () => {
   for (const [name, make, shape] of [
     ['converter-style CNN', cnnGraph, [3, 8, 8, 2]],
@@ -164,12 +180,16 @@ describe('GraphModel round trips', () => {
     });
   }
 
-  it('export → import gives the same network function (explicit padding, AddN, concat axes, rescaling, fused activations)', () => {
-    const net = allOpsNetwork({ activations: false });
+  it('export → import gives the same network function (explicit padding, AddN, concat axes, rescaling, fused activations, swish, hard-swish)', () => {
+    const net = allOpsNetwork();
     const { modelJson } = writeTfjsExport(join(dir, 'all-ops-rt'), exportGraphModel(net));
     const back = importTfjsModel(modelJson);
     expect(back.nodes.find((n) => n.name === 'c1')).toMatchObject({ padding: [[2, 0], [0, 1]], useBias: true });
-    expect(back.nodes.find((n) => n.name === 'sum3')).toMatchObject({ op: 'add', inputs: ['c2', 'c2', 'wide'] });
+    expect(back.nodes.find((n) => n.name === 'sum3')).toMatchObject({ op: 'add', inputs: ['c2', 'swish', 'hswish'] });
+    expect(back.nodes.find((n) => n.name === 'swish')).toMatchObject({ op: 'swish', inputs: ['c2'] });
+    expect(back.nodes.find((n) => n.name === 'hswish')).toMatchObject({ op: 'hardSwish', inputs: ['wide'] });
+    // the sigmoid and add/relu6/div chains the export wrote are folded back, not kept beside the activations
+    expect(back.nodes.filter((n) => n.name.startsWith('swish/') || n.name.startsWith('hswish/'))).toEqual([]);
     const x = new Rng(8).uniform([3, 10, 10, 3]);
     const d = tf.tidy(() => maxDiff(forward(net, x).output, forward(back, x).output));
     expect(d).toBeLessThan(1e-5);

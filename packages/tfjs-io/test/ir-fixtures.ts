@@ -10,10 +10,8 @@ import { createNetwork, type Network, type NodeSpec } from '@lowbit/nn';
  * reshape or axis shows), max/avg
  * pooling (same/valid), sigmoid, global pooling, reshape with −1, flatten, dense with and
  * without bias, dense + bias + ReLU6 (fusable), softmax, and a node the output does not read.
- * With `activations: false`, swish and hard-swish (which the GraphModel importer does not
- * read back) become identity.
  */
-export function allOpsNetwork(o: { activations: boolean } = { activations: true }): Network {
+export function allOpsNetwork(): Network {
   const nodes: NodeSpec[] = [
     { op: 'scale', name: 'pre', inputs: ['input'], scale: [0.5, 1, 2], offset: [0.1, -0.2, 0] },
     { op: 'zeroPad', name: 'pad', inputs: ['pre'], padding: [[1, 0], [0, 2]] },
@@ -23,9 +21,9 @@ export function allOpsNetwork(o: { activations: boolean } = { activations: true 
     { op: 'batchNorm', name: 'dw/bn', inputs: ['dw'], epsilon: 1e-3, momentum: 0.99 },
     { op: 'relu6', name: 'dw/relu6', inputs: ['dw/bn'] },
     { op: 'conv2d', name: 'c2', inputs: ['dw/relu6'], filters: 8, kernelSize: [1, 1], strides: [1, 1], padding: 'valid', useBias: true },
-    o.activations ? { op: 'swish', name: 'swish', inputs: ['c2'] } : { op: 'identity', name: 'swish', inputs: ['c2'] },
+    { op: 'swish', name: 'swish', inputs: ['c2'] },
     { op: 'scale', name: 'wide', inputs: ['c2'], scale: 8, offset: 0 },
-    o.activations ? { op: 'hardSwish', name: 'hswish', inputs: ['wide'] } : { op: 'identity', name: 'hswish', inputs: ['wide'] },
+    { op: 'hardSwish', name: 'hswish', inputs: ['wide'] },
     { op: 'add', name: 'sum3', inputs: ['c2', 'swish', 'hswish'] },
     { op: 'identity', name: 'id', inputs: ['sum3'] },
     { op: 'concat', name: 'cat', inputs: ['id', 'c1/relu'], axis: -1 },

@@ -44,9 +44,23 @@ export interface PtqCommandOptions extends MethodOverrides {
 const STATE_FILE = 'ptq-state.json';
 
 /** Everything that must match for `--resume` to continue a run exactly. */
-function runKey(o: PtqCommandOptions, plan: ReturnType<typeof planMethod>) {
-  // channelOrder only when not the default, so states saved before the option existed still resume
-  return { model: o.model, wbits: o.wbits, abits: o.abits, calib: o.calib, calibSize: o.calibSize, keep8bit: o.keep8bit, granularity: o.granularity, estimator: o.estimator, seed: o.seed, plan, ...(o.channelOrder === 'bgr' ? { channelOrder: 'bgr' } : {}) };
+export function runKey(o: Pick<PtqCommandOptions, 'model' | 'wbits' | 'abits' | 'calib' | 'calibSize' | 'keep8bit' | 'granularity' | 'estimator' | 'seed' | 'channelOrder' | 'inputRange'>, plan: ReturnType<typeof planMethod>) {
+  // channelOrder and inputRange only when not the default, so states saved before the options existed still resume
+  const range = o.inputRange.replace(/\s+/g, '');
+  return {
+    model: o.model,
+    wbits: o.wbits,
+    abits: o.abits,
+    calib: o.calib,
+    calibSize: o.calibSize,
+    keep8bit: o.keep8bit,
+    granularity: o.granularity,
+    estimator: o.estimator,
+    seed: o.seed,
+    plan,
+    ...(o.channelOrder === 'bgr' ? { channelOrder: 'bgr' } : {}),
+    ...(range !== '0,1' ? { inputRange: range } : {}),
+  };
 }
 
 export async function runPtq(o: PtqCommandOptions): Promise<void> {
