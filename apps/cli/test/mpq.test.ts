@@ -307,7 +307,9 @@ describe('policy search on the one-shot network', () => {
     let sum = 0;
     score.forEach((x, b) => {
       const logq = tf.tidy(() => tf.logSoftmax(forward(o.net, x, opts).output)).arraySync() as number[][];
-      logq.forEach((row, i) => (sum -= row[calib.labels[from + b * 64 + i]!]!));
+      logq.forEach((row, i) => {
+        sum -= row[calib.labels[from + b * 64 + i]!]!;
+      });
     });
     expect(e).toBeCloseTo(sum / 96, 4);
     const before = tf.memory().numTensors;

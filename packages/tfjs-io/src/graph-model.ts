@@ -230,7 +230,7 @@ export function importGraphModel(a: TfjsArtifacts): Network {
       }
       case 'RealDiv': {
         const c = constOf(ins[1]!);
-        if (!c || c.rank !== 0) throw new LowbitError('E_UNSUPPORTED', `${a.path}: '${n.name}': RealDiv is only supported by a scalar constant`);
+        if (c?.rank !== 0) throw new LowbitError('E_UNSUPPORTED', `${a.path}: '${n.name}': RealDiv is only supported by a scalar constant`);
         value.set(n.name, push({ op: 'scale', name: n.name, inputs: [v(ins[0]!)], scale: 1 / c.dataSync()[0]!, offset: 0 }));
         break;
       }

@@ -1,4 +1,3 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { LowbitError } from '@lowbit/core';
 import type { LabeledSet } from '@lowbit/data';
 import { bitOpsCost, type CostModel, greedySearch, type Knob, knobsFor, type SearchResult, sizeCost, type TraceStep } from '@lowbit/greedy-search';
