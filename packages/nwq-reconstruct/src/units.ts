@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { QuantSetup, StepContext } from '@lowbit/core';
+import { gatherRows, type QuantSetup, type StepContext } from '@lowbit/core';
 import { analyze, forward, type Network, quantizableLayers, runNode } from '@lowbit/nn';
 import type { CalibrationSource } from './calibration.js';
 import type { ReconstructionConfig } from './config.js';
@@ -52,10 +52,7 @@ class Provider {
   }
   /** Values for a batch (tensors owned by the caller's tidy scope). */
   get(indices: Int32Array, x?: tf.Tensor): tf.Tensor[] {
-    if (this.cache) {
-      const idx = tf.tensor1d(indices, 'int32');
-      return this.cache.map((c) => tf.gather(c, idx));
-    }
+    if (this.cache) return this.cache.map((c) => gatherRows(c, indices));
     return this.compute(x ?? this.calib.batch(indices));
   }
   finish(): void {

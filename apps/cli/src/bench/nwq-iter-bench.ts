@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { Rng } from '@lowbit/core';
+import { gatherRows, Rng } from '@lowbit/core';
 import { amixup } from '@lowbit/amixup';
 import { asoftmaxRounding } from '@lowbit/asoftmax-rounding';
 import { referenceSpec } from '@lowbit/models';
@@ -19,7 +19,7 @@ export function benchNwqIter(model: 'resnet-fm' | 'mbv2-fm', repeats = 3, iterat
   const q = prepareQuantized(net, { wBits: 4, aBits: 4, learnableActivations: true, weightQuantizer: (_l, bits, axis) => asoftmaxRounding({ bits, axis, initStep }) });
   const data = new Rng(0).uniform([256, 28, 28, 1]);
   q.calibrate([data]);
-  const calibration = { size: 256, batch: (idx: Int32Array) => tf.tidy(() => tf.gather(data, tf.tensor1d(idx, 'int32'))) };
+  const calibration = { size: 256, batch: (idx: Int32Array) => gatherRows(data, idx) };
   const config = { ...PRESETS.nwq.config!, seed: 0, mixer: amixup() };
   reconstruct({ setup: q, calibration, config: { ...config, iterations: 3 } });
   const samples: number[] = [];
