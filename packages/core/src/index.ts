@@ -28,7 +28,7 @@ export { adam } from './optim/adam.js';
 export type { AdamOptions } from './optim/adam.js';
 export { paramGrads } from './optim/grads.js';
 export type { GradMap, LrOptions, Optimizer, ParamMap } from './optim/optimizer.js';
-export { kernels, loadKernels, setKernelsEnabled } from './kernels/runtime.js';
+export { kernels, kernelTensor, loadKernels, setKernelsEnabled, tensorValues } from './kernels/runtime.js';
 export { gatherRows } from './gather-rows.js';
 export type { DepthwiseDims, KernelRuntime } from './kernels/runtime.js';
 export { maxRelError } from './numeric.js';

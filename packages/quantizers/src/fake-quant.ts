@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { kernels, kernelTensor, tensorValues } from '@lowbit/core';
 import type { Grid } from './grid.js';
 
 export interface FakeQuantOptions {
@@ -19,11 +20,14 @@ export interface FakeQuantOptions {
  *
  * `scale` and `zeroPoint` broadcast against x (a scalar for per-tensor, `[1,…,C,…,1]` per channel).
  * Values are computed exactly as {@link dequantizeHardened} computes them, so hardened codes
- * reproduce this output bit for bit.
+ * reproduce this output bit for bit. Per-tensor (scalar scale and zero point) on float32 runs as
+ * one fused WebAssembly kernel each way when lowbit's kernels are loaded: the same output bit for
+ * bit, the step gradient summed in float64.
  */
 export function fakeQuantize(x: tf.Tensor, scale: tf.Tensor, zeroPoint: tf.Tensor, o: FakeQuantOptions): tf.Tensor {
   const { qmin, qmax } = o.grid;
   const g = o.gradScale ?? 1;
+  if (scale.size === 1 && zeroPoint.size === 1 && x.dtype === 'float32' && kernels()) return fakeQuantizeFused(x, scale, zeroPoint, qmin, qmax, g);
   const f = tf.customGrad(((xs: tf.Tensor, s: tf.Tensor, z: tf.Tensor, save: tf.GradSaveFunc) => {
     const v = tf.add(tf.div(xs, s), z);
     const c = tf.clipByValue(tf.round(v), qmin, qmax);
@@ -41,6 +45,26 @@ export function fakeQuantize(x: tf.Tensor, scale: tf.Tensor, zeroPoint: tf.Tenso
         let ds = reduceTo(tf.mul(dy, dyds), s0.shape);
         if (g !== 1) ds = tf.mul(ds, g);
         return [dx, ds, tf.zerosLike(z0)];
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return f(x, scale, zeroPoint);
+}
+
+function fakeQuantizeFused(x: tf.Tensor, scale: tf.Tensor, zeroPoint: tf.Tensor, qmin: number, qmax: number, g: number): tf.Tensor {
+  const k = kernels()!;
+  const f = tf.customGrad(((xs: tf.Tensor, s: tf.Tensor, z: tf.Tensor, save: tf.GradSaveFunc) => {
+    const sv = s.dataSync()[0]!;
+    const zv = z.dataSync()[0]!;
+    const y = kernelTensor(k.fakeQuantForward(tensorValues(xs), sv, zv, qmin, qmax), xs.shape);
+    save([xs, s, z]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [x0, s0, z0] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
+        const b = k.fakeQuantBackward(tensorValues(x0), tensorValues(dy), sv, zv, qmin, qmax);
+        const dx = kernelTensor(b.dx, x0.shape);
+        return [dx, tf.reshape(tf.scalar(b.ds * g), s0.shape), tf.zerosLike(z0)];
       },
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);

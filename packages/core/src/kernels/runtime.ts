@@ -25,6 +25,8 @@ interface KernelExports {
   depthwise_input_grad(...args: number[]): void;
   bn_forward(...args: number[]): void;
   bn_backward(...args: number[]): void;
+  fq_forward(...args: number[]): void;
+  fq_backward(...args: number[]): number;
 }
 
 /** Outputs of a kernel call: views into the kernel module's memory, valid until its next call. */
@@ -98,6 +100,28 @@ export class KernelRuntime {
     this.ex.bn_backward(o[0]!, o[1]!, o[2]!, o[3]!, o[4]!, o[5]!, o[6]!, o[7]!, o[8]!, r, c);
     const v = (i: number, len: number) => heap.subarray(o[i]! >> 2, (o[i]! >> 2) + len);
     return { dx: v(4, n), dgamma: v(5, c), dbeta: v(6, c) };
+  }
+
+  /**
+   * Per-tensor fake quantization `(clamp(⌊x/s + z⌉, qmin, qmax) − z)·s`, bit-identical to the
+   * tfjs-op path. Returns a view into the kernel memory (copy it before the next kernel call).
+   */
+  fakeQuantForward(x: Float32Array, s: number, z: number, qmin: number, qmax: number): Float32Array {
+    const n = x.length;
+    const { offsets: o, heap } = this.layout([x, n]);
+    this.ex.fq_forward(o[0]!, o[1]!, n, s, z, qmin, qmax);
+    return heap.subarray(o[1]! >> 2, (o[1]! >> 2) + n);
+  }
+
+  /**
+   * Gradients of {@link fakeQuantForward}: `dx` (straight-through inside the clamp range, a view
+   * as above) and the LSQ step gradient `Σ dy·((c − z) − inside·x/s)` (summed in float64).
+   */
+  fakeQuantBackward(x: Float32Array, dy: Float32Array, s: number, z: number, qmin: number, qmax: number): { dx: Float32Array; ds: number } {
+    const n = x.length;
+    const { offsets: o, heap } = this.layout([x, dy, n]);
+    const ds = this.ex.fq_backward(o[0]!, o[1]!, o[2]!, n, s, z, qmin, qmax);
+    return { dx: heap.subarray(o[2]! >> 2, (o[2]! >> 2) + n), ds };
   }
 
   /** dx of a depthwise conv (multiplier 1): `[N, H, W, C]` floats. */
