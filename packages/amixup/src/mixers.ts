@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { type ActivationMixer, constant, cosine, LowbitError, linear, type Schedule, type StepContext } from '@lowbit/core';
+import { type ActivationMixer, bernoulliMix as mixKernel, constant, cosine, LowbitError, linear, type Schedule, type StepContext } from '@lowbit/core';
 
 /** A mixer that also says which float share it uses at a step (for progress reports). */
 export type ReportingMixer = ActivationMixer & { readonly probability: Schedule; readonly label: string };
@@ -16,8 +16,7 @@ function checkP(p: number, what: string): void {
 function bernoulliMix(xFloat: tf.Tensor, xQuant: tf.Tensor, p: number, ctx: StepContext): tf.Tensor {
   if (p <= 0) return xQuant;
   if (p >= 1) return xFloat;
-  const mask = ctx.rng.bernoulli(xFloat.shape, p);
-  return tf.add(xQuant, tf.mul(mask, tf.sub(xFloat, xQuant)));
+  return mixKernel(xFloat, xQuant, p, ctx.rng);
 }
 
 export interface AMixupOptions {

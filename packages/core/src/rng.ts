@@ -44,6 +44,15 @@ export class Rng {
     return [this.s[0]!, this.s[1]!, this.s[2]!, this.s[3]!];
   }
 
+  /**
+   * Sets the 128-bit state (what {@link state} returns) in place: for kernels that draw the same
+   * `nextUint32` sequence outside JavaScript and hand the state back. A cached second normal
+   * sample is kept, exactly as if the numbers had been drawn here.
+   */
+  setState(state: RngState): void {
+    for (let i = 0; i < 4; i++) this.s[i] = state[i]! >>> 0;
+  }
+
   /** A generator continuing from a saved state. */
   static fromState(state: RngState): Rng {
     return new Rng(state);

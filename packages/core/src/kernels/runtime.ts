@@ -10,6 +10,12 @@ export function tensorValues(t: tf.Tensor): Float32Array {
   return tf.getBackend() === 'wasm' && typeof b.typedArrayFromHeap === 'function' ? b.typedArrayFromHeap(t) : (t.dataSync() as Float32Array);
 }
 
+/** A bool tensor's bytes (0/1): a view of the wasm heap where possible (same caveat as {@link tensorValues}), else a copy. */
+export function tensorBytes(t: tf.Tensor): Uint8Array {
+  const b = tf.backend() as unknown as { typedArrayFromHeap?: (t: tf.Tensor) => Uint8Array };
+  return tf.getBackend() === 'wasm' && typeof b.typedArrayFromHeap === 'function' ? b.typedArrayFromHeap(t) : Uint8Array.from(t.dataSync() as Uint8Array);
+}
+
 /**
  * A tensor from kernel output (a view into the kernel memory): the wasm backend copies the data
  * into its heap when the tensor is created; other backends keep the array, so it is copied first.
@@ -27,6 +33,8 @@ interface KernelExports {
   bn_backward(...args: number[]): void;
   fq_forward(...args: number[]): void;
   fq_backward(...args: number[]): number;
+  mix_forward(...args: number[]): void;
+  mix_backward(...args: number[]): void;
 }
 
 /** Outputs of a kernel call: views into the kernel module's memory, valid until its next call. */
@@ -53,20 +61,24 @@ export class KernelRuntime {
     this.base = (ex.heap_base() + 15) & ~15;
   }
 
-  /** Lays out float arrays (inputs with data, outputs as sizes) after the heap base; returns their byte offsets. */
-  private layout(arrays: Array<Float32Array | number>): { offsets: number[]; heap: Float32Array } {
+  /**
+   * Lays out arrays after the heap base (float arrays and byte arrays with data; numbers are
+   * float-sized outputs), 16-byte aligned; returns their byte offsets.
+   */
+  private layout(arrays: Array<Float32Array | Uint8Array | number>): { offsets: number[]; heap: Float32Array } {
     const offsets: number[] = [];
     let off = this.base;
     for (const a of arrays) {
       offsets.push(off);
-      const n = typeof a === 'number' ? a : a.length;
-      off += ((n * 4 + 15) >> 4) << 4;
+      const bytes = typeof a === 'number' ? a * 4 : a.byteLength;
+      off += ((bytes + 15) >> 4) << 4;
     }
     const need = off - this.ex.memory.buffer.byteLength;
     if (need > 0) this.ex.memory.grow(Math.ceil(need / 65536));
     const heap = new Float32Array(this.ex.memory.buffer);
     arrays.forEach((a, i) => {
-      if (typeof a !== 'number') heap.set(a, offsets[i]! >> 2);
+      if (a instanceof Float32Array) heap.set(a, offsets[i]! >> 2);
+      else if (a instanceof Uint8Array) new Uint8Array(this.ex.memory.buffer).set(a, offsets[i]!);
     });
     return { offsets, heap };
   }
@@ -122,6 +134,29 @@ export class KernelRuntime {
     const { offsets: o, heap } = this.layout([x, dy, n]);
     const ds = this.ex.fq_backward(o[0]!, o[1]!, o[2]!, n, s, z, qmin, qmax);
     return { dx: heap.subarray(o[2]! >> 2, (o[2]! >> 2) + n), ds };
+  }
+
+  /**
+   * Bernoulli mixing `xq + M·(xf − xq)` with `M[i] = next() < threshold` drawn by xoshiro128**
+   * from `state` (updated in place), exactly as `Rng.bernoulli` draws. Returns views (copy them
+   * before the next kernel call): the output and the 0/1 mask as bytes.
+   */
+  mixForward(xf: Float32Array, xq: Float32Array, threshold: number, state: Uint32Array): { out: Float32Array; mask: Uint8Array } {
+    const n = xf.length;
+    const { offsets: o, heap } = this.layout([xf, xq, n, Math.ceil(n / 4), 4]);
+    const st = new Uint32Array(heap.buffer, o[4]!, 4);
+    st.set(state);
+    this.ex.mix_forward(o[0]!, o[1]!, o[2]!, o[3]!, n, threshold, o[4]!);
+    state.set(new Uint32Array(heap.buffer, o[4]!, 4));
+    return { out: heap.subarray(o[2]! >> 2, (o[2]! >> 2) + n), mask: new Uint8Array(heap.buffer, o[3]!, n) };
+  }
+
+  /** Gradients of {@link mixForward}: `dxf = M·dy`, `dxq = dy − M·dy` (views, as above). */
+  mixBackward(dy: Float32Array, mask: Uint8Array): { dxf: Float32Array; dxq: Float32Array } {
+    const n = dy.length;
+    const { offsets: o, heap } = this.layout([dy, mask, n, n]);
+    this.ex.mix_backward(o[0]!, o[1]!, o[2]!, o[3]!, n);
+    return { dxf: heap.subarray(o[2]! >> 2, (o[2]! >> 2) + n), dxq: heap.subarray(o[3]! >> 2, (o[3]! >> 2) + n) };
   }
 
   /** dx of a depthwise conv (multiplier 1): `[N, H, W, C]` floats. */
