@@ -35,6 +35,7 @@ interface KernelExports {
   fq_backward(...args: number[]): number;
   mix_forward(...args: number[]): void;
   mix_backward(...args: number[]): void;
+  relu_grad(...args: number[]): void;
 }
 
 /** Outputs of a kernel call: views into the kernel module's memory, valid until its next call. */
@@ -157,6 +158,14 @@ export class KernelRuntime {
     const { offsets: o, heap } = this.layout([dy, mask, n, n]);
     this.ex.mix_backward(o[0]!, o[1]!, o[2]!, o[3]!, n);
     return { dxf: heap.subarray(o[2]! >> 2, (o[2]! >> 2) + n), dxq: heap.subarray(o[3]! >> 2, (o[3]! >> 2) + n) };
+  }
+
+  /** Gradient of ReLU (`hi` = ∞) or ReLU6 (`hi` = 6): `dy` where `0 < x ≤ hi`, else 0 (a view, as above). */
+  reluGrad(x: Float32Array, dy: Float32Array, hi: number): Float32Array {
+    const n = x.length;
+    const { offsets: o, heap } = this.layout([x, dy, n]);
+    this.ex.relu_grad(o[0]!, o[1]!, o[2]!, n, hi);
+    return heap.subarray(o[2]! >> 2, (o[2]! >> 2) + n);
   }
 
   /** dx of a depthwise conv (multiplier 1): `[N, H, W, C]` floats. */
