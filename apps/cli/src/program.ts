@@ -145,6 +145,8 @@ export function buildProgram(): Command {
     .option('--size <KB>', 'budget: weight storage in KB', positiveNumber('--size'))
     .option('--avg-bits <b>', 'budget: the BitOps of the uniform policy at b bits (first/last at 8)', positiveInt('--avg-bits'))
     .option('--uniform <WbAb>', 'budget: the BitOps of the uniform policy WbAb, e.g. W2A4 (first/last at 8)')
+    .option('--calib <src>', "calibration images: 'bundled' (1,024 labelled training images) or a Fashion-MNIST directory (its labelled training images)", 'bundled')
+    .option('--calib-size <n>', 'number of calibration images (the first ones of --calib)', positiveInt('--calib-size'), 1024)
     .option('--bn-images <n>', 'calibration images for the BN re-estimation of every scored policy (final evaluations use the whole calibration set)', positiveInt('--bn-images'), 128)
     .option('--score-images <n>', 'held-out calibration images the search scores policies on', positiveInt('--score-images'), 256)
     .option('--criterion <c>', "what a policy's error compares with: 'kl' (the max-bits predictions, label-free) or 'ce' (the calibration labels)", 'kl')

@@ -348,9 +348,11 @@ describe('lowbit mpq (CLI)', () => {
     await saveOneShot(o, p, { fp32Accuracy: 0.1 });
     o.dispose();
     const out = join(dir, 'cli-search');
-    const r = lowbit('mpq', 'search', '--model', p, '--avg-bits', '3', '--bn-images', '64', '--score-images', '64', '--test-limit', '300', '--plot-test-limit', '100', '--out', out, '--json');
+    const r = lowbit('mpq', 'search', '--model', p, '--avg-bits', '3', '--calib-size', '512', '--bn-images', '64', '--score-images', '64', '--plot-test-limit', '100', '--out', out, '--json');
     expect(r.status, r.stderr).toBe(0);
     const j = JSON.parse(r.stdout);
+    expect(j.finalBnImages).toBe(512);
+    expect(j.calib).toBe('bundled');
     for (const k of ['accuracy', 'uniformAccuracy', 'cost', 'uniformCost', 'policy']) expect(j).toHaveProperty(k);
     expect(j.cost).toBeLessThanOrEqual(j.uniformCost);
     expect(j.accuracy).toBeGreaterThanOrEqual(0);
@@ -361,8 +363,16 @@ describe('lowbit mpq (CLI)', () => {
     expect(e.status, e.stderr).toBe(0);
     const ej = JSON.parse(e.stdout);
     expect(ej.samples).toBe(10000);
+    // same weights, same 512 BN images (from policy.json), same 10,000 test images: the same accuracy
+    expect(ej.accuracy).toBeCloseTo(j.accuracy, 10);
     const bad = lowbit('mpq', 'search', '--model', p, '--avg-bits', '3', '--size', '10');
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/exactly one budget/);
+    const badCalib = lowbit('mpq', 'search', '--model', p, '--avg-bits', '3', '--calib', join(dir, 'no-such-dir'));
+    expect(badCalib.status).toBe(2);
+    expect(badCalib.stderr).toMatch(/--calib must be 'bundled' or a Fashion-MNIST directory/);
+    const tooMany = lowbit('mpq', 'search', '--model', p, '--avg-bits', '3', '--calib-size', '5000');
+    expect(tooMany.status).toBe(2);
+    expect(tooMany.stderr).toMatch(/--calib-size 5000 is larger than the 1024 images/);
   });
 });

@@ -1,4 +1,3 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { gatherRows, Rng } from '@lowbit/core';
 import { amixup } from '@lowbit/amixup';
 import { asoftmaxRounding } from '@lowbit/asoftmax-rounding';

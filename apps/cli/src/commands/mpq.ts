@@ -1,8 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend, LowbitError } from '@lowbit/core';
 import { atomicWriteFile } from '@lowbit/core/node';
-import { bundledCalibrationSet, type LabeledSet, subset } from '@lowbit/data';
+import { bundledCalibrationSet, type LabeledSet, loadFashionMnist, subset } from '@lowbit/data';
 import { bitsToKB, kbToBits, paretoFront, policyFromKnobs } from '@lowbit/greedy-search';
 import { isReferenceModel } from '@lowbit/models';
 import { CHECKPOINTS_DIR } from '@lowbit/models/node';
@@ -182,6 +182,8 @@ export interface MpqSearchCommandOptions {
   size?: number;
   avgBits?: number;
   uniform?: string;
+  calib: string;
+  calibSize: number;
   bnImages: number;
   scoreImages: number;
   criterion: string;
@@ -228,7 +230,7 @@ export async function runMpqSearch(o: MpqSearchCommandOptions): Promise<void> {
   await initBackend();
   const path = oneShotPath(o.model);
   const { oneShot, metadata } = loadOneShot(path);
-  const calib = bundledCalibrationSet();
+  const calib = mpqCalibration(o.calib, o.calibSize);
   const fullTest = fashionMnistTest(o.test);
   const test = o.testLimit > 0 ? subset(fullTest, o.testLimit) : fullTest;
   const out = o.out ?? join('runs', 'mpq-search', `${o.model.replace(/[^\w.-]+/g, '_')}-${budget.kind === 'uniform' ? `W${budget.w}A${budget.a}` : `${budget.kind}-${budget.kind === 'bitops' ? budget.bitOps / 1e9 : budget.bits}`}`);
@@ -300,6 +302,7 @@ export async function runMpqSearch(o: MpqSearchCommandOptions): Promise<void> {
     maxBitsAccuracy: (metadata['maxBitsAccuracy'] as number | undefined) ?? null,
     testImages: test.size,
     bnImages: o.bnImages,
+    calib: o.calib,
     finalBnImages: calib.size,
     scoreImages: o.scoreImages,
     bnOnScore: o.bnOnScore,
@@ -339,8 +342,21 @@ export async function runMpqSearch(o: MpqSearchCommandOptions): Promise<void> {
   );
 }
 
+/**
+ * The labelled calibration set of `mpq search` (and of `eval --policy` for its BN statistics):
+ * the bundled 1,024 images, or the first `size` training images of a Fashion-MNIST directory.
+ */
+export function mpqCalibration(src: string, size: number): LabeledSet {
+  if (src !== 'bundled' && !(existsSync(src) && statSync(src).isDirectory() && readdirSync(src).some((f) => f.startsWith('train-images-idx3-ubyte')))) {
+    throw new LowbitError('E_ARG', `--calib must be 'bundled' or a Fashion-MNIST directory with train-images-idx3-ubyte(.gz) (the search needs labelled images), got '${src}'`);
+  }
+  const set = src === 'bundled' ? bundledCalibrationSet() : loadFashionMnist('train', src);
+  if (size > set.size) throw new LowbitError('E_ARG', `--calib-size ${size} is larger than the ${set.size} images of ${src === 'bundled' ? 'the bundled calibration set' : src}`);
+  return size === set.size ? set : subset(set, size, set.name);
+}
+
 /** Reads a policy file written by `lowbit mpq search` (clear errors for anything else). */
-export function readPolicyFile(path: string): { policy: BitPolicy; oneShot: string; bnImages: number } {
+export function readPolicyFile(path: string): { policy: BitPolicy; oneShot: string; bnImages: number; calib: string } {
   if (!existsSync(path)) throw new LowbitError('E_NOT_FOUND', `--policy '${path}' does not exist`);
   let j: Record<string, unknown>;
   try {
@@ -355,7 +371,12 @@ export function readPolicyFile(path: string): { policy: BitPolicy; oneShot: stri
     const bb = b as { w?: unknown; a?: unknown };
     if (typeof bb?.w !== 'number' || typeof bb?.a !== 'number') throw new LowbitError('E_FORMAT', `${path}: policy.${layer} must be {"w": bits, "a": bits}, got ${JSON.stringify(b)}`);
   }
-  return { policy: policy as BitPolicy, oneShot: String(j['oneShot'] ?? ''), bnImages: typeof j['finalBnImages'] === 'number' ? (j['finalBnImages'] as number) : 1024 };
+  return {
+    policy: policy as BitPolicy,
+    oneShot: String(j['oneShot'] ?? ''),
+    bnImages: typeof j['finalBnImages'] === 'number' ? (j['finalBnImages'] as number) : 1024,
+    calib: typeof j['calib'] === 'string' ? (j['calib'] as string) : 'bundled',
+  };
 }
 
 /** `lowbit eval --policy`: the one-shot network under a searched policy, BN re-estimated on the calibration set. */
@@ -366,7 +387,7 @@ export async function evalPolicy(o: { policy: string; model?: string; data: stri
   const { oneShot } = loadOneShot(path);
   const full = fashionMnistTest(o.data);
   const test = o.testLimit ? subset(full, o.testLimit) : full;
-  const bn = fixedBatches(bundledCalibrationSet(), 0, pf.bnImages);
+  const bn = fixedBatches(mpqCalibration(pf.calib, pf.bnImages), 0, pf.bnImages);
   try {
     const r = evaluatePolicy(oneShot, pf.policy, bn, test);
     return { ...r, oneShot: path, bitOps: bitOps(oneShot.net, pf.policy), sizeKB: bitsToKB(weightBits(oneShot.net, pf.policy)) };
