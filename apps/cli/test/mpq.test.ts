@@ -294,6 +294,25 @@ describe('policy search on the one-shot network', () => {
     o.dispose();
   });
 
+  it('with validation images, the end point and the uniform policy are compared on images the search never used', async () => {
+    const o = oneShot();
+    const opts = { budget: { kind: 'avg-bits', bits: 3 } as const, calib, bnImages: 32, scoreImages: 64, validateImages: 96, criterion: 'ce' as const, phases: 'weights-then-activations' as const, allowRaise: false };
+    const s = await searchOneShot(o, opts);
+    const v = s.validation!;
+    expect(v.images).toBe(96);
+    // the validation images are 32..127: BN re-estimated on them, cross-entropy with their labels
+    const vb = fixedBatches(calib, 32, 96);
+    const vt = scoreTargets(o, 'ce', calib, 32, 96, vb, vb);
+    expect(policyError(o, v.searchPolicy, vb, vb, vt)).toBeCloseTo(v.search, 6);
+    expect(policyError(o, uniformOneShotPolicy(o, 3), vb, vb, vt)).toBeCloseTo(v.uniform, 6);
+    expect(s.result.chosen).toBe(v.uniform < v.search ? 'reference 0' : 'search');
+    expect(s.result.policy).toEqual(v.uniform < v.search ? uniformOneShotPolicy(o, 3) : v.searchPolicy);
+    disposeBatches(vb);
+    disposeTargets(vt);
+    await expect(searchOneShot(o, { ...opts, validateImages: calib.size })).rejects.toThrow(/needs .* calibration images \(BN re-estimation 32, validation/);
+    o.dispose();
+  });
+
   it("criterion 'ce' is the cross-entropy with the labels; with bnOnScore the search re-estimates BN on the scored images", async () => {
     const o = oneShot();
     const from = calib.size - 96;

@@ -188,6 +188,7 @@ export interface MpqSearchCommandOptions {
   scoreImages: number;
   criterion: string;
   bnOnScore: boolean;
+  validateImages: number;
   phases: string;
   raise: boolean;
   fill: boolean;
@@ -247,6 +248,7 @@ export async function runMpqSearch(o: MpqSearchCommandOptions): Promise<void> {
     scoreImages: o.scoreImages,
     bnOnScore: o.bnOnScore,
     criterion: o.criterion as Criterion,
+    validateImages: o.validateImages,
     phases: o.phases,
     allowRaise: o.raise,
     fill: o.fill,
@@ -307,6 +309,7 @@ export async function runMpqSearch(o: MpqSearchCommandOptions): Promise<void> {
     scoreImages: o.scoreImages,
     bnOnScore: o.bnOnScore,
     criterion: o.criterion as Criterion,
+    validation: s.validation ? { images: s.validation.images, searchError: s.validation.search, uniformError: s.validation.uniform } : null,
     phases: o.phases,
     allowRaise: o.raise,
     fill: o.fill,

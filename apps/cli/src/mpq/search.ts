@@ -19,6 +19,12 @@ export interface MpqSearchOptions {
   bnOnScore?: boolean;
   /** What the error compares with (default `kl`: the max-bits predictions; `ce`: the labels). */
   criterion?: Criterion;
+  /**
+   * Calibration images, used neither for BN re-estimation nor for scoring during the search, on
+   * which the search's end point and the budget's uniform policy are compared at the end (BN
+   * re-estimated on them, same criterion); 0 (default) compares them on the search's own score set.
+   */
+  validateImages?: number;
   phases: 'weights-then-activations' | 'joint';
   allowRaise: boolean;
   /** Spend leftover budget on raises that lower the error (default true). */
@@ -36,6 +42,8 @@ export interface MpqSearch {
   /** The uniform policy that defines the budget (avg-bits), if any. */
   uniform: BitPolicy | null;
   result: SearchResult;
+  /** With `validateImages`: both candidates' errors on the validation images, and the search's end point. */
+  validation: { images: number; search: number; uniform: number; searchPolicy: BitPolicy } | null;
 }
 
 /** The search's knobs: one per layer's weights and one per activation site, with the one-shot network's candidates. */
@@ -81,16 +89,19 @@ export async function searchOneShot(o: OneShotNet, s: MpqSearchOptions): Promise
     uniform = uniformOneShotPolicy(o, w, a);
     budgetValue = cost(uniform);
   } else budgetValue = s.budget.kind === 'bitops' ? s.budget.bitOps : s.budget.bits;
-  const needed = s.bnOnScore ? s.scoreImages : s.bnImages + s.scoreImages;
+  const validate = uniform ? (s.validateImages ?? 0) : 0;
+  const bnEnd = s.bnOnScore ? 0 : s.bnImages;
+  const needed = bnEnd + validate + s.scoreImages;
   if (needed > s.calib.size) {
-    throw new LowbitError('E_CALIB', s.bnOnScore ? `scoring needs ${s.scoreImages} calibration images; the set has ${s.calib.size}` : `BN re-estimation (${s.bnImages}) and scoring (${s.scoreImages}) need ${needed} calibration images; the set has ${s.calib.size}`);
+    throw new LowbitError('E_CALIB', `the search needs ${needed} calibration images (BN re-estimation ${bnEnd}, validation ${validate}, scoring ${s.scoreImages}); the set has ${s.calib.size}`);
   }
   const scoreFrom = s.calib.size - s.scoreImages;
   const score = fixedBatches(s.calib, scoreFrom, s.scoreImages);
   const bn = s.bnOnScore ? score : fixedBatches(s.calib, 0, s.bnImages);
   const targets = scoreTargets(o, s.criterion ?? 'kl', s.calib, scoreFrom, s.scoreImages, bn, score);
   try {
-    const result = await greedySearch(knobs, (policy) => policyError(o, policy, bn, score, targets), {
+    const evaluate = (policy: BitPolicy) => policyError(o, policy, bn, score, targets);
+    const result = await greedySearch(knobs, evaluate, {
       budget: budgetValue,
       cost,
       kind: costKind,
@@ -98,11 +109,28 @@ export async function searchOneShot(o: OneShotNet, s: MpqSearchOptions): Promise
       allowRaise: s.allowRaise,
       fill: s.fill ?? true,
       scoring: s.scoring ?? 'efficiency',
-      // the uniform policy that defines the budget is a candidate answer too: the result is never worse on the search's own criterion
-      ...(uniform ? { references: [settingFromPolicy(knobs, uniform)] } : {}),
+      // the uniform policy that defines the budget is a candidate answer too: without validation images the
+      // search's own criterion picks between them (the result is never worse on it)
+      ...(uniform && !validate ? { references: [settingFromPolicy(knobs, uniform)] } : {}),
       ...(s.onStep ? { onStep: s.onStep } : {}),
     });
-    return { knobs, cost, costKind, budgetValue, uniform, result };
+    if (!uniform || !validate) return { knobs, cost, costKind, budgetValue, uniform, result, validation: null };
+    // the final pick on images the search never saw: its end point against the uniform policy
+    const vb = fixedBatches(s.calib, bnEnd, validate);
+    const vt = scoreTargets(o, s.criterion ?? 'kl', s.calib, bnEnd, validate, vb, vb);
+    try {
+      const searchPolicy = result.policy;
+      const vSearch = policyError(o, searchPolicy, vb, vb, vt);
+      const vUniform = policyError(o, uniform, vb, vb, vt);
+      const validation = { images: validate, search: vSearch, uniform: vUniform, searchPolicy };
+      if (vUniform >= vSearch) return { knobs, cost, costKind, budgetValue, uniform, result, validation };
+      const setting = settingFromPolicy(knobs, uniform);
+      const picked: SearchResult = { ...result, policy: uniform, setting, cost: cost(uniform), error: evaluate(uniform), evaluations: result.evaluations + 1, chosen: 'reference 0' };
+      return { knobs, cost, costKind, budgetValue, uniform, result: picked, validation };
+    } finally {
+      disposeBatches(vb);
+      disposeTargets(vt);
+    }
   } finally {
     if (!s.bnOnScore) disposeBatches(bn);
     disposeBatches(score);
