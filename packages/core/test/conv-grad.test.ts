@@ -11,13 +11,13 @@ interface Case {
   cin: number;
   cout: number;
   k: number;
-  stride: number;
+  stride: number | [number, number];
   pad: Pad;
 }
 
 const cases: Case[] = [];
 for (const k of [1, 3, 5]) {
-  for (const stride of [1, 2]) {
+  for (const stride of [1, 2, 3]) {
     for (const pad of ['same', 'valid'] as const) {
       for (const [h, w] of [
         [7, 7],
@@ -30,6 +30,12 @@ for (const k of [1, 3, 5]) {
   }
 }
 
+// asymmetric strides (Conv2D only: tfjs's depthwise conv needs equal strides)
+const asymmetric: Case[] = [
+  { n: 2, h: 7, w: 8, cin: 3, cout: 4, k: 3, stride: [2, 1], pad: 'same' },
+  { n: 2, h: 8, w: 7, cin: 3, cout: 4, k: 3, stride: [1, 3], pad: 'valid' },
+];
+
 function fill(rng: Rng, n: number): Float32Array {
   const a = new Float32Array(n);
   for (let i = 0; i < n; i++) a[i] = rng.normal();
@@ -41,20 +47,22 @@ function outSize(inSize: number, k: number, s: number, pad: Pad): number {
 }
 
 const name = (c: Case) => `${c.h}x${c.w} k${c.k} s${c.stride} ${c.pad}`;
+const sOf = (c: Case): [number, number] => (Array.isArray(c.stride) ? c.stride : [c.stride, c.stride]);
 
 describe('Conv2D gradient from forward convolutions', () => {
-  for (const c of cases) {
+  for (const c of [...cases, ...asymmetric]) {
     it(`matches the cpu backend's backprop kernels (${name(c)})`, async () => {
-      const rng = new Rng(c.h * 100 + c.k * 10 + c.stride);
-      const ho = outSize(c.h, c.k, c.stride, c.pad);
-      const wo = outSize(c.w, c.k, c.stride, c.pad);
+      const [sh, sw] = sOf(c);
+      const rng = new Rng(c.h * 100 + c.k * 10 + sh * 3 + sw);
+      const ho = outSize(c.h, c.k, sh, c.pad);
+      const wo = outSize(c.w, c.k, sw, c.pad);
       const xs: [number, number, number, number] = [c.n, c.h, c.w, c.cin];
       const fs: [number, number, number, number] = [c.k, c.k, c.cin, c.cout];
       const ds: [number, number, number, number] = [c.n, ho, wo, c.cout];
       const xv = fill(rng, c.n * c.h * c.w * c.cin);
       const fv = fill(rng, c.k * c.k * c.cin * c.cout);
       const dv = fill(rng, c.n * ho * wo * c.cout);
-      const attrs = { strides: [c.stride, c.stride], pad: c.pad, dataFormat: 'NHWC', dimRoundingMode: undefined };
+      const attrs = { strides: [sh, sw], pad: c.pad, dataFormat: 'NHWC', dimRoundingMode: undefined };
 
       const ref = await onBackend('cpu', () =>
         tf.tidy(() => {
@@ -86,7 +94,7 @@ describe('Conv2D gradient from forward convolutions', () => {
 });
 
 describe('DepthwiseConv2dNative gradient from forward depthwise convolutions', () => {
-  const dcases = cases.map((c) => ({ ...c, cout: c.cin }));
+  const dcases = cases.map((c) => ({ ...c, stride: sOf(c)[0], cout: c.cin }));
   for (const mult of [1, 2]) {
     for (const c of mult === 1 ? dcases : dcases.filter((d) => d.k === 3)) {
       it(`matches the cpu backend's backprop kernels (${name(c)} multiplier ${mult})`, async () => {
