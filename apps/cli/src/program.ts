@@ -150,7 +150,7 @@ export function buildProgram(): Command {
     .option('--bn-images <n>', 'calibration images for the BN re-estimation of every scored policy (final evaluations use the whole calibration set)', positiveInt('--bn-images'), 128)
     .option('--score-images <n>', 'held-out calibration images the search scores policies on', positiveInt('--score-images'), 256)
     .option('--criterion <c>', "what a policy's error compares with: 'kl' (the max-bits predictions, label-free) or 'ce' (the calibration labels)", 'kl')
-    .option('--validate-images <n>', 'calibration images outside the BN and score sets on which the end point is compared with the uniform policy of the budget (0 = on the score set)', nonNegativeInt('--validate-images'), 0)
+    .option('--validate-images <n>', 'calibration images outside the BN and score sets on which the end point is compared with the uniform policy of the budget (0 = on the score set)', nonNegativeInt('--validate-images'), 512)
     .option('--bn-on-score', 're-estimate BN on the score images themselves (the paper\'s protocol) instead of on --bn-images separate ones', false)
     .option('--phases <p>', 'weights-then-activations | joint', 'weights-then-activations')
     .option('--raise', 'also try raising moves, as the paper does (≈4× the evaluations for the same result on the reference models)', false)

@@ -359,6 +359,9 @@ describe('lowbit mpq (CLI)', () => {
     expect(j.uniformAccuracy).toBeGreaterThan(0.5);
     expect(j.evaluations).toBeGreaterThan(10);
     expect(Object.keys(j.policy)).toHaveLength(10);
+    // the final pick between the end point and the uniform policy is made on 512 unused calibration images
+    expect(j.validation.images).toBe(512);
+    expect(j.chosen === 'search').toBe(j.validation.searchError <= j.validation.uniformError);
   }, 900_000);
 
   it('mpq search on a one-shot directory: policy.json, plot files, --json report fields; eval --policy reproduces the accuracy', async () => {
@@ -367,7 +370,7 @@ describe('lowbit mpq (CLI)', () => {
     await saveOneShot(o, p, { fp32Accuracy: 0.1 });
     o.dispose();
     const out = join(dir, 'cli-search');
-    const r = lowbit('mpq', 'search', '--model', p, '--avg-bits', '3', '--calib-size', '512', '--bn-images', '64', '--score-images', '64', '--plot-test-limit', '100', '--out', out, '--json');
+    const r = lowbit('mpq', 'search', '--model', p, '--avg-bits', '3', '--calib-size', '512', '--bn-images', '64', '--score-images', '64', '--validate-images', '256', '--plot-test-limit', '100', '--out', out, '--json');
     expect(r.status, r.stderr).toBe(0);
     const j = JSON.parse(r.stdout);
     expect(j.finalBnImages).toBe(512);
