@@ -72,6 +72,8 @@ function runOne(j) {
         evaluations: r.evaluations,
         forwardPasses: r.forwardPasses,
         chosen: r.chosen,
+        validation: r.validation ?? null,
+        endPoint: r.endPoint ? { accuracy: r.endPoint.accuracy, cost: r.endPoint.cost } : null,
         policy: r.policy,
       });
     });
@@ -93,17 +95,21 @@ await Promise.all(Array.from({ length: Math.max(1, jobs) }, worker));
 
 // render
 const ptq = existsSync(join(root, 'docs/ptq-results.json')) ? JSON.parse(readFileSync(join(root, 'docs/ptq-results.json'), 'utf8')) : [];
-const nwqAt = (model, setting) => ptq.find((p) => p.model === model && p.setting === setting.toLowerCase() && p.name === 'nwq' && !p.iters)?.quantizedAccuracy ?? null;
+const nwqAt = (model, setting) => ptq.find((p) => p.model === model && p.setting === setting.toLowerCase() && p.name === 'nwq' && !p.iters)?.report?.quantizedAccuracy ?? null;
 const pct = (x) => (x === null || x === undefined ? '—' : `${(100 * x).toFixed(2)}%`);
 const md = [];
 md.push(`Produced by \`node tools/bench/mpq-table.mjs\` (each row one \`lowbit mpq search --uniform <setting> --json\`; raw results in docs/mpq-results.json).`);
-md.push('Budget = the BitOps of the uniform policy (first/last layer at 8 bits). "searched" and "uniform" are evaluated on the same one-shot weights, BN re-estimated on the 1,024 calibration images, on the 10,000 test images. The search scores policies by KL divergence from the max-bits predictions on 256 held-out calibration images (BN re-estimated on 128 for each), lowers by error increase per BitOp saved, fills leftover budget, and returns the uniform policy instead when that has the lower held-out error ("returned").');
+md.push('Budget = the BitOps of the uniform policy (first/last layer at 8 bits). All accuracies are on the same one-shot weights, BN re-estimated on the 1,024 calibration images, on the 10,000 test images. The search scores policies by KL divergence from the max-bits predictions on the last 256 calibration images (BN re-estimated on the first 128 for each), lowers by error increase per BitOp saved and fills leftover budget; its end point and the uniform policy are then compared on 512 calibration images neither set used (same KL criterion, BN re-estimated on them) and the better one is returned. Rows without validation figures come from the version that compared them on the score set.');
 md.push('');
-md.push('| one-shot network | budget | searched (mixed) | uniform, same cost | FP32 | NWQ PTQ, same uniform setting | BitOps searched / budget (M) | returned | search: evaluations, seconds |');
-md.push('|---|---|---|---|---|---|---|---|---|');
+md.push('| one-shot network | budget | returned | its test top-1 | uniform, same cost | mixed end point: test top-1, BitOps (M) | validation error: end point / uniform | FP32 | NWQ PTQ, same setting | search: evaluations, seconds |');
+md.push('|---|---|---|---|---|---|---|---|---|---|');
 for (const r of results) {
   const model = r.label.split(':')[0];
-  md.push(`| ${r.label} | ${r.setting} | ${pct(r.accuracy)} | ${pct(r.uniformAccuracy)} | ${pct(r.fp32Accuracy)} | ${r.label.includes(':') ? '' : pct(nwqAt(model, r.setting))} | ${(r.cost / 1e6).toFixed(1)} / ${(r.uniformCost / 1e6).toFixed(1)} | ${r.chosen === undefined ? '' : r.chosen === 'search' ? 'mixed' : 'uniform'} | ${r.evaluations}, ${r.searchSeconds.toFixed(0)} s |`);
+  const mixed = r.chosen === 'search' ? { accuracy: r.accuracy, cost: r.cost } : r.endPoint;
+  const returned = r.chosen === undefined ? '' : r.chosen === 'search' ? 'mixed' : 'uniform';
+  md.push(
+    `| ${r.label} | ${r.setting} | ${returned} | ${pct(r.accuracy)} | ${pct(r.uniformAccuracy)} | ${mixed ? `${pct(mixed.accuracy)}, ${(mixed.cost / 1e6).toFixed(1)}` : '—'} | ${r.validation ? `${r.validation.searchError.toFixed(4)} / ${r.validation.uniformError.toFixed(4)}` : '—'} | ${pct(r.fp32Accuracy)} | ${r.label.includes(':') ? '' : pct(nwqAt(model, r.setting))} | ${r.evaluations}, ${r.searchSeconds.toFixed(0)} s |`,
+  );
 }
 const table = md.join('\n');
 console.log(table);

@@ -264,6 +264,8 @@ export async function runMpqSearch(o: MpqSearchCommandOptions): Promise<void> {
   const uniformPolicy = s.uniform;
   const uniform = uniformPolicy ? evaluatePolicy(oneShot, uniformPolicy, bn, test) : null;
   const uniformCost = uniformPolicy ? s.cost(uniformPolicy) : null;
+  // the search's own end point, when validation returned the uniform policy instead: its test accuracy too, for the record
+  const endPoint = s.validation && s.result.chosen !== 'search' ? { accuracy: evaluatePolicy(oneShot, s.validation.searchPolicy, bn, test).accuracy, cost: s.cost(s.validation.searchPolicy), policy: s.validation.searchPolicy } : null;
   // Pareto plot: the search's evaluated points on the front, evaluated on (a subset of) the test set, and uniform policies
   let plot: { svg: string; png: string } | null = null;
   let curve: Array<{ cost: number; accuracy: number; kind: string; label: string }> = [];
@@ -310,6 +312,7 @@ export async function runMpqSearch(o: MpqSearchCommandOptions): Promise<void> {
     bnOnScore: o.bnOnScore,
     criterion: o.criterion as Criterion,
     validation: s.validation ? { images: s.validation.images, searchError: s.validation.search, uniformError: s.validation.uniform } : null,
+    endPoint,
     phases: o.phases,
     allowRaise: o.raise,
     fill: o.fill,
