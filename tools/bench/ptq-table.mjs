@@ -97,7 +97,9 @@ for (const model of allModels) {
   md.push('');
   md.push(`| method | ${settings.map((s) => s.toUpperCase()).join(' | ')} | iterations | wall time (s) per setting |`);
   md.push(`|---|${settings.map(() => '---').join('|')}|---|---|`);
-  const names = ['rtn', 'adaround', 'brecq', 'qdrop', 'nwq', ...ABLATIONS.map((a) => a.name)];
+  const known = ['rtn', 'adaround', 'brecq', 'qdrop', 'nwq', ...ABLATIONS.map((a) => a.name)];
+  // then any other runs recorded in the results file (e.g. a longer NWQ run), in the order they were added
+  const names = [...known, ...new Set(rows.map((r) => r.name).filter((n) => !known.includes(n)))];
   for (const name of names) {
     const cells = settings.map((s) => rows.find((r) => r.setting === s && r.name === name));
     if (cells.every((c) => !c)) continue;
