@@ -72,3 +72,11 @@ describe('ptq --resume key', () => {
     expect(JSON.stringify(runKey({ ...base, seed: 2 }, plan))).not.toBe(JSON.stringify(k0));
   });
 });
+
+describe('ptq plans', () => {
+  it("AdaRound rounding always reconstructs with the channel-summed error its regulariser is calibrated on; NWQ's AR keeps per-example distances", () => {
+    expect(planMethod('nwq', {}).config!.reduction).toBe('features');
+    expect(planMethod('nwq', { rounding: 'adaround' }).config!.reduction).toBe('channels');
+    for (const m of ['adaround', 'brecq', 'qdrop']) expect(planMethod(m, {}).config!.reduction).toBe('channels');
+  });
+});

@@ -1,4 +1,5 @@
 import type { ActivationMixer, Schedule } from '@lowbit/core';
+import type { Reduction } from './losses.js';
 
 /** What the reconstruction loss compares between the quantized and the float network. */
 export type RegularizationPoints = 'blocks' | 'layers' | 'none';
@@ -16,6 +17,12 @@ export interface ReconstructionConfig {
   batchSize: number;
   /** Network granularity: AR points — block outputs (default), every layer's output, or none (output only). */
   regularize: RegularizationPoints;
+  /**
+   * How reconstruction and AR errors are reduced (default `features`: squared distance per
+   * example; `channels`: BRECQ/QDrop's channel-summed, position-averaged form, which AdaRound's
+   * regulariser weight assumes — the presets with AdaRound rounding use it).
+   */
+  reduction?: Reduction;
   /** Network granularity: extra term on the logits (`none` default; `mse` or `kl`). */
   outputLoss: 'none' | 'mse' | 'kl';
   outputWeight: number;
@@ -64,27 +71,27 @@ export const PRESETS: Record<PresetName, Preset> = {
     description: 'AdaRound: layer-by-layer reconstruction, rectified-sigmoid rounding with its regulariser, fixed activation steps',
     rounding: 'adaround',
     mixing: 'none',
-    config: { ...common, granularity: 'layer', iterations: 1000, regularize: 'none', activationLr: 0 },
+    config: { ...common, granularity: 'layer', iterations: 1000, regularize: 'none', activationLr: 0, reduction: 'channels' },
   },
   brecq: {
     name: 'brecq',
     description: 'BRECQ: block-by-block reconstruction, AdaRound rounding, learned activation steps',
     rounding: 'adaround',
     mixing: 'none',
-    config: { ...common, granularity: 'block', iterations: 1000, regularize: 'none' },
+    config: { ...common, granularity: 'block', iterations: 1000, regularize: 'none', reduction: 'channels' },
   },
   qdrop: {
     name: 'qdrop',
     description: 'QDrop: BRECQ plus random activation drop (float kept with p = 0.5)',
     rounding: 'adaround',
     mixing: 'qdrop',
-    config: { ...common, granularity: 'block', iterations: 1000, regularize: 'none' },
+    config: { ...common, granularity: 'block', iterations: 1000, regularize: 'none', reduction: 'channels' },
   },
   nwq: {
     name: 'nwq',
     description: 'NWQ: network-wise reconstruction with Activation Regularization over block outputs, Annealing-Softmax rounding, Annealing Mixup',
     rounding: 'asoftmax',
     mixing: 'amixup',
-    config: { ...common, granularity: 'network', iterations: 1000, regularize: 'blocks' },
+    config: { ...common, granularity: 'network', iterations: 1000, regularize: 'blocks', reduction: 'features' },
   },
 };

@@ -1,28 +1,36 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 /**
- * Reconstruction error: the squared L2 distance per example (summed over all features), averaged
- * over the batch — the convention of BRECQ, QDrop and NWQ, against which AdaRound's regulariser
- * weight λ = 0.01 is calibrated (a per-element mean would make the regulariser dominate).
+ * How a squared error is reduced to a scalar. `features`: summed over all features of an example
+ * (the squared L2 distance between two activations), averaged over the examples. `channels`:
+ * summed over channels (the last axis) and averaged over examples and spatial positions — BRECQ's
+ * and QDrop's `lp_loss`, the scale AdaRound's regulariser weight λ = 0.01 is calibrated against
+ * (with `features` the regulariser is H·W times too weak to harden the rounding, and 2-bit runs
+ * collapse when the hard rounding is taken).
  */
-export function mse(a: tf.Tensor, b: tf.Tensor): tf.Scalar {
+export type Reduction = 'features' | 'channels';
+
+/** Squared error between two activations, reduced as `reduction` says (default `features`). */
+export function mse(a: tf.Tensor, b: tf.Tensor, reduction: Reduction = 'features'): tf.Scalar {
   const d = tf.squaredDifference(a, b);
   if (d.rank <= 1) return tf.sum(d) as tf.Scalar;
+  if (reduction === 'channels') return tf.mean(tf.sum(d, -1)) as tf.Scalar;
   const axes = Array.from({ length: d.rank - 1 }, (_, i) => i + 1);
   return tf.mean(tf.sum(d, axes)) as tf.Scalar;
 }
 
 /**
- * Activation Regularization: `Σ_p λ_p · E_batch ‖â_p − a_p‖²` over the regularised points (block
- * or layer outputs) of the quantized (â) and float (a) networks on the same batch.
+ * Activation Regularization: `Σ_p λ_p · mse(â_p, a_p)` over the regularised points (block or
+ * layer outputs) of the quantized (â) and float (a) networks on the same batch; by default each
+ * term is the squared distance between the two activations, averaged over the batch.
  */
-export function arLoss(quant: Map<string, tf.Tensor>, float: Map<string, tf.Tensor>, weights: Record<string, number> = {}): tf.Scalar {
+export function arLoss(quant: Map<string, tf.Tensor>, float: Map<string, tf.Tensor>, weights: Record<string, number> = {}, reduction: Reduction = 'features'): tf.Scalar {
   const terms: tf.Scalar[] = [];
   for (const [name, q] of quant) {
     const f = float.get(name);
     if (!f) throw new Error(`AR loss: no float target for '${name}'`);
     const w = weights[name] ?? 1;
-    if (w !== 0) terms.push(tf.mul(mse(q, f), w) as tf.Scalar);
+    if (w !== 0) terms.push(tf.mul(mse(q, f, reduction), w) as tf.Scalar);
   }
   return terms.length === 0 ? tf.scalar(0) : (tf.addN(terms) as tf.Scalar);
 }

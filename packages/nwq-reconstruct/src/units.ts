@@ -97,7 +97,7 @@ export function networkUnit(setup: QuantSetup<Network>, calib: CalibrationSource
       });
       const quantTaps = c.regularize === 'blocks' ? r.blocks : r.nodes;
       const terms: Record<string, tf.Scalar> = {};
-      if (points.length > 0) terms['ar'] = arLoss(quantTaps, floatTaps);
+      if (points.length > 0) terms['ar'] = arLoss(quantTaps, floatTaps, {}, c.reduction ?? 'features');
       if (needLogits) {
         const w = c.regularize === 'none' ? 1 : c.outputWeight;
         terms['output'] = tf.mul(c.outputLoss === 'kl' ? klLogits(r.output, floatLogits) : mse(r.output, floatLogits), w) as tf.Scalar;
@@ -133,7 +133,7 @@ function partUnit(
       const x = c.targets === 'cache' ? undefined : calib.batch(indices);
       const [xin] = inputs.get(indices, x);
       const [t] = targets.get(indices, x);
-      return { recon: mse(run(xin!, ctx), t!) };
+      return { recon: mse(run(xin!, ctx), t!, c.reduction ?? 'features') };
     },
     finish() {
       inputs.finish();

@@ -32,7 +32,7 @@ function outputError(q: ReturnType<typeof setup>, x: tf.Tensor): number {
 }
 
 describe('losses', () => {
-  it('AR loss is the λ-weighted sum of per-example squared distances, averaged over the batch', () => {
+  it('AR loss is the λ-weighted sum of per-example squared distances, averaged over the batch; channels reduction averages positions too', () => {
     const v = tf.tidy(() => {
       const q = new Map<string, tf.Tensor>([
         ['a', tf.tensor2d([[1, 2], [0, 1]])],
@@ -46,16 +46,20 @@ describe('losses', () => {
     });
     // a: examples (1 + 4) and (0 + 1) → mean 3; b: (1 + 0 + 9) · λ 2 = 20
     expect(v).toBeCloseTo(3 + 20, 5);
+    // a feature map [N=1, H=1, W=2, C=2]: features — 1 + 4 + 0 + 1 = 6; channels — per position (1 + 4), (0 + 1), averaged: 3
+    const fm = () => [new Map([['c', tf.tensor4d([1, 2, 0, 1], [1, 1, 2, 2])]]), new Map([['c', tf.zeros([1, 1, 2, 2])]])] as const;
+    expect(tf.tidy(() => arLoss(...fm()).dataSync()[0]!)).toBeCloseTo(6, 6);
+    expect(tf.tidy(() => arLoss(...fm(), {}, 'channels').dataSync()[0]!)).toBeCloseTo(3, 6);
   });
 });
 
 describe('presets', () => {
   it('each method is one config over the same engine', () => {
     expect(PRESETS.rtn.config).toBeNull();
-    expect(PRESETS.adaround).toMatchObject({ rounding: 'adaround', mixing: 'none', config: { granularity: 'layer', activationLr: 0 } });
-    expect(PRESETS.brecq).toMatchObject({ rounding: 'adaround', mixing: 'none', config: { granularity: 'block' } });
-    expect(PRESETS.qdrop).toMatchObject({ rounding: 'adaround', mixing: 'qdrop', config: { granularity: 'block' } });
-    expect(PRESETS.nwq).toMatchObject({ rounding: 'asoftmax', mixing: 'amixup', config: { granularity: 'network', regularize: 'blocks', weightLr: 1e-3, activationLr: 4e-5, batchSize: 32 } });
+    expect(PRESETS.adaround).toMatchObject({ rounding: 'adaround', mixing: 'none', config: { granularity: 'layer', activationLr: 0, reduction: 'channels' } });
+    expect(PRESETS.brecq).toMatchObject({ rounding: 'adaround', mixing: 'none', config: { granularity: 'block', reduction: 'channels' } });
+    expect(PRESETS.qdrop).toMatchObject({ rounding: 'adaround', mixing: 'qdrop', config: { granularity: 'block', reduction: 'channels' } });
+    expect(PRESETS.nwq).toMatchObject({ rounding: 'asoftmax', mixing: 'amixup', config: { granularity: 'network', regularize: 'blocks', weightLr: 1e-3, activationLr: 4e-5, batchSize: 32, reduction: 'features' } });
   });
 });
 

@@ -57,6 +57,8 @@ export function planMethod(method: string, o: MethodOverrides): MethodPlan {
   if (o.lrAct !== undefined) config.activationLr = o.lrAct;
   const t = oneOf('--targets', o.targets, ['cache', 'per-batch'] as const);
   if (t) config.targets = t;
+  // AdaRound's regulariser weight is calibrated against BRECQ/QDrop's channel-summed error (also when an ablation gives NWQ AdaRound rounding)
+  if (rounding === 'adaround') config.reduction = 'channels';
   if (rounding === 'nearest' && config.activationLr === 0) throw new LowbitError('E_ARG', 'nothing to optimise: nearest rounding with fixed activation steps');
   return { method: name, rounding, mixing, config };
 }
