@@ -31,75 +31,75 @@ export interface BatchNormTrainResult {
  * backward each run as one fused SIMD kernel (a few passes over the data) instead.
  */
 export function batchNormTrain(x: tf.Tensor, p: BatchNormParams): BatchNormTrainResult {
-  if (kernels() && x.dtype === 'float32') return batchNormTrainFused(x, p);
-  const c = x.shape[x.rank - 1]!;
-  const r = x.size / c;
-  const shape = x.shape;
-  let stats: [tf.Tensor, tf.Tensor] | null = null;
-  const bn = tf.customGrad(((xs: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, save: tf.GradSaveFunc) => {
+  return runBatchNorm(x, p, kernels() && x.dtype === 'float32' ? fusedPath : opPath);
+}
+
+/**
+ * One implementation of training-mode batch norm over `x` viewed as `[r, c]`: the forward gives
+ * the output (x's shape), the saved x̂ (`[r, c]`) and 1/σ, and the batch mean and variance (`[c]`);
+ * the backward the gradients for x, γ and β (x's shape, `[c]`, `[c]`).
+ */
+interface BatchNormPath {
+  forward(xs: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, epsilon: number, r: number, c: number): { y: tf.Tensor; xhat: tf.Tensor; inv: tf.Tensor; mean: tf.Tensor; variance: tf.Tensor };
+  backward(dy: tf.Tensor, xhat: tf.Tensor, inv: tf.Tensor, gamma: tf.Tensor, r: number, c: number, shape: number[]): [tf.Tensor, tf.Tensor, tf.Tensor];
+}
+
+/** tfjs ops; every per-channel sum a `[1, R] × [R, C]` product (no activation-sized transposes). */
+const opPath: BatchNormPath = {
+  forward(xs, gamma, beta, epsilon, r, c) {
     const x2 = tf.reshape(xs, [r, c]);
     const avg = tf.fill([1, r], 1 / r);
     const mean = tf.matMul(avg, x2);
     const centered = tf.sub(x2, mean);
     const variance = tf.matMul(avg, tf.square(centered));
-    const inv = tf.rsqrt(tf.add(variance, p.epsilon));
+    const inv = tf.rsqrt(tf.add(variance, epsilon));
     const xhat = tf.mul(centered, inv);
     const y = tf.add(tf.mul(xhat, gamma), beta);
-    stats = [tf.keep(tf.reshape(mean, [c])), tf.keep(tf.reshape(variance, [c]))];
-    save([xhat, inv, gamma]);
+    return { y: tf.reshape(y, xs.shape), xhat, inv, mean: tf.reshape(mean, [c]), variance: tf.reshape(variance, [c]) };
+  },
+  backward(dy, xh, iv, g, r, c, shape) {
+    const dy2 = tf.reshape(dy, [r, c]);
+    const ones = tf.ones([1, r]);
+    const dbeta = tf.matMul(ones, dy2);
+    const dgamma = tf.matMul(ones, tf.mul(dy2, xh));
+    const inner = tf.sub(dy2, tf.mul(tf.add(dbeta, tf.mul(xh, dgamma)), 1 / r));
+    const dx = tf.mul(inner, tf.mul(g, iv));
+    return [tf.reshape(dx, shape), tf.reshape(dgamma, [c]), tf.reshape(dbeta, [c])];
+  },
+};
+
+/** The fused kernels of `packages/core/kernels/batch_norm.c` (inputs read straight from the tfjs heap; the kernel copies them before it runs). */
+const fusedPath: BatchNormPath = {
+  forward(xs, gamma, beta, epsilon, r, c) {
+    const f = kernels()!.batchNormForward(values(xs), values(gamma), values(beta), epsilon, r, c);
+    return { y: tensorFrom(f.y, xs.shape), xhat: tensorFrom(f.xhat, [r, c]), inv: tensorFrom(f.inv, [c]), mean: tensorFrom(f.mean, [c]), variance: tensorFrom(f.variance, [c]) };
+  },
+  backward(dy, xh, iv, g, r, c, shape) {
+    const b = kernels()!.batchNormBackward(values(dy), values(xh), values(g), values(iv), r, c);
+    return [tensorFrom(b.dx, shape), tensorFrom(b.dgamma, [c]), tensorFrom(b.dbeta, [c])];
+  },
+};
+
+function runBatchNorm(x: tf.Tensor, p: BatchNormParams, path: BatchNormPath): BatchNormTrainResult {
+  const c = x.shape[x.rank - 1]!;
+  const r = x.size / c;
+  const shape = x.shape;
+  let stats: [tf.Tensor, tf.Tensor] | null = null;
+  const bn = tf.customGrad(((xs: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, save: tf.GradSaveFunc) => {
+    const f = path.forward(xs, gamma, beta, p.epsilon, r, c);
+    stats = [tf.keep(f.mean), tf.keep(f.variance)];
+    save([f.xhat, f.inv, gamma]);
     return {
-      value: tf.reshape(y, shape),
+      value: f.y,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [xh, iv, g] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
-        const dy2 = tf.reshape(dy, [r, c]);
-        const ones = tf.ones([1, r]);
-        const dbeta = tf.matMul(ones, dy2);
-        const dgamma = tf.matMul(ones, tf.mul(dy2, xh));
-        const inner = tf.sub(dy2, tf.mul(tf.add(dbeta, tf.mul(xh, dgamma)), 1 / r));
-        const dx = tf.mul(inner, tf.mul(g, iv));
-        return [tf.reshape(dx, shape), tf.reshape(dgamma, [c]), tf.reshape(dbeta, [c])];
+        return path.backward(dy, xh, iv, g, r, c, shape);
       },
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
   const y = bn(x, p.gamma, p.beta);
   const [m, v] = stats as unknown as [tf.Tensor, tf.Tensor];
   // Re-home the statistics in the caller's scope (they were kept to escape customGrad's).
-  const mean = tf.clone(m) as tf.Tensor1D;
-  const variance = tf.clone(v) as tf.Tensor1D;
-  m.dispose();
-  v.dispose();
-  return { y, mean, variance };
-}
-
-/** {@link batchNormTrain} with the fused kernels of `packages/core/kernels/batch_norm.c`. */
-function batchNormTrainFused(x: tf.Tensor, p: BatchNormParams): BatchNormTrainResult {
-  const k = kernels()!;
-  const c = x.shape[x.rank - 1]!;
-  const r = x.size / c;
-  const shape = x.shape;
-  let stats: [tf.Tensor, tf.Tensor] | null = null;
-  const bn = tf.customGrad(((xs: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, save: tf.GradSaveFunc) => {
-    const gv = Float32Array.from(values(gamma));
-    const f = k.batchNormForward(values(xs), gv, values(beta), p.epsilon, r, c);
-    const y = tensorFrom(f.y, shape);
-    const xhat = tensorFrom(f.xhat, [r, c]);
-    const inv = tensorFrom(f.inv, [c]);
-    stats = [tf.keep(tensorFrom(f.mean, [c])), tf.keep(tensorFrom(f.variance, [c]))];
-    save([xhat, inv, gamma]);
-    return {
-      value: y,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [xh, iv, g] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
-        const gs = Float32Array.from(values(g));
-        const is = Float32Array.from(values(iv));
-        // the kernel copies its inputs before it runs; dy and xhat are read straight from the tfjs heap
-        const b = k.batchNormBackward(values(dy), values(xh), gs, is, r, c);
-        return [tensorFrom(b.dx, shape), tensorFrom(b.dgamma, [c]), tensorFrom(b.dbeta, [c])];
-      },
-    };
-  }) as unknown as Parameters<typeof tf.customGrad>[0]);
-  const y = bn(x, p.gamma, p.beta);
-  const [m, v] = stats as unknown as [tf.Tensor, tf.Tensor];
   const mean = tf.clone(m) as tf.Tensor1D;
   const variance = tf.clone(v) as tf.Tensor1D;
   m.dispose();

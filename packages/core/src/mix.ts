@@ -22,13 +22,12 @@ export function bernoulliMix(xFloat: tf.Tensor, xQuant: tf.Tensor, p: number, rn
     const r = k.mixForward(tensorValues(xf), tensorValues(xq), p * 4294967296, state);
     rng.setState([state[0]!, state[1]!, state[2]!, state[3]!]);
     const out = kernelTensor(r.out, shape);
-    const mask = tf.tensor(tf.getBackend() === 'wasm' ? r.mask : r.mask.slice(), shape, 'bool');
+    const mask = kernelTensor(r.mask, shape, 'bool');
     save([mask]);
     return {
       value: out,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const m = Uint8Array.from(tensorBytes(saved[0]!));
-        const g = k.mixBackward(tensorValues(dy), m);
+        const g = k.mixBackward(tensorValues(dy), tensorBytes(saved[0]!));
         const dxf = kernelTensor(g.dxf, shape);
         const dxq = kernelTensor(g.dxq, shape);
         return [dxf, dxq];

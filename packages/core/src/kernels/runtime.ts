@@ -1,27 +1,36 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { KERNELS_WASM_BASE64 } from './kernels-wasm.js';
 
-/**
- * A float32 tensor's values for a kernel call: on the wasm backend a view of its heap (no copy;
- * valid only until the next tfjs allocation, so pass it straight to the kernel), else a copy.
- */
-export function tensorValues(t: tf.Tensor): Float32Array {
-  const b = tf.backend() as unknown as { typedArrayFromHeap?: (t: tf.Tensor) => Float32Array };
-  return tf.getBackend() === 'wasm' && typeof b.typedArrayFromHeap === 'function' ? b.typedArrayFromHeap(t) : (t.dataSync() as Float32Array);
+/** A view of a tensor's data in the wasm backend's heap (no copy), or null on other backends. */
+function heapView(t: tf.Tensor): Float32Array | Uint8Array | null {
+  const b = tf.backend() as unknown as { typedArrayFromHeap?: (t: tf.Tensor) => Float32Array | Uint8Array };
+  return tf.getBackend() === 'wasm' && typeof b.typedArrayFromHeap === 'function' ? b.typedArrayFromHeap(t) : null;
 }
 
-/** A bool tensor's bytes (0/1): a view of the wasm heap where possible (same caveat as {@link tensorValues}), else a copy. */
+/**
+ * A float32 tensor's values for a kernel call: on the wasm backend a view of its heap (no copy;
+ * valid only until the next tfjs allocation, so pass it straight to the kernel), else its data.
+ */
+export function tensorValues(t: tf.Tensor): Float32Array {
+  return (heapView(t) ?? t.dataSync()) as Float32Array;
+}
+
+/** A bool tensor's bytes (0/1), with the same view-or-data rule as {@link tensorValues}. */
 export function tensorBytes(t: tf.Tensor): Uint8Array {
-  const b = tf.backend() as unknown as { typedArrayFromHeap?: (t: tf.Tensor) => Uint8Array };
-  return tf.getBackend() === 'wasm' && typeof b.typedArrayFromHeap === 'function' ? b.typedArrayFromHeap(t) : Uint8Array.from(t.dataSync() as Uint8Array);
+  return (heapView(t) ?? t.dataSync()) as Uint8Array;
 }
 
 /**
  * A tensor from kernel output (a view into the kernel memory): the wasm backend copies the data
  * into its heap when the tensor is created; other backends keep the array, so it is copied first.
  */
-export function kernelTensor(data: Float32Array, shape: number[]): tf.Tensor {
-  return tf.tensor(tf.getBackend() === 'wasm' ? data : data.slice(), shape, 'float32');
+export function kernelTensor(data: Float32Array | Uint8Array, shape: number[], dtype: 'float32' | 'bool' = 'float32'): tf.Tensor {
+  return tf.tensor(tf.getBackend() === 'wasm' ? data : data.slice(), shape, dtype);
+}
+
+/** `n` floats of the kernel memory from byte offset `offset`, as a view. */
+function floats(heap: Float32Array, offset: number, n: number): Float32Array {
+  return heap.subarray(offset >> 2, (offset >> 2) + n);
 }
 
 interface KernelExports {
@@ -102,8 +111,7 @@ export class KernelRuntime {
     const n = r * c;
     const { offsets: o, heap } = this.layout([x, gamma, beta, n, n, c, c, c, c, 2 * c]);
     this.ex.bn_forward(o[0]!, o[1]!, o[2]!, eps, o[3]!, o[4]!, o[5]!, o[6]!, o[7]!, o[8]!, o[9]!, r, c);
-    const v = (i: number, len: number) => heap.subarray(o[i]! >> 2, (o[i]! >> 2) + len);
-    return { y: v(3, n), xhat: v(4, n), mean: v(5, c), variance: v(6, c), inv: v(7, c) };
+    return { y: floats(heap, o[3]!, n), xhat: floats(heap, o[4]!, n), mean: floats(heap, o[5]!, c), variance: floats(heap, o[6]!, c), inv: floats(heap, o[7]!, c) };
   }
 
   /** Gradient of {@link batchNormForward}: `dx`, `dgamma = Σ dy·xhat`, `dbeta = Σ dy` (views, as above). */
@@ -111,8 +119,7 @@ export class KernelRuntime {
     const n = r * c;
     const { offsets: o, heap } = this.layout([dy, xhat, gamma, inv, n, c, c, 2 * c, 4 * c]);
     this.ex.bn_backward(o[0]!, o[1]!, o[2]!, o[3]!, o[4]!, o[5]!, o[6]!, o[7]!, o[8]!, r, c);
-    const v = (i: number, len: number) => heap.subarray(o[i]! >> 2, (o[i]! >> 2) + len);
-    return { dx: v(4, n), dgamma: v(5, c), dbeta: v(6, c) };
+    return { dx: floats(heap, o[4]!, n), dgamma: floats(heap, o[5]!, c), dbeta: floats(heap, o[6]!, c) };
   }
 
   /**
@@ -123,7 +130,7 @@ export class KernelRuntime {
     const n = x.length;
     const { offsets: o, heap } = this.layout([x, n]);
     this.ex.fq_forward(o[0]!, o[1]!, n, s, z, qmin, qmax);
-    return heap.subarray(o[1]! >> 2, (o[1]! >> 2) + n);
+    return floats(heap, o[1]!, n);
   }
 
   /**
@@ -134,7 +141,7 @@ export class KernelRuntime {
     const n = x.length;
     const { offsets: o, heap } = this.layout([x, dy, n]);
     const ds = this.ex.fq_backward(o[0]!, o[1]!, o[2]!, n, s, z, qmin, qmax);
-    return { dx: heap.subarray(o[2]! >> 2, (o[2]! >> 2) + n), ds };
+    return { dx: floats(heap, o[2]!, n), ds };
   }
 
   /**
@@ -149,7 +156,7 @@ export class KernelRuntime {
     st.set(state);
     this.ex.mix_forward(o[0]!, o[1]!, o[2]!, o[3]!, n, threshold, o[4]!);
     state.set(new Uint32Array(heap.buffer, o[4]!, 4));
-    return { out: heap.subarray(o[2]! >> 2, (o[2]! >> 2) + n), mask: new Uint8Array(heap.buffer, o[3]!, n) };
+    return { out: floats(heap, o[2]!, n), mask: new Uint8Array(heap.buffer, o[3]!, n) };
   }
 
   /** Gradients of {@link mixForward}: `dxf = M·dy`, `dxq = dy − M·dy` (views, as above). */
@@ -157,7 +164,7 @@ export class KernelRuntime {
     const n = dy.length;
     const { offsets: o, heap } = this.layout([dy, mask, n, n]);
     this.ex.mix_backward(o[0]!, o[1]!, o[2]!, o[3]!, n);
-    return { dxf: heap.subarray(o[2]! >> 2, (o[2]! >> 2) + n), dxq: heap.subarray(o[3]! >> 2, (o[3]! >> 2) + n) };
+    return { dxf: floats(heap, o[2]!, n), dxq: floats(heap, o[3]!, n) };
   }
 
   /** Gradient of ReLU (`hi` = ∞) or ReLU6 (`hi` = 6): `dy` where `0 < x ≤ hi`, else 0 (a view, as above). */
@@ -165,7 +172,7 @@ export class KernelRuntime {
     const n = x.length;
     const { offsets: o, heap } = this.layout([x, dy, n]);
     this.ex.relu_grad(o[0]!, o[1]!, o[2]!, n, hi);
-    return heap.subarray(o[2]! >> 2, (o[2]! >> 2) + n);
+    return floats(heap, o[2]!, n);
   }
 
   /** dx of a depthwise conv (multiplier 1): `[N, H, W, C]` floats. */
