@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend, LowbitError } from '@lowbit/core';
 import { atomicWriteFile } from '@lowbit/core/node';
@@ -13,6 +13,7 @@ import { loadOneShot, saveOneShot } from '../mpq/one-shot-io.js';
 import type { OneShotNet } from '../mpq/one-shot-net.js';
 import { type Budget, searchOneShot, uniformOneShotPolicy } from '../mpq/search.js';
 import { type MpqTrainConfig, trainOneShot } from '../mpq/train-loop.js';
+import { isFashionMnistDir } from '../util/fashion-mnist-dir.js';
 import { writeChart } from '../util/plot.js';
 import { fashionMnistTest } from '../util/test-data.js';
 import { loadTrainData } from './train.js';
@@ -353,7 +354,7 @@ export async function runMpqSearch(o: MpqSearchCommandOptions): Promise<void> {
  * the bundled 1,024 images, or the first `size` training images of a Fashion-MNIST directory.
  */
 export function mpqCalibration(src: string, size: number): LabeledSet {
-  if (src !== 'bundled' && !(existsSync(src) && statSync(src).isDirectory() && readdirSync(src).some((f) => f.startsWith('train-images-idx3-ubyte')))) {
+  if (src !== 'bundled' && !isFashionMnistDir(src)) {
     throw new LowbitError('E_ARG', `--calib must be 'bundled' or a Fashion-MNIST directory with train-images-idx3-ubyte(.gz) (the search needs labelled images), got '${src}'`);
   }
   const set = src === 'bundled' ? bundledCalibrationSet() : loadFashionMnist('train', src);

@@ -114,7 +114,8 @@ export async function searchOneShot(o: OneShotNet, s: MpqSearchOptions): Promise
       ...(uniform && !validate ? { references: [settingFromPolicy(knobs, uniform)] } : {}),
       ...(s.onStep ? { onStep: s.onStep } : {}),
     });
-    if (!uniform || !validate) return { knobs, cost, costKind, budgetValue, uniform, result, validation: null };
+    const base = { knobs, cost, costKind, budgetValue, uniform } as const;
+    if (!uniform || !validate) return { ...base, result, validation: null };
     // the final pick on images the search never saw: its end point against the uniform policy
     const vb = fixedBatches(s.calib, bnEnd, validate);
     const vt = scoreTargets(o, s.criterion ?? 'kl', s.calib, bnEnd, validate, vb, vb);
@@ -123,10 +124,10 @@ export async function searchOneShot(o: OneShotNet, s: MpqSearchOptions): Promise
       const vSearch = policyError(o, searchPolicy, vb, vb, vt);
       const vUniform = policyError(o, uniform, vb, vb, vt);
       const validation = { images: validate, search: vSearch, uniform: vUniform, searchPolicy };
-      if (vUniform >= vSearch) return { knobs, cost, costKind, budgetValue, uniform, result, validation };
+      if (vUniform >= vSearch) return { ...base, result, validation };
       const setting = settingFromPolicy(knobs, uniform);
       const picked: SearchResult = { ...result, policy: uniform, setting, cost: cost(uniform), error: evaluate(uniform), evaluations: result.evaluations + 1, chosen: 'reference 0' };
-      return { knobs, cost, costKind, budgetValue, uniform, result: picked, validation };
+      return { ...base, result: picked, validation };
     } finally {
       disposeBatches(vb);
       disposeTargets(vt);

@@ -1,6 +1,7 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { LowbitError } from '@lowbit/core';
+import { isFashionMnistDir } from './fashion-mnist-dir.js';
 import { bundledCalibrationSet, type ChannelOrder, type LabeledSet, loadFashionMnist, makeLabeledSet, parseIdx, readImageFolder, subset } from '@lowbit/data';
 
 /**
@@ -17,7 +18,7 @@ export function loadCalibration(arg: string, count: number, inputShape: number[]
     const idx = parseIdx(readFileSync(arg), arg);
     if (idx.shape.length !== 3 && idx.shape.length !== 4) throw new LowbitError('E_IDX', `${arg}: calibration images must be [N, H, W] or [N, H, W, C], got [${idx.shape.join(', ')}]`);
     set = makeLabeledSet(`calib:${arg}`, idx.data, [idx.shape[1]!, idx.shape[2]!, idx.shape[3] ?? 1], new Uint8Array(idx.shape[0]!));
-  } else if (readdirSync(arg).some((f) => f.startsWith('train-images-idx3-ubyte'))) set = loadFashionMnist('train', arg);
+  } else if (isFashionMnistDir(arg)) set = loadFashionMnist('train', arg);
   else {
     const [h, w, c] = inputShape;
     if (c !== 1 && c !== 3) throw new LowbitError('E_ARG', `image-folder calibration needs a model with 1 or 3 input channels, got ${c}`);

@@ -1,5 +1,6 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { LowbitError } from '@lowbit/core';
+import { isFashionMnistDir } from './fashion-mnist-dir.js';
 import { bundledTestSet, type ChannelOrder, type LabeledSet, loadFashionMnist, type Preprocess, readImageFolder, subset } from '@lowbit/data';
 
 /** The Fashion-MNIST test set: `bundled` (shipped with lowbit), or the IDX files in a directory. */
@@ -18,7 +19,7 @@ export function loadTestSet(arg: string, inputShape: number[], numOutputs: numbe
   let set: LabeledSet;
   if (arg === 'bundled') set = bundledTestSet();
   else if (!existsSync(arg)) throw new LowbitError('E_DATA_MISSING', `--test '${arg}' does not exist`);
-  else if (statSync(arg).isDirectory() && readdirSync(arg).some((f) => f.startsWith('t10k-images-idx3-ubyte'))) set = loadFashionMnist('test', arg);
+  else if (isFashionMnistDir(arg, 'test')) set = loadFashionMnist('test', arg);
   else {
     const [h, w, c] = inputShape;
     if (c !== 1 && c !== 3) throw new LowbitError('E_ARG', `a test image folder needs a model with 1 or 3 input channels, got ${c}`);
