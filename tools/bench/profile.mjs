@@ -2,8 +2,9 @@
 // Per-kernel profile of one training step (batch 64) and one NWQ W4A4 iteration (batch 32) of
 // both reference models, with the arithmetic and memory traffic that bound them; writes
 // docs/performance.md. Usage: node tools/bench/profile.mjs   (after `pnpm build`)
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { writeAtomic } from './lib.mjs';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const imp = (p) => import(`${root}${p}`);
@@ -82,6 +83,5 @@ for (const s of sections) {
   md.push('');
 }
 md.push('## Reading it', '', readFileSync(`${root}tools/bench/profile-notes.md`, 'utf8').trim(), '');
-writeFileSync(`${root}docs/performance.md.tmp`, md.join('\n'));
-renameSync(`${root}docs/performance.md.tmp`, `${root}docs/performance.md`);
+writeAtomic(`${root}docs/performance.md`, md.join('\n'));
 console.log(md.join('\n'));
