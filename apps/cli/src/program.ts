@@ -53,6 +53,7 @@ export function buildProgram(): Command {
     .option('--no-eval', 'skip the test-set evaluation after each epoch')
     .option('--out <dir>', 'output directory (model.json, checkpoints/)', 'runs/train')
     .option('--resume', 'continue from the latest checkpoint in --out', false)
+    .option('--threads <n>', 'split every batch over N threads (data parallelism, batch norm synchronised; same result up to float rounding)', positiveInt('--threads'), 1)
     .action(async (o) => runTrain(o));
 
   program

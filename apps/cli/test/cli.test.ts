@@ -58,6 +58,32 @@ describe('lowbit train and eval (built CLI, plain node)', () => {
     }
   });
 
+  it('--threads 2 trains the same network as one thread (data parallelism, batch norm synchronised)', async () => {
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { initBackend, maxRelError } = await import('@lowbit/core');
+    const { loadNetwork } = await import('@lowbit/nn/node');
+    const { paramMap, disposeNetwork } = await import('@lowbit/nn');
+    await initBackend();
+    const out = mkdtempSync(join(tmpdir(), 'lowbit-cli-threads-'));
+    try {
+      const args = ['train', '--data', 'bundled', '--limit', '96', '--epochs', '1', '--batch', '48', '--lr', '0.05', '--no-eval'];
+      const one = lowbit(...args, '--out', join(out, 'one'));
+      expect(one.status, one.stderr).toBe(0);
+      const two = lowbit(...args, '--threads', '2', '--out', join(out, 'two'));
+      expect(two.status, two.stderr).toBe(0);
+      expect(two.stderr).toMatch(/2 threads/);
+      const a = loadNetwork(join(out, 'one', 'model.json'));
+      const b = loadNetwork(join(out, 'two', 'model.json'));
+      const pb = paramMap(b, 'all');
+      for (const [k, v] of Object.entries(paramMap(a, 'all'))) expect(maxRelError(pb[k]!.dataSync() as Float32Array, v.dataSync() as Float32Array), k).toBeLessThan(1e-4);
+      disposeNetwork(a);
+      disposeNetwork(b);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+
   it('explains missing data and bad options', () => {
     const d = lowbit('train', '--data', '/nonexistent/fm', '--epochs', '1');
     expect(d.status).toBe(2);

@@ -21,12 +21,8 @@ static void flush(double* acc, float* part, int C) {
   }
 }
 
-// mean[c] = Σ_r x[r,c] / R;  var[c] = Σ_r (x[r,c] − mean[c])² / R (biased);  inv[c] = 1/sqrt(var[c] + eps)
-// xhat = (x − mean)·inv;  y = xhat·gamma + beta.
-// scratch: C floats + C doubles (8-byte aligned).
-EXPORT(bn_forward)
-void bn_forward(const float* x, const float* gamma, const float* beta, float eps, float* y, float* xhat, float* mean,
-                float* var, float* inv, float* part, double* acc, int R, int C) {
+// acc[c] = Σ_r x[r,c] (float32 over blocks of BLOCK rows, float64 across blocks).
+static void col_sums(const float* x, float* part, double* acc, int R, int C) {
   zero_f(part, C);
   zero_d(acc, C);
   for (int r = 0; r < R; r++) {
@@ -37,7 +33,11 @@ void bn_forward(const float* x, const float* gamma, const float* beta, float eps
     if ((r + 1) % BLOCK == 0) flush(acc, part, C);
   }
   flush(acc, part, C);
-  for (int c = 0; c < C; c++) mean[c] = (float)(acc[c] / R);
+}
+
+// acc[c] = Σ_r (x[r,c] − mean[c])², accumulated as col_sums.
+static void col_sq_dev(const float* x, const float* mean, float* part, double* acc, int R, int C) {
+  zero_f(part, C);
   zero_d(acc, C);
   for (int r = 0; r < R; r++) {
     const float* row = x + (long)r * C;
@@ -53,11 +53,11 @@ void bn_forward(const float* x, const float* gamma, const float* beta, float eps
     if ((r + 1) % BLOCK == 0) flush(acc, part, C);
   }
   flush(acc, part, C);
-  for (int c = 0; c < C; c++) {
-    double v = acc[c] / R;
-    var[c] = (float)v;
-    inv[c] = (float)(1.0 / __builtin_sqrt((double)(float)v + (double)eps));
-  }
+}
+
+// xhat = (x − mean)·inv;  y = xhat·gamma + beta.
+static void normalize(const float* x, const float* mean, const float* inv, const float* gamma, const float* beta, float* y,
+                      float* xhat, int R, int C) {
   for (int r = 0; r < R; r++) {
     const float* row = x + (long)r * C;
     float* yr = y + (long)r * C;
@@ -76,12 +76,8 @@ void bn_forward(const float* x, const float* gamma, const float* beta, float eps
   }
 }
 
-// dbeta[c] = Σ_r dy;  dgamma[c] = Σ_r dy·xhat;
-// dx = gamma·inv·(dy − (dbeta + xhat·dgamma)/R).
-// scratch: 2C floats + 2C doubles.
-EXPORT(bn_backward)
-void bn_backward(const float* dy, const float* xhat, const float* gamma, const float* inv, float* dx, float* dgamma,
-                 float* dbeta, float* part, double* acc, int R, int C) {
+// acc[c] = Σ_r dy[r,c],  acc[C + c] = Σ_r dy[r,c]·xhat[r,c] (part: 2C floats).
+static void grad_sums(const float* dy, const float* xhat, float* part, double* acc, int R, int C) {
   float* pb = part;
   float* pg = part + C;
   double* ab = acc;
@@ -108,23 +104,87 @@ void bn_backward(const float* dy, const float* xhat, const float* gamma, const f
   }
   flush(ab, pb, C);
   flush(ag, pg, C);
-  // reuse part for the per-channel factors: pb = dbeta/R, pg = dgamma/R, and scale = gamma·inv in dgamma's slot after
-  for (int c = 0; c < C; c++) {
-    dbeta[c] = (float)ab[c];
-    dgamma[c] = (float)ag[c];
-    pb[c] = (float)(ab[c] / R);
-    pg[c] = (float)(ag[c] / R);
-  }
+}
+
+// dx = gamma·inv·(dy − (mb + xhat·mg)) with mb = mean(dy), mg = mean(dy·xhat) per channel.
+static void grad_apply(const float* dy, const float* xhat, const float* gamma, const float* inv, const float* mb,
+                       const float* mg, float* dx, int R, int C) {
   for (int r = 0; r < R; r++) {
     const float* d = dy + (long)r * C;
     const float* h = xhat + (long)r * C;
     float* o = dx + (long)r * C;
     int c = 0;
     for (; c + 4 <= C; c += 4) {
-      v128_t t = wasm_f32x4_add(wasm_v128_load(pb + c), wasm_f32x4_mul(wasm_v128_load(h + c), wasm_v128_load(pg + c)));
+      v128_t t = wasm_f32x4_add(wasm_v128_load(mb + c), wasm_f32x4_mul(wasm_v128_load(h + c), wasm_v128_load(mg + c)));
       v128_t s = wasm_f32x4_mul(wasm_v128_load(gamma + c), wasm_v128_load(inv + c));
       wasm_v128_store(o + c, wasm_f32x4_mul(wasm_f32x4_sub(wasm_v128_load(d + c), t), s));
     }
-    for (; c < C; c++) o[c] = (d[c] - (pb[c] + h[c] * pg[c])) * gamma[c] * inv[c];
+    for (; c < C; c++) o[c] = (d[c] - (mb[c] + h[c] * mg[c])) * gamma[c] * inv[c];
   }
+}
+
+// mean[c] = Σ_r x[r,c] / R;  var[c] = Σ_r (x[r,c] − mean[c])² / R (biased);  inv[c] = 1/sqrt(var[c] + eps)
+// xhat = (x − mean)·inv;  y = xhat·gamma + beta.
+// scratch: C floats + C doubles (8-byte aligned).
+EXPORT(bn_forward)
+void bn_forward(const float* x, const float* gamma, const float* beta, float eps, float* y, float* xhat, float* mean,
+                float* var, float* inv, float* part, double* acc, int R, int C) {
+  col_sums(x, part, acc, R, C);
+  for (int c = 0; c < C; c++) mean[c] = (float)(acc[c] / R);
+  col_sq_dev(x, mean, part, acc, R, C);
+  for (int c = 0; c < C; c++) {
+    double v = acc[c] / R;
+    var[c] = (float)v;
+    inv[c] = (float)(1.0 / __builtin_sqrt((double)(float)v + (double)eps));
+  }
+  normalize(x, mean, inv, gamma, beta, y, xhat, R, C);
+}
+
+// dbeta[c] = Σ_r dy;  dgamma[c] = Σ_r dy·xhat;
+// dx = gamma·inv·(dy − (dbeta + xhat·dgamma)/R).
+// scratch: 2C floats + 2C doubles.
+EXPORT(bn_backward)
+void bn_backward(const float* dy, const float* xhat, const float* gamma, const float* inv, float* dx, float* dgamma,
+                 float* dbeta, float* part, double* acc, int R, int C) {
+  grad_sums(dy, xhat, part, acc, R, C);
+  // reuse part for the per-channel means: pb = dbeta/R, pg = dgamma/R
+  float* pb = part;
+  float* pg = part + C;
+  for (int c = 0; c < C; c++) {
+    dbeta[c] = (float)acc[c];
+    dgamma[c] = (float)acc[C + c];
+    pb[c] = (float)(acc[c] / R);
+    pg[c] = (float)(acc[C + c] / R);
+  }
+  grad_apply(dy, xhat, gamma, inv, pb, pg, dx, R, C);
+}
+
+// The same computations in phases, for batch norm whose batch is split over several replicas
+// (the caller sums the partial sums of every replica between the phases; see batch-norm.ts).
+// bn_sums: acc = Σ_r x (C doubles; scratch part C floats).
+EXPORT(bn_sums)
+void bn_sums(const float* x, float* part, double* acc, int R, int C) { col_sums(x, part, acc, R, C); }
+
+// bn_sq_dev: acc = Σ_r (x − mean)² (C doubles; scratch part C floats).
+EXPORT(bn_sq_dev)
+void bn_sq_dev(const float* x, const float* mean, float* part, double* acc, int R, int C) { col_sq_dev(x, mean, part, acc, R, C); }
+
+// bn_normalize: xhat and y from the global mean and inv.
+EXPORT(bn_normalize)
+void bn_normalize(const float* x, const float* mean, const float* inv, const float* gamma, const float* beta, float* y,
+                  float* xhat, int R, int C) {
+  normalize(x, mean, inv, gamma, beta, y, xhat, R, C);
+}
+
+// bn_grad_sums: acc = [Σ_r dy, Σ_r dy·xhat] (2C doubles; scratch part 2C floats).
+EXPORT(bn_grad_sums)
+void bn_grad_sums(const float* dy, const float* xhat, float* part, double* acc, int R, int C) {
+  grad_sums(dy, xhat, part, acc, R, C);
+}
+
+// bn_grad_apply: dx from the global per-channel means mb = mean(dy), mg = mean(dy·xhat).
+EXPORT(bn_grad_apply)
+void bn_grad_apply(const float* dy, const float* xhat, const float* gamma, const float* inv, const float* mb,
+                   const float* mg, float* dx, int R, int C) {
+  grad_apply(dy, xhat, gamma, inv, mb, mg, dx, R, C);
 }

@@ -13,6 +13,30 @@ export interface BatchNormTrainResult {
   y: tf.Tensor;
   mean: tf.Tensor1D;
   variance: tf.Tensor1D;
+  /** Rows the statistics were computed over (`x.size / channels`, summed over replicas under {@link setBatchNormSync}). */
+  count: number;
+}
+
+/**
+ * Sums per-channel statistics over the replicas that each hold part of one batch (data
+ * parallelism). `allReduce` replaces `v` by its elementwise sum over all replicas, summed in the
+ * same order on every replica so that all of them get identical values.
+ */
+export interface BatchReducer {
+  allReduce(v: Float64Array): void;
+}
+
+let batchSync: BatchReducer | null = null;
+
+/**
+ * Makes every following training-mode batch norm of this thread (see {@link batchNormTrain})
+ * normalise with the statistics of the whole batch split over the replicas of `reducer`
+ * (synchronised batch norm), or, with `null`, with those of its own input again. Under a
+ * reducer the gradients of γ and β are this replica's share (summed with the other replicas'
+ * parameter gradients they add up to the full-batch gradient); x's gradient is exact.
+ */
+export function setBatchNormSync(reducer: BatchReducer | null): void {
+  batchSync = reducer;
 }
 
 /**
@@ -31,6 +55,7 @@ export interface BatchNormTrainResult {
  * backward each run as one fused SIMD kernel (a few passes over the data) instead.
  */
 export function batchNormTrain(x: tf.Tensor, p: BatchNormParams): BatchNormTrainResult {
+  if (batchSync) return runBatchNorm(x, p, syncPath(batchSync));
   return runBatchNorm(x, p, kernels() && x.dtype === 'float32' ? fusedPath : opPath);
 }
 
@@ -80,6 +105,91 @@ const fusedPath: BatchNormPath = {
   },
 };
 
+/** Column sums of an `[r, c]` tensor in float64 (the kernels' blocked sums, or a float32 matrix product). */
+function columnSums(x2: tf.Tensor, r: number): Float64Array {
+  const k = kernels();
+  if (k && x2.dtype === 'float32') return k.batchNormSums(values(x2), r, x2.shape[1]!);
+  const s = tf.tidy(() => tf.matMul(tf.ones([1, r]), x2));
+  const out = Float64Array.from(s.dataSync());
+  s.dispose();
+  return out;
+}
+
+/** float32 of each element of `v` divided by `n`. */
+function meanOf(v: Float64Array, n: number, from = 0, len = v.length - from): Float32Array {
+  const out = new Float32Array(len);
+  for (let i = 0; i < len; i++) out[i] = v[from + i]! / n;
+  return out;
+}
+
+/**
+ * Synchronised batch norm: the same arithmetic as {@link fusedPath} with each per-channel sum
+ * summed over the replicas first (the row count travels with the first sum). With the kernels
+ * each phase is one of their passes; without, tfjs ops.
+ */
+function syncPath(reducer: BatchReducer): BatchNormPath & { rows: number } {
+  const path = {
+    rows: 0,
+    forward(xs: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, epsilon: number, r: number, c: number) {
+      const k = kernels() && xs.dtype === 'float32' ? kernels() : null;
+      const x2 = tf.reshape(xs, [r, c]);
+      const s = new Float64Array(c + 1);
+      s.set(columnSums(x2, r));
+      s[c] = r;
+      reducer.allReduce(s);
+      const rows = s[c]!;
+      path.rows = rows;
+      const mean = meanOf(s, rows, 0, c);
+      let sq: Float64Array;
+      if (k) sq = k.batchNormSqDev(values(x2), mean, r, c);
+      else {
+        const d2 = tf.tidy(() => tf.square(tf.sub(x2, tf.tensor2d(mean, [1, c]))));
+        sq = columnSums(d2, r);
+        d2.dispose();
+      }
+      reducer.allReduce(sq);
+      const variance = meanOf(sq, rows);
+      const eps = Math.fround(epsilon); // the kernels take ε as a float32
+      const inv = variance.map((v) => 1 / Math.sqrt(v + eps));
+      const meanT = tf.tensor1d(mean);
+      const invT = tf.tensor1d(inv);
+      let y: tf.Tensor;
+      let xhat: tf.Tensor;
+      if (k) {
+        const o = k.batchNormNormalize(values(x2), mean, inv, values(gamma), values(beta), r, c);
+        y = tensorFrom(o.y, xs.shape);
+        xhat = tensorFrom(o.xhat, [r, c]);
+      } else {
+        xhat = tf.mul(tf.sub(x2, meanT), invT);
+        y = tf.reshape(tf.add(tf.mul(xhat, gamma), beta), xs.shape);
+      }
+      return { y, xhat, inv: invT, mean: meanT, variance: tf.tensor1d(variance) };
+    },
+    backward(dy: tf.Tensor, xh: tf.Tensor, iv: tf.Tensor, g: tf.Tensor, r: number, c: number, shape: number[]): [tf.Tensor, tf.Tensor, tf.Tensor] {
+      const k = kernels() && dy.dtype === 'float32' ? kernels() : null;
+      const dy2 = tf.reshape(dy, [r, c]);
+      let local: Float64Array;
+      if (k) local = k.batchNormGradSums(values(dy2), values(xh), r, c);
+      else {
+        const both = tf.tidy(() => tf.concat([tf.matMul(tf.ones([1, r]), dy2), tf.matMul(tf.ones([1, r]), tf.mul(dy2, xh))], 1));
+        local = Float64Array.from(both.dataSync());
+        both.dispose();
+      }
+      const dbeta = tf.tensor1d(Float32Array.from(local.subarray(0, c)));
+      const dgamma = tf.tensor1d(Float32Array.from(local.subarray(c)));
+      const total = local.slice();
+      reducer.allReduce(total);
+      const mb = meanOf(total, path.rows, 0, c);
+      const mg = meanOf(total, path.rows, c, c);
+      let dx: tf.Tensor;
+      if (k) dx = tensorFrom(k.batchNormGradApply(values(dy2), values(xh), values(g), values(iv), mb, mg, r, c), shape);
+      else dx = tf.reshape(tf.mul(tf.sub(dy2, tf.add(tf.tensor2d(mb, [1, c]), tf.mul(xh, tf.tensor2d(mg, [1, c])))), tf.mul(g, iv)), shape);
+      return [dx, dgamma, dbeta];
+    },
+  };
+  return path;
+}
+
 function runBatchNorm(x: tf.Tensor, p: BatchNormParams, path: BatchNormPath): BatchNormTrainResult {
   const c = x.shape[x.rank - 1]!;
   const r = x.size / c;
@@ -104,7 +214,7 @@ function runBatchNorm(x: tf.Tensor, p: BatchNormParams, path: BatchNormPath): Ba
   const variance = tf.clone(v) as tf.Tensor1D;
   m.dispose();
   v.dispose();
-  return { y, mean, variance };
+  return { y, mean, variance, count: 'rows' in path ? (path.rows as number) : r };
 }
 
 /** Inference-mode batch norm with running statistics: `y = x·a + b` per channel. */

@@ -3,8 +3,8 @@ export type { BackendInfo, BackendName, InitBackendOptions } from './backend.js'
 export { registerGradients, lowbitGradConfigs } from './gradients/register.js';
 export { conv2dGradConfig } from './gradients/conv2d-grad.js';
 export { depthwiseConv2dGradConfig } from './gradients/depthwise-conv2d-grad.js';
-export { batchNormTrain, batchNormInfer, updateRunningStats } from './batch-norm.js';
-export type { BatchNormParams, BatchNormTrainResult } from './batch-norm.js';
+export { batchNormTrain, batchNormInfer, setBatchNormSync, updateRunningStats } from './batch-norm.js';
+export type { BatchNormParams, BatchNormTrainResult, BatchReducer } from './batch-norm.js';
 export { constant, cosine, linear, piecewise, progress, warmup } from './schedules.js';
 export type { Schedule } from './schedules.js';
 export { Rng } from './rng.js';
@@ -33,3 +33,5 @@ export { gatherRows } from './gather-rows.js';
 export { bernoulliMix } from './mix.js';
 export type { DepthwiseDims, KernelRuntime } from './kernels/runtime.js';
 export { maxRelError } from './numeric.js';
+export { ReplicaAbortedError, ReplicaGroup } from './parallel/replica-group.js';
+export { assignParams, broadcastParams, flattenParams, replicaParamGrads } from './parallel/data-parallel.js';

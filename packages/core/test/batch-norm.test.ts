@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { batchNormInfer, batchNormTrain, kernels, Rng, setKernelsEnabled, updateRunningStats } from '../src/index.js';
+import { batchNormInfer, batchNormTrain, kernels, Rng, setBatchNormSync, setKernelsEnabled, updateRunningStats } from '../src/index.js';
 import { onBackend, relErr } from './helpers.js';
 
 function f64BatchNorm(x: Float32Array, c: number, gamma: Float32Array, beta: Float32Array, eps: number): Float64Array {
@@ -178,6 +178,76 @@ describe('hand-written batch norm', () => {
       for (let i = 0; i < 50; i++) tf.dispose(step());
       expect(tf.memory().numTensors).toBe(before);
       tf.dispose([x, g, b]);
+    });
+  });
+
+  describe('synchronised batch norm (setBatchNormSync)', () => {
+    // Two replicas holding the same half batch: a reducer that doubles every sum gives each
+    // replica exactly the statistics of the batch [half; half] — the plain batch norm of that
+    // batch is the reference (rows of dx, and γ/β gradients halved: each replica's share).
+    const doubling = { calls: 0, allReduce(v: Float64Array) { this.calls++; for (let i = 0; i < v.length; i++) v[i]! *= 2; } };
+    const half = [4, 6, 6, 13];
+    const full = [8, 6, 6, 13];
+    const n = half.reduce((a, b) => a * b, 1);
+    const r3 = new Rng(5);
+    const x = new Float32Array(n).map(() => r3.normal() * 2 + 3);
+    const g = new Float32Array(13).map(() => 0.5 + r3.float());
+    const b = new Float32Array(13).map(() => r3.normal());
+    const d = new Float32Array(n).map(() => r3.normal());
+    const twice = (a: Float32Array) => { const o = new Float32Array(a.length * 2); o.set(a); o.set(a, a.length); return o; };
+    const run = (xv: Float32Array, dv: Float32Array, shape: number[]) =>
+      tf.tidy(() => {
+        const r = batchNormTrain(tf.tensor(xv, shape), { gamma: tf.tensor1d(g), beta: tf.tensor1d(b), epsilon: 1e-3 });
+        const f = (xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.mul(batchNormTrain(xx, { gamma: gg as tf.Tensor1D, beta: bb as tf.Tensor1D, epsilon: 1e-3 }).y, tf.tensor(dv, shape)));
+        const gs = tf.grads(f)([tf.tensor(xv, shape), tf.tensor1d(g), tf.tensor1d(b)]);
+        return { count: r.count, out: [r.y, r.mean, r.variance, ...gs].map((t) => t.dataSync().slice() as Float32Array) };
+      });
+
+    for (const [label, backend, useKernels] of [['wasm, kernels', 'wasm', true], ['wasm, tfjs ops', 'wasm', false], ['cpu', 'cpu', false]] as const) {
+      it(`equals plain batch norm over the whole batch: ${label}`, async () => {
+        await onBackend(backend, () => undefined);
+        const prev = setKernelsEnabled(useKernels);
+        const ref = run(twice(x), twice(d), full);
+        doubling.calls = 0;
+        setBatchNormSync(doubling);
+        let synced: ReturnType<typeof run>;
+        try {
+          synced = run(x, d, half);
+        } finally {
+          setBatchNormSync(null);
+          setKernelsEnabled(prev);
+        }
+        // forward: 2 reductions (sums, squared deviations) per call, backward: 1; run() calls forward twice
+        expect(doubling.calls).toBe(5);
+        expect(synced.count).toBe(2 * n / 13);
+        expect(ref.count).toBe(2 * n / 13);
+        const [y, mean, variance, dx, dg, db] = synced.out;
+        const [ry, rmean, rvar, rdx, rdg, rdb] = ref.out;
+        expect(relErr(y!, ry!.subarray(0, n))).toBeLessThan(1e-6);
+        expect(relErr(mean!, rmean!)).toBeLessThan(1e-6);
+        expect(relErr(variance!, rvar!)).toBeLessThan(1e-6);
+        expect(relErr(dx!, rdx!.subarray(0, n))).toBeLessThan(1e-5);
+        expect(relErr(dg!.map((v) => v * 2), rdg!)).toBeLessThan(1e-5);
+        expect(relErr(db!.map((v) => v * 2), rdb!)).toBeLessThan(1e-5);
+      });
+    }
+
+    it('leaks no tensors over 30 synchronised steps with gradients', async () => {
+      await onBackend('wasm', () => undefined);
+      setBatchNormSync(doubling);
+      try {
+        const xs = tf.tensor(x, half);
+        const gt = tf.tensor1d(g);
+        const bt = tf.tensor1d(b);
+        const step = () => tf.tidy(() => tf.grads((xx: tf.Tensor, gg: tf.Tensor) => tf.sum(tf.square(batchNormTrain(xx, { gamma: gg as tf.Tensor1D, beta: bt as tf.Tensor1D, epsilon: 1e-3 }).y)))([xs, gt]));
+        tf.dispose(step());
+        const before = tf.memory().numTensors;
+        for (let i = 0; i < 30; i++) tf.dispose(step());
+        expect(tf.memory().numTensors).toBe(before);
+        tf.dispose([xs, gt, bt]);
+      } finally {
+        setBatchNormSync(null);
+      }
     });
   });
 });

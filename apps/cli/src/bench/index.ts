@@ -1,4 +1,4 @@
 export { benchEval } from './eval-bench.js';
-export { benchTrainStep, profileTrainStep } from './train-step-bench.js';
+export { benchTrainStep, benchTrainStepParallel, profileTrainStep } from './train-step-bench.js';
 export type { OpProfileRow, StepTimes } from './train-step-bench.js';
 export { benchNwqIter } from './nwq-iter-bench.js';

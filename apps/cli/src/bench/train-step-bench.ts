@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Rng, sgd } from '@lowbit/core';
 import { referenceSpec } from '@lowbit/models';
 import { createNetwork, disposeNetwork, forward } from '@lowbit/nn';
+import { startTrainReplicas, trainStepParallel } from '../train/data-parallel.js';
 import { trainStep } from '../train/step.js';
 import { median, timeIt } from '../util/timing.js';
 
@@ -54,6 +55,29 @@ export function benchTrainStep(model: string, batch: number, repeats: number, wa
     imagesPerSecond: (1000 * batch) / trainStepMs,
     samples: { forward: fwd, forwardTrainBn: fwdTrain, forwardBackward: fb, trainStep: step },
   };
+}
+
+/**
+ * Median time (after warm-up) of the data-parallel SGD step over `threads` threads (this one and
+ * `threads − 1` workers, batch norm synchronised), on the same network, data and optimiser as
+ * {@link benchTrainStep}.
+ */
+export async function benchTrainStepParallel(model: string, batch: number, repeats: number, threads: number, warmup = 2): Promise<{ model: string; batch: number; threads: number; trainStepMs: number; imagesPerSecond: number }> {
+  const net = createNetwork(referenceSpec(model), { seed: 0 });
+  const rng = new Rng(0);
+  const x = rng.uniform([batch, ...net.inputShape]);
+  const y = tf.tensor1d(Array.from({ length: batch }, () => rng.int(10)), 'int32');
+  const opt = sgd({ lr: 0.01, momentum: 0.9, nesterov: true, weightDecay: 5e-4 });
+  const reps = await startTrainReplicas(net, threads);
+  try {
+    const trainStepMs = median(timeIt(() => trainStepParallel(net, opt, x, y, reps), repeats, warmup));
+    return { model, batch, threads, trainStepMs, imagesPerSecond: (1000 * batch) / trainStepMs };
+  } finally {
+    await reps.close();
+    opt.dispose();
+    disposeNetwork(net);
+    tf.dispose([x, y]);
+  }
 }
 
 export interface OpProfileRow {

@@ -25,6 +25,7 @@ export interface TrainCommandOptions {
   resume: boolean;
   limit: number;
   eval: boolean;
+  threads: number;
 }
 
 /** `--data bundled` trains on the bundled 1,024-image calibration set (smoke runs and tests). */
@@ -64,11 +65,12 @@ export async function runTrain(o: TrainCommandOptions): Promise<void> {
       test: o.eval ? test : null,
       outDir: o.out,
       resume: o.resume,
+      threads: o.threads,
       callbacks: {
         onStart: (s) => {
           progress.log(
             `training ${o.model} (${countParams(s.params).toLocaleString('en-US')} params) on ${train.name} (${train.size} images), ` +
-              `${s.epochs} epochs × ${s.stepsPerEpoch} steps, batch ${o.batch}, backend ${be.backend}${s.resumedFrom ? `, resumed after epoch ${s.resumedFrom}` : ''}`,
+              `${s.epochs} epochs × ${s.stepsPerEpoch} steps, batch ${o.batch}, backend ${be.backend}${o.threads > 1 ? `, ${o.threads} threads` : ''}${s.resumedFrom ? `, resumed after epoch ${s.resumedFrom}` : ''}`,
           );
         },
         onStep: (s) => {

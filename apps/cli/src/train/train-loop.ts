@@ -6,6 +6,7 @@ import { saveNetwork } from '@lowbit/nn/node';
 import { join } from 'node:path';
 import { evaluate } from '../eval/evaluate.js';
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint, type TrainState } from './checkpoint.js';
+import { startTrainReplicas, type TrainReplicas, trainStepParallel } from './data-parallel.js';
 import { trainStep } from './step.js';
 
 export interface TrainConfig {
@@ -83,6 +84,11 @@ export async function trainClassifier(o: {
   outDir: string;
   resume: boolean;
   callbacks?: TrainCallbacks;
+  /**
+   * Threads to split every batch over (data parallelism with synchronised batch norm; default
+   * 1). The result equals the one-thread run up to float summation order.
+   */
+  threads?: number;
 }): Promise<TrainResult> {
   const ckptDir = join(o.outDir, 'checkpoints');
   let config = o.config;
@@ -109,6 +115,25 @@ export async function trainClassifier(o: {
     optimizer = makeOptimizer(config, config.epochs * stepsPerEpoch);
   }
   o.callbacks?.onStart?.({ resumedFrom: state.epoch, stepsPerEpoch, epochs: config.epochs, params: net });
+  const threads = o.threads ?? 1;
+  const replicas: TrainReplicas | null = threads > 1 ? await startTrainReplicas(net, threads) : null;
+  try {
+    return await runEpochs(o, config, net, state, optimizer, stepsPerEpoch, ckptDir, replicas);
+  } finally {
+    await replicas?.close();
+  }
+}
+
+async function runEpochs(
+  o: { train: LabeledSet; test: LabeledSet | null; outDir: string; callbacks?: TrainCallbacks; threads?: number },
+  config: TrainConfig,
+  net: Network,
+  state: TrainState<TrainConfig>,
+  optimizer: Optimizer,
+  stepsPerEpoch: number,
+  ckptDir: string,
+  replicas: TrainReplicas | null,
+): Promise<TrainResult> {
   const rng = Rng.fromState(state.rng);
   let stopped = false;
   while (state.epoch < config.epochs && !stopped) {
@@ -127,7 +152,7 @@ export async function trainClassifier(o: {
         augment: { cropPadding: config.cropPadding, flip: config.flip, rng },
       });
       const lr = optimizer.learningRate();
-      const r = trainStep(net, optimizer, b.x, b.y);
+      const r = replicas ? trainStepParallel(net, optimizer, b.x, b.y, replicas) : trainStep(net, optimizer, b.x, b.y);
       b.x.dispose();
       b.y.dispose();
       if (!Number.isFinite(r.loss)) throw new LowbitError('E_DIVERGED', `training diverged at epoch ${state.epoch + 1}, step ${s + 1}: loss is ${r.loss} (try a lower --lr)`);
@@ -174,6 +199,7 @@ export async function trainClassifier(o: {
     await saveNetwork(net, modelPath, {
       producedBy: 'lowbit train',
       config,
+      threads: o.threads ?? 1,
       epochs: state.epoch,
       trainingSeconds: Math.round(state.elapsedSeconds),
       testAccuracy: last['testAccuracy'] ?? null,

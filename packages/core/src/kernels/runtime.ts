@@ -40,6 +40,11 @@ interface KernelExports {
   depthwise_input_grad(...args: number[]): void;
   bn_forward(...args: number[]): void;
   bn_backward(...args: number[]): void;
+  bn_sums(...args: number[]): void;
+  bn_sq_dev(...args: number[]): void;
+  bn_normalize(...args: number[]): void;
+  bn_grad_sums(...args: number[]): void;
+  bn_grad_apply(...args: number[]): void;
   fq_forward(...args: number[]): void;
   fq_backward(...args: number[]): number;
   mix_forward(...args: number[]): void;
@@ -120,6 +125,47 @@ export class KernelRuntime {
     const { offsets: o, heap } = this.layout([dy, xhat, gamma, inv, n, c, c, 2 * c, 4 * c]);
     this.ex.bn_backward(o[0]!, o[1]!, o[2]!, o[3]!, o[4]!, o[5]!, o[6]!, o[7]!, o[8]!, r, c);
     return { dx: floats(heap, o[4]!, n), dgamma: floats(heap, o[5]!, c), dbeta: floats(heap, o[6]!, c) };
+  }
+
+  /**
+   * Batch norm in phases, for a batch split over replicas (see `batchNormTrain`'s `sync`): the
+   * caller sums each phase's per-channel float64 sums over the replicas before the next phase.
+   * `Σ x` per channel (a copy, `c` doubles).
+   */
+  batchNormSums(x: Float32Array, r: number, c: number): Float64Array {
+    const { offsets: o } = this.layout([x, c, 2 * c]);
+    this.ex.bn_sums(o[0]!, o[1]!, o[2]!, r, c);
+    return new Float64Array(this.ex.memory.buffer, o[2]!, c).slice();
+  }
+
+  /** `Σ (x − mean)²` per channel (a copy, `c` doubles). */
+  batchNormSqDev(x: Float32Array, mean: Float32Array, r: number, c: number): Float64Array {
+    const { offsets: o } = this.layout([x, mean, c, 2 * c]);
+    this.ex.bn_sq_dev(o[0]!, o[1]!, o[2]!, o[3]!, r, c);
+    return new Float64Array(this.ex.memory.buffer, o[3]!, c).slice();
+  }
+
+  /** `xhat = (x − mean)·inv`, `y = xhat·gamma + beta` (views into the kernel memory). */
+  batchNormNormalize(x: Float32Array, mean: Float32Array, inv: Float32Array, gamma: Float32Array, beta: Float32Array, r: number, c: number): { y: Float32Array; xhat: Float32Array } {
+    const n = r * c;
+    const { offsets: o, heap } = this.layout([x, mean, inv, gamma, beta, n, n]);
+    this.ex.bn_normalize(o[0]!, o[1]!, o[2]!, o[3]!, o[4]!, o[5]!, o[6]!, r, c);
+    return { y: floats(heap, o[5]!, n), xhat: floats(heap, o[6]!, n) };
+  }
+
+  /** `[Σ dy, Σ dy·xhat]` per channel (a copy, `2c` doubles). */
+  batchNormGradSums(dy: Float32Array, xhat: Float32Array, r: number, c: number): Float64Array {
+    const { offsets: o } = this.layout([dy, xhat, 2 * c, 4 * c]);
+    this.ex.bn_grad_sums(o[0]!, o[1]!, o[2]!, o[3]!, r, c);
+    return new Float64Array(this.ex.memory.buffer, o[3]!, 2 * c).slice();
+  }
+
+  /** `dx = gamma·inv·(dy − (mb + xhat·mg))` from the per-channel means of dy and dy·xhat (a view). */
+  batchNormGradApply(dy: Float32Array, xhat: Float32Array, gamma: Float32Array, inv: Float32Array, mb: Float32Array, mg: Float32Array, r: number, c: number): Float32Array {
+    const n = r * c;
+    const { offsets: o, heap } = this.layout([dy, xhat, gamma, inv, mb, mg, n]);
+    this.ex.bn_grad_apply(o[0]!, o[1]!, o[2]!, o[3]!, o[4]!, o[5]!, o[6]!, r, c);
+    return floats(heap, o[6]!, n);
   }
 
   /**

@@ -1,1 +1,3 @@
 export { atomicWriteFile, atomicWriteFiles } from './atomic-write.js';
+export { Replicas, startReplicas } from './replicas.js';
+export type { ReplicaEntry, ReplicaServer, ReplicaWorkerData } from './replicas.js';

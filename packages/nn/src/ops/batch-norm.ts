@@ -28,8 +28,7 @@ export const batchNormOp: OpDef<BatchNormSpec> = {
       if (!(mm instanceof tf.Variable) || !(mv instanceof tf.Variable)) {
         throw new Error(`batchNorm '${spec.name}': running statistics must be variables to be updated`);
       }
-      const count = x!.size / x!.shape[x!.rank - 1]!;
-      const u = updateRunningStats(mm as tf.Tensor1D, mv as tf.Tensor1D, r.mean, r.variance, count, spec.momentum);
+      const u = updateRunningStats(mm as tf.Tensor1D, mv as tf.Tensor1D, r.mean, r.variance, r.count, spec.momentum);
       mm.assign(u.mean);
       mv.assign(u.variance);
       u.mean.dispose();
