@@ -136,6 +136,7 @@ export function buildProgram(): Command {
     .option('--test-limit <n>', 'evaluate on the first N test images (0 = all)', nonNegativeInt('--test-limit'), 0)
     .option('--out <dir>', 'output directory (default runs/mpq/<model>)')
     .option('--resume', 'continue from the latest checkpoint in --out', false)
+    .option('--threads <n>', 'split every batch over N threads (data parallelism, batch norm synchronised; same result up to float rounding)', positiveInt('--threads'), 1)
     .option('--json', 'print the final report as one JSON object', false)
     .action(async (o) => runMpqTrain(o));
   mpq

@@ -34,4 +34,4 @@ export { bernoulliMix } from './mix.js';
 export type { DepthwiseDims, KernelRuntime } from './kernels/runtime.js';
 export { maxRelError } from './numeric.js';
 export { ReplicaAbortedError, ReplicaGroup } from './parallel/replica-group.js';
-export { assignParams, broadcastParams, flattenParams, replicaParamGrads } from './parallel/data-parallel.js';
+export { allReduceGrads, assignParams, broadcastParams, flattenParams, replicaParamGrads, withBatchNormSync } from './parallel/data-parallel.js';

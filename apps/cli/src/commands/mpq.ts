@@ -32,6 +32,7 @@ export function oneShotPath(arg: string): string {
 const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
 
 export interface MpqTrainCommandOptions {
+  threads: number;
   model: string;
   data: string;
   epochs: number;
@@ -119,8 +120,9 @@ export async function runMpqTrain(o: MpqTrainCommandOptions): Promise<void> {
       calib,
       outDir: out,
       resume: o.resume,
+      threads: o.threads,
       callbacks: {
-        onStart: (i) => log(`one-shot training: ${i.layers} layers, ${i.sites} activation sites, candidates {${bits.join(',')}} (depthwise from 3, first/last at 8), K=${o.k}, IDM ${o.idmWeight || 'off'}, scheduler ${o.scheduler ? `every ${o.schedulerPeriod} steps` : 'off'}; ${i.totalSteps} steps${i.resumedAtStep ? `, resumed at step ${i.resumedAtStep}` : ''}`),
+        onStart: (i) => log(`one-shot training: ${i.layers} layers, ${i.sites} activation sites, candidates {${bits.join(',')}} (depthwise from 3, first/last at 8), K=${o.k}, IDM ${o.idmWeight || 'off'}, scheduler ${o.scheduler ? `every ${o.schedulerPeriod} steps` : 'off'}; ${i.totalSteps} steps${o.threads > 1 ? `, ${o.threads} threads` : ''}${i.resumedAtStep ? `, resumed at step ${i.resumedAtStep}` : ''}`),
         onStep: (s) => {
           if (o.json) return;
           progress.update(`mpq train epoch ${s.epoch}/${s.epochs}`, s.step, s.totalSteps, {

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { type Optimizer, paramGrads, type Rng, type StepContext } from '@lowbit/core';
+import { allReduceGrads, type GradMap, type Optimizer, paramGrads, ReplicaGroup, type Rng, type StepContext, withBatchNormSync } from '@lowbit/core';
 import { activeCandidates, type SchedulerState, sampleBits } from '@lowbit/bitwidth-scheduler';
 import { crossEntropy, distillationLoss, idmLoss } from '@lowbit/info-distortion-loss';
 import { type BitPolicy, forward } from '@lowbit/nn';
@@ -56,25 +56,40 @@ export function projectSteps(params: Record<string, tf.Variable>): void {
   });
 }
 
+/** What one step does besides the data: the random policies and each layer's lowest active candidate. */
+export interface OneShotPlan {
+  policies: BitPolicy[];
+  /** Layers with several candidates → their lowest active weight bits (IDM applies to layers sampled there). */
+  lowest: Array<[string, number]>;
+  idmWeight: number;
+}
+
+/** Draws a step's plan from the scheduler state (advancing `rng` by the K policies). */
+export function planStep(o: OneShotNet, s: OneShotStepOptions): OneShotPlan {
+  const policies = Array.from({ length: s.k }, () => samplePolicy(o, s.scheduler, s.rng));
+  const lowest: Array<[string, number]> = [];
+  for (const l of o.layers.values()) if (l.candidates.length > 1) lowest.push([l.name, activeCandidates(s.scheduler, l.name)[0]!]);
+  return { policies, lowest, idmWeight: s.idmWeight };
+}
+
 /**
- * One step of weight-coupled training: a max-bits forward (cross-entropy) plus `k` random-bit
- * forwards (0.5·CE + 0.5·KL to the max-bits logits, detached), IDM on the layers sampled at their
- * lowest active candidate (their BN outputs against the max-bits pass's, detached); the gradients
- * of the sum, one optimiser step. BN running statistics of every selected switchable set are
- * updated. Leaves the network at the max-bits policy.
+ * One rank's part of a weight-coupled training step on its share `x` of the batch (`weight` =
+ * the share's fraction of the batch; 1 alone): a max-bits forward (cross-entropy) plus the plan's
+ * random-bit forwards (0.5·CE + 0.5·KL to the max-bits logits, detached), IDM on the layers
+ * sampled at their lowest active candidate (their BN outputs against the max-bits pass's,
+ * detached); batch norm synchronised over `group`. Returns the gradients of the summed loss and
+ * the loss terms, summed over the ranks (the caller disposes the gradients). BN running
+ * statistics of every selected switchable set are updated. Leaves the network at the max-bits policy.
  */
-export function oneShotStep(o: OneShotNet, optimizer: Optimizer, x: tf.Tensor, labels: tf.Tensor, s: OneShotStepOptions): OneShotStepResult {
+export function oneShotShardGrads(o: OneShotNet, group: ReplicaGroup, x: tf.Tensor, labels: tf.Tensor, weight: number, plan: OneShotPlan, ctx: StepContext): { grads: GradMap } & OneShotStepResult {
   const params = o.trainable();
   const maxPolicy = o.maxPolicy();
   const features = [...o.layers.values()].filter((l) => l.candidates.length > 1).map((l) => o.featureNode(l.name));
-  const policies = Array.from({ length: s.k }, () => samplePolicy(o, s.scheduler, s.rng));
-  const lowest = new Map<string, number>();
-  for (const l of o.layers.values()) if (l.candidates.length > 1) lowest.set(l.name, activeCandidates(s.scheduler, l.name)[0]!);
   // Each pass gets its own gradient tape, summed: the random-bit passes see the max-bits logits and
   // features only as constants (detached), so the total gradient is the sum of the per-pass ones,
   // and peak memory is one pass's tape instead of K + 1 (mbv2-fm at batch 64 needs this).
   return tf.tidy(() => {
-    const opts = o.forwardOptions(s.ctx);
+    const opts = o.forwardOptions(ctx);
     const kept: tf.Tensor[] = [];
     const keep = <T extends tf.Tensor>(t: T): T => {
       kept.push(tf.keep(t));
@@ -84,43 +99,68 @@ export function oneShotStep(o: OneShotNet, optimizer: Optimizer, x: tf.Tensor, l
     const teacherFeatures = new Map<string, tf.Tensor>();
     let correctT: tf.Tensor | null = null;
     o.applyPolicy(maxPolicy);
-    const t = paramGrads(() => {
-      const r = forward(o.net, x, { ...opts, training: true, updateBnStats: true, tapNodes: s.idmWeight > 0 ? features : false });
-      teacherLogits = keep(r.output);
-      for (const [k, v] of r.nodes) teacherFeatures.set(k, keep(v));
-      correctT = keep(tf.sum(tf.cast(tf.equal(tf.argMax(r.output, 1), tf.cast(labels, 'int32')), 'int32')));
-      return crossEntropy(r.output, labels);
-    }, params);
+    const t = withBatchNormSync(group, () =>
+      paramGrads(() => {
+        const r = forward(o.net, x, { ...opts, training: true, updateBnStats: true, tapNodes: plan.idmWeight > 0 ? features : false });
+        teacherLogits = keep(r.output);
+        for (const [k, v] of r.nodes) teacherFeatures.set(k, keep(v));
+        correctT = keep(tf.sum(tf.cast(tf.equal(tf.argMax(r.output, 1), tf.cast(labels, 'int32')), 'int32')));
+        return tf.mul(crossEntropy(r.output, labels), weight) as tf.Scalar;
+      }, params),
+    );
     const grads = t.grads;
     const ceMax = t.value.dataSync()[0]!;
     let loss = ceMax;
     let distill = 0;
     let idm = 0;
-    for (const p of policies) {
+    for (const p of plan.policies) {
       o.applyPolicy(p);
-      const low = [...lowest].filter(([layer, b]) => p[layer]!.w === b).map(([layer]) => o.featureNode(layer));
-      const useIdm = s.idmWeight > 0 && low.length > 0;
+      const low = plan.lowest.filter(([layer, b]) => p[layer]!.w === b).map(([layer]) => o.featureNode(layer));
+      const useIdm = plan.idmWeight > 0 && low.length > 0;
       let dT: tf.Tensor | null = null;
       let iT: tf.Tensor | null = null;
-      const g = paramGrads(() => {
-        const student = forward(o.net, x, { ...opts, training: true, updateBnStats: true, tapNodes: useIdm ? low : false });
-        const d = distillationLoss(student.output, teacherLogits!, labels);
-        dT = keep(d);
-        if (!useIdm) return d;
-        const i = idmLoss(student.nodes, teacherFeatures, low, { weight: s.idmWeight });
-        iT = keep(i);
-        return tf.add(d, i) as tf.Scalar;
-      }, params);
+      const g = withBatchNormSync(group, () =>
+        paramGrads(() => {
+          const student = forward(o.net, x, { ...opts, training: true, updateBnStats: true, tapNodes: useIdm ? low : false });
+          const d = tf.mul(distillationLoss(student.output, teacherLogits!, labels), weight) as tf.Scalar;
+          dT = keep(d);
+          if (!useIdm) return d;
+          const i = tf.mul(idmLoss(student.nodes, teacherFeatures, low, { weight: plan.idmWeight }), weight) as tf.Scalar;
+          iT = keep(i);
+          return tf.add(d, i) as tf.Scalar;
+        }, params),
+      );
       for (const [k, v] of Object.entries(g.grads)) grads[k] = grads[k] ? tf.add(grads[k]!, v) : v;
       loss += g.value.dataSync()[0]!;
       distill += (dT as unknown as tf.Tensor).dataSync()[0]!;
       if (iT) idm += (iT as tf.Tensor).dataSync()[0]!;
     }
     o.applyPolicy(maxPolicy);
-    optimizer.step(params, grads);
-    projectSteps(params);
     const correct = (correctT as unknown as tf.Tensor).dataSync()[0]!;
     for (const k of kept) k.dispose();
-    return { loss, ceMax, correct, distill: distill / Math.max(1, policies.length), idm };
+    const r = allReduceGrads(group, grads, [loss, ceMax, distill, idm, correct]);
+    const [sLoss, sCe, sDistill, sIdm, sCorrect] = r.extras as [number, number, number, number, number];
+    return { grads: r.grads, loss: sLoss, ceMax: sCe, correct: sCorrect, distill: sDistill / Math.max(1, plan.policies.length), idm: sIdm };
   });
 }
+
+/** The optimiser update of a step: step the trainable variables, keep quantizer steps positive. */
+export function applyStep(o: OneShotNet, optimizer: Optimizer, grads: GradMap): void {
+  const params = o.trainable();
+  optimizer.step(params, grads);
+  projectSteps(params);
+  tf.dispose(Object.values(grads));
+}
+
+/**
+ * One step of weight-coupled training on the whole batch in this thread (see
+ * {@link oneShotShardGrads}), then one optimiser step.
+ */
+export function oneShotStep(o: OneShotNet, optimizer: Optimizer, x: tf.Tensor, labels: tf.Tensor, s: OneShotStepOptions): OneShotStepResult {
+  const plan = planStep(o, s);
+  const { grads, ...result } = oneShotShardGrads(o, SOLO, x, labels, 1, plan, s.ctx);
+  applyStep(o, optimizer, grads);
+  return result;
+}
+
+const SOLO = ReplicaGroup.solo();

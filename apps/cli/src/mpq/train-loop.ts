@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint, type TrainState } from '../train/checkpoint.js';
 import { disposeBatches, fixedBatches } from './evaluate-policy.js';
 import { type CandidateConfig, calibrateOneShot, createOneShotNet, type OneShotNet } from './one-shot-net.js';
+import { type OneShotReplicas, oneShotStepParallel, startOneShotReplicas } from './data-parallel.js';
 import { oneShotStep } from './one-shot-step.js';
 
 export interface MpqTrainConfig {
@@ -126,6 +127,8 @@ export async function trainOneShot(o: {
   outDir: string;
   resume: boolean;
   callbacks?: MpqCallbacks;
+  /** Threads to split every batch over (data parallelism, batch norm synchronised; default 1). */
+  threads?: number;
 }): Promise<MpqTrainResult> {
   const ckptDir = join(o.outDir, 'checkpoints');
   let config = o.config;
@@ -182,6 +185,8 @@ export async function trainOneShot(o: {
   };
   let stopped = false;
   const periods = Math.max(1, Math.ceil(totalSteps / config.schedulerPeriod));
+  const replicas: OneShotReplicas | null = (o.threads ?? 1) > 1 ? await startOneShotReplicas(oneShot, o.threads!) : null;
+  try {
   while (state.epoch < config.epochs && !stopped) {
     const order = epochOrder(o.train.size, Rng.fromState(state.mpq.epochRng));
     const rng = Rng.fromState(state.rng);
@@ -211,13 +216,14 @@ export async function trainOneShot(o: {
       const ts = performance.now();
       const b = makeBatch(o.train, order.subarray(s * config.batchSize, (s + 1) * config.batchSize), { augment: { cropPadding: config.cropPadding, flip: config.flip, rng } });
       const lr = optimizer.learningRate();
-      const r = oneShotStep(oneShot, optimizer, b.x, b.y, {
+      const stepOptions = {
         k: config.k,
         idmWeight: config.idmWeight,
         rng,
         scheduler: state.mpq.scheduler,
         ctx: { step: state.step, total: totalSteps, training: true, rng },
-      });
+      };
+      const r = replicas ? oneShotStepParallel(oneShot, optimizer, b.x, b.y, stepOptions, replicas) : oneShotStep(oneShot, optimizer, b.x, b.y, stepOptions);
       b.x.dispose();
       b.y.dispose();
       if (!Number.isFinite(r.loss)) throw new LowbitError('E_DIVERGED', `one-shot training diverged at step ${state.step + 1}: loss is ${r.loss} (try a lower --lr)`);
@@ -255,6 +261,9 @@ export async function trainOneShot(o: {
     state.rng = rng.state();
     state.history.push({ epoch: state.epoch, loss: seen ? lossSum / seen : 0, accuracyMaxBits: seen ? correct / seen : 0, seconds: state.elapsedSeconds });
     await save();
+  }
+  } finally {
+    await replicas?.close();
   }
   optimizer.dispose();
   return { oneShot, stopped, step: state.step, history: state.history, seconds: state.elapsedSeconds };

@@ -41,6 +41,50 @@ export function broadcastParams(group: ReplicaGroup, params: ParamMap): void {
 }
 
 /**
+ * Runs `fn` with training-mode batch norm synchronised over `group` (normalising with the
+ * statistics of the whole batch split over the ranks; see `setBatchNormSync`), then restores
+ * plain batch norm. Every rank must run the same sequence of batch norms inside.
+ */
+export function withBatchNormSync<T>(group: ReplicaGroup, fn: () => T): T {
+  setBatchNormSync(group.size > 1 ? group : null);
+  try {
+    return fn();
+  } finally {
+    setBatchNormSync(null);
+  }
+}
+
+/**
+ * Sums `grads` (and the numbers `extras`) over the ranks: returns new gradient tensors, identical
+ * on every rank (float64 sums in rank order), and the summed extras. Disposes the given gradients.
+ * Every rank must pass gradients for the same keys and shapes.
+ */
+export function allReduceGrads(group: ReplicaGroup, grads: GradMap, extras: number[] = []): { grads: GradMap; extras: number[] } {
+  const keys = Object.keys(grads).sort();
+  const flat = new Float32Array(keys.reduce((n, k) => n + grads[k]!.size, 0));
+  let off = 0;
+  for (const k of keys) {
+    flat.set(grads[k]!.dataSync() as Float32Array, off);
+    off += grads[k]!.size;
+  }
+  const shapes = keys.map((k) => grads[k]!.shape);
+  tf.dispose(Object.values(grads));
+  const sums = Float64Array.from(extras);
+  if (group.size > 1) {
+    group.allReduce(flat);
+    if (sums.length) group.allReduce(sums);
+  }
+  const out: GradMap = {};
+  off = 0;
+  keys.forEach((k, i) => {
+    const n = shapes[i]!.reduce((a, b) => a * b, 1);
+    out[k] = tf.tensor(flat.subarray(off, off + n), shapes[i]!);
+    off += n;
+  });
+  return { grads: out, extras: [...sums] };
+}
+
+/**
  * One data-parallel gradient evaluation: every rank calls it with its share of the batch. `f` is
  * this rank's share of the loss — weighted so that the shares add up to the whole batch's loss
  * (for a mean over the batch: the mean over this rank's examples × its fraction of the batch).
@@ -49,30 +93,9 @@ export function broadcastParams(group: ReplicaGroup, params: ParamMap): void {
  * the caller disposes the gradients. With a group of one this is `paramGrads`.
  */
 export function replicaParamGrads(group: ReplicaGroup, params: ParamMap, f: () => tf.Scalar): { value: number; grads: GradMap } {
-  setBatchNormSync(group.size > 1 ? group : null);
-  let local: { value: tf.Scalar; grads: GradMap };
-  try {
-    local = paramGrads(f, params);
-  } finally {
-    setBatchNormSync(null);
-  }
-  const keys = Object.keys(local.grads).sort();
-  const flat = new Float32Array(keys.reduce((n, k) => n + local.grads[k]!.size, 1));
-  let off = 0;
-  for (const k of keys) {
-    flat.set(local.grads[k]!.dataSync() as Float32Array, off);
-    off += local.grads[k]!.size;
-  }
-  flat[off] = local.value.dataSync()[0]!;
-  const shapes = keys.map((k) => local.grads[k]!.shape);
-  tf.dispose([local.value, ...Object.values(local.grads)]);
-  if (group.size > 1) group.allReduce(flat);
-  const grads: GradMap = {};
-  off = 0;
-  keys.forEach((k, i) => {
-    const n = shapes[i]!.reduce((a, b) => a * b, 1);
-    grads[k] = tf.tensor(flat.subarray(off, off + n), shapes[i]!);
-    off += n;
-  });
-  return { value: flat[off]!, grads };
+  const local = withBatchNormSync(group, () => paramGrads(f, params));
+  const value = local.value.dataSync()[0]!;
+  local.value.dispose();
+  const r = allReduceGrads(group, local.grads, [value]);
+  return { value: r.extras[0]!, grads: r.grads };
 }

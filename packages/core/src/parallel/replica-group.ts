@@ -37,6 +37,11 @@ export class ReplicaGroup implements BatchReducer {
     return new SharedArrayBuffer(HEADER + 2 * size * capacity * 8);
   }
 
+  /** A group of one (this thread alone): every collective call is a no-op. */
+  static solo(): ReplicaGroup {
+    return new ReplicaGroup(ReplicaGroup.allocate(1, 1), 0, 1);
+  }
+
   constructor(
     readonly shared: SharedArrayBuffer,
     readonly rank: number,
