@@ -2,6 +2,7 @@ import { LowbitError } from '@lowbit/core';
 import { Command, InvalidArgumentError } from 'commander';
 import { formatInfo, runInfo } from './commands/info.js';
 import { runTrain, TRAIN_DEFAULTS } from './commands/train.js';
+import { defaultThreads } from './util/threads.js';
 import { runEval } from './commands/eval.js';
 import { runPtq } from './commands/ptq.js';
 import { runExport } from './commands/export.js';
@@ -53,7 +54,7 @@ export function buildProgram(): Command {
     .option('--no-eval', 'skip the test-set evaluation after each epoch')
     .option('--out <dir>', 'output directory (model.json, checkpoints/)', 'runs/train')
     .option('--resume', 'continue from the latest checkpoint in --out', false)
-    .option('--threads <n>', 'split every batch over N threads (data parallelism, batch norm synchronised; same result up to float rounding)', positiveInt('--threads'), 1)
+    .option('--threads <n>', `split every batch over N threads (data parallelism, batch norm synchronised; same result as 1 thread up to float rounding; default: the cores, ${defaultThreads()} here)`, positiveInt('--threads'), defaultThreads())
     .action(async (o) => runTrain(o));
 
   program
@@ -136,7 +137,7 @@ export function buildProgram(): Command {
     .option('--test-limit <n>', 'evaluate on the first N test images (0 = all)', nonNegativeInt('--test-limit'), 0)
     .option('--out <dir>', 'output directory (default runs/mpq/<model>)')
     .option('--resume', 'continue from the latest checkpoint in --out', false)
-    .option('--threads <n>', 'split every batch over N threads (data parallelism, batch norm synchronised; same result up to float rounding)', positiveInt('--threads'), 1)
+    .option('--threads <n>', `split every batch over N threads (data parallelism, batch norm synchronised; same result as 1 thread up to float rounding; default: the cores, ${defaultThreads()} here)`, positiveInt('--threads'), defaultThreads())
     .option('--json', 'print the final report as one JSON object', false)
     .action(async (o) => runMpqTrain(o));
   mpq

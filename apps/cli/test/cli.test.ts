@@ -68,7 +68,7 @@ describe('lowbit train and eval (built CLI, plain node)', () => {
     const out = mkdtempSync(join(tmpdir(), 'lowbit-cli-threads-'));
     try {
       const args = ['train', '--data', 'bundled', '--limit', '96', '--epochs', '1', '--batch', '48', '--lr', '0.05', '--no-eval'];
-      const one = lowbit(...args, '--out', join(out, 'one'));
+      const one = lowbit(...args, '--threads', '1', '--out', join(out, 'one'));
       expect(one.status, one.stderr).toBe(0);
       const two = lowbit(...args, '--threads', '2', '--out', join(out, 'two'));
       expect(two.status, two.stderr).toBe(0);

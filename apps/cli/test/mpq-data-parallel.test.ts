@@ -113,7 +113,7 @@ describe('lowbit mpq train --threads (CLI)', () => {
     const out = mkdtempSync(join(tmpdir(), 'lowbit-mpq-threads-'));
     try {
       const args = ['mpq', 'train', '--data', 'bundled', '--steps-per-epoch', '3', '--batch', '32', '--test-limit', '100', '--json'];
-      const one = lowbit(...args, '--out', join(out, 'one'));
+      const one = lowbit(...args, '--threads', '1', '--out', join(out, 'one'));
       expect(one.status, one.stderr).toBe(0);
       const two = lowbit(...args, '--threads', '2', '--out', join(out, 'two'));
       expect(two.status, two.stderr).toBe(0);

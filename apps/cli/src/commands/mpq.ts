@@ -111,6 +111,8 @@ export async function runMpqTrain(o: MpqTrainCommandOptions): Promise<void> {
   const fp32 = evaluate(float, test);
   log(`model ${o.model}: fp32 top-1 ${pct(fp32.accuracy)} on ${test.size} test images; training data ${train.name} (${train.size} images)`);
   const stop = onStopRequest('resume from the last checkpoint with --resume');
+  // a share per thread needs at least one image
+  const threads = Math.min(o.threads, o.batch);
   let r: Awaited<ReturnType<typeof trainOneShot>>;
   try {
     r = await trainOneShot({
@@ -120,9 +122,9 @@ export async function runMpqTrain(o: MpqTrainCommandOptions): Promise<void> {
       calib,
       outDir: out,
       resume: o.resume,
-      threads: o.threads,
+      threads,
       callbacks: {
-        onStart: (i) => log(`one-shot training: ${i.layers} layers, ${i.sites} activation sites, candidates {${bits.join(',')}} (depthwise from 3, first/last at 8), K=${o.k}, IDM ${o.idmWeight || 'off'}, scheduler ${o.scheduler ? `every ${o.schedulerPeriod} steps` : 'off'}; ${i.totalSteps} steps${o.threads > 1 ? `, ${o.threads} threads` : ''}${i.resumedAtStep ? `, resumed at step ${i.resumedAtStep}` : ''}`),
+        onStart: (i) => log(`one-shot training: ${i.layers} layers, ${i.sites} activation sites, candidates {${bits.join(',')}} (depthwise from 3, first/last at 8), K=${o.k}, IDM ${o.idmWeight || 'off'}, scheduler ${o.scheduler ? `every ${o.schedulerPeriod} steps` : 'off'}; ${i.totalSteps} steps${threads > 1 ? `, ${threads} threads` : ''}${i.resumedAtStep ? `, resumed at step ${i.resumedAtStep}` : ''}`),
         onStep: (s) => {
           if (o.json) return;
           progress.update(`mpq train epoch ${s.epoch}/${s.epochs}`, s.step, s.totalSteps, {
@@ -164,12 +166,13 @@ export async function runMpqTrain(o: MpqTrainCommandOptions): Promise<void> {
     uniform: sweep,
     testImages: test.size,
     trainingSeconds: r.seconds,
+    threads,
     seconds: (performance.now() - t0) / 1000,
     steps: r.step,
     history: r.history,
     output: join(out, 'oneshot'),
   };
-  await saveOneShot(r.oneShot, join(out, 'oneshot'), { producedBy: 'lowbit mpq train', fp32Accuracy: fp32.accuracy, maxBitsAccuracy: maxAcc, uniform: sweep, config, trainingSeconds: Math.round(r.seconds) });
+  await saveOneShot(r.oneShot, join(out, 'oneshot'), { producedBy: 'lowbit mpq train', fp32Accuracy: fp32.accuracy, maxBitsAccuracy: maxAcc, uniform: sweep, config, trainingSeconds: Math.round(r.seconds), threads });
   atomicWriteFile(join(out, 'report.json'), `${JSON.stringify(report, null, 1)}\n`);
   r.oneShot.dispose();
   if (o.json) {

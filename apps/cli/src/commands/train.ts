@@ -65,12 +65,12 @@ export async function runTrain(o: TrainCommandOptions): Promise<void> {
       test: o.eval ? test : null,
       outDir: o.out,
       resume: o.resume,
-      threads: o.threads,
+      threads: Math.min(o.threads, o.batch),
       callbacks: {
         onStart: (s) => {
           progress.log(
             `training ${o.model} (${countParams(s.params).toLocaleString('en-US')} params) on ${train.name} (${train.size} images), ` +
-              `${s.epochs} epochs × ${s.stepsPerEpoch} steps, batch ${o.batch}, backend ${be.backend}${o.threads > 1 ? `, ${o.threads} threads` : ''}${s.resumedFrom ? `, resumed after epoch ${s.resumedFrom}` : ''}`,
+              `${s.epochs} epochs × ${s.stepsPerEpoch} steps, batch ${o.batch}, backend ${be.backend}${Math.min(o.threads, o.batch) > 1 ? `, ${Math.min(o.threads, o.batch)} threads` : ''}${s.resumedFrom ? `, resumed after epoch ${s.resumedFrom}` : ''}`,
           );
         },
         onStep: (s) => {
