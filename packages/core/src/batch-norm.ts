@@ -55,7 +55,7 @@ export function setBatchNormSync(reducer: BatchReducer | null): void {
  * backward each run as one fused SIMD kernel (a few passes over the data) instead.
  */
 export function batchNormTrain(x: tf.Tensor, p: BatchNormParams): BatchNormTrainResult {
-  if (batchSync) return runBatchNorm(x, p, syncPath(batchSync));
+  if (batchSync) return runBatchNorm(x, p, syncPath(batchSync, !!kernels() && x.dtype === 'float32'));
   return runBatchNorm(x, p, kernels() && x.dtype === 'float32' ? fusedPath : opPath);
 }
 
@@ -105,10 +105,8 @@ const fusedPath: BatchNormPath = {
   },
 };
 
-/** Column sums of an `[r, c]` tensor in float64 (the kernels' blocked sums, or a float32 matrix product). */
+/** Column sums of an `[r, c]` tensor (a float32 matrix product), as float64. */
 function columnSums(x2: tf.Tensor, r: number): Float64Array {
-  const k = kernels();
-  if (k && x2.dtype === 'float32') return k.batchNormSums(values(x2), r, x2.shape[1]!);
   const s = tf.tidy(() => tf.matMul(tf.ones([1, r]), x2));
   const out = Float64Array.from(s.dataSync());
   s.dispose();
@@ -122,68 +120,64 @@ function meanOf(v: Float64Array, n: number, from = 0, len = v.length - from): Fl
   return out;
 }
 
+type SyncPath = BatchNormPath & { rows: number };
+
 /**
- * Synchronised batch norm: the same arithmetic as {@link fusedPath} with each per-channel sum
- * summed over the replicas first (the row count travels with the first sum). With the kernels
- * each phase is one of their passes; without, tfjs ops.
+ * Synchronised batch norm: the arithmetic of {@link fusedPath} (or, without the kernels, of
+ * tfjs ops) with each per-channel sum summed over the replicas first (the row count travels with
+ * the first sum); γ/β gradients are this replica's share.
  */
-function syncPath(reducer: BatchReducer): BatchNormPath & { rows: number } {
-  const path = {
+function syncPath(reducer: BatchReducer, useKernels: boolean): SyncPath {
+  const reduce = (v: Float64Array) => reducer.allReduce(v);
+  if (useKernels) {
+    const path: SyncPath = {
+      rows: 0,
+      forward(xs, gamma, beta, epsilon, r, c) {
+        const f = kernels()!.batchNormForwardSynced(values(xs), values(gamma), values(beta), epsilon, r, c, reduce);
+        path.rows = f.rows;
+        return { y: tensorFrom(f.y, xs.shape), xhat: tensorFrom(f.xhat, [r, c]), inv: tensorFrom(f.inv, [c]), mean: tensorFrom(f.mean, [c]), variance: tensorFrom(f.variance, [c]) };
+      },
+      backward(dy, xh, iv, g, r, c, shape) {
+        const b = kernels()!.batchNormBackwardSynced(values(dy), values(xh), values(g), values(iv), r, c, path.rows, reduce);
+        return [tensorFrom(b.dx, shape), tensorFrom(b.dgamma, [c]), tensorFrom(b.dbeta, [c])];
+      },
+    };
+    return path;
+  }
+  const path: SyncPath = {
     rows: 0,
-    forward(xs: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, epsilon: number, r: number, c: number) {
-      const k = kernels() && xs.dtype === 'float32' ? kernels() : null;
+    forward(xs, gamma, beta, epsilon, r, c) {
       const x2 = tf.reshape(xs, [r, c]);
       const s = new Float64Array(c + 1);
       s.set(columnSums(x2, r));
       s[c] = r;
-      reducer.allReduce(s);
+      reduce(s);
       const rows = s[c]!;
       path.rows = rows;
       const mean = meanOf(s, rows, 0, c);
-      let sq: Float64Array;
-      if (k) sq = k.batchNormSqDev(values(x2), mean, r, c);
-      else {
-        const d2 = tf.tidy(() => tf.square(tf.sub(x2, tf.tensor2d(mean, [1, c]))));
-        sq = columnSums(d2, r);
-        d2.dispose();
-      }
-      reducer.allReduce(sq);
+      const d2 = tf.tidy(() => tf.square(tf.sub(x2, tf.tensor2d(mean, [1, c]))));
+      const sq = columnSums(d2, r);
+      d2.dispose();
+      reduce(sq);
       const variance = meanOf(sq, rows);
-      const eps = Math.fround(epsilon); // the kernels take ε as a float32
-      const inv = variance.map((v) => 1 / Math.sqrt(v + eps));
+      const eps = Math.fround(epsilon); // as the kernels, which take ε as a float32
       const meanT = tf.tensor1d(mean);
-      const invT = tf.tensor1d(inv);
-      let y: tf.Tensor;
-      let xhat: tf.Tensor;
-      if (k) {
-        const o = k.batchNormNormalize(values(x2), mean, inv, values(gamma), values(beta), r, c);
-        y = tensorFrom(o.y, xs.shape);
-        xhat = tensorFrom(o.xhat, [r, c]);
-      } else {
-        xhat = tf.mul(tf.sub(x2, meanT), invT);
-        y = tf.reshape(tf.add(tf.mul(xhat, gamma), beta), xs.shape);
-      }
+      const invT = tf.tensor1d(variance.map((v) => 1 / Math.sqrt(v + eps)));
+      const xhat = tf.mul(tf.sub(x2, meanT), invT);
+      const y = tf.reshape(tf.add(tf.mul(xhat, gamma), beta), xs.shape);
       return { y, xhat, inv: invT, mean: meanT, variance: tf.tensor1d(variance) };
     },
-    backward(dy: tf.Tensor, xh: tf.Tensor, iv: tf.Tensor, g: tf.Tensor, r: number, c: number, shape: number[]): [tf.Tensor, tf.Tensor, tf.Tensor] {
-      const k = kernels() && dy.dtype === 'float32' ? kernels() : null;
+    backward(dy, xh, iv, g, r, c, shape) {
       const dy2 = tf.reshape(dy, [r, c]);
-      let local: Float64Array;
-      if (k) local = k.batchNormGradSums(values(dy2), values(xh), r, c);
-      else {
-        const both = tf.tidy(() => tf.concat([tf.matMul(tf.ones([1, r]), dy2), tf.matMul(tf.ones([1, r]), tf.mul(dy2, xh))], 1));
-        local = Float64Array.from(both.dataSync());
-        both.dispose();
-      }
+      const both = tf.tidy(() => tf.concat([tf.matMul(tf.ones([1, r]), dy2), tf.matMul(tf.ones([1, r]), tf.mul(dy2, xh))], 1));
+      const local = Float64Array.from(both.dataSync());
+      both.dispose();
       const dbeta = tf.tensor1d(Float32Array.from(local.subarray(0, c)));
       const dgamma = tf.tensor1d(Float32Array.from(local.subarray(c)));
-      const total = local.slice();
-      reducer.allReduce(total);
-      const mb = meanOf(total, path.rows, 0, c);
-      const mg = meanOf(total, path.rows, c, c);
-      let dx: tf.Tensor;
-      if (k) dx = tensorFrom(k.batchNormGradApply(values(dy2), values(xh), values(g), values(iv), mb, mg, r, c), shape);
-      else dx = tf.reshape(tf.mul(tf.sub(dy2, tf.add(tf.tensor2d(mb, [1, c]), tf.mul(xh, tf.tensor2d(mg, [1, c])))), tf.mul(g, iv)), shape);
+      reduce(local);
+      const mb = meanOf(local, path.rows, 0, c);
+      const mg = meanOf(local, path.rows, c, c);
+      const dx = tf.reshape(tf.mul(tf.sub(dy2, tf.add(tf.tensor2d(mb, [1, c]), tf.mul(xh, tf.tensor2d(mg, [1, c])))), tf.mul(g, iv)), shape);
       return [dx, dgamma, dbeta];
     },
   };

@@ -128,44 +128,64 @@ export class KernelRuntime {
   }
 
   /**
-   * Batch norm in phases, for a batch split over replicas (see `batchNormTrain`'s `sync`): the
-   * caller sums each phase's per-channel float64 sums over the replicas before the next phase.
-   * `Σ x` per channel (a copy, `c` doubles).
+   * Training-mode batch norm of a batch split over replicas: the same passes as
+   * {@link batchNormForward}, with `reduce` summing each phase's per-channel float64 sums over the
+   * replicas in between (first `[Σx…, rows]`, then `Σ(x − mean)²`). `x` is copied into the kernel
+   * memory once. Returns views (as {@link batchNormForward}) and the total row count.
    */
-  batchNormSums(x: Float32Array, r: number, c: number): Float64Array {
-    const { offsets: o } = this.layout([x, c, 2 * c]);
-    this.ex.bn_sums(o[0]!, o[1]!, o[2]!, r, c);
-    return new Float64Array(this.ex.memory.buffer, o[2]!, c).slice();
-  }
-
-  /** `Σ (x − mean)²` per channel (a copy, `c` doubles). */
-  batchNormSqDev(x: Float32Array, mean: Float32Array, r: number, c: number): Float64Array {
-    const { offsets: o } = this.layout([x, mean, c, 2 * c]);
-    this.ex.bn_sq_dev(o[0]!, o[1]!, o[2]!, o[3]!, r, c);
-    return new Float64Array(this.ex.memory.buffer, o[3]!, c).slice();
-  }
-
-  /** `xhat = (x − mean)·inv`, `y = xhat·gamma + beta` (views into the kernel memory). */
-  batchNormNormalize(x: Float32Array, mean: Float32Array, inv: Float32Array, gamma: Float32Array, beta: Float32Array, r: number, c: number): { y: Float32Array; xhat: Float32Array } {
+  batchNormForwardSynced(x: Float32Array, gamma: Float32Array, beta: Float32Array, eps: number, r: number, c: number, reduce: (v: Float64Array) => void): BatchNormForwardOut & { rows: number } {
     const n = r * c;
-    const { offsets: o, heap } = this.layout([x, mean, inv, gamma, beta, n, n]);
-    this.ex.bn_normalize(o[0]!, o[1]!, o[2]!, o[3]!, o[4]!, o[5]!, o[6]!, r, c);
-    return { y: floats(heap, o[5]!, n), xhat: floats(heap, o[6]!, n) };
+    const { offsets: o, heap } = this.layout([x, gamma, beta, n, n, c, c, c, c, 2 * c]);
+    const [ox, og, ob, oy, oh, om, ov, oi, op, oa] = o as [number, number, number, number, number, number, number, number, number, number];
+    const acc = () => new Float64Array(this.ex.memory.buffer, oa, c);
+    this.ex.bn_sums(ox, op, oa, r, c);
+    const s = new Float64Array(c + 1);
+    s.set(acc());
+    s[c] = r;
+    reduce(s);
+    const rows = s[c]!;
+    const mean = floats(heap, om, c);
+    for (let i = 0; i < c; i++) mean[i] = s[i]! / rows;
+    this.ex.bn_sq_dev(ox, om, op, oa, r, c);
+    const sq = acc().slice();
+    reduce(sq);
+    const variance = floats(heap, ov, c);
+    const inv = floats(heap, oi, c);
+    const e = Math.fround(eps); // the kernels take ε as a float32
+    for (let i = 0; i < c; i++) {
+      variance[i] = sq[i]! / rows;
+      inv[i] = 1 / Math.sqrt(variance[i]! + e);
+    }
+    this.ex.bn_normalize(ox, om, oi, og, ob, oy, oh, r, c);
+    return { y: floats(heap, oy, n), xhat: floats(heap, oh, n), mean, variance, inv, rows };
   }
 
-  /** `[Σ dy, Σ dy·xhat]` per channel (a copy, `2c` doubles). */
-  batchNormGradSums(dy: Float32Array, xhat: Float32Array, r: number, c: number): Float64Array {
-    const { offsets: o } = this.layout([dy, xhat, 2 * c, 4 * c]);
-    this.ex.bn_grad_sums(o[0]!, o[1]!, o[2]!, o[3]!, r, c);
-    return new Float64Array(this.ex.memory.buffer, o[3]!, 2 * c).slice();
-  }
-
-  /** `dx = gamma·inv·(dy − (mb + xhat·mg))` from the per-channel means of dy and dy·xhat (a view). */
-  batchNormGradApply(dy: Float32Array, xhat: Float32Array, gamma: Float32Array, inv: Float32Array, mb: Float32Array, mg: Float32Array, r: number, c: number): Float32Array {
+  /**
+   * Gradient of {@link batchNormForwardSynced}: `dx` from the per-channel sums of `dy` and
+   * `dy·xhat` summed over the replicas by `reduce` (over `rows` rows in all); `dgamma`/`dbeta`
+   * are this replica's own sums (views, as above).
+   */
+  batchNormBackwardSynced(dy: Float32Array, xhat: Float32Array, gamma: Float32Array, inv: Float32Array, r: number, c: number, rows: number, reduce: (v: Float64Array) => void): BatchNormBackwardOut {
     const n = r * c;
-    const { offsets: o, heap } = this.layout([dy, xhat, gamma, inv, mb, mg, n]);
-    this.ex.bn_grad_apply(o[0]!, o[1]!, o[2]!, o[3]!, o[4]!, o[5]!, o[6]!, r, c);
-    return floats(heap, o[6]!, n);
+    const { offsets: o, heap } = this.layout([dy, xhat, gamma, inv, n, c, c, c, c, 2 * c, 4 * c]);
+    const [od, oh, og, oi, ox, odg, odb, omb, omg, op, oa] = o as [number, number, number, number, number, number, number, number, number, number, number];
+    this.ex.bn_grad_sums(od, oh, op, oa, r, c);
+    const local = new Float64Array(this.ex.memory.buffer, oa, 2 * c).slice();
+    const dbeta = floats(heap, odb, c);
+    const dgamma = floats(heap, odg, c);
+    for (let i = 0; i < c; i++) {
+      dbeta[i] = local[i]!;
+      dgamma[i] = local[c + i]!;
+    }
+    reduce(local);
+    const mb = floats(heap, omb, c);
+    const mg = floats(heap, omg, c);
+    for (let i = 0; i < c; i++) {
+      mb[i] = local[i]! / rows;
+      mg[i] = local[c + i]! / rows;
+    }
+    this.ex.bn_grad_apply(od, oh, og, oi, omb, omg, ox, r, c);
+    return { dx: floats(heap, ox, n), dgamma, dbeta };
   }
 
   /**
