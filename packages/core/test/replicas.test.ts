@@ -114,7 +114,17 @@ describe('replicas in worker threads', () => {
   });
 });
 
-describe('startReplicas errors', () => {
+describe('startReplicas', () => {
+  it('starts workers whatever the inherited module mode (node --input-type=module -e …)', async () => {
+    const reps = await startReplicas({ module: fixture, size: 2, capacity: 4, init: { seed: 1 }, execArgv: ['--input-type=module'] });
+    const v = new Float64Array([1, 2]);
+    reps.post(1, { kind: 'sum', values: new Float64Array([10, 20]) });
+    reps.group.allReduce(v);
+    expect([...v]).toEqual([11, 22]);
+    await reps.close();
+  });
+
+
   it('a module without the entry export is a clear startup error', async () => {
     await expect(startReplicas({ module: fixture, exportName: 'noSuchEntry', size: 2, capacity: 4, init: {}, execArgv })).rejects.toThrow(/exports no function noSuchEntry/);
   });

@@ -21,12 +21,13 @@ export interface ReplicaServer<M> {
 
 export type ReplicaEntry<I, M> = (data: ReplicaWorkerData<I>) => ReplicaServer<M> | Promise<ReplicaServer<M>>;
 
-// The worker's bootstrap, evaluated as a CommonJS script (no file to locate next to this module,
-// which also runs from sources under a test runner): import the replica module, call its entry,
-// report ready, then hand every message to the handler.
+// The worker's bootstrap, evaluated as a script (no file to locate next to this module, which also
+// runs from sources under a test runner); only dynamic imports, so that it runs as CommonJS and as
+// an ES module alike (workers inherit `--input-type=module`): import the replica module, call its
+// entry, report ready, then hand every message to the handler.
 const BOOTSTRAP = `
-const { workerData, parentPort } = require('node:worker_threads');
 (async () => {
+  const { workerData, parentPort } = await import('node:worker_threads');
   let server;
   try {
     const mod = await import(workerData.module);
