@@ -96,6 +96,7 @@ export function buildProgram(): Command {
     .option('--out <dir>', 'output directory (default runs/ptq/<model>-<method>-w<b>a<b>)')
     .option('--checkpoint-every <n>', 'save the reconstruction state every N steps', positiveInt('--checkpoint-every'), 100)
     .option('--resume', 'continue a stopped run from the state in --out', false)
+    .option('--threads <n>', `split every reconstruction batch over N threads (data parallelism; same result as 1 thread up to float rounding; default: the cores, ${defaultThreads()} here)`, positiveInt('--threads'), defaultThreads())
     .option('--json', 'print the report as one JSON object (accuracies as fractions 0–1)', false)
     .action(async (o) => runPtq(o));
 

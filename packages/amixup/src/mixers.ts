@@ -16,7 +16,7 @@ function checkP(p: number, what: string): void {
 function bernoulliMix(xFloat: tf.Tensor, xQuant: tf.Tensor, p: number, ctx: StepContext): tf.Tensor {
   if (p <= 0) return xQuant;
   if (p >= 1) return xFloat;
-  return mixKernel(xFloat, xQuant, p, ctx.rng);
+  return mixKernel(xFloat, xQuant, p, ctx.rng, ctx.shard);
 }
 
 export interface AMixupOptions {

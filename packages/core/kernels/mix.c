@@ -21,15 +21,21 @@ static inline u32 next(u32* s) {
   return result;
 }
 
-// mask[i] = (next() < threshold), threshold = p·2^32 (as Rng.bernoulli compares, in float64)
+// mask[i] = (next() < threshold), threshold = p·2^32 (as Rng.bernoulli compares, in float64).
+// `before` draws are skipped first and `after` draws at the end: a replica holding rows of a
+// batch split over threads consumes the whole batch's stream, so every replica's generator stays
+// in step and its mask equals its rows of the one-thread mask.
 EXPORT(mix_forward)
-void mix_forward(const float* xf, const float* xq, float* out, unsigned char* mask, int n, double threshold, u32* state) {
+void mix_forward(const float* xf, const float* xq, float* out, unsigned char* mask, int n, double threshold, u32* state, int before,
+                 int after) {
   u32 s[4] = {state[0], state[1], state[2], state[3]};
+  for (int i = 0; i < before; i++) next(s);
   for (int i = 0; i < n; i++) {
     const float m = (double)next(s) < threshold ? 1.0f : 0.0f;
     mask[i] = (unsigned char)m;
     out[i] = xq[i] + m * (xf[i] - xq[i]);
   }
+  for (int i = 0; i < after; i++) next(s);
   for (int k = 0; k < 4; k++) state[k] = s[k];
 }
 

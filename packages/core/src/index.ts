@@ -33,5 +33,5 @@ export { gatherRows } from './gather-rows.js';
 export { bernoulliMix } from './mix.js';
 export type { DepthwiseDims, KernelRuntime } from './kernels/runtime.js';
 export { maxRelError } from './numeric.js';
-export { ReplicaAbortedError, ReplicaGroup } from './parallel/replica-group.js';
+export { ReplicaAbortedError, ReplicaGroup, shareRange } from './parallel/replica-group.js';
 export { allReduceGrads, assignParams, broadcastParams, flattenParams, replicaParamGrads, withBatchNormSync } from './parallel/data-parallel.js';

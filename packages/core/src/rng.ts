@@ -72,6 +72,11 @@ export class Rng {
     return result;
   }
 
+  /** Advances the generator by `n` draws (as `n` calls of {@link nextUint32}). */
+  skip(n: number): void {
+    for (let i = 0; i < n; i++) this.nextUint32();
+  }
+
   /** Uniform float in [0, 1) with 32 bits of randomness. */
   float(): number {
     return this.nextUint32() / 4294967296;

@@ -10,6 +10,13 @@ export interface StepContext {
   total: number;
   training: boolean;
   rng: Rng;
+  /**
+   * Set when this thread holds only some rows of the batch (data parallelism): the number of
+   * examples of the batch before and after its rows. Anything that draws random numbers per
+   * element must consume the whole batch's stream (skip the others' draws), so that every
+   * thread's generator stays in step and the result equals the one-thread run.
+   */
+  shard?: { before: number; after: number };
 }
 
 /** An evaluation context: no training, step at the end of the run. */

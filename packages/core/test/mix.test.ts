@@ -48,4 +48,32 @@ describe('bernoulliMix', () => {
     expect(() => bernoulliMix(xf, xq, 1.5, rng)).toThrow(RangeError);
     tf.dispose([xf, xq]);
   });
+
+  for (const kernelsOn of [true, false]) {
+    it(`a batch split in shards (shard skips) draws the one-thread mask rows and ends in the same generator state (${kernelsOn ? 'kernel' : 'op path'})`, async () => {
+      await onBackend('wasm', () => undefined);
+      const prev = setKernelsEnabled(kernelsOn);
+      try {
+        const r0 = new Rng(21);
+        const xf = new Rng(1).uniform([7, 3, 3, 2]);
+        const xq = tf.zerosLike(xf);
+        const whole = tf.tidy(() => bernoulliMix(xf, xq, 0.4, r0).dataSync().slice());
+        // three threads holding rows 0–1, 2–4 and 5–6
+        const parts: number[] = [];
+        let state = r0.state();
+        for (const [a, b] of [[0, 2], [2, 5], [5, 7]] as const) {
+          const r = new Rng(21);
+          const rows = tf.slice(xf, a, b - a);
+          parts.push(...tf.tidy(() => bernoulliMix(rows, tf.zerosLike(rows), 0.4, r, { before: a, after: 7 - b }).dataSync()));
+          state = r.state();
+          expect(state).toEqual(r0.state());
+          rows.dispose();
+        }
+        expect(parts).toEqual([...whole]);
+        tf.dispose([xf, xq]);
+      } finally {
+        setKernelsEnabled(prev);
+      }
+    });
+  }
 });

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { adam, constant, cosine, LowbitError, type Optimizer, type QuantSetup, Rng, type RngState, type StepContext, paramGrads } from '@lowbit/core';
+import { adam, allReduceGrads, constant, cosine, LowbitError, type Optimizer, type QuantSetup, type ReplicaGroup, Rng, type RngState, type StepContext, paramGrads, shareRange } from '@lowbit/core';
 import { quantizableLayers, type Network } from '@lowbit/nn';
 import { BatchSampler, type CalibrationSource } from './calibration.js';
 import type { ReconstructionConfig } from './config.js';
@@ -42,6 +42,15 @@ export interface ReconstructOptions {
   resume?: ReconstructionSnapshot;
   /** Checked between steps: true stops the run (take a snapshot first through onCheckpoint). */
   shouldStop?: () => boolean;
+  /**
+   * Data parallelism: every rank of `group` calls `reconstruct` with the same setup, calibration,
+   * config and snapshot; each draws the same batches and takes its rows of each (mixing masks are
+   * drawn as for the whole batch, see `StepContext.shard`), and the gradients are summed before
+   * identical optimiser steps on every rank — the result equals the one-thread run up to float
+   * summation order. A stop requested on any rank stops all of them at the same step. Give the
+   * callbacks to rank 0 only.
+   */
+  group?: ReplicaGroup;
 }
 
 export interface ReconstructionResult {
@@ -82,6 +91,14 @@ function validate(c: ReconstructionConfig): void {
   if (!(c.weightLr >= 0) || !(c.activationLr >= 0)) bad('learning rates must be ≥ 0');
 }
 
+/** True on any rank when a stop was requested on any (one small all-reduce per step). */
+function agreeToStop(group: ReplicaGroup | undefined, local: boolean): boolean {
+  if (!group || group.size === 1) return local;
+  const v = new Float64Array([local ? 1 : 0]);
+  group.allReduce(v);
+  return v[0]! > 0;
+}
+
 /**
  * Optimises the rounding choices and activation steps of a quantized network against its float
  * version, at network, block or layer granularity (see {@link ReconstructionConfig}). Adam on the
@@ -92,6 +109,8 @@ function validate(c: ReconstructionConfig): void {
 export function reconstruct(o: ReconstructOptions): ReconstructionResult {
   const c = o.config;
   validate(c);
+  const group = o.group && o.group.size > 1 ? o.group : undefined;
+  if (group && c.batchSize < group.size) throw new LowbitError('E_CONFIG', `reconstruction config: a batch of ${c.batchSize} cannot be split over ${group.size} threads`);
   const t0 = performance.now();
   const seedRng = new Rng(c.seed);
   const samplerRng = o.resume ? Rng.fromState(o.resume.samplerRng) : seedRng.fork();
@@ -161,37 +180,47 @@ export function reconstruct(o: ReconstructOptions): ReconstructionResult {
     let lastLoss = Number.NaN;
     try {
       for (; step < c.iterations; step++) {
-        if (o.shouldStop?.()) {
+        if (agreeToStop(group, o.shouldStop?.() ?? false)) {
           stopped = true;
           break;
         }
-        const ctx: StepContext = { step, total: c.iterations, training: true, rng: mixRng };
-        const idx = sampler.next();
+        const batch = sampler.next();
+        // this rank's rows of the batch, and their share of its loss
+        const [from, to] = group ? shareRange(batch.length, group.rank, group.size) : [0, batch.length];
+        const idx = batch.subarray(from, to);
+        const share = (to - from) / batch.length;
+        const ctx: StepContext = { step, total: c.iterations, training: true, rng: mixRng, ...(group ? { shard: { before: from, after: batch.length - to } } : {}) };
         const report = (step + 1) % every === 0 || step === c.iterations - 1;
         const termValues: Record<string, number> = {};
         tf.tidy(() => {
           const kept: Record<string, tf.Scalar> = {};
           const all = { ...wParams, ...aParams };
-          const { value, grads } = paramGrads(() => {
+          const local = paramGrads(() => {
             const terms = unit.loss(idx, ctx);
             for (const q of layerQs) {
               const r = q.quantizer.regularizer?.(q.state, ctx);
               if (r) terms['round'] = terms['round'] ? (tf.add(terms['round'], r) as tf.Scalar) : r;
             }
-            if (report) for (const [k, v] of Object.entries(terms)) kept[k] = tf.keep(v);
+            if (group) for (const k of Object.keys(terms)) terms[k] = tf.mul(terms[k]!, share) as tf.Scalar;
+            // every step under a group: the ranks must exchange the same numbers whatever their progress settings
+            if (report || group) for (const [k, v] of Object.entries(terms)) kept[k] = tf.keep(v);
             return tf.addN(Object.values(terms)) as tf.Scalar;
           }, all);
+          const names = Object.keys(kept).sort();
+          const numbers = [local.value.dataSync()[0]!, ...names.map((k) => kept[k]!.dataSync()[0]!)];
+          for (const v of Object.values(kept)) v.dispose();
+          // one rank: the gradients as they are; several: summed over the ranks (with the numbers)
+          const { grads, extras } = group ? allReduceGrads(group, local.grads, numbers) : { grads: local.grads, extras: numbers };
           const pick = (p: Record<string, tf.Variable>) => Object.fromEntries(Object.keys(p).filter((k) => grads[k]).map((k) => [k, grads[k]!]));
           if (Object.keys(wParams).length > 0) wOpt.step(wParams, pick(wParams));
           if (Object.keys(aParams).length > 0) {
             aOpt.step(aParams, pick(aParams));
             for (const v of Object.values(aParams)) v.assign(tf.maximum(v, 1e-8));
           }
-          lastLoss = value.dataSync()[0]!;
-          for (const [k, v] of Object.entries(kept)) {
-            termValues[k] = v.dataSync()[0]!;
-            v.dispose();
-          }
+          lastLoss = extras[0]!;
+          names.forEach((k, i) => {
+            termValues[k] = extras[i + 1]!;
+          });
         });
         if (!Number.isFinite(lastLoss)) throw new LowbitError('E_DIVERGED', `reconstruction diverged in '${unit.name}' at step ${step + 1}: loss ${lastLoss}`);
         if (report) {

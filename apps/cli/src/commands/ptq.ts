@@ -2,19 +2,21 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { evalContext, initBackend, LowbitError, Rng } from '@lowbit/core';
 import { atomicWriteFile } from '@lowbit/core/node';
-import { batches, makeBatch } from '@lowbit/data';
+import { batches } from '@lowbit/data';
 import * as tf from '@tensorflow/tfjs-core';
 import { analyze, forward, type Network } from '@lowbit/nn';
 import { disposeNetwork } from '@lowbit/nn';
 import { type ReconstructionSnapshot, reconstruct } from '@lowbit/nwq-reconstruct';
-import { grid, prepareQuantized, type RangeEstimator } from '@lowbit/quantizers';
+import { startPtqReplicas } from '../ptq/data-parallel.js';
+import { keepList, loadPtqInputs, prepareReconstruction, ptqPlan } from '../ptq/setup.js';
+import { grid } from '@lowbit/quantizers';
 import { evaluate } from '../eval/evaluate.js';
-import { type MethodOverrides, mixerFor, planMethod, weightQuantizerFor } from '../ptq/methods.js';
+import type { MethodOverrides, mixerFor, planMethod } from '../ptq/methods.js';
 import { saveQuantized } from '../ptq/quantized-checkpoint.js';
 import { bitOpsReport, sizeReport } from '../ptq/report.js';
-import { loadCalibration } from '../util/calibration.js';
-import { loadModelArg, tfjsOrigin } from '../util/load-model.js';
-import { channelOrder, inputRange, loadTestSet } from '../util/test-data.js';
+import type { loadCalibration } from '../util/calibration.js';
+import { tfjsOrigin } from '../util/load-model.js';
+import { channelOrder, type inputRange, loadTestSet } from '../util/test-data.js';
 import { Progress } from '../util/progress.js';
 import { onStopRequest } from '../util/stop-request.js';
 
@@ -39,6 +41,8 @@ export interface PtqCommandOptions extends MethodOverrides {
   resume: boolean;
   checkpointEvery: number;
   json: boolean;
+  /** Threads to split every reconstruction batch over (data parallelism). */
+  threads: number;
 }
 
 const STATE_FILE = 'ptq-state.json';
@@ -75,13 +79,13 @@ export async function runPtq(o: PtqCommandOptions): Promise<void> {
       throw new LowbitError('E_BITS', `${flag}: ${(e as Error).message}`);
     }
   }
-  const plan = planMethod(o.method, { ...o, ...(o.recon !== undefined ? { granularity: o.recon } : { granularity: undefined }) });
+  const plan = ptqPlan(o);
   if (o.granularity !== 'channel' && o.granularity !== 'tensor') throw new LowbitError('E_ARG', `--granularity must be channel or tensor, got '${o.granularity}'`);
   const estimators = ['minmax', 'percentile', 'mse'];
   if (!estimators.includes(o.estimator)) throw new LowbitError('E_ARG', `--estimator must be one of ${estimators.join(', ')}, got '${o.estimator}'`);
   const order = channelOrder(o.channelOrder);
-  const keep = o.keep8bit === 'none' || o.keep8bit === '' ? [] : o.keep8bit.split(',').map((s) => s.trim());
-  for (const k of keep) if (k !== 'first' && k !== 'last') throw new LowbitError('E_ARG', `--keep-8bit takes 'first', 'last', 'first,last' or 'none', got '${o.keep8bit}'`);
+  const keep = keepList(o.keep8bit);
+  for (const k of keep as string[]) if (k !== 'first' && k !== 'last') throw new LowbitError('E_ARG', `--keep-8bit takes 'first', 'last', 'first,last' or 'none', got '${o.keep8bit}'`);
   const out = o.out ?? join('runs', 'ptq', `${o.model.replace(/[^\w.-]+/g, '_')}-${o.method}-w${o.wbits}a${o.abits}`);
   const key = runKey(o, plan);
   let resume: ReconstructionSnapshot | undefined;
@@ -95,9 +99,8 @@ export async function runPtq(o: PtqCommandOptions): Promise<void> {
 
   const t0 = performance.now();
   await initBackend();
-  const net = loadModelArg(o.model);
-  const calib = loadCalibration(o.calib, o.calibSize, net.inputShape, order);
-  const preprocess = inputRange(o.inputRange, net.inputShape[net.inputShape.length - 1]!);
+  const inputs = loadPtqInputs(o);
+  const { net, calib, preprocess } = inputs;
   const numOutputs = analyze(net).outputShape[0]!;
   const { set: test, note: testNote } = loadTestSet(o.test, net.inputShape, numOutputs, o.testLimit, order);
   const progress = new Progress();
@@ -108,44 +111,24 @@ export async function runPtq(o: PtqCommandOptions): Promise<void> {
   const fp = test ? evaluate(net, test, { preprocess }) : null;
   if (fp) log(`fp32 top-1 ${(100 * fp.accuracy).toFixed(2)}%`);
 
-  const wq = weightQuantizerFor(plan.rounding);
-  const q = prepareQuantized(net, {
-    wBits: o.wbits,
-    aBits: o.abits,
-    granularity: o.granularity,
-    estimator: o.estimator as RangeEstimator,
-    activationEstimator: o.estimator as RangeEstimator,
-    keep8bit: keep as Array<'first' | 'last'>,
-    learnableActivations: (plan.config?.activationLr ?? 0) > 0,
-    ...(wq ? { weightQuantizer: wq } : {}),
-  });
-  const calibTensors = function* () {
-    for (const b of batches(calib, { batchSize: 64, preprocess })) {
-      b.y.dispose();
-      try {
-        yield b.x;
-      } finally {
-        b.x.dispose();
-      }
-    }
-  };
-  q.calibrate(calibTensors());
-
+  const { q, calibration, config } = prepareReconstruction(o, inputs);
+  // the other threads rebuild the same quantized network from the options while this one evaluates
+  const threads = config ? Math.min(o.threads, config.batchSize) : 1;
+  const replicas = threads > 1 ? startPtqReplicas(o, q, threads, resume ?? null) : null;
   let recon: { seconds: number; iterations: number; units: number } | null = null;
   let stopped = false;
-  if (plan.config) {
-    const mixer = mixerFor(plan.mixing);
+  if (plan.config && config) {
+    const mixer = config.mixer as ReturnType<typeof mixerFor>;
     const stop = onStopRequest('the state is saved for --resume');
     const saveState = (s: ReconstructionSnapshot) => atomicWriteFile(join(out, STATE_FILE), JSON.stringify({ key, snapshot: s }));
+    const group = replicas ? await replicas : null;
     try {
+      if (group) for (let r = 1; r < group.size; r++) group.post(r, { kind: 'run' });
       const r = reconstruct({
         setup: q,
-        calibration: { size: calib.size, batch: (idx) => {
-          const b = makeBatch(calib, idx, { preprocess });
-          b.y.dispose();
-          return b.x;
-        } },
-        config: { ...plan.config, mixer, seed: o.seed },
+        calibration,
+        config,
+        ...(group ? { group: group.group } : {}),
         progressEvery: 5,
         checkpointEvery: o.checkpointEvery,
         onCheckpoint: saveState,
@@ -165,6 +148,7 @@ export async function runPtq(o: PtqCommandOptions): Promise<void> {
       recon = { seconds: r.seconds, iterations: plan.config.iterations * r.units.length, units: r.units.length };
     } finally {
       stop.dispose();
+      await group?.close();
     }
   }
   if (stopped) {
@@ -188,6 +172,7 @@ export async function runPtq(o: PtqCommandOptions): Promise<void> {
     mixing: plan.mixing,
     reconstruction: plan.config ? { ...plan.config, seed: o.seed } : null,
     reconstructionSeconds: recon?.seconds ?? 0,
+    threads,
     granularity: o.granularity,
     estimator: o.estimator,
     keep8bit: keep,

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { broadcastParams, LowbitError, type Optimizer, type ReplicaGroup, replicaParamGrads } from '@lowbit/core';
+import { broadcastParams, LowbitError, type Optimizer, type ReplicaGroup, replicaParamGrads, shareRange } from '@lowbit/core';
 import { type ReplicaWorkerData, type Replicas, startReplicas } from '@lowbit/core/node';
 import { createNetwork, forward, type Network, type NetworkSpec, paramMap } from '@lowbit/nn';
 import { crossEntropy, type StepResult } from './step.js';
@@ -37,10 +37,8 @@ export function shardGrads(group: ReplicaGroup, net: Network, x: tf.Tensor, labe
   return { loss: value, correct: counts[0]!, grads };
 }
 
-/** The rows of a batch of `n` that rank `rank` of `size` takes. */
-export function shardRange(n: number, rank: number, size: number): [number, number] {
-  return [Math.floor((rank * n) / size), Math.floor(((rank + 1) * n) / size)];
-}
+/** The rows of a batch of `n` that rank `rank` of `size` takes (core's `shareRange`). */
+export const shardRange = shareRange;
 
 /**
  * {@link trainStep} over a group of replicas (this thread is rank 0 and owns the network and the

@@ -212,15 +212,16 @@ export class KernelRuntime {
 
   /**
    * Bernoulli mixing `xq + M·(xf − xq)` with `M[i] = next() < threshold` drawn by xoshiro128**
-   * from `state` (updated in place), exactly as `Rng.bernoulli` draws. Returns views (copy them
+   * from `state` (updated in place), exactly as `Rng.bernoulli` draws, after skipping
+   * `skip.before` draws and before skipping `skip.after` more. Returns views (copy them
    * before the next kernel call): the output and the 0/1 mask as bytes.
    */
-  mixForward(xf: Float32Array, xq: Float32Array, threshold: number, state: Uint32Array): { out: Float32Array; mask: Uint8Array } {
+  mixForward(xf: Float32Array, xq: Float32Array, threshold: number, state: Uint32Array, skip: { before: number; after: number } = { before: 0, after: 0 }): { out: Float32Array; mask: Uint8Array } {
     const n = xf.length;
     const { offsets: o, heap } = this.layout([xf, xq, n, Math.ceil(n / 4), 4]);
     const st = new Uint32Array(heap.buffer, o[4]!, 4);
     st.set(state);
-    this.ex.mix_forward(o[0]!, o[1]!, o[2]!, o[3]!, n, threshold, o[4]!);
+    this.ex.mix_forward(o[0]!, o[1]!, o[2]!, o[3]!, n, threshold, o[4]!, skip.before, skip.after);
     state.set(new Uint32Array(heap.buffer, o[4]!, 4));
     return { out: floats(heap, o[2]!, n), mask: new Uint8Array(heap.buffer, o[3]!, n) };
   }

@@ -9,6 +9,11 @@ const CONTROL_BYTES = 64;
 const ERR_BYTES = 4096;
 const HEADER = CONTROL_BYTES + ERR_BYTES;
 
+/** The rows `[from, to)` of a batch of `n` that rank `rank` of `size` holds: contiguous, as equal as they can be. */
+export function shareRange(n: number, rank: number, size: number): [number, number] {
+  return [Math.floor((rank * n) / size), Math.floor(((rank + 1) * n) / size)];
+}
+
 /** Thrown on every rank once one rank of the group has failed ({@link ReplicaGroup.abort}). */
 export class ReplicaAbortedError extends Error {
   override name = 'ReplicaAbortedError';
