@@ -11,8 +11,8 @@ const execArgv: string[] = [];
 
 function variables(q: QuantizedNetwork): Map<string, Float32Array> {
   const out = new Map<string, Float32Array>();
-  for (const [n, l] of q.layers) l.quantizer.variables(l.state).forEach((v, i) => out.set(`w/${n}/${i}`, v.dataSync().slice() as Float32Array));
-  for (const [n, s] of q.sites) s.quantizer.variables(s.state).forEach((v, i) => out.set(`a/${n}/${i}`, v.dataSync().slice() as Float32Array));
+  for (const [n, l] of q.layers) for (const [i, v] of l.quantizer.variables(l.state).entries()) out.set(`w/${n}/${i}`, v.dataSync().slice() as Float32Array);
+  for (const [n, s] of q.sites) for (const [i, v] of s.quantizer.variables(s.state).entries()) out.set(`a/${n}/${i}`, v.dataSync().slice() as Float32Array);
   return out;
 }
 
@@ -50,7 +50,7 @@ describe('data-parallel reconstruction (lowbit ptq --threads)', () => {
         reps.post(1, { kind: 'run' });
         const r2 = reconstruct({ setup: par.q, calibration: par.calibration, config: par.config!, group: reps.group });
         expect(r2.units.length).toBe(r1.units.length);
-        r2.units.forEach((u, i) => expect(Math.abs(u.finalLoss - r1.units[i]!.finalLoss) / r1.units[i]!.finalLoss, u.name).toBeLessThan(1e-4));
+        for (const [i, u] of r2.units.entries()) expect(Math.abs(u.finalLoss - r1.units[i]!.finalLoss) / r1.units[i]!.finalLoss, u.name).toBeLessThan(1e-4);
       } finally {
         await reps.close();
       }
