@@ -15,7 +15,7 @@ export function bernoulliMix(xFloat: tf.Tensor, xQuant: tf.Tensor, p: number, rn
   if (!(p >= 0 && p <= 1)) throw new RangeError(`bernoulliMix: p must be in [0, 1], got ${p}`);
   const k = kernels();
   // draws skipped before and after this tensor's rows (their share of a batch split over threads)
-  const perRow = xFloat.rank > 0 && xFloat.shape[0]! > 0 ? xFloat.size / xFloat.shape[0]! : 0;
+  const perRow = xFloat.shape.slice(1).reduce((a, b) => a * b, 1);
   const skip = { before: (shard?.before ?? 0) * perRow, after: (shard?.after ?? 0) * perRow };
   // p of 0 or 1 draws nothing (as rng.bernoulli): the op path
   if (!k || p <= 0 || p >= 1 || xFloat.dtype !== 'float32' || xQuant.dtype !== 'float32' || xFloat.size !== xQuant.size) {

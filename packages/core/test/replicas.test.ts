@@ -125,6 +125,14 @@ describe('startReplicas', () => {
   });
 
 
+  it('a worker that dies (exits) wakes rank 0 with the reason instead of leaving it waiting', async () => {
+    const reps = await startReplicas({ module: fixture, size: 3, capacity: 4, init: { seed: 1 }, execArgv });
+    reps.post(1, { kind: 'exit' });
+    reps.post(2, { kind: 'barrier' });
+    expect(() => reps.group.barrier()).toThrow(/replica 1 exited \(code 3\)/);
+    await reps.close();
+  });
+
   it('a module without the entry export is a clear startup error', async () => {
     await expect(startReplicas({ module: fixture, exportName: 'noSuchEntry', size: 2, capacity: 4, init: {}, execArgv })).rejects.toThrow(/exports no function noSuchEntry/);
   });

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { adam, allReduceGrads, constant, cosine, LowbitError, type Optimizer, type QuantSetup, type ReplicaGroup, Rng, type RngState, type StepContext, paramGrads, shareRange } from '@lowbit/core';
+import { adam, allReduceGrads, broadcastParams, constant, cosine, LowbitError, type Optimizer, type QuantSetup, type ReplicaGroup, Rng, type RngState, type StepContext, paramGrads, shareRange } from '@lowbit/core';
 import { quantizableLayers, type Network } from '@lowbit/nn';
 import { BatchSampler, type CalibrationSource } from './calibration.js';
 import type { ReconstructionConfig } from './config.js';
@@ -110,7 +110,8 @@ export function reconstruct(o: ReconstructOptions): ReconstructionResult {
   const c = o.config;
   validate(c);
   const group = o.group && o.group.size > 1 ? o.group : undefined;
-  if (group && c.batchSize < group.size) throw new LowbitError('E_CONFIG', `reconstruction config: a batch of ${c.batchSize} cannot be split over ${group.size} threads`);
+  const rows = Math.min(c.batchSize, o.calibration.size);
+  if (group && rows < group.size) throw new LowbitError('E_CONFIG', `reconstruction config: a batch of ${rows} cannot be split over ${group.size} threads`);
   const t0 = performance.now();
   const seedRng = new Rng(c.seed);
   const samplerRng = o.resume ? Rng.fromState(o.resume.samplerRng) : seedRng.fork();
@@ -125,6 +126,8 @@ export function reconstruct(o: ReconstructOptions): ReconstructionResult {
       target.assign(tf.tensor(v.values, v.shape, 'float32'));
     }
   }
+  // every rank starts from rank 0's values (they build the same setup; this makes sure of it)
+  if (group) broadcastParams(group, vars);
   const sampler = new BatchSampler(o.calibration.size, c.batchSize, samplerRng, o.resume?.sampler);
   const done = o.resume ? o.resume.units.slice() : [];
   const startUnit = o.resume?.unitIndex ?? 0;

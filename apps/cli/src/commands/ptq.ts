@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { analyze, forward, type Network } from '@lowbit/nn';
 import { disposeNetwork } from '@lowbit/nn';
 import { type ReconstructionSnapshot, reconstruct } from '@lowbit/nwq-reconstruct';
-import { startPtqReplicas } from '../ptq/data-parallel.js';
+import { type PtqReplicas, startPtqReplicas } from '../ptq/data-parallel.js';
 import { keepList, loadPtqInputs, prepareReconstruction, ptqPlan } from '../ptq/setup.js';
 import { grid } from '@lowbit/quantizers';
 import { evaluate } from '../eval/evaluate.js';
@@ -113,16 +113,19 @@ export async function runPtq(o: PtqCommandOptions): Promise<void> {
 
   const { q, calibration, config } = prepareReconstruction(o, inputs);
   // the other threads rebuild the same quantized network from the options while this one evaluates
-  const threads = config ? Math.min(o.threads, config.batchSize) : 1;
+  const threads = config ? Math.min(o.threads, config.batchSize, calib.size) : 1;
   const replicas = threads > 1 ? startPtqReplicas(o, q, threads, resume ?? null) : null;
+  // a start-up failure surfaces where it is awaited, below
+  replicas?.catch(() => undefined);
   let recon: { seconds: number; iterations: number; units: number } | null = null;
   let stopped = false;
   if (plan.config && config) {
     const mixer = config.mixer as ReturnType<typeof mixerFor>;
     const stop = onStopRequest('the state is saved for --resume');
     const saveState = (s: ReconstructionSnapshot) => atomicWriteFile(join(out, STATE_FILE), JSON.stringify({ key, snapshot: s }));
-    const group = replicas ? await replicas : null;
+    let group: PtqReplicas | null = null;
     try {
+      group = replicas ? await replicas : null;
       if (group) for (let r = 1; r < group.size; r++) group.post(r, { kind: 'run' });
       const r = reconstruct({
         setup: q,

@@ -185,7 +185,8 @@ export async function trainOneShot(o: {
   };
   let stopped = false;
   const periods = Math.max(1, Math.ceil(totalSteps / config.schedulerPeriod));
-  const replicas: OneShotReplicas | null = (o.threads ?? 1) > 1 ? await startOneShotReplicas(oneShot, o.threads!) : null;
+  const threads = Math.min(o.threads ?? 1, config.batchSize);
+  const replicas: OneShotReplicas | null = threads > 1 ? await startOneShotReplicas(oneShot, threads) : null;
   try {
   while (state.epoch < config.epochs && !stopped) {
     const order = epochOrder(o.train.size, Rng.fromState(state.mpq.epochRng));

@@ -115,7 +115,8 @@ export async function trainClassifier(o: {
     optimizer = makeOptimizer(config, config.epochs * stepsPerEpoch);
   }
   o.callbacks?.onStart?.({ resumedFrom: state.epoch, stepsPerEpoch, epochs: config.epochs, params: net });
-  const threads = o.threads ?? 1;
+  // a share per thread needs at least one image (on resume the batch size is the checkpoint's)
+  const threads = Math.min(o.threads ?? 1, config.batchSize);
   const replicas: TrainReplicas | null = threads > 1 ? await startTrainReplicas(net, threads) : null;
   try {
     return await runEpochs(o, config, net, state, optimizer, stepsPerEpoch, ckptDir, replicas);
@@ -199,7 +200,7 @@ async function runEpochs(
     await saveNetwork(net, modelPath, {
       producedBy: 'lowbit train',
       config,
-      threads: o.threads ?? 1,
+      threads: replicas ? replicas.size : 1,
       epochs: state.epoch,
       trainingSeconds: Math.round(state.elapsedSeconds),
       testAccuracy: last['testAccuracy'] ?? null,

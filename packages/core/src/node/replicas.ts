@@ -1,5 +1,7 @@
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { ReplicaGroup } from '../parallel/replica-group.js';
+import { abortShared, ReplicaGroup } from '../parallel/replica-group.js';
 
 /** What each worker of {@link startReplicas} receives: the group's buffer, its rank, and `init`. */
 export interface ReplicaWorkerData<I> {
@@ -49,12 +51,61 @@ const BOOTSTRAP = `
 })();
 `;
 
+// The supervisor: a thread between rank 0 and the replica workers. Rank 0 blocks in Atomics.wait
+// during collective calls, so its event loop cannot see a worker die; the supervisor's can: on a
+// worker's error or unexpected exit it aborts the group (abortShared), which wakes rank 0 with
+// the reason. It starts the workers, reports when all are ready, forwards rank 0's messages, and
+// on 'close' terminates them. Same module-mode rule as the bootstrap.
+const SUPERVISOR = (abort: string, bootstrap: string) => `
+(async () => {
+  const { Worker, workerData, parentPort } = await import('node:worker_threads');
+  const abortShared = ${abort};
+  const { module, exportName, shared, size, init, execArgv } = workerData;
+  let closing = false;
+  const workers = [];
+  for (let rank = 1; rank < size; rank++) {
+    workers.push(new Worker(${JSON.stringify(bootstrap)}, { eval: true, workerData: { module, exportName, data: { shared, rank, size, init } }, ...(execArgv ? { execArgv } : {}) }));
+  }
+  let pending = workers.length;
+  workers.forEach((w, i) => {
+    const rank = i + 1;
+    let ready = false;
+    w.on('message', (m) => {
+      if (m.kind === 'ready') {
+        ready = true;
+        if (--pending === 0) parentPort.postMessage({ kind: 'ready' });
+      } else if (m.kind === 'failed') parentPort.postMessage({ kind: 'failed', message: 'replica ' + rank + ' failed to start (' + module + '): ' + m.message });
+    });
+    w.on('error', (e) => {
+      const message = 'replica ' + rank + ': ' + (e && e.message || e);
+      if (!ready) parentPort.postMessage({ kind: 'failed', message });
+      abortShared(shared, message);
+    });
+    w.on('exit', (code) => {
+      if (closing) return;
+      const message = 'replica ' + rank + ' exited (code ' + code + ')';
+      if (!ready) parentPort.postMessage({ kind: 'failed', message });
+      abortShared(shared, message);
+    });
+  });
+  parentPort.on('message', async (m) => {
+    if (m.kind === 'post') workers[m.rank - 1].postMessage(m.message, m.transfer);
+    else if (m.kind === 'close') {
+      closing = true;
+      await Promise.all(workers.map((w) => w.terminate()));
+      parentPort.close();
+    }
+  });
+})();
+`;
+
 /** Rank 0's handle on a group of replica workers. */
 export class Replicas<M> {
+  private closed = false;
   constructor(
     /** Rank 0's view of the group (the calling thread is rank 0). */
     readonly group: ReplicaGroup,
-    private readonly workers: Worker[],
+    private readonly supervisor: Worker,
   ) {}
 
   get size(): number {
@@ -63,15 +114,21 @@ export class Replicas<M> {
 
   /** Posts `message` to the worker of `rank` (1 … size−1); `transfer` moves buffers instead of copying them. */
   post(rank: number, message: M, transfer: ArrayBuffer[] = []): void {
-    const w = this.workers[rank - 1];
-    if (!w) throw new RangeError(`no replica of rank ${rank} (group of ${this.size})`);
-    w.postMessage(message, transfer);
+    if (!(Number.isInteger(rank) && rank >= 1 && rank < this.size)) throw new RangeError(`no replica of rank ${rank} (group of ${this.size})`);
+    if (this.closed) throw new Error('replicas are closed');
+    this.supervisor.postMessage({ kind: 'post', rank, message, transfer }, transfer);
   }
 
   /** Stops the workers. */
   async close(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.terminate()));
-    this.workers.length = 0;
+    if (this.closed) return;
+    this.closed = true;
+    const exited = new Promise<void>((resolve) => this.supervisor.once('exit', () => resolve()));
+    this.supervisor.postMessage({ kind: 'close' });
+    // a supervisor that does not stop within 10 s is terminated (its workers with it)
+    const timer = setTimeout(() => void this.supervisor.terminate(), 10_000);
+    await exited;
+    clearTimeout(timer);
   }
 }
 
@@ -80,8 +137,9 @@ export class Replicas<M> {
  * — built JavaScript, since workers do not go through a test runner's transform) and call its
  * export `exportName` with {@link ReplicaWorkerData}; resolves once every worker is ready. The
  * calling thread is rank 0: it posts work with {@link Replicas.post} and runs its own share,
- * meeting the workers in the group's collective calls. Workers do not keep the process alive;
- * call {@link Replicas.close} when done. Node only.
+ * meeting the workers in the group's collective calls. A worker that throws, fails or exits
+ * aborts the group (rank 0's next or current collective call throws with the reason). Workers do
+ * not keep the process alive; call {@link Replicas.close} when done. Node only.
  */
 export async function startReplicas<I, M>(o: {
   module: string | URL;
@@ -94,36 +152,34 @@ export async function startReplicas<I, M>(o: {
 }): Promise<Replicas<M>> {
   const shared = ReplicaGroup.allocate(o.size, o.capacity);
   const group = new ReplicaGroup(shared, 0, o.size);
-  const module = o.module instanceof URL ? o.module.href : o.module.startsWith('file:') ? o.module : new URL(`file://${o.module}`).href;
-  const workers: Worker[] = [];
+  const module = o.module instanceof URL ? o.module.href : o.module.startsWith('file:') ? o.module : pathToFileURL(resolve(o.module)).href;
+  const supervisor = new Worker(SUPERVISOR(abortShared.toString(), BOOTSTRAP), {
+    eval: true,
+    workerData: { module, exportName: o.exportName ?? 'replicaMain', shared, size: o.size, init: o.init, execArgv: o.execArgv ?? null },
+    ...(o.execArgv ? { execArgv: o.execArgv } : {}),
+  });
   try {
-    for (let rank = 1; rank < o.size; rank++) {
-      const data: ReplicaWorkerData<I> = { shared, rank, size: o.size, init: o.init };
-      const w = new Worker(BOOTSTRAP, { eval: true, workerData: { module, exportName: o.exportName ?? 'replicaMain', data }, ...(o.execArgv ? { execArgv: o.execArgv } : {}) });
-      workers.push(w);
-    }
-    await Promise.all(
-      workers.map(
-        (w, i) =>
-          new Promise<void>((resolve, reject) => {
-            const onExit = (code: number) => reject(new Error(`replica ${i + 1} exited with code ${code} while starting`));
-            w.once('error', reject);
-            w.once('exit', onExit);
-            w.once('message', (m: { kind: string; message?: string }) => {
-              w.off('exit', onExit);
-              if (m.kind === 'ready') resolve();
-              else reject(new Error(`replica ${i + 1} failed to start (${module}): ${m.message}`));
-            });
-          }),
-      ),
-    );
+    await new Promise<void>((res, reject) => {
+      if (o.size === 1) {
+        res();
+        return;
+      }
+      const onExit = (code: number) => reject(new Error(`replica supervisor exited with code ${code} while starting`));
+      supervisor.once('error', reject);
+      supervisor.once('exit', onExit);
+      supervisor.once('message', (m: { kind: string; message?: string }) => {
+        supervisor.off('exit', onExit);
+        supervisor.off('error', reject);
+        if (m.kind === 'ready') res();
+        else reject(new Error(m.message));
+      });
+    });
   } catch (e) {
-    await Promise.all(workers.map((w) => w.terminate()));
+    await supervisor.terminate();
     throw e;
   }
-  for (const w of workers) {
-    w.on('error', (e) => group.abort(`replica worker error: ${e.message}`));
-    w.unref();
-  }
-  return new Replicas<M>(group, workers);
+  // (rank 0's event loop only sees this between collective calls; the supervisor itself aborts on its workers' failures)
+  supervisor.on('error', (e) => group.abort(`replica supervisor: ${e.message}`));
+  supervisor.unref();
+  return new Replicas<M>(group, supervisor);
 }

@@ -14,6 +14,23 @@ export function shareRange(n: number, rank: number, size: number): [number, numb
   return [Math.floor((rank * n) / size), Math.floor(((rank + 1) * n) / size)];
 }
 
+/**
+ * Marks the group of `shared` failed with `message` and wakes every waiting rank (see
+ * {@link ReplicaGroup.abort}). Self-contained (literal layout offsets, no outer references): its
+ * source also runs inside the replica supervisor thread, which cannot import this module.
+ */
+export function abortShared(shared: SharedArrayBuffer, message: string): void {
+  const ctl = new Int32Array(shared, 0, 16); // GEN 0, COUNT 1, ABORT 2, ERR_LEN 3
+  const bytes = new TextEncoder().encode(message).subarray(0, 4096); // ERR_BYTES
+  if (Atomics.compareExchange(ctl, 2, 0, 1) === 0) {
+    new Uint8Array(shared, 64, 4096).set(bytes); // after CONTROL_BYTES
+    Atomics.store(ctl, 3, bytes.length);
+    Atomics.store(ctl, 2, 2);
+  }
+  Atomics.add(ctl, 0, 1);
+  Atomics.notify(ctl, 0);
+}
+
 /** Thrown on every rank once one rank of the group has failed ({@link ReplicaGroup.abort}). */
 export class ReplicaAbortedError extends Error {
   override name = 'ReplicaAbortedError';
@@ -61,19 +78,24 @@ export class ReplicaGroup implements BatchReducer {
 
   /** Blocks until every rank has called `barrier` (the same number of times). */
   barrier(): void {
-    this.checkAbort();
-    if (this.size === 1) return;
+    if (this.size === 1) {
+      this.checkAbort();
+      return;
+    }
+    // The generation is read before the abort check: `abort` marks the group failed before it
+    // bumps the generation, so an abort after this read wakes the wait below, and one before it
+    // is seen by the check.
     const gen = Atomics.load(this.ctl, GEN);
+    this.checkAbort();
     if (Atomics.add(this.ctl, COUNT, 1) === this.size - 1) {
       Atomics.store(this.ctl, COUNT, 0);
       Atomics.add(this.ctl, GEN, 1);
       Atomics.notify(this.ctl, GEN);
       return;
     }
-    while (Atomics.load(this.ctl, GEN) === gen) {
-      Atomics.wait(this.ctl, GEN, gen);
-      this.checkAbort();
-    }
+    while (Atomics.load(this.ctl, GEN) === gen) Atomics.wait(this.ctl, GEN, gen);
+    // woken by the last rank or by an abort: only the first completes the barrier
+    this.checkAbort();
   }
 
   /** Replaces `v` by its elementwise sum over all ranks (float64 sums in rank order, then stored in `v`'s type). */
@@ -110,14 +132,7 @@ export class ReplicaGroup implements BatchReducer {
    * {@link ReplicaAbortedError}; later calls on any rank throw too.
    */
   abort(message: string): void {
-    const bytes = new TextEncoder().encode(message).subarray(0, ERR_BYTES);
-    if (Atomics.compareExchange(this.ctl, ABORT, 0, 1) === 0) {
-      new Uint8Array(this.shared, CONTROL_BYTES, ERR_BYTES).set(bytes);
-      Atomics.store(this.ctl, ERR_LEN, bytes.length);
-      Atomics.store(this.ctl, ABORT, 2);
-    }
-    Atomics.add(this.ctl, GEN, 1);
-    Atomics.notify(this.ctl, GEN);
+    abortShared(this.shared, message);
   }
 
   /** The failure message once the group has been aborted, else null. */
