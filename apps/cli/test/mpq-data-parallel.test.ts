@@ -1,42 +1,18 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, maxRelError, Rng, sgd } from '@lowbit/core';
 import { createScheduler } from '@lowbit/bitwidth-scheduler';
-import { bundledCalibrationSet, makeBatch } from '@lowbit/data';
-import { createNetwork, disposeNetwork, NetworkBuilder, paramMap } from '@lowbit/nn';
+import { makeBatch } from '@lowbit/data';
+import { paramMap } from '@lowbit/nn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { disposeBatches, fixedBatches } from '../src/mpq/evaluate-policy.js';
 import { type OneShotReplicas, oneShotStepParallel, startOneShotReplicas } from '../src/mpq/data-parallel.js';
-import { calibrateOneShot, createOneShotNet, DEFAULT_CANDIDATES, type OneShotNet } from '../src/mpq/one-shot-net.js';
+import { calib, oneShot } from './one-shot-fixtures.js';
+import type { OneShotNet } from '../src/mpq/one-shot-net.js';
 import { oneShotStep } from '../src/mpq/one-shot-step.js';
 import { weightCandidates } from '../src/mpq/train-loop.js';
 
 // The workers load the built replica module (nx builds before testing) without vitest's source condition.
 const module = new URL('../dist/mpq/replica.js', import.meta.url);
 const execArgv: string[] = [];
-const calib = bundledCalibrationSet();
-
-/** Conv/BN/ReLU, a depthwise layer, a residual add, a dense head: every one-shot construct. */
-function tinyOneShot(): OneShotNet {
-  const spec = new NetworkBuilder('tiny-dp', [28, 28, 1])
-    .block('stem', (b, x) => b.relu('relu', b.batchNorm('bn', b.conv2d('conv', x, { filters: 6, kernel: 3, strides: 2 }))))
-    .block('b1', (b, x) => {
-      const h = b.relu('relu1', b.batchNorm('bn1', b.conv2d('conv1', x, { filters: 8, kernel: 3, strides: 2 })));
-      const d = b.relu6('relu2', b.batchNorm('bn2', b.depthwiseConv2d('dw', h, { kernel: 3 })));
-      const y = b.batchNorm('bn3', b.conv2d('conv2', d, { filters: 8, kernel: 1 }));
-      const s = b.batchNorm('bnp', b.conv2d('proj', x, { filters: 8, kernel: 1, strides: 2 }));
-      return b.relu('out', b.add2('add', y, s));
-    })
-    .block('head', (b, x) => b.dense('fc', b.globalAvgPool('gap', x), { units: 10 }))
-    .build();
-  const net = createNetwork(spec, { seed: 2 });
-  const o = createOneShotNet(net, DEFAULT_CANDIDATES);
-  disposeNetwork(net);
-  const xs = fixedBatches(calib, 0, 64, 32);
-  calibrateOneShot(o, xs);
-  disposeBatches(xs);
-  return o;
-}
-
 function state(o: OneShotNet): Map<string, Float32Array> {
   return new Map(Object.entries({ ...paramMap(o.net, 'all'), ...o.quantState() }).map(([k, v]) => [k, v.dataSync().slice() as Float32Array]));
 }
@@ -47,8 +23,8 @@ describe('data-parallel one-shot training step', () => {
   let reps: OneShotReplicas;
   beforeAll(async () => {
     await initBackend({ backend: 'wasm', fallback: false });
-    seq = tinyOneShot();
-    par = tinyOneShot();
+    seq = oneShot(2);
+    par = oneShot(2);
     reps = await startOneShotReplicas(par, 2, { module, execArgv });
   }, 60_000);
   afterAll(async () => {

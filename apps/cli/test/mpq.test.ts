@@ -5,53 +5,23 @@ import * as tf from '@tensorflow/tfjs-core';
 import { evalContext, initBackend, LowbitError, maxRelError, type Optimizer, paramGrads, Rng, sgd } from '@lowbit/core';
 import { crossEntropy, distillationLoss, idmLoss } from '@lowbit/info-distortion-loss';
 import { createScheduler } from '@lowbit/bitwidth-scheduler';
-import { bundledCalibrationSet, makeBatch, subset } from '@lowbit/data';
+import { makeBatch, subset } from '@lowbit/data';
 import { bitOpsCost } from '@lowbit/greedy-search';
-import { createNetwork, disposeNetwork, forward, type Network, NetworkBuilder, type NetworkSpec } from '@lowbit/nn';
+import { disposeNetwork, forward } from '@lowbit/nn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { disposeBatches, disposeTargets, fixedBatches, policyError, preparePolicy, scoreTargets } from '../src/mpq/evaluate-policy.js';
 import { loadOneShot, saveOneShot } from '../src/mpq/one-shot-io.js';
-import { calibrateOneShot, createOneShotNet, DEFAULT_CANDIDATES, type OneShotNet } from '../src/mpq/one-shot-net.js';
+import { DEFAULT_CANDIDATES, type OneShotNet } from '../src/mpq/one-shot-net.js';
 import { MIN_STEP, oneShotStep, projectSteps, samplePolicy } from '../src/mpq/one-shot-step.js';
 import { oneShotKnobs, searchOneShot, uniformOneShotPolicy } from '../src/mpq/search.js';
 import { type MpqTrainConfig, trainOneShot, weightCandidates } from '../src/mpq/train-loop.js';
 import { CHECKPOINTS_DIR } from '@lowbit/models/node';
 import { lowbit } from './helpers.js';
+import { calib, oneShot, tinyNet } from './one-shot-fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lowbit-mpq-'));
 beforeAll(() => initBackend({ backend: 'wasm', fallback: false }));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-/** A small network on 28×28×1 with the shapes that matter: a shared site (conv + projection), depthwise, BN everywhere. */
-function tinySpec(): NetworkSpec {
-  return new NetworkBuilder('tiny-mpq', [28, 28, 1])
-    .block('stem', (b, x) => b.relu('relu', b.batchNorm('bn', b.conv2d('conv', x, { filters: 6, kernel: 3, strides: 2 }))))
-    .block('b1', (b, x) => {
-      const h = b.relu('relu1', b.batchNorm('bn1', b.conv2d('conv1', x, { filters: 8, kernel: 3, strides: 2 })));
-      const d = b.relu6('relu2', b.batchNorm('bn2', b.depthwiseConv2d('dw', h, { kernel: 3 })));
-      const y = b.batchNorm('bn3', b.conv2d('conv2', d, { filters: 8, kernel: 1 }));
-      const s = b.batchNorm('bnp', b.conv2d('proj', x, { filters: 8, kernel: 1, strides: 2 }));
-      return b.relu('out', b.add2('add', y, s));
-    })
-    .block('head', (b, x) => b.dense('fc', b.globalAvgPool('gap', x), { units: 10 }))
-    .build();
-}
-
-function tinyNet(seed = 1): Network {
-  return createNetwork(tinySpec(), { seed });
-}
-
-const calib = bundledCalibrationSet();
-
-function oneShot(seed = 1): OneShotNet {
-  const net = tinyNet(seed);
-  const o = createOneShotNet(net, DEFAULT_CANDIDATES);
-  disposeNetwork(net);
-  const xs = fixedBatches(calib, 0, 64, 32);
-  calibrateOneShot(o, xs);
-  disposeBatches(xs);
-  return o;
-}
 
 function snapshot(vars: Record<string, tf.Variable>): Map<string, Float32Array> {
   return new Map(Object.entries(vars).map(([k, v]) => [k, v.dataSync().slice() as Float32Array]));

@@ -8,10 +8,10 @@ import { analyze, forward, type Network } from '@lowbit/nn';
 import { disposeNetwork } from '@lowbit/nn';
 import { type ReconstructionSnapshot, reconstruct } from '@lowbit/nwq-reconstruct';
 import { type PtqReplicas, startPtqReplicas } from '../ptq/data-parallel.js';
-import { keepList, loadPtqInputs, prepareReconstruction, ptqPlan } from '../ptq/setup.js';
+import { keepList, loadPtqInputs, type PtqSetupOptions, prepareReconstruction, ptqPlan } from '../ptq/setup.js';
 import { grid } from '@lowbit/quantizers';
 import { evaluate } from '../eval/evaluate.js';
-import type { MethodOverrides, mixerFor, planMethod } from '../ptq/methods.js';
+import type { planMethod } from '../ptq/methods.js';
 import { saveQuantized } from '../ptq/quantized-checkpoint.js';
 import { bitOpsReport, sizeReport } from '../ptq/report.js';
 import type { loadCalibration } from '../util/calibration.js';
@@ -20,23 +20,9 @@ import { channelOrder, type inputRange, loadTestSet } from '../util/test-data.js
 import { Progress } from '../util/progress.js';
 import { onStopRequest } from '../util/stop-request.js';
 
-export interface PtqCommandOptions extends MethodOverrides {
-  model: string;
-  method: string;
-  wbits: number;
-  abits: number;
-  calib: string;
-  calibSize: number;
-  keep8bit: string;
-  granularity: string;
-  estimator: string;
-  recon?: string;
-  seed: number;
+export interface PtqCommandOptions extends PtqSetupOptions {
   test: string;
   testLimit: number;
-  inputRange: string;
-  /** rgb | bgr: channel order of colour images read from --calib/--test folders. */
-  channelOrder: string;
   out: string | undefined;
   resume: boolean;
   checkpointEvery: number;
@@ -111,7 +97,7 @@ export async function runPtq(o: PtqCommandOptions): Promise<void> {
   const fp = test ? evaluate(net, test, { preprocess }) : null;
   if (fp) log(`fp32 top-1 ${(100 * fp.accuracy).toFixed(2)}%`);
 
-  const { q, calibration, config } = prepareReconstruction(o, inputs);
+  const { q, calibration, config, mixer } = prepareReconstruction(o, inputs);
   // the other threads rebuild the same quantized network from the options while this one evaluates
   const threads = config ? Math.min(o.threads, config.batchSize, calib.size) : 1;
   const replicas = threads > 1 ? startPtqReplicas(o, q, threads, resume ?? null) : null;
@@ -120,7 +106,6 @@ export async function runPtq(o: PtqCommandOptions): Promise<void> {
   let recon: { seconds: number; iterations: number; units: number } | null = null;
   let stopped = false;
   if (plan.config && config) {
-    const mixer = config.mixer as ReturnType<typeof mixerFor>;
     const stop = onStopRequest('the state is saved for --resume');
     const saveState = (s: ReconstructionSnapshot) => atomicWriteFile(join(out, STATE_FILE), JSON.stringify({ key, snapshot: s }));
     let group: PtqReplicas | null = null;

@@ -1,5 +1,5 @@
 import type { Replicas } from '@lowbit/core/node';
-import { startReplicas } from '@lowbit/core/node';
+import { type ReplicaStartOptions, startLoopReplicas } from '../util/replicas.js';
 import type { ReconstructionSnapshot } from '@lowbit/nwq-reconstruct';
 import type { QuantizedNetwork } from '@lowbit/quantizers';
 import type { PtqReplicaInit } from './replica.js';
@@ -18,21 +18,8 @@ function exchangeSize(q: QuantizedNetwork): number {
 /**
  * Starts `threads − 1` PTQ replicas (worker threads running `replica.js` next to this module,
  * built) that rebuild the run from its options; `post(r, { kind: 'run' })` then makes each run its
- * share of `reconstruct` with rank 0. `module`/`execArgv` override the worker module and Node
- * options (tests).
+ * share of `reconstruct` with rank 0.
  */
-export function startPtqReplicas(
-  options: PtqSetupOptions,
-  q: QuantizedNetwork,
-  threads: number,
-  resume: ReconstructionSnapshot | null,
-  o: { module?: URL; execArgv?: string[] } = {},
-): Promise<PtqReplicas> {
-  return startReplicas<PtqReplicaInit, { kind: 'run' }>({
-    module: o.module ?? new URL('./replica.js', import.meta.url),
-    size: threads,
-    capacity: exchangeSize(q),
-    init: { options, resume },
-    ...(o.execArgv ? { execArgv: o.execArgv } : {}),
-  });
+export function startPtqReplicas(options: PtqSetupOptions, q: QuantizedNetwork, threads: number, resume: ReconstructionSnapshot | null, o: ReplicaStartOptions = {}): Promise<PtqReplicas> {
+  return startLoopReplicas<PtqReplicaInit, { kind: 'run' }>(new URL('./replica.js', import.meta.url), threads, exchangeSize(q), { options, resume }, o);
 }

@@ -1,4 +1,5 @@
 import { makeBatch, batches, type LabeledSet } from '@lowbit/data';
+import type { ReportingMixer } from '@lowbit/amixup';
 import type { Network } from '@lowbit/nn';
 import type { CalibrationSource, ReconstructionConfig } from '@lowbit/nwq-reconstruct';
 import { prepareQuantized, type QuantizedNetwork, type RangeEstimator } from '@lowbit/quantizers';
@@ -50,7 +51,7 @@ export function loadPtqInputs(o: PtqSetupOptions): { net: Network; calib: Labele
 export function prepareReconstruction(
   o: PtqSetupOptions,
   inputs: ReturnType<typeof loadPtqInputs>,
-): { plan: MethodPlan; q: QuantizedNetwork; calibration: CalibrationSource; config: ReconstructionConfig | null } {
+): { plan: MethodPlan; q: QuantizedNetwork; calibration: CalibrationSource; config: ReconstructionConfig | null; mixer: ReportingMixer } {
   const { net, calib, preprocess } = inputs;
   const plan = ptqPlan(o);
   const wq = weightQuantizerFor(plan.rounding);
@@ -83,6 +84,7 @@ export function prepareReconstruction(
       return b.x;
     },
   };
-  const config = plan.config ? { ...plan.config, mixer: mixerFor(plan.mixing), seed: o.seed } : null;
-  return { plan, q, calibration, config };
+  const mixer = mixerFor(plan.mixing);
+  const config = plan.config ? { ...plan.config, mixer, seed: o.seed } : null;
+  return { plan, q, calibration, config, mixer };
 }

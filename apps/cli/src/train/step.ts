@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { type Optimizer, paramGrads } from '@lowbit/core';
+import { broadcastParams, type Optimizer, ReplicaGroup, replicaParamGrads } from '@lowbit/core';
 import { forward, type Network, paramMap } from '@lowbit/nn';
 
 /** Mean softmax cross-entropy of logits against integer labels. */
@@ -17,25 +17,42 @@ export interface StepResult {
 }
 
 /**
+ * One rank's part of a (data-parallel) training step: take rank 0's parameters (all of them, so
+ * running statistics too), forward in training mode (BN batch statistics, synchronised over the
+ * group; running stats updated) and backward on this share of the batch, whose fraction of the
+ * whole batch is `weight`, and sum loss, gradients and correct counts over the ranks. Returns the
+ * summed gradients (the caller disposes them) — the whole batch's. On a group of one this is the
+ * plain step's gradient computation.
+ */
+export function shardGrads(group: ReplicaGroup, net: Network, x: tf.Tensor, labels: tf.Tensor, weight: number) {
+  broadcastParams(group, paramMap(net, 'all'));
+  const params = paramMap(net);
+  let correct: tf.Tensor | null = null;
+  const { value, grads } = replicaParamGrads(group, params, () => {
+    const logits = forward(net, x, { training: true, updateBnStats: true }).output;
+    correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), tf.cast(labels, 'int32')), 'int32')));
+    const loss = crossEntropy(logits, labels);
+    return weight === 1 ? loss : (tf.mul(loss, weight) as tf.Scalar);
+  });
+  const kept = correct as unknown as tf.Tensor;
+  const counts = new Float64Array([kept.dataSync()[0]!]);
+  kept.dispose();
+  group.allReduce(counts);
+  return { loss: value, correct: counts[0]!, grads };
+}
+
+const SOLO = ReplicaGroup.solo();
+
+/**
  * One supervised training step: forward in training mode (BN batch statistics, running stats
  * updated), cross-entropy, gradients of every trainable parameter, optimiser update. All
  * tensors are freed; only two numbers leave.
  */
 export function trainStep(net: Network, optimizer: Optimizer, x: tf.Tensor, labels: tf.Tensor): StepResult {
-  const params = paramMap(net);
   return tf.tidy(() => {
-    // The gradient function disposes what it creates except the loss: the count of correct
-    // predictions is computed inside and kept explicitly.
-    let correct: tf.Tensor | null = null;
-    const { value, grads } = paramGrads(() => {
-      const logits = forward(net, x, { training: true, updateBnStats: true }).output;
-      correct = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), tf.cast(labels, 'int32')), 'int32')));
-      return crossEntropy(logits, labels);
-    }, params);
-    optimizer.step(params, grads);
-    const kept = correct as unknown as tf.Tensor;
-    const result = { loss: value.dataSync()[0]!, correct: kept.dataSync()[0]! };
-    kept.dispose();
-    return result;
+    const r = shardGrads(SOLO, net, x, labels, 1);
+    optimizer.step(paramMap(net), r.grads);
+    tf.dispose(Object.values(r.grads));
+    return { loss: r.loss, correct: r.correct };
   });
 }

@@ -4,8 +4,8 @@ import { paramGrads } from '../optim/grads.js';
 import type { GradMap, ParamMap } from '../optim/optimizer.js';
 import type { ReplicaGroup } from './replica-group.js';
 
-/** The values of every variable of `params`, in sorted key order, in one array. */
-export function flattenParams(params: ParamMap): Float32Array {
+/** The values of every tensor of `params` (variables or gradients), in sorted key order, in one array. */
+export function flattenParams(params: Record<string, tf.Tensor>): Float32Array {
   const keys = Object.keys(params).sort();
   const out = new Float32Array(keys.reduce((n, k) => n + params[k]!.size, 0));
   let off = 0;
@@ -16,17 +16,22 @@ export function flattenParams(params: ParamMap): Float32Array {
   return out;
 }
 
-/** Assigns `flat` (laid out as {@link flattenParams} does) to the variables of `params`. */
-export function assignParams(params: ParamMap, flat: Float32Array): void {
+/** Calls `fn` with each tensor of `params` and its values in `flat` (laid out as {@link flattenParams} does). */
+function eachSlice<T extends tf.Tensor>(params: Record<string, T>, flat: Float32Array, fn: (key: string, t: T, values: Float32Array) => void): void {
   const keys = Object.keys(params).sort();
   const total = keys.reduce((n, k) => n + params[k]!.size, 0);
-  if (flat.length !== total) throw new RangeError(`assignParams: ${flat.length} values for parameters of ${total}`);
+  if (flat.length !== total) throw new RangeError(`${flat.length} values for tensors of ${total}`);
   let off = 0;
   for (const k of keys) {
-    const v = params[k]!;
-    tf.tidy(() => v.assign(tf.tensor(flat.subarray(off, off + v.size), v.shape, v.dtype)));
-    off += v.size;
+    const t = params[k]!;
+    fn(k, t, flat.subarray(off, off + t.size));
+    off += t.size;
   }
+}
+
+/** Assigns `flat` (laid out as {@link flattenParams} does) to the variables of `params`. */
+export function assignParams(params: ParamMap, flat: Float32Array): void {
+  eachSlice(params, flat, (_k, v, values) => tf.tidy(() => v.assign(tf.tensor(values, v.shape, v.dtype))));
 }
 
 /**
@@ -56,31 +61,21 @@ export function withBatchNormSync<T>(group: ReplicaGroup, fn: () => T): T {
 
 /**
  * Sums `grads` (and the numbers `extras`) over the ranks: returns new gradient tensors, identical
- * on every rank (float64 sums in rank order), and the summed extras. Disposes the given gradients.
- * Every rank must pass gradients for the same keys and shapes.
+ * on every rank (float64 sums in rank order), and the summed extras, and disposes the given
+ * gradients. A group of one returns them as they are. Every rank must pass gradients for the same
+ * keys and shapes.
  */
 export function allReduceGrads(group: ReplicaGroup, grads: GradMap, extras: number[] = []): { grads: GradMap; extras: number[] } {
-  const keys = Object.keys(grads).sort();
-  const flat = new Float32Array(keys.reduce((n, k) => n + grads[k]!.size, 0));
-  let off = 0;
-  for (const k of keys) {
-    flat.set(grads[k]!.dataSync() as Float32Array, off);
-    off += grads[k]!.size;
-  }
-  const shapes = keys.map((k) => grads[k]!.shape);
-  tf.dispose(Object.values(grads));
+  if (group.size === 1) return { grads, extras };
+  const flat = flattenParams(grads);
+  group.allReduce(flat);
   const sums = Float64Array.from(extras);
-  if (group.size > 1) {
-    group.allReduce(flat);
-    if (sums.length) group.allReduce(sums);
-  }
+  if (sums.length) group.allReduce(sums);
   const out: GradMap = {};
-  off = 0;
-  keys.forEach((k, i) => {
-    const n = shapes[i]!.reduce((a, b) => a * b, 1);
-    out[k] = tf.tensor(flat.subarray(off, off + n), shapes[i]!);
-    off += n;
+  eachSlice(grads, flat, (k, g, values) => {
+    out[k] = tf.tensor(values, g.shape);
   });
+  tf.dispose(Object.values(grads));
   return { grads: out, extras: [...sums] };
 }
 
