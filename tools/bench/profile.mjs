@@ -17,7 +17,7 @@ const { loadReference } = await imp('packages/models/dist/node/index.js');
 const { referenceSpec } = await imp('packages/models/dist/index.js');
 const { PRESETS, reconstruct } = await imp('packages/nwq-reconstruct/dist/index.js');
 const { prepareQuantized, stepSizeInit } = await imp('packages/quantizers/dist/index.js');
-const { trainStep } = await imp('apps/cli/dist/train/step.js');
+const { trainStep } = await imp('packages/pipelines/dist/train/step.js');
 
 await initBackend();
 const agg = (kernels, div) => {

@@ -72,7 +72,8 @@ const profile = await profileTrainStep('resnet-fm', 64);
 log('timing evaluation on the bundled test set …');
 const evals = ['resnet-fm', 'mbv2-fm'].map((m) => benchEval(m));
 log('timing NWQ W4A4 iterations (batch 32) …');
-const nwq = ['resnet-fm', 'mbv2-fm'].map((m) => benchNwqIter(m));
+const nwq = [];
+for (const m of ['resnet-fm', 'mbv2-fm']) nwq.push(await benchNwqIter(m));
 
 // the default `lowbit ptq` end to end, as a user runs it
 let ptqDefault = null;

@@ -2,11 +2,11 @@ import { LowbitError } from '@lowbit/core';
 import { Command, InvalidArgumentError } from 'commander';
 import { formatInfo, runInfo } from './commands/info.js';
 import { runTrain, TRAIN_DEFAULTS } from './commands/train.js';
-import { defaultThreads } from './util/threads.js';
 import { runEval } from './commands/eval.js';
 import { runPtq } from './commands/ptq.js';
 import { runExport } from './commands/export.js';
 import { runMpqSearch, runMpqTrain } from './commands/mpq.js';
+import { defaultThreads } from '@lowbit/pipelines/node';
 
 export function positiveInt(name: string) {
   return (v: string): number => {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runKey } from '../src/commands/ptq.js';
-import { planMethod } from '../src/ptq/methods.js';
+import { planMethod } from '@lowbit/pipelines';
 import { lowbit } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lowbit-ptqm-'));

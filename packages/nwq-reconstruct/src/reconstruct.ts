@@ -42,6 +42,8 @@ export interface ReconstructOptions {
   resume?: ReconstructionSnapshot;
   /** Checked between steps: true stops the run (take a snapshot first through onCheckpoint). */
   shouldStop?: () => boolean;
+  /** Aborting it stops the run after the current step, like `shouldStop` (the result says `stopped`). */
+  signal?: AbortSignal;
   /**
    * Data parallelism: every rank of `group` calls `reconstruct` with the same setup, calibration,
    * config and snapshot; each draws the same batches and takes its rows of each (mixing masks are
@@ -91,6 +93,11 @@ function validate(c: ReconstructionConfig): void {
   if (!(c.weightLr >= 0) || !(c.activationLr >= 0)) bad('learning rates must be ≥ 0');
 }
 
+/** Lets pending events (signals, timers, messages) run: a macrotask, so that it works in Node and in browsers. */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => (typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0)));
+}
+
 /** True on any rank when a stop was requested on any (one small all-reduce per step). */
 function agreeToStop(group: ReplicaGroup | undefined, local: boolean): boolean {
   if (!group || group.size === 1) return local;
@@ -104,9 +111,10 @@ function agreeToStop(group: ReplicaGroup | undefined, local: boolean): boolean {
  * version, at network, block or layer granularity (see {@link ReconstructionConfig}). Adam on the
  * weight quantizers' variables and on the activation steps, each with its own learning rate and
  * schedule; seeded batch sampling and mixing masks; progress and checkpoint callbacks; exact
- * resume from a snapshot. Every step runs inside `tf.tidy`.
+ * resume from a snapshot. Every step runs inside `tf.tidy`; between steps the event loop runs
+ * (signal handlers, `signal`, progress UIs), so the returned promise settles after the last step.
  */
-export function reconstruct(o: ReconstructOptions): ReconstructionResult {
+export async function reconstruct(o: ReconstructOptions): Promise<ReconstructionResult> {
   const c = o.config;
   validate(c);
   const group = o.group && o.group.size > 1 ? o.group : undefined;
@@ -183,7 +191,9 @@ export function reconstruct(o: ReconstructOptions): ReconstructionResult {
     let lastLoss = Number.NaN;
     try {
       for (; step < c.iterations; step++) {
-        if (agreeToStop(group, o.shouldStop?.() ?? false)) {
+        // let the event loop run between steps: a Ctrl-C handler, an AbortSignal or a page's UI can act
+        await yieldToEventLoop();
+        if (agreeToStop(group, (o.shouldStop?.() ?? false) || (o.signal?.aborted ?? false))) {
           stopped = true;
           break;
         }

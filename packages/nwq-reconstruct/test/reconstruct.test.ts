@@ -71,7 +71,7 @@ describe('reconstruction lowers the output error of a W3A4 network below round-t
     ['layer (AdaRound)', 'adaround', { granularity: 'layer', iterations: 40, activationLr: 0 }, noMixing()],
   ];
   for (const [name, rounding, over, mixer] of cases) {
-    it(name, () => {
+    it(name, async () => {
       const x = new Rng(9).normalTensor([64, 8, 8, 2]);
       const net = smallNet();
       const calib = calibration(128);
@@ -83,7 +83,7 @@ describe('reconstruction lowers the output error of a W3A4 network below round-t
       calibrate(q, calib);
       const before = outputError(q, x);
       const losses: number[] = [];
-      const r = reconstruct({ setup: q, calibration: calib, config: base({ ...over, mixer }), onProgress: (p) => losses.push(p.loss) });
+      const r = await reconstruct({ setup: q, calibration: calib, config: base({ ...over, mixer }), onProgress: (p) => losses.push(p.loss) });
       const after = outputError(q, x);
       expect(r.stopped).toBe(false);
       expect(r.units.length).toBe(over.granularity === 'network' ? 1 : over.granularity === 'block' ? 4 : 5);
@@ -101,13 +101,13 @@ describe('reconstruction lowers the output error of a W3A4 network below round-t
 });
 
 describe('engine mechanics', () => {
-  it('does not leak tensors over 300 iterations', () => {
+  it('does not leak tensors over 300 iterations', async () => {
     const net = smallNet(2);
     const calib = calibration(64);
     const q = setup(net, 'asoftmax', 4, 4);
     calibrate(q, calib);
     const counts: number[] = [];
-    reconstruct({
+    await reconstruct({
       setup: q,
       calibration: calib,
       config: base({ iterations: 300, mixer: amixup(), targets: 'per-batch' }),
@@ -120,15 +120,15 @@ describe('engine mechanics', () => {
     disposeNetwork(net);
   }, 120_000);
 
-  it('resuming from a snapshot gives the same variables as an uninterrupted run', () => {
-    const run = (stopAt: number | null, resume?: ReconstructionSnapshot) => {
+  it('resuming from a snapshot gives the same variables as an uninterrupted run', async () => {
+    const run = async (stopAt: number | null, resume?: ReconstructionSnapshot) => {
       const net = smallNet(4);
       const calib = calibration(64);
       const q = setup(net, 'adaround', 3, 4);
       calibrate(q, calib);
       let snap: ReconstructionSnapshot | undefined;
       let steps = 0;
-      reconstruct({
+      await reconstruct({
         setup: q,
         calibration: calib,
         config: base({ granularity: 'block', iterations: 10, mixer: qdrop() }),
@@ -144,24 +144,51 @@ describe('engine mechanics', () => {
       disposeNetwork(net);
       return { values, snap: snap! };
     };
-    const full = run(null);
-    const first = run(17); // stops inside the second block
+    const full = await run(null);
+    const first = await run(17); // stops inside the second block
     expect(first.snap.unitIndex).toBe(1);
     expect(first.snap.step).toBe(7);
-    const resumed = run(null, JSON.parse(JSON.stringify(first.snap)));
+    const resumed = await run(null, JSON.parse(JSON.stringify(first.snap)));
     expect(resumed.values.length).toBe(full.values.length);
     resumed.values.forEach((v, i) => {
       for (let j = 0; j < v.length; j++) expect(Math.abs(v[j]! - full.values[i]![j]!)).toBeLessThanOrEqual(1e-6);
     });
   }, 120_000);
 
-  it('rejects bad configurations', () => {
+  it('an AbortSignal aborted from a timer stops the run after the current step (the loop yields to the event loop)', async () => {
+    const net = smallNet(5);
+    const calib = calibration(32);
+    const q = setup(net, 'asoftmax', 4, 4);
+    calibrate(q, calib);
+    const controller = new AbortController();
+    let steps = 0;
+    let snap: ReconstructionSnapshot | undefined;
+    // aborted by a macrotask, as a Ctrl-C handler or a page's button would be: only a loop that yields lets it run
+    setTimeout(() => controller.abort(), 0);
+    const r = await reconstruct({
+      setup: q,
+      calibration: calib,
+      config: base({ iterations: 100_000, mixer: amixup() }),
+      progressEvery: 1,
+      onProgress: () => steps++,
+      onCheckpoint: (s) => (snap = s),
+      signal: controller.signal,
+    });
+    expect(r.stopped).toBe(true);
+    expect(steps).toBeLessThan(1000);
+    expect(snap?.step).toBe(steps);
+    q.dispose();
+    calib.data.dispose();
+    disposeNetwork(net);
+  }, 120_000);
+
+  it('rejects bad configurations', async () => {
     const net = smallNet(6);
     const calib = calibration(16);
     const q = setup(net, 'asoftmax', 4, 4);
     calibrate(q, calib);
-    expect(() => reconstruct({ setup: q, calibration: calib, config: base({ iterations: 0, mixer: amixup() }) })).toThrow(/iterations must be a positive integer, got 0/);
-    expect(() => reconstruct({ setup: q, calibration: calib, config: base({ granularity: 'pixel' as never, mixer: amixup() }) })).toThrow(/granularity must be/);
+    await expect(reconstruct({ setup: q, calibration: calib, config: base({ iterations: 0, mixer: amixup() }) })).rejects.toThrow(/iterations must be a positive integer, got 0/);
+    await expect(reconstruct({ setup: q, calibration: calib, config: base({ granularity: 'pixel' as never, mixer: amixup() }) })).rejects.toThrow(/granularity must be/);
     q.dispose();
     calib.data.dispose();
     disposeNetwork(net);

@@ -1,6 +1,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { LowbitError } from '@lowbit/core';
 import { analyze, type Network, type NodeInfo, type NodeSpec, type OpName, type Padding } from '@lowbit/nn';
+import { checkGridNames } from './grid-check.js';
 import type { ExportOptions, LayerGrids, TfjsExport } from './export-types.js';
 import { attr, GraphWriter, tensorShape } from './graph-def.js';
 import { ManifestWriter } from './weights-manifest.js';
@@ -155,6 +156,7 @@ function liveNodes(net: Network): NodeInfo[] {
  * before anything is built.
  */
 export function exportGraphModel(net: Network, o: ExportOptions = {}): TfjsExport {
+  checkGridNames(net.params, o.grids);
   const bad = net.nodes.filter((n) => !Object.hasOwn(EMIT, n.op));
   if (bad.length) {
     throw new LowbitError('E_EXPORT', `cannot export ${bad.length} node(s) of '${net.name}' to a GraphModel:\n${bad.map((n) => `  - '${n.name}' (${n.op}): no GraphModel form for op '${n.op}'`).join('\n')}`, {

@@ -1,5 +1,6 @@
 import { LowbitError } from '@lowbit/core';
 import { analyze, type Network, type NodeSpec } from '@lowbit/nn';
+import { checkGridNames } from './grid-check.js';
 import type { ExportOptions, TfjsExport } from './export-types.js';
 import { ManifestWriter } from './weights-manifest.js';
 
@@ -76,6 +77,7 @@ function weightNames(n: NodeSpec): Array<[param: string, keras: string]> {
  * Activation quantization has no stock TF.js form: the export is weight-quantized.
  */
 export function exportLayersModel(net: Network, o: ExportOptions = {}): TfjsExport {
+  checkGridNames(net.params, o.grids);
   const info = analyze(net);
   const layers: Record<string, unknown>[] = [
     { name: 'input_1', class_name: 'InputLayer', config: { name: 'input_1', batch_input_shape: [null, ...net.inputShape] }, inbound_nodes: [] },

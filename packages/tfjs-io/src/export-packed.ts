@@ -1,6 +1,7 @@
 import { LowbitError } from '@lowbit/core';
 import type { Network } from '@lowbit/nn';
 import { exportLayersModel } from './export-layers.js';
+import { checkGridNames, codesOnGrid } from './grid-check.js';
 import type { ExportOptions, TfjsExport } from './export-types.js';
 import { packBits } from './packed/bits.js';
 import { PACKED_FORMAT, PACKED_VERSION, type PackedLayer, type PackedManifestV2 } from './packed/format.js';
@@ -17,6 +18,7 @@ import { concatBytes } from './weights-manifest.js';
  * `tf.loadLayersModel(packedHandler(path or url))` from `@lowbit/tfjs-io/loader`.
  */
 export function exportPacked(net: Network, o: Pick<ExportOptions, 'grids'>): TfjsExport {
+  checkGridNames(net.params, o.grids);
   const stock = exportLayersModel(net, {}); // float32 everywhere: gives topology and values in order
   const specs = ((stock.modelJson['weightsManifest'] as Array<{ weights: Array<{ name: string; shape: number[] }> }>)[0]!).weights;
   const data = new Float32Array(stock.weightData.buffer, stock.weightData.byteOffset, stock.weightData.byteLength / 4);
@@ -33,17 +35,16 @@ export function exportPacked(net: Network, o: Pick<ExportOptions, 'grids'>): Tfj
     const [kname, param] = [s.name.slice(0, s.name.lastIndexOf('/')), s.name.slice(s.name.lastIndexOf('/') + 1)];
     const layer = layerOf.get(kname) ?? kname;
     const grid = param.endsWith('kernel') ? o.grids?.[layer] : undefined;
+    if (grid && grid.bits > 8) throw new LowbitError('E_GRID', `weight '${s.name}': the packed format holds 2..8-bit codes, the grid has ${grid.bits} bits`);
+    // codes in range and weights on the grid, or a clear error (never codes that wrap in packBits)
+    const signed = grid ? codesOnGrid(s.name, s.shape, values, grid) : null;
     layers[kname] ??= packedLayerOf(s.shape, param.endsWith('kernel'), grid);
     let chunk: Uint8Array;
-    if (grid) {
+    if (grid && signed) {
       const channels = grid.axis === null ? 1 : s.shape[grid.axis]!;
-      const inner = grid.axis === null ? n : s.shape.slice(grid.axis + 1).reduce((a, b) => a * b, 1);
       const bias = 2 ** (grid.bits - 1);
       const q = new Uint32Array(n);
-      for (let i = 0; i < n; i++) {
-        const ch = grid.axis === null ? 0 : Math.floor(i / inner) % channels;
-        q[i] = Math.round(values[i]! / grid.scale[ch]!) + bias;
-      }
+      for (let i = 0; i < n; i++) q[i] = signed[i]! + bias;
       const codes = packBits(q, grid.bits);
       const scales = new Uint8Array(Float32Array.from(grid.scale).buffer);
       chunk = new Uint8Array(codes.length + scales.length);

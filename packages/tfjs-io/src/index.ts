@@ -1,8 +1,9 @@
-export { readTfjsModel } from './read-artifacts.js';
+export { decodeArtifacts, readTfjsModel } from './read-artifacts.js';
 export type { TfjsArtifacts } from './read-artifacts.js';
 export { importLayersModel } from './layers-model.js';
 export { importGraphModel } from './graph-model.js';
 export { importTfjsModel } from './import-model.js';
+export { importModelArtifacts } from './import-artifacts.js';
 export { detectBlocks } from './blocks.js';
 export { exportLayersModel } from './export-layers.js';
 export { exportGraphModel } from './export-graph.js';
@@ -10,4 +11,5 @@ export type { ExportOptions, LayerGrids, StoredWeight, TfjsExport } from './expo
 export { toFloat16Bits } from './float16.js';
 export { type ExportFile, fileBytes, tfjsExportFiles, writeTfjsExport } from './node/write.js';
 export { exportPacked } from './export-packed.js';
+export { codesOnGrid, GRID_TOLERANCE } from './grid-check.js';
 export { packedHandler } from './packed/index.js';

@@ -85,16 +85,28 @@ export function readTfjsModel(path: string): TfjsArtifacts {
     all.set(b, off);
     off += b.length;
   }
-  const weights = tf.io.decodeWeights(all.buffer, specs);
+  return decodeArtifacts(path, json, format, specs, all);
+}
+
+/**
+ * Decodes the weights of a TF.js model held in memory (one buffer for all manifest entries, in
+ * order) and checks them: the bytes match the manifest, float weights are finite. `source` names
+ * the model in errors (a path, a URL, or 'ModelArtifacts').
+ */
+export function decodeArtifacts(source: string, json: Record<string, unknown>, format: 'layers-model' | 'graph-model', specs: tf.io.WeightsManifestEntry[], data: Uint8Array): TfjsArtifacts {
+  const need = specs.reduce((s, e) => s + entryBytes(e), 0);
+  if (data.length !== need) throw new LowbitError('E_WEIGHTS', `${source}: the weight data holds ${data.length} bytes, the weight specs need ${need}`);
+  const buffer = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? (data.buffer as ArrayBuffer) : (data.slice().buffer as ArrayBuffer);
+  const weights = tf.io.decodeWeights(buffer, specs);
   for (const [name, t] of Object.entries(weights)) {
     if (t.dtype !== 'float32') continue;
     const v = t.dataSync();
     for (let i = 0; i < v.length; i++) {
       if (!Number.isFinite(v[i]!)) {
         tf.dispose(Object.values(weights));
-        throw new LowbitError('E_WEIGHTS', `${path}: weight '${name}' has a non-finite value at flat index ${i}`);
+        throw new LowbitError('E_WEIGHTS', `${source}: weight '${name}' has a non-finite value at flat index ${i}`);
       }
     }
   }
-  return { path, json, format, weights, specs };
+  return { path: source, json, format, weights, specs };
 }

@@ -1,5 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { ExportOptions, LayerGrids, StoredWeight } from './export-types.js';
+import { codesOnGrid } from './grid-check.js';
 import { toFloat16Bits } from './float16.js';
 
 /** Concatenates byte chunks into one buffer (a weight shard). */
@@ -36,11 +37,13 @@ export class ManifestWriter {
 
   /** A float32 weight; `grid` is the kernel's quantization grid, if it has one. */
   float(name: string, shape: number[], values: Float32Array, grid?: LayerGrids[string], note?: string): void {
-    if (grid && grid.axis === null && grid.bits <= 8) {
+    // a kernel with a grid must lie on it, whatever it is stored as: a stock model then computes what the quantized model does
+    const codes = grid ? codesOnGrid(name, shape, values, grid) : null;
+    if (grid && codes && grid.axis === null && grid.bits <= 8) {
       const s = grid.scale[0]!;
       const cmin = -(2 ** (grid.bits - 1));
       const q = new Uint8Array(values.length);
-      for (let i = 0; i < values.length; i++) q[i] = Math.round(values[i]! / s) - cmin;
+      for (let i = 0; i < values.length; i++) q[i] = codes[i]! - cmin;
       this.push({ name, shape, dtype: 'float32', quantization: { dtype: 'uint8', scale: s, min: s * cmin, original_dtype: 'float32' } }, q, 'uint8', `${grid.bits}-bit per-tensor grid, exact`);
     } else if (grid && this.perChannel === 'float16') {
       const h = toFloat16Bits(values);

@@ -12,7 +12,7 @@ import { prepareQuantized, stepSizeInit } from '@lowbit/quantizers';
  * batch 32, cached float targets) of a reference model: median over `repeats` runs of
  * `iterations` steps each, after a warm-up run (which also builds the target cache).
  */
-export function benchNwqIter(model: 'resnet-fm' | 'mbv2-fm', repeats = 3, iterations = 10): { model: string; nwqIterMs: number; samples: number[] } {
+export async function benchNwqIter(model: 'resnet-fm' | 'mbv2-fm', repeats = 3, iterations = 10): Promise<{ model: string; nwqIterMs: number; samples: number[] }> {
   const net = hasReference(model) ? loadReference(model) : createNetwork(referenceSpec(model), { seed: 0 });
   const initStep = stepSizeInit('mse');
   const q = prepareQuantized(net, { wBits: 4, aBits: 4, learnableActivations: true, weightQuantizer: (_l, bits, axis) => asoftmaxRounding({ bits, axis, initStep }) });
@@ -20,11 +20,11 @@ export function benchNwqIter(model: 'resnet-fm' | 'mbv2-fm', repeats = 3, iterat
   q.calibrate([data]);
   const calibration = { size: 256, batch: (idx: Int32Array) => gatherRows(data, idx) };
   const config = { ...PRESETS.nwq.config!, seed: 0, mixer: amixup() };
-  reconstruct({ setup: q, calibration, config: { ...config, iterations: 3 } });
+  await reconstruct({ setup: q, calibration, config: { ...config, iterations: 3 } });
   const samples: number[] = [];
   for (let r = 0; r < repeats; r++) {
     const t0 = performance.now();
-    reconstruct({ setup: q, calibration, config: { ...config, iterations } });
+    await reconstruct({ setup: q, calibration, config: { ...config, iterations } });
     samples.push((performance.now() - t0) / iterations);
   }
   q.dispose();

@@ -2,9 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Rng, sgd } from '@lowbit/core';
 import { referenceSpec } from '@lowbit/models';
 import { createNetwork, disposeNetwork, forward } from '@lowbit/nn';
-import { startTrainReplicas, trainStepParallel } from '../train/data-parallel.js';
-import { trainStep } from '../train/step.js';
 import { median, timeIt } from '../util/timing.js';
+import { startTrainReplicas, trainStepParallel, trainStep } from '@lowbit/pipelines/node';
 
 export interface StepTimes {
   model: string;

@@ -1,12 +1,9 @@
 import { initBackend } from '@lowbit/core';
 import { FASHION_MNIST_CLASSES } from '@lowbit/data';
-import { fashionMnistTest } from '../util/test-data.js';
 import { disposeNetwork } from '@lowbit/nn';
-import { evaluate } from '../eval/evaluate.js';
 import { existsSync } from 'node:fs';
-import { quantizedHooks, readQuantization } from '../ptq/quantized-checkpoint.js';
-import { loadModelArg } from '../util/load-model.js';
 import { evalPolicy } from './mpq.js';
+import { fashionMnistTest, evaluateNetwork, quantizedHooks, readQuantization, loadModelArg } from '@lowbit/pipelines/node';
 
 export interface EvalCommandOptions {
   model: string;
@@ -39,7 +36,7 @@ export async function runEval(o: EvalCommandOptions): Promise<void> {
   const test = fashionMnistTest(o.data);
   // a quantized checkpoint (from lowbit ptq) runs with its activation quantizers
   const quant = existsSync(o.model) ? readQuantization(o.model) : null;
-  const r = evaluate(net, test, { batchSize: o.batch, ...(quant ? { forwardOptions: quantizedHooks(quant) } : {}) });
+  const r = evaluateNetwork(net, test, { batchSize: o.batch, ...(quant ? { forwardOptions: quantizedHooks(quant) } : {}) });
   disposeNetwork(net);
   if (o.json) {
     console.log(JSON.stringify({ model: o.model, quantized: quant !== null, data: test.name, accuracy: r.accuracy, loss: r.loss, samples: r.samples, imagesPerSecond: r.imagesPerSecond, confusion: r.confusion }));

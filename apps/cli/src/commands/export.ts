@@ -4,9 +4,7 @@ import { initBackend, LowbitError } from '@lowbit/core';
 import { disposeNetwork } from '@lowbit/nn';
 import { readNetworkJson } from '@lowbit/nn/node';
 import { type ExportOptions, exportGraphModel, exportLayersModel, exportPacked, fileBytes, type TfjsExport, tfjsExportFiles, writeTfjsExport } from '@lowbit/tfjs-io';
-import { exportReport, formatExportReport, layerFacts } from '../export/report.js';
-import { readQuantization } from '../ptq/quantized-checkpoint.js';
-import { loadModelArg, tfjsOrigin } from '../util/load-model.js';
+import { exportReport, formatExportReport, layerFacts, readQuantization, loadModelArg, tfjsOrigin } from '@lowbit/pipelines/node';
 
 export interface ExportCommandOptions {
   model: string;

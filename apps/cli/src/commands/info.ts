@@ -2,8 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, Rng, sgd } from '@lowbit/core';
 import { referenceSpec } from '@lowbit/models';
 import { countParams, createNetwork, disposeNetwork, forward, layerCosts } from '@lowbit/nn';
-import { trainStep } from '../train/step.js';
 import { median, timeIt } from '../util/timing.js';
+import { trainStep } from '@lowbit/pipelines/node';
 
 export interface InfoOptions {
   model: string;

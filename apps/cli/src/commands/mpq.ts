@@ -7,19 +7,10 @@ import { bitsToKB, kbToBits, paretoFront, policyFromKnobs } from '@lowbit/greedy
 import { isReferenceModel } from '@lowbit/models';
 import { CHECKPOINTS_DIR } from '@lowbit/models/node';
 import { type BitPolicy, bitOps, disposeNetwork, weightBits } from '@lowbit/nn';
-import { evaluate } from '../eval/evaluate.js';
-import { type Criterion, disposeBatches, evaluatePolicy, fixedBatches } from '../mpq/evaluate-policy.js';
-import { loadOneShot, saveOneShot } from '../mpq/one-shot-io.js';
-import type { OneShotNet } from '../mpq/one-shot-net.js';
-import { type Budget, searchOneShot, uniformOneShotPolicy } from '../mpq/search.js';
-import { type MpqTrainConfig, trainOneShot } from '../mpq/train-loop.js';
-import { isFashionMnistDir } from '../util/fashion-mnist-dir.js';
 import { writeChart } from '../util/plot.js';
-import { fashionMnistTest } from '../util/test-data.js';
-import { loadTrainData } from './train.js';
 import { Progress } from '../util/progress.js';
 import { onStopRequest } from '../util/stop-request.js';
-import { loadModelArg } from '../util/load-model.js';
+import { evaluateNetwork, type Criterion, disposeBatches, evaluatePolicy, fixedBatches, loadOneShot, saveOneShot, type OneShotNet, type Budget, searchOneShot, uniformOneShotPolicy, type MpqTrainConfig, trainOneShot, isFashionMnistDir, fashionMnistTest, loadModelArg, loadTrainData } from '@lowbit/pipelines/node';
 
 export const POLICY_FORMAT = 'lowbit-policy';
 
@@ -108,7 +99,7 @@ export async function runMpqTrain(o: MpqTrainCommandOptions): Promise<void> {
   const log = (m: string) => {
     if (!o.json) progress.log(m);
   };
-  const fp32 = evaluate(float, test);
+  const fp32 = evaluateNetwork(float, test);
   log(`model ${o.model}: fp32 top-1 ${pct(fp32.accuracy)} on ${test.size} test images; training data ${train.name} (${train.size} images)`);
   const stop = onStopRequest('resume from the last checkpoint with --resume');
   // a share per thread needs at least one image

@@ -1,11 +1,10 @@
 import { initBackend, LowbitError } from '@lowbit/core';
-import { bundledCalibrationSet, DEFAULT_FASHION_MNIST_DIR, type LabeledSet, loadFashionMnist, subset } from '@lowbit/data';
-import { fashionMnistTest } from '../util/test-data.js';
+import { DEFAULT_FASHION_MNIST_DIR } from '@lowbit/data';
 import { isReferenceModel, REFERENCE_MODELS } from '@lowbit/models';
 import { countParams } from '@lowbit/nn';
-import { type TrainConfig, trainClassifier } from '../train/train-loop.js';
 import { Progress } from '../util/progress.js';
 import { onStopRequest } from '../util/stop-request.js';
+import { loadTrainData, type TrainConfig, trainClassifier } from '@lowbit/pipelines/node';
 
 export interface TrainCommandOptions {
   model: string;
@@ -26,13 +25,6 @@ export interface TrainCommandOptions {
   limit: number;
   eval: boolean;
   threads: number;
-}
-
-/** `--data bundled` trains on the bundled 1,024-image calibration set (smoke runs and tests). */
-export function loadTrainData(data: string, limit = 0): { train: LabeledSet; test: LabeledSet } {
-  const train = data === 'bundled' ? bundledCalibrationSet() : loadFashionMnist('train', data);
-  const test = fashionMnistTest(data);
-  return { train: limit > 0 ? subset(train, limit) : train, test };
 }
 
 export async function runTrain(o: TrainCommandOptions): Promise<void> {

@@ -1,15 +1,15 @@
 /**
  * Ctrl-C handling for long commands: the first SIGINT asks the loop to stop after its current
  * step (and prints what will be kept), a second one quits at once with exit code 130.
- * `requested()` is what the loop polls; `dispose()` removes the handler.
+ * `requested()` is what a loop polls, `signal` what a library call takes; `dispose()` removes the handler.
  */
-export function onStopRequest(kept: string): { requested(): boolean; dispose(): void } {
-  let stop = false;
+export function onStopRequest(kept: string): { requested(): boolean; signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
   const handler = () => {
-    if (stop) process.exit(130);
-    stop = true;
+    if (controller.signal.aborted) process.exit(130);
+    controller.abort();
     process.stderr.write(`\nlowbit: stopping after the current step (Ctrl-C again to quit at once); ${kept}\n`);
   };
   process.on('SIGINT', handler);
-  return { requested: () => stop, dispose: () => process.off('SIGINT', handler) };
+  return { requested: () => controller.signal.aborted, signal: controller.signal, dispose: () => process.off('SIGINT', handler) };
 }

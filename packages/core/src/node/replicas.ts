@@ -18,7 +18,7 @@ export interface ReplicaWorkerData<I> {
  */
 export interface ReplicaServer<M> {
   group: ReplicaGroup;
-  handle(message: M): void;
+  handle(message: M): void | Promise<void>;
 }
 
 export type ReplicaEntry<I, M> = (data: ReplicaWorkerData<I>) => ReplicaServer<M> | Promise<ReplicaServer<M>>;
@@ -41,11 +41,9 @@ const BOOTSTRAP = `
     return;
   }
   parentPort.on('message', (m) => {
-    try {
-      server.handle(m);
-    } catch (e) {
-      server.group.abort('replica ' + workerData.data.rank + ': ' + (e && e.message || e));
-    }
+    Promise.resolve()
+      .then(() => server.handle(m))
+      .catch((e) => server.group.abort('replica ' + workerData.data.rank + ': ' + (e && e.message || e)));
   });
   parentPort.postMessage({ kind: 'ready' });
 })();

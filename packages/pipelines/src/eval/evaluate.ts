@@ -16,7 +16,7 @@ export interface EvalResult {
  * Top-1 accuracy, mean cross-entropy and confusion matrix of a network on a labelled set,
  * in inference mode, batch by batch. `forwardOptions` lets quantized evaluation pass its hooks.
  */
-export function evaluate(
+export function evaluateNetwork(
   net: Network,
   set: LabeledSet,
   o: { batchSize?: number; preprocess?: Preprocess; forwardOptions?: ForwardOptions; limit?: number } = {},

@@ -1,17 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type HardenedTensor, LowbitError, type StepContext } from '@lowbit/core';
-import { cloneNetwork, disposeNetwork, type ForwardOptions, type Network } from '@lowbit/nn';
+import { cloneNetwork, disposeNetwork, type Network } from '@lowbit/nn';
 import { readNetworkJson, saveNetwork } from '@lowbit/nn/node';
-import { dequantizeHardened, fakeQuantize, grid } from '@lowbit/quantizers';
+import { dequantizeHardened } from '@lowbit/quantizers';
+import type { QuantizationMeta } from './quantization-meta.js';
 import type { QuantizedNetwork } from '@lowbit/quantizers';
-
-/** Quantization parameters stored in a quantized checkpoint's metadata. */
-export interface QuantizationMeta {
-  format: 'lowbit-quantized';
-  version: 1;
-  layers: Record<string, { bits: number; axis: number | null; scale: number[] }>;
-  sites: Record<string, { bits: number; signed: boolean; scale: number }>;
-}
 
 /**
  * Saves a quantized network: the BN-folded network with its kernels replaced by the hardened
@@ -40,18 +33,6 @@ export async function saveQuantized(q: QuantizedNetwork, path: string, extra: Re
 export function readQuantization(path: string): QuantizationMeta | null {
   const m = readNetworkJson(path).metadata?.['quantization'] as QuantizationMeta | undefined;
   return m?.format === 'lowbit-quantized' ? m : null;
-}
-
-/** Forward hooks that quantize activations with stored steps (weights are already on their grids). */
-export function quantizedHooks(meta: QuantizationMeta): Pick<ForwardOptions, 'activation'> {
-  const steps = new Map(Object.entries(meta.sites).map(([k, v]) => [k, { ...v, g: grid(v.bits, v.signed) }]));
-  return {
-    activation: (site, x) => {
-      const s = steps.get(site);
-      if (!s) return x;
-      return tf.tidy(() => fakeQuantize(x, tf.scalar(s.scale), tf.scalar(0), { grid: s.g }));
-    },
-  };
 }
 
 export type { Network, StepContext };

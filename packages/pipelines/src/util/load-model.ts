@@ -4,13 +4,13 @@ import { isReferenceModel, REFERENCE_MODELS } from '@lowbit/models';
 import { loadReference } from '@lowbit/models/node';
 import type { Network } from '@lowbit/nn';
 import { loadNetwork, readNetworkJson } from '@lowbit/nn/node';
-import { importTfjsModel } from '@lowbit/tfjs-io';
+import { importModelArtifacts, importTfjsModel, packedHandler } from '@lowbit/tfjs-io';
 
 /** What kind of model file a path holds, from its `format` field. */
-export function modelFormat(path: string): 'lowbit-network' | 'layers-model' | 'graph-model' | 'unknown' {
+export function modelFormat(path: string): 'lowbit-network' | 'layers-model' | 'graph-model' | 'lowbit-packed' | 'unknown' {
   try {
     const j = JSON.parse(readFileSync(path, 'utf8')) as { format?: string; modelTopology?: Record<string, unknown> };
-    if (j.format === 'lowbit-network' || j.format === 'layers-model' || j.format === 'graph-model') return j.format;
+    if (j.format === 'lowbit-network' || j.format === 'layers-model' || j.format === 'graph-model' || j.format === 'lowbit-packed') return j.format;
     if (j.modelTopology) return 'node' in j.modelTopology ? 'graph-model' : 'layers-model';
   } catch {
     // reported by the loader below with the file named
@@ -41,5 +41,12 @@ export function loadModelArg(arg: string): Network {
   if (!existsSync(arg)) throw new LowbitError('E_MODEL', `--model '${arg}' is neither a reference model (${REFERENCE_MODELS.join(', ')}) nor an existing model.json file`);
   const f = modelFormat(arg);
   if (f === 'layers-model' || f === 'graph-model') return importTfjsModel(arg);
+  if (f === 'lowbit-packed') throw new LowbitError('E_MODEL', `'${arg}' is a lowbit-packed export: it loads asynchronously (loadAnyModel)`);
   return loadNetwork(arg);
+}
+
+/** Like {@link loadModelArg}, and also reads lowbit-packed exports (their loader is asynchronous). */
+export async function loadAnyModel(arg: string): Promise<Network> {
+  if (existsSync(arg) && modelFormat(arg) === 'lowbit-packed') return importModelArtifacts(await packedHandler(arg).load!(), arg);
+  return loadModelArg(arg);
 }

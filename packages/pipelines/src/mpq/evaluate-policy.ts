@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { evalContext, LowbitError, Rng } from '@lowbit/core';
 import { type LabeledSet, makeBatch } from '@lowbit/data';
 import { type BitPolicy, forward, reestimateBatchNorm } from '@lowbit/nn';
-import { evaluate, type EvalResult } from '../eval/evaluate.js';
+import { evaluateNetwork, type EvalResult } from '../eval/evaluate.js';
 import type { OneShotNet } from './one-shot-net.js';
 
 /** Fixed input batches of a labelled set (caller disposes with {@link disposeBatches}). */
@@ -95,5 +95,5 @@ export function disposeTargets(t: ScoreTargets): void {
 /** Test accuracy of a policy on the one-shot weights, BN re-estimated on the calibration batches first. */
 export function evaluatePolicy(o: OneShotNet, policy: BitPolicy, bnBatches: readonly tf.Tensor[], test: LabeledSet, limit?: number): EvalResult {
   preparePolicy(o, policy, bnBatches);
-  return evaluate(o.net, test, { forwardOptions: o.forwardOptions(evalContext(new Rng(0))), ...(limit ? { limit } : {}) });
+  return evaluateNetwork(o.net, test, { forwardOptions: o.forwardOptions(evalContext(new Rng(0))), ...(limit ? { limit } : {}) });
 }

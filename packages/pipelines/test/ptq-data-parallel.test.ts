@@ -1,12 +1,15 @@
 import { initBackend, maxRelError } from '@lowbit/core';
 import { type ReconstructionSnapshot, reconstruct } from '@lowbit/nwq-reconstruct';
 import type { QuantizedNetwork } from '@lowbit/quantizers';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { startPtqReplicas } from '../src/ptq/data-parallel.js';
-import { loadPtqInputs, type PtqSetupOptions, prepareReconstruction } from '../src/ptq/setup.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bundledCalibrationSet, subset } from '@lowbit/data';
+import { loadReference } from '@lowbit/models/node';
+import { disposeNetwork, encodeNetwork, type Network } from '@lowbit/nn';
+import { calibrationRows, type CalibrationRows, prepareRun, type PtqSettings, readCalibration } from '../src/index.js';
+import { exchangeSize, startQuantizeReplicas } from '../src/quantize/replicas.js';
 
 // The workers load the built replica module (nx builds before testing) without vitest's source condition.
-const module = new URL('../dist/ptq/replica.js', import.meta.url);
+const module = new URL('../dist/quantize/replica.js', import.meta.url);
 const execArgv: string[] = [];
 
 function variables(q: QuantizedNetwork): Map<string, Float32Array> {
@@ -16,39 +19,50 @@ function variables(q: QuantizedNetwork): Map<string, Float32Array> {
   return out;
 }
 
-const base: PtqSetupOptions = {
-  model: 'resnet-fm',
+const base: PtqSettings = {
   method: 'nwq',
-  wbits: 2,
-  abits: 4,
-  calib: 'bundled',
-  calibSize: 256,
-  keep8bit: 'first,last',
-  granularity: 'channel',
+  wBits: 2,
+  aBits: 4,
+  keep8bit: ['first', 'last'],
+  weightGranularity: 'channel',
   estimator: 'mse',
   seed: 3,
-  inputRange: '0,1',
-  channelOrder: 'rgb',
   iters: 12,
   batch: 13,
 };
 
+let net: Network;
+let rows: CalibrationRows;
+/** What every rank builds from: the same network, rows and settings. */
+const setup = (s: PtqSettings) => prepareRun(net, calibrationRows(rows.data, rows.imageShape), s);
+async function replicas(s: PtqSettings, q: QuantizedNetwork, resume: ReconstructionSnapshot | null) {
+  const network = await encodeNetwork(net, 'replica.bin');
+  return startQuantizeReplicas({ network, rows: rows.data, imageShape: rows.imageShape, settings: s, resume }, 2, exchangeSize(q), { module, execArgv });
+}
+
 describe('data-parallel reconstruction (lowbit ptq --threads)', () => {
-  beforeAll(() => initBackend({ backend: 'wasm', fallback: false }));
+  beforeAll(async () => {
+    await initBackend({ backend: 'wasm', fallback: false });
+    net = loadReference('resnet-fm');
+    rows = await readCalibration({ set: subset(bundledCalibrationSet(), 256) }, net.inputShape);
+    // the rows the replicas read are rank 0's own (no copy)
+    expect(rows.data.buffer).toBeInstanceOf(SharedArrayBuffer);
+  });
+  afterAll(() => disposeNetwork(net));
 
   for (const [label, options] of [
     ['NWQ (network-wise, ASoftmax, AMixup masks drawn per shard)', base],
-    ['QDrop (block-wise, AdaRound regulariser, constant drop)', { ...base, method: 'qdrop', iters: 4 }],
+    ['QDrop (block-wise, AdaRound regulariser, constant drop)', { ...base, method: 'qdrop', iters: 4 } as PtqSettings],
   ] as const) {
     it(`two threads end with the one-thread rounding variables and steps: ${label}`, async () => {
-      const seq = prepareReconstruction(options, loadPtqInputs(options));
-      const r1 = reconstruct({ setup: seq.q, calibration: seq.calibration, config: seq.config! });
-      const par = prepareReconstruction(options, loadPtqInputs(options));
+      const seq = setup(options);
+      const r1 = await reconstruct({ setup: seq.q, calibration: seq.calibration, config: seq.config! });
+      const par = setup(options);
       const before = variables(par.q);
-      const reps = await startPtqReplicas(options, par.q, 2, null, { module, execArgv });
+      const reps = await replicas(options, par.q, null);
       try {
         reps.post(1, { kind: 'run' });
-        const r2 = reconstruct({ setup: par.q, calibration: par.calibration, config: par.config!, group: reps.group });
+        const r2 = await reconstruct({ setup: par.q, calibration: par.calibration, config: par.config!, group: reps.group });
         expect(r2.units.length).toBe(r1.units.length);
         for (const [i, u] of r2.units.entries()) expect(Math.abs(u.finalLoss - r1.units[i]!.finalLoss) / r1.units[i]!.finalLoss, u.name).toBeLessThan(1e-4);
       } finally {
@@ -68,15 +82,15 @@ describe('data-parallel reconstruction (lowbit ptq --threads)', () => {
   }
 
   it('a stop requested on rank 0 stops both threads at the same step; resuming on two threads ends where one uninterrupted thread does', async () => {
-    const seq = prepareReconstruction(base, loadPtqInputs(base));
-    reconstruct({ setup: seq.q, calibration: seq.calibration, config: seq.config! });
-    const par = prepareReconstruction(base, loadPtqInputs(base));
+    const seq = setup(base);
+    await reconstruct({ setup: seq.q, calibration: seq.calibration, config: seq.config! });
+    const par = setup(base);
     let snapshot: ReconstructionSnapshot | null = null;
     let steps = 0;
-    const first = await startPtqReplicas(base, par.q, 2, null, { module, execArgv });
+    const first = await replicas(base, par.q, null);
     try {
       first.post(1, { kind: 'run' });
-      const r = reconstruct({
+      const r = await reconstruct({
         setup: par.q,
         calibration: par.calibration,
         config: par.config!,
@@ -94,11 +108,11 @@ describe('data-parallel reconstruction (lowbit ptq --threads)', () => {
     }
     expect(snapshot).not.toBeNull();
     expect(snapshot!.step).toBe(5);
-    const resumed = prepareReconstruction(base, loadPtqInputs(base));
-    const second = await startPtqReplicas(base, resumed.q, 2, snapshot, { module, execArgv });
+    const resumed = setup(base);
+    const second = await replicas(base, resumed.q, snapshot);
     try {
       second.post(1, { kind: 'run' });
-      const r = reconstruct({ setup: resumed.q, calibration: resumed.calibration, config: resumed.config!, group: second.group, resume: snapshot! });
+      const r = await reconstruct({ setup: resumed.q, calibration: resumed.calibration, config: resumed.config!, group: second.group, resume: snapshot! });
       expect(r.stopped).toBe(false);
     } finally {
       await second.close();

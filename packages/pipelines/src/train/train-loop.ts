@@ -4,7 +4,7 @@ import { referenceSpec } from '@lowbit/models';
 import { createNetwork, type Network } from '@lowbit/nn';
 import { saveNetwork } from '@lowbit/nn/node';
 import { join } from 'node:path';
-import { evaluate } from '../eval/evaluate.js';
+import { evaluateNetwork } from '../eval/evaluate.js';
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint, type TrainState } from './checkpoint.js';
 import { startTrainReplicas, type TrainReplicas, trainStepParallel } from './data-parallel.js';
 import { trainStep } from './step.js';
@@ -173,7 +173,7 @@ async function runEpochs(
     }
     if (stopped) break;
     state.epoch++;
-    const ev = o.test ? evaluate(net, o.test) : null;
+    const ev = o.test ? evaluateNetwork(net, o.test) : null;
     const seconds = (performance.now() - t0) / 1000;
     state.elapsedSeconds += seconds;
     state.rng = rng.state();

@@ -28,38 +28,57 @@ export interface MethodOverrides {
   targets?: string;
 }
 
-function oneOf<T extends string>(flag: string, v: string | undefined, allowed: readonly T[]): T | undefined {
+/** How errors name the options: as the CLI's flags, or as the fields of `quantize()`'s config. */
+export type OptionNames = 'flags' | 'config';
+
+const CONFIG_NAMES: Record<string, string> = {
+  '--method': 'method',
+  '--rounding': 'rounding',
+  '--mixing': 'mixing',
+  '--ar': 'regularize',
+  '--granularity': 'reconstruction',
+  '--targets': 'targets',
+  '--iters': 'iterations',
+};
+
+function oneOf<T extends string>(flag: string, v: string | undefined, allowed: readonly T[], names: OptionNames = 'flags'): T | undefined {
   if (v === undefined) return undefined;
-  if (!(allowed as readonly string[]).includes(v)) throw new LowbitError('E_ARG', `${flag} must be one of ${allowed.join(', ')}, got '${v}'`);
+  if (!(allowed as readonly string[]).includes(v)) {
+    const label = names === 'flags' ? flag : `config.${CONFIG_NAMES[flag] ?? flag}`;
+    throw new LowbitError(names === 'flags' ? 'E_ARG' : 'E_CONFIG', `${label} must be one of ${allowed.join(', ')}, got '${v}'`);
+  }
   return v as T;
 }
 
-/** Resolves `--method` plus override flags into a plan; unknown values are clear errors. */
-export function planMethod(method: string, o: MethodOverrides): MethodPlan {
-  const name = oneOf('--method', method, PRESET_NAMES)!;
+/** Resolves `--method` plus override flags into a plan; unknown values are clear errors (naming flags, or config fields). */
+export function planMethod(method: string, o: MethodOverrides, names: OptionNames = 'flags'): MethodPlan {
+  const name = oneOf('--method', method, PRESET_NAMES, names)!;
   const preset = PRESETS[name];
-  const rounding = oneOf('--rounding', o.rounding, ['nearest', 'adaround', 'asoftmax'] as const) ?? preset.rounding;
-  const mixing = oneOf('--mixing', o.mixing, ['none', 'qdrop', 'amixup'] as const) ?? preset.mixing;
+  const rounding = oneOf('--rounding', o.rounding, ['nearest', 'adaround', 'asoftmax'] as const, names) ?? preset.rounding;
+  const mixing = oneOf('--mixing', o.mixing, ['none', 'qdrop', 'amixup'] as const, names) ?? preset.mixing;
   if (!preset.config) {
     if (o.iters !== undefined || o.rounding !== undefined || o.mixing !== undefined || o.ar !== undefined || o.granularity !== undefined) {
-      throw new LowbitError('E_ARG', `--method rtn runs no optimisation; --iters/--rounding/--mixing/--ar/--granularity do not apply`);
+      throw new LowbitError(
+        names === 'flags' ? 'E_ARG' : 'E_CONFIG',
+        names === 'flags' ? `--method rtn runs no optimisation; --iters/--rounding/--mixing/--ar/--granularity do not apply` : `method 'rtn' runs no optimisation; config.iterations/rounding/mixing/regularize/reconstruction do not apply`,
+      );
     }
     return { method: name, rounding: 'nearest', mixing: 'none', config: null };
   }
   const config = { ...preset.config };
   if (o.iters !== undefined) config.iterations = o.iters;
   if (o.batch !== undefined) config.batchSize = o.batch;
-  const ar = oneOf('--ar', o.ar, ['blocks', 'layers', 'none'] as const);
+  const ar = oneOf('--ar', o.ar, ['blocks', 'layers', 'none'] as const, names);
   if (ar) config.regularize = ar;
-  const g = oneOf('--granularity', o.granularity, ['network', 'block', 'layer'] as const);
+  const g = oneOf('--granularity', o.granularity, ['network', 'block', 'layer'] as const, names);
   if (g) config.granularity = g;
   if (o.lrWeights !== undefined) config.weightLr = o.lrWeights;
   if (o.lrAct !== undefined) config.activationLr = o.lrAct;
-  const t = oneOf('--targets', o.targets, ['cache', 'per-batch'] as const);
+  const t = oneOf('--targets', o.targets, ['cache', 'per-batch'] as const, names);
   if (t) config.targets = t;
   // AdaRound's regulariser weight is calibrated against BRECQ/QDrop's channel-summed error (also when an ablation gives NWQ AdaRound rounding)
   if (rounding === 'adaround') config.reduction = 'channels';
-  if (rounding === 'nearest' && config.activationLr === 0) throw new LowbitError('E_ARG', 'nothing to optimise: nearest rounding with fixed activation steps');
+  if (rounding === 'nearest' && config.activationLr === 0) throw new LowbitError(names === 'flags' ? 'E_ARG' : 'E_CONFIG', 'nothing to optimise: nearest rounding with fixed activation steps');
   return { method: name, rounding, mixing, config };
 }
 

@@ -1,0 +1,257 @@
+import { evalContext, initBackend, LowbitError, Rng } from '@lowbit/core';
+import { type BitPolicy, disposeNetwork, encodeNetwork } from '@lowbit/nn';
+import { type ProgressInfo, type ReconstructionSnapshot, reconstruct } from '@lowbit/nwq-reconstruct';
+import type { RangeEstimator } from '@lowbit/quantizers';
+import { startQuantizeReplicas } from '#platform';
+import { bitOpsReport, type SizeReport, sizeReport } from '../ptq/report.js';
+import type { OptionNames } from '../ptq/methods.js';
+import { topOneAgreement } from './agreement.js';
+import { type CalibrationInput, type CalibrationRows, readCalibration } from './calibration-data.js';
+import { loadModel, type ModelSource } from './model-source.js';
+import { prepareRun } from './prepare.js';
+import { QuantizedModel } from './quantized-model.js';
+import { exchangeSize } from './replicas.js';
+import type { QuantizeReplicas } from './replica-types.js';
+import { type PtqSettings, validateSettings } from './settings.js';
+
+export type QuantizeMethod = 'nwq' | 'qdrop' | 'brecq' | 'adaround' | 'rtn';
+
+/** Progress of a {@link quantize} run, reported every few reconstruction steps. */
+export interface QuantizeProgress {
+  phase: 'reconstruct';
+  /** The unit being reconstructed: `network`, a block or a layer name. */
+  unit: string;
+  unitIndex: number;
+  units: number;
+  step: number;
+  total: number;
+  loss: number;
+  /** The loss's terms (output, AR, rounding) when it has several. */
+  terms: Record<string, number>;
+  /** ASoftmax temperature (NWQ) and mixing probability (AMixup / QDrop) at this step. */
+  temperature?: number;
+  mixProbability?: number;
+  elapsedSeconds: number;
+  /** Estimated seconds to the end of the reconstruction. */
+  etaSeconds: number;
+}
+
+/**
+ * What {@link quantize} does, as plain data (every field but the calibration data and the
+ * callbacks is JSON). Defaults: NWQ W4A4, per-channel weights with MSE ranges, first and last
+ * layer at 8 bits, the method's iterations and batch size, seed 0, one thread.
+ */
+export interface QuantizeConfig {
+  method?: QuantizeMethod;
+  wBits?: number;
+  aBits?: number;
+  /** Weight grid: one scale per output channel (default) or per tensor. */
+  granularity?: 'channel' | 'tensor';
+  /** Range estimator of weight and activation steps (default `mse`). */
+  estimator?: RangeEstimator;
+  /** Layers kept at 8 bits (weights and input activations); default `['first', 'last']`. */
+  keep8bit?: Array<'first' | 'last'>;
+  /**
+   * Per-layer bits `{ layer: { w, a } }` overriding wBits / aBits / keep8bit for the layers they
+   * name; also accepts a whole `policy.json` of `lowbit mpq search` (its `policy` field).
+   */
+  layers?: BitPolicy | { policy: BitPolicy };
+  /** Calibration images, preprocessed as the model expects (see {@link CalibrationInput}). Required. */
+  calibration: CalibrationInput;
+  /** Use at most this many calibration images (default: all given). */
+  calibrationSize?: number;
+  /** Reconstruction steps (per unit for block/layer methods); default the method's (NWQ 1,000). */
+  iterations?: number;
+  /** Images per reconstruction step; default the method's (32). */
+  batchSize?: number;
+  /** Ablations: swap the rounding, the mixing, the AR points or the reconstruction unit of the method. */
+  rounding?: 'nearest' | 'adaround' | 'asoftmax';
+  mixing?: 'none' | 'qdrop' | 'amixup';
+  regularize?: 'blocks' | 'layers' | 'none';
+  reconstruction?: 'network' | 'block' | 'layer';
+  weightLr?: number;
+  activationLr?: number;
+  /** Float targets cached for all calibration images (default) or recomputed per batch. */
+  targets?: 'cache' | 'per-batch';
+  seed?: number;
+  /** Data-parallel threads (Node worker threads; same result as one thread up to float summation order). Default 1. */
+  threads?: number;
+  onProgress?: (p: QuantizeProgress) => void;
+  /** Aborting stops after the current step: the promise rejects with a `LowbitError` of code `E_ABORTED` (after `checkpoint.save`). */
+  signal?: AbortSignal;
+  /** Periodic snapshots for an exact resume. */
+  checkpoint?: { every?: number; save(s: ReconstructionSnapshot): void; resume?: ReconstructionSnapshot };
+  /** Call `initBackend()` first (default true: wasm, lowbit's gradients). */
+  initBackend?: boolean;
+}
+
+/** What a run measured and decided, as JSON. */
+export interface QuantizeReport {
+  method: QuantizeMethod;
+  wBits: number;
+  aBits: number;
+  rounding: string;
+  mixing: string;
+  reconstruction: Record<string, unknown> | null;
+  reconstructionSeconds: number;
+  iterations: number;
+  threads: number;
+  granularity: 'channel' | 'tensor';
+  estimator: RangeEstimator;
+  keep8bit: Array<'first' | 'last'>;
+  calibImages: number;
+  /** Share of calibration images with the float model's top-1 class. */
+  calibrationAgreement: number;
+  size: SizeReport;
+  bitOps: { fp32: number; quantized: number };
+  policy: BitPolicy;
+  seconds: number;
+}
+
+export interface QuantizeResult {
+  /** The quantized model: `predict`, `save`, `files`, `dispose`. */
+  model: QuantizedModel;
+  report: QuantizeReport;
+}
+
+/** The settings of a config, with its defaults (exported for the CLI and the replicas). */
+export function settingsOf(c: Omit<QuantizeConfig, 'calibration'>, names: OptionNames = 'config'): PtqSettings {
+  const layers = c.layers && 'policy' in c.layers && typeof c.layers.policy === 'object' ? (c.layers.policy as BitPolicy) : (c.layers as BitPolicy | undefined);
+  const s: PtqSettings = {
+    method: c.method ?? 'nwq',
+    wBits: c.wBits ?? 4,
+    aBits: c.aBits ?? 4,
+    weightGranularity: c.granularity ?? 'channel',
+    estimator: c.estimator ?? 'mse',
+    keep8bit: c.keep8bit ?? ['first', 'last'],
+    seed: c.seed ?? 0,
+    ...(layers ? { policy: layers } : {}),
+    ...(c.iterations !== undefined ? { iters: c.iterations } : {}),
+    ...(c.batchSize !== undefined ? { batch: c.batchSize } : {}),
+    ...(c.rounding !== undefined ? { rounding: c.rounding } : {}),
+    ...(c.mixing !== undefined ? { mixing: c.mixing } : {}),
+    ...(c.regularize !== undefined ? { ar: c.regularize } : {}),
+    ...(c.reconstruction !== undefined ? { granularity: c.reconstruction } : {}),
+    ...(c.weightLr !== undefined ? { lrWeights: c.weightLr } : {}),
+    ...(c.activationLr !== undefined ? { lrAct: c.activationLr } : {}),
+    ...(c.targets !== undefined ? { targets: c.targets } : {}),
+  };
+  validateSettings(s, names);
+  return s;
+}
+
+/**
+ * Post-training quantization of a TF.js model in one call: NWQ (network-wise reconstruction with
+ * Activation Regularization, ASoftmax rounding and AMixup) or one of its baselines (QDrop, BRECQ,
+ * AdaRound, RTN) on the same engine.
+ *
+ * ```ts
+ * const { model, report } = await quantize(tfModel, { method: 'nwq', wBits: 4, aBits: 4, calibration: images });
+ * model.predict(x);                     // fake-quantized, as the report measured
+ * await model.save('out/', { target: 'lowbit-packed' });
+ * ```
+ *
+ * Every bad value is a `LowbitError` naming the config field before any work starts.
+ */
+export async function quantize(source: ModelSource, config: QuantizeConfig): Promise<QuantizeResult> {
+  if (!config || typeof config !== 'object') throw new LowbitError('E_CONFIG', 'quantize(model, config): config must be an object with at least { calibration }');
+  if (config.calibration === undefined || config.calibration === null) throw new LowbitError('E_CONFIG', 'config.calibration is required: a tensor [N, H, W, C], an iterable of batches, or { set, preprocess }');
+  const settings = settingsOf(config);
+  const threadsWanted = config.threads ?? 1;
+  if (!(Number.isInteger(threadsWanted) && threadsWanted >= 1)) throw new LowbitError('E_CONFIG', `config.threads must be a positive integer, got ${threadsWanted}`);
+  const t0 = performance.now();
+  if (config.initBackend ?? true) await initBackend();
+  const loaded = await loadModel(source);
+  let rows: CalibrationRows;
+  try {
+    rows = await readCalibration(config.calibration, loaded.net.inputShape, config.calibrationSize);
+  } catch (e) {
+    if (loaded.owned) disposeNetwork(loaded.net);
+    throw e;
+  }
+  let run: ReturnType<typeof prepareRun>;
+  try {
+    run = prepareRun(loaded.net, rows, settings);
+  } catch (e) {
+    if (loaded.owned) disposeNetwork(loaded.net);
+    throw e;
+  }
+  const { plan, q, calibration, config: rc, mixer } = run;
+  const threads = rc ? Math.min(threadsWanted, rc.batchSize, rows.size) : 1;
+  let replicas: QuantizeReplicas | null = null;
+  let recon = { seconds: 0, units: 0 };
+  try {
+    if (rc) {
+      if (threads > 1) {
+        const network = await encodeNetwork(loaded.net, 'replica.bin');
+        replicas = await startQuantizeReplicas({ network, rows: rows.data, imageShape: rows.imageShape, settings, resume: config.checkpoint?.resume ?? null }, threads, exchangeSize(q));
+        for (let r = 1; r < replicas.size; r++) replicas.post(r, { kind: 'run' });
+      }
+      const total = rc.iterations;
+      const r = await reconstruct({
+        setup: q,
+        calibration,
+        config: rc,
+        ...(replicas ? { group: replicas.group } : {}),
+        progressEvery: 5,
+        ...(config.checkpoint?.every ? { checkpointEvery: config.checkpoint.every } : {}),
+        ...(config.checkpoint ? { onCheckpoint: config.checkpoint.save } : {}),
+        ...(config.checkpoint?.resume ? { resume: config.checkpoint.resume } : {}),
+        ...(config.signal ? { signal: config.signal } : {}),
+        onProgress: (p: ProgressInfo) => {
+          if (!config.onProgress) return;
+          const done = p.unitIndex * total + p.step;
+          const all = p.units * total;
+          const rate = p.elapsedSeconds / Math.max(1, done - (config.checkpoint?.resume ? config.checkpoint.resume.unitIndex * total + config.checkpoint.resume.step : 0));
+          config.onProgress({
+            phase: 'reconstruct',
+            unit: p.unit,
+            unitIndex: p.unitIndex,
+            units: p.units,
+            step: p.step,
+            total: p.total,
+            loss: p.loss,
+            terms: p.terms,
+            ...(plan.rounding === 'asoftmax' ? { temperature: 1 + (0.01 - 1) * Math.min(1, p.step / Math.max(1, p.total - 1)) } : {}),
+            ...(plan.mixing !== 'none' ? { mixProbability: mixer.probability(p.step - 1, p.total) } : {}),
+            elapsedSeconds: p.elapsedSeconds,
+            etaSeconds: rate * (all - done),
+          });
+        },
+      });
+      if (r.stopped) throw new LowbitError('E_ABORTED', 'quantize: stopped on request after the current step (the state went to checkpoint.save)');
+      recon = { seconds: r.seconds, units: r.units.length };
+    }
+  } catch (e) {
+    q.dispose();
+    if (loaded.owned) disposeNetwork(loaded.net);
+    throw e;
+  } finally {
+    await replicas?.close();
+  }
+  const agreement = topOneAgreement(q.net, rows, q.forwardOptions(evalContext(new Rng(0))));
+  const model = QuantizedModel.fromQuantizedNetwork(q, loaded.format);
+  const report: QuantizeReport = {
+    method: settings.method as QuantizeMethod,
+    wBits: settings.wBits,
+    aBits: settings.aBits,
+    rounding: plan.rounding,
+    mixing: plan.mixing,
+    reconstruction: plan.config ? { ...plan.config, seed: settings.seed } : null,
+    reconstructionSeconds: recon.seconds,
+    iterations: plan.config ? plan.config.iterations * recon.units : 0,
+    threads,
+    granularity: settings.weightGranularity,
+    estimator: settings.estimator,
+    keep8bit: settings.keep8bit,
+    calibImages: rows.size,
+    calibrationAgreement: agreement,
+    size: sizeReport(q.net, q.policy),
+    bitOps: bitOpsReport(q.net, q.policy),
+    policy: q.policy,
+    seconds: (performance.now() - t0) / 1000,
+  };
+  q.dispose();
+  if (loaded.owned) disposeNetwork(loaded.net);
+  return { model, report };
+}

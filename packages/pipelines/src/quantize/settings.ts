@@ -1,0 +1,56 @@
+import { LowbitError } from '@lowbit/core';
+import type { BitPolicy } from '@lowbit/nn';
+import { grid, type RangeEstimator } from '@lowbit/quantizers';
+import type { MethodOverrides, OptionNames } from '../ptq/methods.js';
+
+/**
+ * What decides a PTQ run's result, as plain JSON (the same on every data-parallel thread, and
+ * the key a resumed run must match). `granularity` (from {@link MethodOverrides}) is the
+ * reconstruction unit; `weightGranularity` the weight grid.
+ */
+export interface PtqSettings extends MethodOverrides {
+  method: string;
+  wBits: number;
+  aBits: number;
+  weightGranularity: 'channel' | 'tensor';
+  estimator: RangeEstimator;
+  keep8bit: Array<'first' | 'last'>;
+  seed: number;
+  /** Per-layer bits that override wBits/aBits/keep8bit for the layers they name. */
+  policy?: BitPolicy;
+}
+
+const ESTIMATORS: readonly RangeEstimator[] = ['minmax', 'percentile', 'mse'];
+
+/** Checks the settings' own values (bits, grids, estimator, keep list); the method's are checked by `planMethod`. */
+export function validateSettings(s: PtqSettings, names: OptionNames = 'config'): void {
+  const code = names === 'flags' ? 'E_ARG' : 'E_CONFIG';
+  const label = (field: string, flag: string) => (names === 'flags' ? flag : `config.${field}`);
+  for (const [field, flag, b] of [
+    ['wBits', '--wbits', s.wBits],
+    ['aBits', '--abits', s.aBits],
+  ] as const) {
+    try {
+      grid(b, true);
+    } catch (e) {
+      throw new LowbitError(names === 'flags' ? 'E_BITS' : 'E_CONFIG', `${label(field, flag)}: ${(e as Error).message}`);
+    }
+  }
+  if (s.weightGranularity !== 'channel' && s.weightGranularity !== 'tensor') throw new LowbitError(code, `${label('granularity', '--granularity')} must be channel or tensor, got '${s.weightGranularity}'`);
+  if (!ESTIMATORS.includes(s.estimator)) throw new LowbitError(code, `${label('estimator', '--estimator')} must be one of ${ESTIMATORS.join(', ')}, got '${s.estimator}'`);
+  if (!Array.isArray(s.keep8bit) || s.keep8bit.some((k) => k !== 'first' && k !== 'last')) {
+    throw new LowbitError(code, `${label('keep8bit', '--keep-8bit')} takes 'first', 'last', both or none, got ${JSON.stringify(s.keep8bit)}`);
+  }
+  if (!(Number.isInteger(s.seed) && s.seed >= 0)) throw new LowbitError(code, `${label('seed', '--seed')} must be an integer ≥ 0, got ${s.seed}`);
+  if (s.policy !== undefined) {
+    if (!s.policy || typeof s.policy !== 'object') throw new LowbitError(code, `${label('layers', '--policy')}: expected a map of layer name → { w, a }`);
+    for (const [layer, b] of Object.entries(s.policy)) {
+      for (const k of ['w', 'a'] as const) {
+        const v = (b as unknown as Record<string, unknown> | null)?.[k];
+        if (!(typeof v === 'number' && Number.isInteger(v) && ((v >= 2 && v <= 8) || v === 32))) {
+          throw new LowbitError(code, `${label('layers', '--policy')}: layer '${layer}' field '${k}' must be an integer 2..8 (or 32 for float), got ${JSON.stringify(v)}`);
+        }
+      }
+    }
+  }
+}

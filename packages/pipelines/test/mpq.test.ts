@@ -1,0 +1,316 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { evalContext, initBackend, LowbitError, maxRelError, type Optimizer, paramGrads, Rng, sgd } from '@lowbit/core';
+import { crossEntropy, distillationLoss, idmLoss } from '@lowbit/info-distortion-loss';
+import { createScheduler } from '@lowbit/bitwidth-scheduler';
+import { makeBatch, subset } from '@lowbit/data';
+import { bitOpsCost } from '@lowbit/greedy-search';
+import { disposeNetwork, forward } from '@lowbit/nn';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { disposeBatches, disposeTargets, fixedBatches, policyError, preparePolicy, scoreTargets } from '../src/mpq/evaluate-policy.js';
+import { loadOneShot, saveOneShot } from '../src/mpq/one-shot-io.js';
+import { DEFAULT_CANDIDATES, type OneShotNet } from '../src/mpq/one-shot-net.js';
+import { MIN_STEP, oneShotStep, projectSteps, samplePolicy } from '../src/mpq/one-shot-step.js';
+import { oneShotKnobs, searchOneShot, uniformOneShotPolicy } from '../src/mpq/search.js';
+import { type MpqTrainConfig, trainOneShot, weightCandidates } from '../src/mpq/train-loop.js';
+import { calib, oneShot, tinyNet } from './one-shot-fixtures.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'lowbit-mpq-'));
+beforeAll(() => initBackend({ backend: 'wasm', fallback: false }));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function snapshot(vars: Record<string, tf.Variable>): Map<string, Float32Array> {
+  return new Map(Object.entries(vars).map(([k, v]) => [k, v.dataSync().slice() as Float32Array]));
+}
+
+describe('one-shot network', () => {
+  it('candidates: first/last fixed at 8, depthwise from 3, input unquantized; a shared site is one activation', () => {
+    const o = oneShot();
+    expect(o.layers.get('stem/conv')!.candidates).toEqual([8]);
+    expect(o.layers.get('head/fc')!.candidates).toEqual([8]);
+    expect(o.layers.get('b1/dw')!.candidates).toEqual([3, 4, 5, 6]);
+    expect(o.layers.get('b1/conv1')!.candidates).toEqual([2, 3, 4, 5, 6]);
+    expect(o.sites.has('input')).toBe(false);
+    expect(o.sites.get('b1/relu1')!.candidates).toEqual([3, 4, 5, 6]);
+    expect(o.sites.get('head/gap')!.candidates).toEqual([8]);
+    expect(o.sites.get('stem/relu')!.consumers.sort()).toEqual(['b1/conv1', 'b1/proj']);
+    const max = o.maxPolicy();
+    expect(max['stem/conv']).toEqual({ w: 8, a: 32 });
+    expect(max['b1/conv1']).toEqual({ w: 6, a: 6 });
+    // BitOps of the uniform 3-bit policy by hand: Σ w·a·MACs with first layer 8×32, last 8×8
+    const u = uniformOneShotPolicy(o, 3);
+    const macs = { 'stem/conv': 14 * 14 * 9 * 6, 'b1/conv1': 7 * 7 * 9 * 6 * 8, 'b1/dw': 7 * 7 * 9 * 8, 'b1/conv2': 7 * 7 * 8 * 8, 'b1/proj': 7 * 7 * 6 * 8, 'head/fc': 8 * 10 };
+    const hand = 8 * 32 * macs['stem/conv'] + 9 * (macs['b1/conv1'] + macs['b1/dw'] + macs['b1/conv2'] + macs['b1/proj']) + 64 * macs['head/fc'];
+    expect(bitOpsCost(o.net)(u)).toBe(hand);
+    o.dispose();
+  });
+
+  it('applyPolicy switches quantizers and switchable BN; invalid policies are clear errors', () => {
+    const o = oneShot();
+    const x = makeBatch(calib, Int32Array.from({ length: 16 }, (_, i) => i)).x;
+    const run = () => tf.tidy(() => Array.from(tf.logSoftmax(forwardLogits(o, x)).dataSync()));
+    const hi = run();
+    o.applyPolicy(uniformOneShotPolicy(o, 2));
+    const lo = run();
+    o.applyPolicy(o.maxPolicy());
+    expect(run()).toEqual(hi);
+    expect(Math.max(...hi.map((v, i) => Math.abs(v - lo[i]!)))).toBeGreaterThan(1e-3);
+    const bad = { ...o.maxPolicy(), 'b1/proj': { w: 6, a: 5 } };
+    expect(() => o.applyPolicy(bad)).toThrow(/read the same activation 'stem\/relu'/);
+    expect(() => o.applyPolicy({ ...o.maxPolicy(), 'b1/dw': { w: 2, a: 6 } })).toThrow(/not a candidate/);
+    expect(() => o.applyPolicy({ ...o.maxPolicy(), 'stem/conv': { w: 8, a: 8 } })).toThrow(LowbitError);
+    x.dispose();
+    o.dispose();
+  });
+
+  it('saves and loads exactly (weights, steps, switchable BN)', async () => {
+    const o = oneShot();
+    const p = join(dir, 'saved');
+    await saveOneShot(o, p, { note: 'test' });
+    const { oneShot: back, metadata } = loadOneShot(p);
+    expect(metadata['note']).toBe('test');
+    const a = snapshot({ ...o.trainable(), ...o.quantState() });
+    const b = snapshot({ ...back.trainable(), ...back.quantState() });
+    expect([...b.keys()].sort()).toEqual([...a.keys()].sort());
+    for (const [k, v] of a) expect(Array.from(b.get(k)!), k).toEqual(Array.from(v));
+    expect(() => loadOneShot(join(dir, 'nope'))).toThrow(/not a one-shot network/);
+    back.dispose();
+    o.dispose();
+  });
+});
+
+/** Inference-mode logits with the selected quantizers and switchable BN set (the search's evaluation path). */
+function forwardLogits(o: OneShotNet, x: tf.Tensor): tf.Tensor {
+  return forward(o.net, x, o.forwardOptions({ step: 0, total: 1, training: false, rng: new Rng(0) })).output;
+}
+
+describe('one-shot training step', () => {
+  it('lowers the max-bits loss, trains every candidate step, and leaks no tensors over many steps', () => {
+    const o = oneShot();
+    const opt = sgd({ lr: 0.05, momentum: 0.9, decay: (k, v) => v.rank > 1 && !k.startsWith('q/') && !k.startsWith('sbn/') });
+    const sched = createScheduler(weightCandidates(o));
+    const rng = new Rng(3);
+    const b = makeBatch(calib, Int32Array.from({ length: 32 }, (_, i) => i));
+    const steps0 = snapshot(o.quantState());
+    const step = () => oneShotStep(o, opt, b.x, b.y, { k: 3, idmWeight: 0.01, rng, scheduler: sched, ctx: { step: 0, total: 1, training: true, rng } });
+    // Momentum buffers appear lazily, the first time a switchable-BN set is sampled: count them apart.
+    const live = () => tf.memory().numTensors - Object.keys(opt.state().tensors).length;
+    const first = step();
+    const n0 = live();
+    let last = first;
+    let idm = first.idm;
+    for (let i = 0; i < 12; i++) {
+      last = step();
+      idm += last.idm;
+    }
+    expect(live()).toBe(n0);
+    expect(last.ceMax).toBeLessThan(first.ceMax);
+    expect(idm).toBeGreaterThan(0);
+    const after = snapshot(o.quantState());
+    // random policies reach every candidate of a 5-candidate layer in 13·3 draws with overwhelming probability
+    for (const b2 of [2, 3, 4, 5, 6]) expect(Array.from(after.get(`q/w/b1/conv1/${b2}`)!)).not.toEqual(Array.from(steps0.get(`q/w/b1/conv1/${b2}`)!));
+    // switchable BN: the max-bits set of conv1 was trained
+    expect(Array.from(after.get('sbn/b1/bn1/w6a6/gamma')!)).not.toEqual(Array.from(steps0.get('sbn/b1/bn1/w6a6/gamma')!));
+    // sampling draws only active candidates
+    const frozen = { candidates: sched.candidates, frozen: { 'b1/conv1': [2] } };
+    for (let i = 0; i < 50; i++) expect(samplePolicy(o, frozen, rng)['b1/conv1']!.w).not.toBe(2);
+    tf.dispose([b.x, b.y]);
+    opt.dispose();
+    o.dispose();
+  });
+});
+
+describe('step projection', () => {
+  it('keeps every quantizer step ≥ MIN_STEP after an update and leaves other parameters alone', () => {
+    const o = oneShot();
+    const params = o.trainable();
+    const key = 'q/w/b1/dw/3';
+    tf.tidy(() => params[key]!.assign(tf.neg(params[key]!)));
+    const kernel = params['b1/dw/kernel']!.dataSync().slice();
+    tf.tidy(() => params['b1/dw/kernel']!.assign(tf.sub(params['b1/dw/kernel']!, 10)));
+    projectSteps(params);
+    expect(Math.min(...params[key]!.dataSync())).toBe(Math.fround(MIN_STEP));
+    expect(Array.from(params['b1/dw/kernel']!.dataSync())).toEqual(Array.from(kernel, (v) => Math.fround(v - 10)));
+    o.dispose();
+  });
+});
+
+describe('one-shot step gradients', () => {
+  it('per-pass tapes sum to the gradient of the whole loss in one tape (teacher detached) to 1e-5', () => {
+    const o = oneShot(4);
+    const sched = createScheduler(weightCandidates(o));
+    const b = makeBatch(calib, Int32Array.from({ length: 16 }, (_, i) => 100 + i));
+    const params = o.trainable();
+    // (a) the step, with an optimiser that records the gradients instead of applying them
+    let recorded: Record<string, Float32Array> = {};
+    const recorder: Optimizer = {
+      name: 'record',
+      iterations: 0,
+      step: (_p, g) => {
+        recorded = Object.fromEntries(Object.entries(g).map(([k, v]) => [k, v.dataSync().slice() as Float32Array]));
+      },
+      learningRate: () => 0,
+      state: () => ({ iterations: 0, tensors: {} }),
+      loadState: () => {},
+      dispose: () => {},
+    };
+    oneShotStep(o, recorder, b.x, b.y, { k: 3, idmWeight: 0.05, rng: new Rng(9), scheduler: sched, ctx: { step: 0, total: 1, training: true, rng: new Rng(0) } });
+    // (b) the same loss in one tape: same policies (same seed), teacher outputs detached
+    const rng = new Rng(9);
+    const policies = [0, 1, 2].map(() => samplePolicy(o, sched, rng));
+    const lowest = new Map([...o.layers.values()].filter((l) => l.candidates.length > 1).map((l) => [l.name, l.candidates[0]!]));
+    const joint = tf.tidy(() => {
+      const { grads } = paramGrads(() => {
+        const opts = o.forwardOptions({ step: 0, total: 1, training: true, rng: new Rng(0) });
+        o.applyPolicy(o.maxPolicy());
+        const feats = [...lowest.keys()].map((l) => o.featureNode(l));
+        const t = forward(o.net, b.x, { ...opts, training: true, tapNodes: feats });
+        let loss = crossEntropy(t.output, b.y);
+        for (const p of policies) {
+          o.applyPolicy(p);
+          const low = [...lowest].filter(([l, bits]) => p[l]!.w === bits).map(([l]) => o.featureNode(l));
+          const st = forward(o.net, b.x, { ...opts, training: true, tapNodes: low });
+          loss = tf.add(loss, distillationLoss(st.output, t.output, b.y)) as tf.Scalar;
+          if (low.length) loss = tf.add(loss, idmLoss(st.nodes, t.nodes, low, { weight: 0.05 })) as tf.Scalar;
+        }
+        o.applyPolicy(o.maxPolicy());
+        return loss;
+      }, params);
+      return Object.fromEntries(Object.entries(grads).map(([k, v]) => [k, v.dataSync().slice() as Float32Array]));
+    });
+    expect(Object.keys(recorded).sort()).toEqual(Object.keys(joint).sort());
+    for (const [k, g] of Object.entries(joint)) expect(maxRelError(recorded[k]!, g), k).toBeLessThan(1e-5);
+    tf.dispose([b.x, b.y]);
+    o.dispose();
+  });
+});
+
+describe('one-shot training loop', () => {
+  const train = subset(calib, 96);
+  const config: MpqTrainConfig = {
+    model: 'tiny',
+    epochs: 2,
+    stepsPerEpoch: 0,
+    batchSize: 16,
+    lr: 0.02,
+    momentum: 0.9,
+    weightDecay: 5e-5,
+    seed: 5,
+    k: 2,
+    idmWeight: 0.01,
+    scheduler: true,
+    schedulerPeriod: 4,
+    freezeStart: 0.5,
+    freezeEnd: 0.2,
+    turbulenceThreshold: 0.125,
+    candidates: DEFAULT_CANDIDATES,
+    cropPadding: 2,
+    flip: true,
+    calibImages: 64,
+    checkpointEvery: 5,
+    data: 'bundled',
+  };
+
+  it('a run stopped mid-epoch and resumed ends with exactly the weights of an uninterrupted run', async () => {
+    const float = tinyNet(2);
+    const full = await trainOneShot({ config, float, train, calib, outDir: join(dir, 'full'), resume: false });
+    expect(full.step).toBe(12);
+    let n = 0;
+    const part = await trainOneShot({ config, float, train, calib, outDir: join(dir, 'part'), resume: false, callbacks: { shouldStop: () => n++ >= 7 } });
+    expect(part.stopped).toBe(true);
+    part.oneShot.dispose();
+    const resumed = await trainOneShot({ config, float, train, calib, outDir: join(dir, 'part'), resume: true });
+    expect(resumed.step).toBe(12);
+    const a = snapshot({ ...full.oneShot.trainable(), ...full.oneShot.quantState() });
+    const b = snapshot({ ...resumed.oneShot.trainable(), ...resumed.oneShot.quantState() });
+    for (const [k, v] of a) expect(Array.from(b.get(k)!), k).toEqual(Array.from(v));
+    const state = JSON.parse(readFileSync(join(dir, 'part', 'checkpoints', 'epoch-0002', 'state.json'), 'utf8'));
+    expect(state.mpq.frozenHistory.length).toBe(2);
+    await expect(trainOneShot({ config: { ...config, seed: 6 }, float, train, calib, outDir: join(dir, 'part'), resume: true })).rejects.toThrow(/--seed/);
+    full.oneShot.dispose();
+    resumed.oneShot.dispose();
+    disposeNetwork(float);
+  });
+});
+
+describe('policy search on the one-shot network', () => {
+  it('finds a policy within the uniform 3-bit BitOps whose held-out error is no worse than the uniform policy; deterministic', async () => {
+    const o = oneShot();
+    const search = () => searchOneShot(o, { budget: { kind: 'avg-bits', bits: 3 }, calib, bnImages: 64, scoreImages: 64, phases: 'weights-then-activations', allowRaise: false });
+    const s = await search();
+    const uniform = uniformOneShotPolicy(o, 3);
+    expect(s.result.cost).toBeLessThanOrEqual(s.cost(uniform));
+    expect(s.knobs.filter((k) => k.candidates.length > 1).length).toBe(4 + 3);
+    const bn = fixedBatches(calib, 0, 64);
+    const score = fixedBatches(calib, calib.size - 64, 64);
+    const teacher = scoreTargets(o, 'kl', calib, calib.size - 64, 64, bn, score);
+    const eSearch = policyError(o, s.result.policy, bn, score, teacher);
+    const eUniform = policyError(o, uniform, bn, score, teacher);
+    // KL of the max-bits policy from itself is 0
+    expect(Math.abs(policyError(o, o.maxPolicy(), bn, score, teacher))).toBeLessThan(1e-6);
+    expect(eSearch).toBeCloseTo(s.result.error, 5);
+    expect(eSearch).toBeLessThanOrEqual(eUniform + 1e-9);
+    const again = await search();
+    expect(again.result.trace).toEqual(s.result.trace);
+    await expect(searchOneShot(o, { budget: { kind: 'bitops', bitOps: 1000 }, calib, bnImages: 64, scoreImages: 64, phases: 'joint', allowRaise: false })).rejects.toThrow(LowbitError);
+    expect(oneShotKnobs(o).find((k) => k.id === 'a:stem/relu')!.layers.sort()).toEqual(['b1/conv1', 'b1/proj']);
+    disposeBatches(bn);
+    disposeBatches(score);
+    disposeTargets(teacher);
+    o.dispose();
+  });
+
+  it('with validation images, the end point and the uniform policy are compared on images the search never used', async () => {
+    const o = oneShot();
+    const opts = { budget: { kind: 'avg-bits', bits: 3 } as const, calib, bnImages: 32, scoreImages: 64, validateImages: 96, criterion: 'ce' as const, phases: 'weights-then-activations' as const, allowRaise: false };
+    const s = await searchOneShot(o, opts);
+    const v = s.validation!;
+    expect(v.images).toBe(96);
+    // the validation images are 32..127: BN re-estimated on them, cross-entropy with their labels
+    const vb = fixedBatches(calib, 32, 96);
+    const vt = scoreTargets(o, 'ce', calib, 32, 96, vb, vb);
+    expect(policyError(o, v.searchPolicy, vb, vb, vt)).toBeCloseTo(v.search, 6);
+    expect(policyError(o, uniformOneShotPolicy(o, 3), vb, vb, vt)).toBeCloseTo(v.uniform, 6);
+    expect(s.result.chosen).toBe(v.uniform < v.search ? 'reference 0' : 'search');
+    expect(s.result.policy).toEqual(v.uniform < v.search ? uniformOneShotPolicy(o, 3) : v.searchPolicy);
+    disposeBatches(vb);
+    disposeTargets(vt);
+    await expect(searchOneShot(o, { ...opts, validateImages: calib.size })).rejects.toThrow(/needs .* calibration images \(BN re-estimation 32, validation/);
+    o.dispose();
+  });
+
+  it("criterion 'ce' is the cross-entropy with the labels; with bnOnScore the search re-estimates BN on the scored images", async () => {
+    const o = oneShot();
+    const from = calib.size - 96;
+    const score = fixedBatches(calib, from, 96, 64); // two batches: 64 + 32
+    const ce = scoreTargets(o, 'ce', calib, from, 96, score, score, 64);
+    const uniform = uniformOneShotPolicy(o, 3);
+    const e = policyError(o, uniform, score, score, ce);
+    // by hand: −mean log q[label] with the same BN statistics
+    preparePolicy(o, uniform, score);
+    const opts = o.forwardOptions(evalContext(new Rng(0)));
+    let sum = 0;
+    score.forEach((x, b) => {
+      const logq = tf.tidy(() => tf.logSoftmax(forward(o.net, x, opts).output)).arraySync() as number[][];
+      logq.forEach((row, i) => {
+        sum -= row[calib.labels[from + b * 64 + i]!]!;
+      });
+    });
+    expect(e).toBeCloseTo(sum / 96, 4);
+    const before = tf.memory().numTensors;
+    const s = await searchOneShot(o, { budget: { kind: 'avg-bits', bits: 3 }, calib, bnImages: 1, scoreImages: 96, bnOnScore: true, criterion: 'ce', phases: 'weights-then-activations', allowRaise: false });
+    expect(tf.memory().numTensors).toBe(before);
+    const s128 = fixedBatches(calib, from, 96);
+    const ce128 = scoreTargets(o, 'ce', calib, from, 96, s128, s128);
+    expect(policyError(o, s.result.policy, s128, s128, ce128)).toBeCloseTo(s.result.error, 5);
+    expect(s.result.error).toBeLessThanOrEqual(policyError(o, uniform, s128, s128, ce128) + 1e-9);
+    disposeBatches(score);
+    disposeBatches(s128);
+    disposeTargets(ce);
+    disposeTargets(ce128);
+    o.dispose();
+  });
+});
+
