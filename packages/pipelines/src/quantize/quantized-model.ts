@@ -122,7 +122,7 @@ export class QuantizedModel {
     const target = o.target ?? 'tfjs';
     if (target !== 'tfjs' && target !== 'lowbit-packed' && target !== 'lowbit') throw new LowbitError('E_ARG', `save: target must be tfjs, lowbit-packed or lowbit, got '${String(target)}'`);
     if (target === 'lowbit') {
-      const { json, weightData } = await encodeNetwork(this.network, 'model.weights.bin', { ...(o.metadata ?? {}), quantization: this.quantization, sourceFormat: this.sourceFormat });
+      const { json, weightData } = await encodeNetwork(this.network, 'model.weights.bin', { sourceFormat: this.sourceFormat, ...(o.metadata ?? {}), quantization: this.quantization });
       const files = [
         { name: 'model.json', data: utf8(`${JSON.stringify(json, null, 1)}\n`) },
         { name: 'model.weights.bin', data: new Uint8Array(weightData) },
