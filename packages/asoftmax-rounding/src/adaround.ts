@@ -49,7 +49,7 @@ export function adaRound(o: AdaRoundOptions): WeightQuantizer<AdaRoundState> {
         const r = Math.min(1 - 1e-6, Math.max(1e-6, (f - gamma) / (zeta - gamma)));
         return Math.log(r / (1 - r));
       });
-      return { ...base, v: tf.variable(tf.tensor(init, w.shape, 'float32'), true), shape: w.shape.slice() };
+      return { ...base, v: tf.tidy(() => tf.variable(tf.tensor(init, w.shape, 'float32'), true)), shape: w.shape.slice() };
     },
     apply(_w, s, ctx) {
       const off = ctx.training ? h(s.v) : tf.cast(tf.greaterEqual(s.v, 0), 'float32');

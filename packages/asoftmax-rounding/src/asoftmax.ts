@@ -75,7 +75,7 @@ export function asoftmaxRounding(o: ASoftmaxOptions): WeightQuantizer<ASoftmaxSt
         const p = initProbs(base.frac[i]!, n, m, eps);
         for (let j = 0; j < k; j++) init[i * k + j] = Math.log(p[j]!);
       }
-      const logits = tf.variable(tf.tensor(init, [...w.shape, k], 'float32'), true);
+      const logits = tf.tidy(() => tf.variable(tf.tensor(init, [...w.shape, k], 'float32'), true));
       const offsets = tf.tensor1d(Array.from({ length: k }, (_, j) => n + j));
       return { ...base, logits, offsets, n, k, shape: w.shape.slice() };
     },

@@ -44,7 +44,7 @@ export function uniformActivationQuantizer(o: UniformActivationOptions): Activat
     const scales: Record<number, tf.Variable> = {};
     for (const b of candidates) {
       const e = histogramScale(hist, s.grids[b]!, estimator, o.percentile !== undefined ? { percentile: o.percentile } : {});
-      scales[b] = tf.variable(tf.scalar(e.scale), learnable);
+      scales[b] = tf.tidy(() => tf.variable(tf.scalar(e.scale), learnable));
     }
     s.scales = scales;
     s.hist = null;

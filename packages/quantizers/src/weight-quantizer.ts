@@ -69,7 +69,7 @@ export function uniformWeightQuantizer(o: UniformWeightOptions): WeightQuantizer
         const g = grid(b, symmetric);
         grids[b] = g;
         const est: ScaleZero[] = groups.map((v) => estimateScale(v, { grid: g, symmetric, estimator, ...(o.percentile !== undefined ? { percentile: o.percentile } : {}) }));
-        scales[b] = tf.variable(tf.tensor(est.map((e) => e.scale), shape, 'float32'), learnable);
+        scales[b] = tf.tidy(() => tf.variable(tf.tensor(est.map((e) => e.scale), shape, 'float32'), learnable));
         zeroPoints[b] = tf.tensor(est.map((e) => e.zeroPoint), shape, 'float32');
       }
       return { bits: candidates[candidates.length - 1]!, candidates, axis, symmetric, grids, scales, zeroPoints, count: w.size / (axis === null ? 1 : w.shape[axis]!), rank: w.rank };

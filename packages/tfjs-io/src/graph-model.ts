@@ -297,7 +297,7 @@ export function importGraphModel(a: TfjsArtifacts): Network {
       const t = params[node]?.[p];
       if (!t) throw new LowbitError('E_WEIGHTS', `${a.path}: no weight for '${node}/${p}'`);
       if (t.size !== def.shape.reduce((x, y) => x * y, 1)) throw new LowbitError('E_WEIGHTS', `${a.path}: weight for '${node}/${p}' has shape [${t.shape.join(', ')}], the layer needs [${def.shape.join(', ')}]`);
-      ps[p] = tf.variable(tf.reshape(tf.cast(t, 'float32'), def.shape), def.trainable);
+      ps[p] = tf.tidy(() => tf.variable(tf.reshape(tf.cast(t, 'float32'), def.shape), def.trainable));
     }
     net.params[node] = ps;
   }

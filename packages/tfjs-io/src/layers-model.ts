@@ -278,7 +278,7 @@ export function importLayersModel(a: TfjsArtifacts): Network {
       if (t.shape.length !== def.shape.length || t.shape.some((d, i) => d !== def.shape[i])) {
         throw new LowbitError('E_WEIGHTS', `${a.path}: weight for '${node}/${p}' has shape [${t.shape.join(', ')}], the layer needs [${def.shape.join(', ')}]`);
       }
-      ps[p] = tf.variable(tf.cast(t, 'float32'), def.trainable);
+      ps[p] = tf.tidy(() => tf.variable(tf.cast(t, 'float32'), def.trainable));
     }
     net.params[node] = ps;
   }

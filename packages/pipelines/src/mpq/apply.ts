@@ -29,7 +29,7 @@ export function applyPolicy(o: OneShotNet, policy: BitPolicy, bnBatches: readonl
       const h = l.quantizer.harden(o.net.params[l.name]!['kernel']!, l.state);
       if (h.zeroPoint.some((z) => z !== 0)) throw new LowbitError('E_EXPORT', `layer '${l.name}': asymmetric weight grids are not exportable yet`);
       hard.set(l.name, h);
-      copy.params[l.name]!['kernel']!.assign(tf.tensor(dequantizeHardened(h), h.shape, 'float32'));
+      tf.tidy(() => copy.params[l.name]!['kernel']!.assign(tf.tensor(dequantizeHardened(h), h.shape, 'float32')));
     }
     // the batch-norm sets the policy selected become the network's own
     for (const n of copy.nodes) {
@@ -54,7 +54,7 @@ export function applyPolicy(o: OneShotNet, policy: BitPolicy, bnBatches: readonl
       const inner = h.axis === null ? codes.length : h.shape.slice(h.axis + 1).reduce((x, y) => x * y, 1);
       const values = new Float32Array(codes.length);
       for (let i = 0; i < codes.length; i++) values[i] = codes[i]! * scale[h.axis === null ? 0 : Math.floor(i / inner) % scale.length]!;
-      folded.params[name]!['kernel']!.assign(tf.tensor(values, h.shape, 'float32'));
+      tf.tidy(() => folded.params[name]!['kernel']!.assign(tf.tensor(values, h.shape, 'float32')));
       meta.layers[name] = { bits: h.bits, axis: h.axis, scale: Array.from(scale) };
     }
     for (const s of o.sites.values()) {

@@ -96,7 +96,7 @@ export interface OneShotNet {
 function presetActivationScales(s: UniformActivationState, candidates: number[]): void {
   if (s.scales) return;
   const scales: Record<number, tf.Variable> = {};
-  for (const b of candidates) scales[b] = tf.variable(tf.scalar(1), true);
+  for (const b of candidates) scales[b] = tf.tidy(() => tf.variable(tf.scalar(1), true));
   s.scales = scales;
   s.hist = null;
 }

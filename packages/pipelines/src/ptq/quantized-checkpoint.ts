@@ -16,7 +16,7 @@ export async function saveQuantized(q: QuantizedNetwork, path: string, extra: Re
   const net = cloneNetwork(q.net);
   const meta: QuantizationMeta = { format: 'lowbit-quantized', version: 1, layers: {}, sites: {} };
   for (const [name, h] of hard) {
-    net.params[name]!['kernel']!.assign(tf.tensor(dequantizeHardened(h), h.shape, 'float32'));
+    tf.tidy(() => net.params[name]!['kernel']!.assign(tf.tensor(dequantizeHardened(h), h.shape, 'float32')));
     meta.layers[name] = { bits: h.bits, axis: h.axis, scale: Array.from(h.scale) };
   }
   for (const [name, s] of q.sites) {

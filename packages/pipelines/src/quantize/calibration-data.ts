@@ -84,8 +84,9 @@ export async function readCalibration(input: CalibrationInput, inputShape: numbe
     checkShape(input.shape, shape, 'the tensor');
     const n = Math.min(input.shape[0]!, limit ?? Number.POSITIVE_INFINITY);
     const data = sharedFloats(n * per);
-    const values = tf.tidy(() => tf.cast(n < input.shape[0]! ? tf.slice(input, 0, n) : input, 'float32')).dataSync() as Float32Array;
-    data.set(values.subarray(0, n * per));
+    const t = tf.tidy(() => tf.cast(n < input.shape[0]! ? tf.slice(input, 0, n) : input, 'float32'));
+    data.set((t.dataSync() as Float32Array).subarray(0, n * per));
+    t.dispose();
     return finish(calibrationRows(data, shape));
   }
   if (typeof input === 'object' && input !== null && 'set' in input) {
@@ -109,8 +110,9 @@ export async function readCalibration(input: CalibrationInput, inputShape: numbe
       if (!isTensor(t)) throw new LowbitError('E_CALIB', `calibration: batch ${index} is not a tensor (got ${typeof t})`);
       checkShape(t.shape, shape, `batch ${index}`);
       const take = Math.min(t.shape[0]!, want - n);
-      const v = tf.tidy(() => tf.cast(t, 'float32')).dataSync() as Float32Array;
-      parts.push(v.slice(0, take * per));
+      const f = tf.tidy(() => tf.cast(t, 'float32'));
+      parts.push((f.dataSync() as Float32Array).slice(0, take * per));
+      f.dispose();
       n += take;
       index++;
       if (n >= want) break;

@@ -8,7 +8,7 @@ import type { OptionNames } from '../ptq/methods.js';
 import { topOneAgreement } from './agreement.js';
 import { type CalibrationInput, type CalibrationRows, readCalibration } from './calibration-data.js';
 import { loadModel, type ModelSource } from './model-source.js';
-import { prepareRun } from './prepare.js';
+import { planOf, prepareRun } from './prepare.js';
 import { QuantizedModel } from './quantized-model.js';
 import { exchangeSize } from './replicas.js';
 import type { QuantizeReplicas } from './replica-types.js';
@@ -157,6 +157,8 @@ export async function quantize(source: ModelSource, config: QuantizeConfig): Pro
   if (!config || typeof config !== 'object') throw new LowbitError('E_CONFIG', 'quantize(model, config): config must be an object with at least { calibration }');
   if (config.calibration === undefined || config.calibration === null) throw new LowbitError('E_CONFIG', 'config.calibration is required: a tensor [N, H, W, C], an iterable of batches, or { set, preprocess }');
   const settings = settingsOf(config);
+  // the method's own options too, before any work
+  planOf(settings);
   const threadsWanted = config.threads ?? 1;
   if (!(Number.isInteger(threadsWanted) && threadsWanted >= 1)) throw new LowbitError('E_CONFIG', `config.threads must be a positive integer, got ${threadsWanted}`);
   const t0 = performance.now();

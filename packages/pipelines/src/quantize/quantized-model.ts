@@ -72,7 +72,7 @@ export class QuantizedModel {
     const meta: QuantizationMeta = { format: 'lowbit-quantized', version: 1, layers: {}, sites: {} };
     for (const [name, h] of hard) {
       if (h.zeroPoint.some((z) => z !== 0)) throw new LowbitError('E_EXPORT', `layer '${name}': asymmetric weight grids (zero point ≠ 0) are not exportable yet`);
-      net.params[name]!['kernel']!.assign(tf.tensor(dequantizeHardened(h), h.shape, 'float32'));
+      tf.tidy(() => net.params[name]!['kernel']!.assign(tf.tensor(dequantizeHardened(h), h.shape, 'float32')));
       meta.layers[name] = { bits: h.bits, axis: h.axis, scale: Array.from(h.scale) };
     }
     for (const [name, s] of q.sites) {

@@ -1,0 +1,145 @@
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tfjs from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend, type LowbitError, Rng } from '@lowbit/core';
+import { exportPacked, packedHandler } from '@lowbit/tfjs-io';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { evaluate, quantize, type QuantizedModel } from '../src/index.js';
+
+// a user's own model, built with stock tfjs (not a lowbit checkpoint)
+function userModel(): tfjs.LayersModel {
+  return tfjs.sequential({
+    layers: [
+      tfjs.layers.conv2d({ inputShape: [12, 12, 1], filters: 6, kernelSize: 3, activation: 'relu', kernelInitializer: tfjs.initializers.glorotUniform({ seed: 1 }) }),
+      tfjs.layers.conv2d({ filters: 8, kernelSize: 3, strides: 2, activation: 'relu', kernelInitializer: tfjs.initializers.glorotUniform({ seed: 2 }) }),
+      tfjs.layers.globalAveragePooling2d({}),
+      tfjs.layers.dense({ units: 5, kernelInitializer: tfjs.initializers.glorotUniform({ seed: 3 }) }),
+    ],
+  });
+}
+
+const maxAbs = (a: tf.Tensor, b: tf.Tensor) => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!);
+const argmaxEq = (a: tf.Tensor, b: tf.Tensor) => tf.tidy(() => tf.all(tf.equal(tf.argMax(a, 1), tf.argMax(b, 1))).dataSync()[0]!);
+
+describe('quantize(model, config)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lowbit-quantize-'));
+  let model: tfjs.LayersModel;
+  let calibration: tf.Tensor;
+  let x: tf.Tensor;
+  let q: QuantizedModel;
+  beforeAll(async () => {
+    await initBackend({ backend: 'wasm', fallback: false });
+    model = userModel();
+    calibration = new Rng(4).uniform([48, 12, 12, 1]);
+    x = new Rng(5).uniform([16, 12, 12, 1]);
+    const progress: number[] = [];
+    const r = await quantize(model, { method: 'nwq', wBits: 4, aBits: 4, calibration, iterations: 20, batchSize: 8, onProgress: (p) => progress.push(p.step) });
+    q = r.model;
+    expect(r.report.calibImages).toBe(48);
+    expect(r.report.iterations).toBe(20);
+    expect(progress.at(-1)).toBe(20);
+    expect(r.report.calibrationAgreement).toBeGreaterThan(0.5);
+  }, 120_000);
+  afterAll(() => {
+    q.dispose();
+    tf.dispose([calibration, x]);
+    model.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a stock save loaded by stock tfjs predicts what the weight-only model predicts', async () => {
+    let artifacts: tf.io.ModelArtifacts | null = null;
+    await q.save(
+      tf.io.withSaveHandler(async (a) => {
+        artifacts = a;
+        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+      }),
+    );
+    const loaded = await tfjs.loadLayersModel(tfjs.io.fromMemory(artifacts!));
+    const stock = loaded.predict(x) as tf.Tensor;
+    const ours = q.predict(x, { activations: 'float' });
+    expect(maxAbs(stock, ours)).toBeLessThan(1e-4);
+    expect(argmaxEq(stock, ours)).toBe(1);
+    tf.dispose([stock, ours]);
+    loaded.dispose();
+  });
+
+  it('a lowbit-packed save loaded through packedHandler predicts the same; a directory save writes all files', async () => {
+    const out = join(dir, 'packed');
+    const r = await q.save(out, { target: 'lowbit-packed' });
+    expect(r.format).toBe('lowbit-packed');
+    expect(readdirSync(out).sort()).toEqual(['model.json', 'weights.lbp']);
+    const loaded = await tfjs.loadLayersModel(packedHandler(join(out, 'model.json')));
+    const stock = loaded.predict(x) as tf.Tensor;
+    const ours = q.predict(x, { activations: 'float' });
+    expect(maxAbs(stock, ours)).toBeLessThan(1e-4);
+    tf.dispose([stock, ours]);
+    loaded.dispose();
+  });
+
+  it('evaluate() measures agreement with the float model on unlabelled images', async () => {
+    const e = await evaluate(q, x, { reference: model });
+    expect(e.samples).toBe(16);
+    expect(e.agreement!.top1).toBeGreaterThan(0.4);
+    expect(e.agreement!.top5).toBeGreaterThanOrEqual(e.agreement!.top1);
+    expect(e.agreement!.kl).toBeGreaterThanOrEqual(0);
+  });
+
+  it('the exporter refuses float weights with grids instead of writing wrapped codes', () => {
+    const grids = Object.fromEntries(Object.entries(q.quantization.layers).map(([k, g]) => [k, { ...g, scale: g.scale.map((s) => s / 3.3) }]));
+    expect(() => exportPacked(q.network, { grids })).toThrow(/E_GRID|not on its grid|outside the/);
+    try {
+      exportPacked(q.network, { grids: { nope: { bits: 4, axis: null, scale: [1] } } });
+      expect.unreachable();
+    } catch (e) {
+      expect((e as LowbitError).code).toBe('E_GRID');
+      expect((e as Error).message).toMatch(/nope/);
+    }
+  });
+
+  it('bad configs are clear errors naming the field, before any work', async () => {
+    const cases: Array<[Record<string, unknown>, RegExp]> = [
+      [{ method: 'gptq' }, /config\.method must be one of/],
+      [{ wBits: 1 }, /config\.wBits/],
+      [{ granularity: 'row' }, /config\.granularity/],
+      [{ method: 'rtn', iterations: 10 }, /method 'rtn' runs no optimisation/],
+      [{ threads: 0 }, /config\.threads/],
+      [{ layers: { nope: { w: 4, a: 4 } } }, /lacks: nope/],
+      [{ layers: { conv2d_1: { w: 9, a: 4 } } }, /field 'w' must be an integer 2\.\.8/],
+    ];
+    for (const [c, re] of cases) await expect(quantize(model, { calibration, iterations: 1, ...c })).rejects.toThrow(re);
+    await expect(quantize(model, {} as never)).rejects.toThrow(/config\.calibration is required/);
+    await expect(quantize(model, { calibration: tf.zeros([4, 8, 8, 1]) })).rejects.toThrow(/shape \[4, 8, 8, 1\], the model takes \[N, 12, 12, 1\]/);
+  });
+
+  it('an AbortSignal stops it after the current step with E_ABORTED, and the state reaches checkpoint.save', async () => {
+    const controller = new AbortController();
+    let saved = 0;
+    const run = quantize(model, {
+      calibration,
+      iterations: 100_000,
+      batchSize: 8,
+      signal: controller.signal,
+      checkpoint: { save: () => saved++ },
+      onProgress: (p) => {
+        if (p.step >= 10) setTimeout(() => controller.abort(), 0);
+      },
+    });
+    await expect(run).rejects.toMatchObject({ code: 'E_ABORTED' });
+    expect(saved).toBeGreaterThan(0);
+  }, 120_000);
+
+  it('leaks no tensors: a whole quantize + dispose returns to the same count', { timeout: 120_000 }, async () => {
+    // first calls set up kernels and cached constants once; then every run must give back all it made
+    const run = (method: 'rtn' | 'nwq') => quantize(model, method === 'rtn' ? { method, calibration } : { method, calibration, iterations: 3, batchSize: 8 });
+    for (const method of ['rtn', 'nwq'] as const) (await run(method)).model.dispose();
+    for (const method of ['rtn', 'nwq', 'rtn'] as const) {
+      const before = tf.memory().numTensors;
+      const r = await run(method);
+      r.model.dispose();
+      expect(tf.memory().numTensors, method).toBe(before);
+    }
+  });
+});
