@@ -35,6 +35,13 @@ describe('lowbit export --target tfjs', () => {
     const pr = JSON.parse(pk.stdout);
     expect(pr.weights.filter((w: { storedAs: string }) => w.storedAs === 'packed').length).toBe(10);
     expect(pr.weightBytes).toBeLessThan(r.weightBytes / 1.8);
+    // lowbit eval reads every format lowbit writes: the stock and the packed export give the same (weight-only) accuracy
+    const es = lowbit('eval', '--model', join(dir, 'tfjs', 'model.json'), '--json');
+    const ep = lowbit('eval', '--model', join(dir, 'packed', 'model.json'), '--json');
+    expect(es.status, es.stderr).toBe(0);
+    expect(ep.status, ep.stderr).toBe(0);
+    expect(JSON.parse(ep.stdout).accuracy).toBe(JSON.parse(es.stdout).accuracy);
+    expect(JSON.parse(ep.stdout).accuracy).toBeGreaterThan(0.85);
   }, 300_000);
 
   it('--target tfjs keeps a GraphModel source a GraphModel, through ptq too; --format picks either', async () => {

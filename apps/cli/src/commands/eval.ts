@@ -3,7 +3,7 @@ import { FASHION_MNIST_CLASSES } from '@lowbit/data';
 import { disposeNetwork } from '@lowbit/nn';
 import { existsSync } from 'node:fs';
 import { evalPolicy } from './mpq.js';
-import { fashionMnistTest, evaluateNetwork, quantizedHooks, readQuantization, loadModelArg } from '@lowbit/pipelines/node';
+import { fashionMnistTest, evaluateNetwork, quantizedHooks, readQuantization, loadAnyModel, modelFormat } from '@lowbit/pipelines/node';
 
 export interface EvalCommandOptions {
   model: string;
@@ -32,10 +32,10 @@ export async function runEval(o: EvalCommandOptions): Promise<void> {
     return;
   }
   await initBackend();
-  const net = loadModelArg(o.model);
+  const net = await loadAnyModel(o.model);
   const test = fashionMnistTest(o.data);
   // a quantized checkpoint (from lowbit ptq) runs with its activation quantizers
-  const quant = existsSync(o.model) ? readQuantization(o.model) : null;
+  const quant = existsSync(o.model) && modelFormat(o.model) === 'lowbit-network' ? readQuantization(o.model) : null;
   const r = evaluateNetwork(net, test, { batchSize: o.batch, ...(quant ? { forwardOptions: quantizedHooks(quant) } : {}) });
   disposeNetwork(net);
   if (o.json) {
