@@ -103,7 +103,8 @@ export function buildProgram(): Command {
   program
     .command('export')
     .description('write a model (a lowbit ptq output, a lowbit or TF.js model, or a reference name) as a TF.js LayersModel or GraphModel that stock @tensorflow/tfjs loads')
-    .requiredOption('--model <name|path>', 'quantized model.json from lowbit ptq, a lowbit model.json, a TF.js model.json (layers or graph model), or a reference model name')
+    .option('--model <name|path>', 'quantized model.json from lowbit ptq, a lowbit model.json, a TF.js model.json (layers or graph model), or a reference model name; with --policy: the one-shot network (default: the one the policy names)')
+    .option('--policy <policy.json>', 'export the one-shot network under a policy of lowbit mpq search (BN re-estimated as the search did)')
     .option('--target <t>', 'tfjs (stock LayersModel or GraphModel; per-tensor kernels as uint8) | lowbit-packed (2–8-bit codes bit-packed, any granularity; loaded by packedHandler)', 'tfjs')
     .option(
       '--format <f>',

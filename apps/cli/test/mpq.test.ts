@@ -53,6 +53,18 @@ describe('lowbit mpq (CLI)', () => {
     expect(ej.samples).toBe(10000);
     // same weights, same 512 BN images (from policy.json), same 10,000 test images: the same accuracy
     expect(ej.accuracy).toBeCloseTo(j.accuracy, 10);
+    // the searched policy ships: export it (packed), and lowbit eval reads the export back
+    const x = lowbit('export', '--policy', join(out, 'policy.json'), '--target', 'lowbit-packed', '--out', join(out, 'packed'), '--json');
+    expect(x.status, x.stderr).toBe(0);
+    const xj = JSON.parse(x.stdout);
+    expect(xj.format).toBe('lowbit-packed');
+    expect(xj.policy).toBe(join(out, 'policy.json'));
+    const layers = JSON.parse(readFileSync(join(out, 'packed', 'model.json'), 'utf8')).lowbitPacked.layers as Record<string, { bits?: number }>;
+    const bits = Object.values(layers).map((l) => l.bits).filter((b) => b !== undefined).sort();
+    expect(bits).toEqual(Object.values(j.policy as Record<string, { w: number }>).map((b) => b.w).sort());
+    const xe = lowbit('eval', '--model', join(out, 'packed', 'model.json'), '--json');
+    expect(xe.status, xe.stderr).toBe(0);
+    expect(JSON.parse(xe.stdout).samples).toBe(10000);
     const bad = lowbit('mpq', 'search', '--model', p, '--avg-bits', '3', '--size', '10');
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/exactly one budget/);

@@ -4,10 +4,14 @@ import { initBackend, LowbitError } from '@lowbit/core';
 import { disposeNetwork } from '@lowbit/nn';
 import { readNetworkJson } from '@lowbit/nn/node';
 import { type ExportOptions, exportGraphModel, exportLayersModel, exportPacked, fileBytes, type TfjsExport, tfjsExportFiles, writeTfjsExport } from '@lowbit/tfjs-io';
-import { exportReport, formatExportReport, layerFacts, readQuantization, loadModelArg, tfjsOrigin } from '@lowbit/pipelines/node';
+import { applyPolicy, disposeBatches, exportReport, fixedBatches, formatExportReport, layerFacts, loadModelArg, loadOneShot, readQuantization, tfjsOrigin } from '@lowbit/pipelines/node';
+import { mpqCalibration, oneShotPath, readPolicyFile } from './mpq.js';
 
 export interface ExportCommandOptions {
-  model: string;
+  /** The model to export; with --policy, the one-shot network (default: the policy's own). */
+  model?: string;
+  /** A policy.json of `lowbit mpq search`: export the one-shot network under it. */
+  policy?: string;
   target: string;
   /** layers | graph; default: the source's format. */
   format?: string;
@@ -21,14 +25,17 @@ export async function runExport(o: ExportCommandOptions): Promise<void> {
   if (o.perChannel !== 'float32' && o.perChannel !== 'float16') throw new LowbitError('E_ARG', `--per-channel must be float32 or float16, got '${o.perChannel}'`);
   if (o.format !== undefined && o.format !== 'layers' && o.format !== 'graph') throw new LowbitError('E_ARG', `--format must be layers or graph, got '${o.format}'`);
   if (o.target === 'lowbit-packed' && o.format === 'graph') throw new LowbitError('E_ARG', '--format graph is for --target tfjs; the lowbit-packed format has a LayersModel topology');
+  if (o.model === undefined && o.policy === undefined) throw new LowbitError('E_ARG', 'give --model (a model to export) or --policy (a policy.json of lowbit mpq search)');
   await initBackend();
-  const net = loadModelArg(o.model);
-  const quant = existsSync(o.model) ? readQuantization(o.model) : null;
+  const source = o.policy ? await policyModel(o.policy, o.model) : null;
+  const model = source ? source.oneShot : o.model!;
+  const net = source ? source.q.network : loadModelArg(model);
+  const quant = source ? source.q.quantization : existsSync(model) ? readQuantization(model) : null;
   if (o.target === 'lowbit-packed' && !quant) {
     disposeNetwork(net);
-    throw new LowbitError('E_ARG', `--target lowbit-packed needs a quantized model (the model.json written by lowbit ptq); '${o.model}' has no quantization metadata`);
+    throw new LowbitError('E_ARG', `--target lowbit-packed needs a quantized model (the model.json written by lowbit ptq, or --policy); '${model}' has no quantization metadata`);
   }
-  const format = o.format ?? (tfjsOrigin(o.model) === 'graph-model' ? 'graph' : 'layers');
+  const format = o.format ?? (!source && tfjsOrigin(model) === 'graph-model' ? 'graph' : 'layers');
   const options: ExportOptions = { ...(quant ? { grids: quant.layers } : {}), perChannel: o.perChannel };
   let e: TfjsExport;
   let facts: ReturnType<typeof layerFacts>;
@@ -39,8 +46,8 @@ export async function runExport(o: ExportCommandOptions): Promise<void> {
     disposeNetwork(net);
   }
   const files = Object.fromEntries(tfjsExportFiles(e).map((f) => [f.name, fileBytes(f)]));
-  const ptq = quant ? (readNetworkJson(o.model).metadata?.['report'] as Record<string, unknown> | undefined) : undefined;
-  const full = exportReport({ model: o.model, target: o.target, written: e.modelJson['format'] as string, files, ...facts, grids: quant?.layers, weights: e.weights, ptq });
+  const ptq = quant && !source ? (readNetworkJson(model).metadata?.['report'] as Record<string, unknown> | undefined) : undefined;
+  const full = exportReport({ model, target: o.target, written: e.modelJson['format'] as string, files, ...facts, grids: quant?.layers, weights: e.weights, ptq });
   const reportPath = join(o.out, 'report.json');
   // model.json, the weight file and report.json: all three or none
   const written = writeTfjsExport(o.out, e, [{ name: 'report.json', data: formatExportReport(full) }]);
@@ -48,7 +55,8 @@ export async function runExport(o: ExportCommandOptions): Promise<void> {
   const byKind = (k: string) => e.weights.filter((w) => w.storedAs === k).length;
   const notRepresented = e.weights.filter((w) => w.note && (w.storedAs === 'float32' || w.storedAs === 'float16') && w.note.includes('per-channel'));
   const report = {
-    model: o.model,
+    model,
+    ...(o.policy ? { policy: o.policy } : {}),
     target: o.target,
     /** What was written: 'layers-model' | 'graph-model' (stock TF.js) | 'lowbit-packed'. */
     format: e.modelJson['format'] as string,
@@ -80,4 +88,18 @@ export async function runExport(o: ExportCommandOptions): Promise<void> {
         : []),
     ].join('\n'),
   );
+}
+
+/** The one-shot network under a searched policy (BN re-estimated as the search did), as a quantized model. */
+async function policyModel(policyPath: string, model: string | undefined) {
+  const pf = readPolicyFile(policyPath);
+  const oneShot = model ? oneShotPath(model) : pf.oneShot || oneShotPath('resnet-fm');
+  const { oneShot: o } = loadOneShot(oneShot);
+  const bn = fixedBatches(mpqCalibration(pf.calib, pf.bnImages), 0, pf.bnImages);
+  try {
+    return { oneShot, q: applyPolicy(o, pf.policy, bn) };
+  } finally {
+    disposeBatches(bn);
+    o.dispose();
+  }
 }
