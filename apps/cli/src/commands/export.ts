@@ -5,7 +5,7 @@ import { disposeNetwork } from '@lowbit/nn';
 import { readNetworkJson } from '@lowbit/nn/node';
 import { type ExportOptions, exportGraphModel, exportLayersModel, exportPacked, fileBytes, type TfjsExport, tfjsExportFiles, writeTfjsExport } from '@lowbit/tfjs-io';
 import { applyPolicy, disposeBatches, exportReport, fixedBatches, formatExportReport, layerFacts, loadModelArg, loadOneShot, readQuantization, tfjsOrigin } from '@lowbit/pipelines/node';
-import { mpqCalibration, oneShotPath, readPolicyFile } from './mpq.js';
+import { mpqCalibration, oneShotPath, readPolicyFile } from '@lowbit/pipelines/node';
 
 export interface ExportCommandOptions {
   /** The model to export; with --policy, the one-shot network (default: the policy's own). */

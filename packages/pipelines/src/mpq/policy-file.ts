@@ -1,0 +1,55 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { LowbitError } from '@lowbit/core';
+import { bundledCalibrationSet, type LabeledSet, loadFashionMnist, subset } from '@lowbit/data';
+import { isReferenceModel } from '@lowbit/models';
+import { CHECKPOINTS_DIR } from '@lowbit/models/node';
+import type { BitPolicy } from '@lowbit/nn';
+import { isFashionMnistDir } from '../util/fashion-mnist-dir.js';
+
+/** The `format` of a policy.json written by `lowbit mpq search`. */
+export const POLICY_FORMAT = 'lowbit-policy';
+
+/** A reference name resolves to its bundled one-shot checkpoint; anything else is a directory. */
+export function oneShotPath(arg: string): string {
+  if (isReferenceModel(arg)) return join(CHECKPOINTS_DIR, `${arg}-oneshot`);
+  return arg;
+}
+
+/**
+ * The labelled calibration set of `mpq search` (and of `eval --policy` for its BN statistics):
+ * the bundled 1,024 images, or the first `size` training images of a Fashion-MNIST directory.
+ */
+export function mpqCalibration(src: string, size: number): LabeledSet {
+  if (src !== 'bundled' && !isFashionMnistDir(src)) {
+    throw new LowbitError('E_ARG', `--calib must be 'bundled' or a Fashion-MNIST directory with train-images-idx3-ubyte(.gz) (the search needs labelled images), got '${src}'`);
+  }
+  const set = src === 'bundled' ? bundledCalibrationSet() : loadFashionMnist('train', src);
+  if (size > set.size) throw new LowbitError('E_ARG', `--calib-size ${size} is larger than the ${set.size} images of ${src === 'bundled' ? 'the bundled calibration set' : src}`);
+  return size === set.size ? set : subset(set, size, set.name);
+}
+
+/** Reads a policy file written by `lowbit mpq search` (clear errors for anything else). */
+export function readPolicyFile(path: string): { policy: BitPolicy; oneShot: string; bnImages: number; calib: string } {
+  if (!existsSync(path)) throw new LowbitError('E_NOT_FOUND', `--policy '${path}' does not exist`);
+  let j: Record<string, unknown>;
+  try {
+    j = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  } catch (e) {
+    throw new LowbitError('E_FORMAT', `${path}: not valid JSON (${(e as Error).message})`);
+  }
+  if (j['format'] !== POLICY_FORMAT) throw new LowbitError('E_FORMAT', `${path}: field 'format' must be '${POLICY_FORMAT}', got ${JSON.stringify(j['format'])}`);
+  const policy = j['policy'];
+  if (!policy || typeof policy !== 'object') throw new LowbitError('E_FORMAT', `${path}: field 'policy' is missing`);
+  for (const [layer, b] of Object.entries(policy as Record<string, unknown>)) {
+    const bb = b as { w?: unknown; a?: unknown };
+    if (typeof bb?.w !== 'number' || typeof bb?.a !== 'number') throw new LowbitError('E_FORMAT', `${path}: policy.${layer} must be {"w": bits, "a": bits}, got ${JSON.stringify(b)}`);
+  }
+  return {
+    policy: policy as BitPolicy,
+    oneShot: String(j['oneShot'] ?? ''),
+    bnImages: typeof j['finalBnImages'] === 'number' ? (j['finalBnImages'] as number) : 1024,
+    calib: typeof j['calib'] === 'string' ? (j['calib'] as string) : 'bundled',
+  };
+}
+
