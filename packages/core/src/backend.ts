@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { registerGradients } from './gradients/register.js';
 import { loadKernels } from './kernels/runtime.js';
+import { registerWasmCpuBridges } from './kernels/wasm-cpu-bridge.js';
 import { registerSharedIdentity } from './kernels/wasm-identity.js';
 
 export type BackendName = 'wasm' | 'cpu';
@@ -44,6 +45,7 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
     try {
       await loadWasm();
       registerSharedIdentity();
+      registerWasmCpuBridges();
       if (tf.getBackend() !== 'wasm') {
         const ok = await tf.setBackend('wasm');
         if (!ok) throw new Error('tf.setBackend("wasm") returned false');
