@@ -27,3 +27,4 @@ export { channelOrder, inputRange } from './util/input-options.js';
 export { evaluate } from './eval/evaluate-model.js';
 export type { EvaluateOptions, Evaluation, EvaluationData } from './eval/evaluate-model.js';
 export { applyPolicy } from './mpq/apply.js';
+export { mpq } from './mpq/namespace.js';

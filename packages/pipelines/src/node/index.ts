@@ -1,6 +1,8 @@
 // Node entry: the browser-safe API plus files (model paths, image folders, checkpoints), worker
 // threads (data parallelism) and the training loops.
 export * from '../index.js';
+// the Node mpq namespace (train, load, save) shadows the browser-safe one
+export { mpq } from '../mpq/namespace-node.js';
 export { loadCalibration } from '../util/calibration.js';
 export { isFashionMnistDir } from '../util/fashion-mnist-dir.js';
 export { mpqCalibration, oneShotPath, POLICY_FORMAT, readPolicyFile } from '../mpq/policy-file.js';
