@@ -10,9 +10,9 @@ function grads(): Float32Array[] {
   const w = tf.tensor4d(Array.from({ length: 3 * 3 * 3 * 4 }, (_, i) => Math.cos(i)), [3, 3, 3, 4]);
   const d = tf.tensor4d(Array.from({ length: 3 * 3 * 4 * 1 }, (_, i) => Math.sin(2 * i)), [3, 3, 4, 1]);
   const b = tf.tensor1d([0.1, -0.2, 0.3, 0.05]);
-  const f = (xx: tf.Tensor4D, ww: tf.Tensor4D, dd: tf.Tensor4D) => {
-    const h = tf.fused.conv2d({ x: xx, filter: ww, strides: 2, pad: 'same', bias: b });
-    return tf.sum(tf.square(tf.fused.depthwiseConv2d({ x: h, filter: dd, strides: 1, pad: 'valid' })));
+  const f = (...[xx, ww, dd]: tf.Tensor[]) => {
+    const h = tf.fused.conv2d({ x: xx as tf.Tensor4D, filter: ww as tf.Tensor4D, strides: 2, pad: 'same', bias: b });
+    return tf.sum(tf.square(tf.fused.depthwiseConv2d({ x: h, filter: dd as tf.Tensor4D, strides: 1, pad: 'valid' })));
   };
   const g = tf.grads(f)([x, w, d]);
   const out = g.map((t) => t.dataSync().slice() as Float32Array);
