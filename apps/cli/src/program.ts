@@ -63,6 +63,7 @@ export function buildProgram(): Command {
     .option('--model <name|path>', 'reference model name (bundled checkpoint) or a lowbit model.json', 'resnet-fm')
     .option('--data <dir>', `'bundled' (the bundled test set) or a directory with the Fashion-MNIST IDX files`, 'bundled')
     .option('--batch <n>', 'evaluation batch size', positiveInt('--batch'), 250)
+    .option('--test-limit <n>', 'evaluate on the first N test images only (0 = all)', nonNegativeInt('--test-limit'), 0)
     .option('--policy <file>', 'a policy.json from lowbit mpq search: evaluate the one-shot network under that policy (BN re-estimated on the calibration set)')
     .option('--json', 'print one JSON object (accuracy as a fraction 0–1)', false)
     .action(async (o) => runEval(o));

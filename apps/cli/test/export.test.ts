@@ -42,6 +42,13 @@ describe('lowbit export --target tfjs', () => {
     expect(ep.status, ep.stderr).toBe(0);
     expect(JSON.parse(ep.stdout).accuracy).toBe(JSON.parse(es.stdout).accuracy);
     expect(JSON.parse(ep.stdout).accuracy).toBeGreaterThan(0.85);
+    // ptq states what its exports compute (float activations), the export carries it, and the export scores it
+    const pj = JSON.parse(p.stdout);
+    expect(pj.exportAccuracy).toBeGreaterThan(0.85);
+    expect(r.exportAccuracy).toBe(pj.exportAccuracy);
+    const e200 = lowbit('eval', '--model', join(dir, 'tfjs', 'model.json'), '--test-limit', '200', '--json');
+    expect(e200.status, e200.stderr).toBe(0);
+    expect(Math.abs(JSON.parse(e200.stdout).accuracy - pj.exportAccuracy)).toBeLessThanOrEqual(1 / 200);
   }, 300_000);
 
   it('--target tfjs keeps a GraphModel source a GraphModel, through ptq too; --format picks either', async () => {
@@ -97,7 +104,7 @@ describe('lowbit export --target tfjs', () => {
     expect(r).toMatchObject({ format: 'lowbit-export-report', version: 1, target: 'lowbit-packed', written: 'lowbit-packed', quantized: true, bytes: out.bytes });
     expect(r.files).toEqual({ 'model.json': statSync(join(dir, 'qc-packed', 'model.json')).size, 'weights.lbp': statSync(join(dir, 'qc-packed', 'weights.lbp')).size });
     expect(r.float32WeightBytes).toBe(ptq.size.fp32Bytes); // the BN-folded network's parameters, 4 bytes each
-    expect(r.accuracy).toMatchObject({ measuredBy: 'lowbit ptq', method: 'rtn', wBits: 4, aBits: 4, fp32: ptq.fp32Accuracy, quantized: ptq.quantizedAccuracy, testImages: 200 });
+    expect(r.accuracy).toMatchObject({ measuredBy: 'lowbit ptq', method: 'rtn', wBits: 4, aBits: 4, fp32: ptq.fp32Accuracy, quantized: ptq.quantizedAccuracy, exported: ptq.exportAccuracy, testImages: 200 });
     expect(r.accuracy.note).toMatch(/W4 and activations at A4.*this export quantizes weights only/);
     const layers = r.layers as Layer[];
     expect(layers.length).toBe(10);
@@ -116,7 +123,7 @@ describe('lowbit export --target tfjs', () => {
     expect(pt.status, pt.stderr).toBe(0);
     const t = lowbit('export', '--model', join(dir, 'qt', 'model.json'), '--out', join(dir, 'qt-tfjs'));
     expect(t.status, t.stderr).toBe(0);
-    expect(t.stdout).toMatch(/report {9}.*report\.json: per-layer bits, scales, storage and bytes; lowbit ptq top-1 \d+\.\d\d% at W4A4 \(fp32 \d+\.\d\d%\)/);
+    expect(t.stdout).toMatch(/report {9}.*report\.json: per-layer bits, scales, storage and bytes\naccuracy {7}lowbit ptq top-1 \d+\.\d\d% at W4A4 \(fp32 \d+\.\d\d%\); this export \(activations float\): \d+\.\d\d%/);
     const rt = read('qt-tfjs');
     expect(rt.written).toBe('layers-model');
     for (const l of rt.layers as Layer[]) {

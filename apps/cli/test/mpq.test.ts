@@ -59,12 +59,20 @@ describe('lowbit mpq (CLI)', () => {
     const xj = JSON.parse(x.stdout);
     expect(xj.format).toBe('lowbit-packed');
     expect(xj.policy).toBe(join(out, 'policy.json'));
+    // the search states what its export computes (float activations), and the export's report carries it
+    expect(typeof j.exportAccuracy).toBe('number');
+    expect(xj.exportAccuracy).toBe(j.exportAccuracy);
+    const xr = JSON.parse(readFileSync(join(out, 'packed', 'report.json'), 'utf8'));
+    expect(xr.accuracy).toMatchObject({ measuredBy: 'lowbit mpq search', wBits: 'mixed', quantized: j.accuracy, exported: j.exportAccuracy, testImages: 10000 });
     const layers = JSON.parse(readFileSync(join(out, 'packed', 'model.json'), 'utf8')).lowbitPacked.layers as Record<string, { bits?: number }>;
     const bits = Object.values(layers).map((l) => l.bits).filter((b) => b !== undefined).sort();
     expect(bits).toEqual(Object.values(j.policy as Record<string, { w: number }>).map((b) => b.w).sort());
     const xe = lowbit('eval', '--model', join(out, 'packed', 'model.json'), '--json');
     expect(xe.status, xe.stderr).toBe(0);
-    expect(JSON.parse(xe.stdout).samples).toBe(10000);
+    const xej = JSON.parse(xe.stdout);
+    expect(xej.samples).toBe(10000);
+    // the shipped model scores what the search said it would (float rounding may move one image of 10,000)
+    expect(Math.abs(xej.accuracy - j.exportAccuracy)).toBeLessThanOrEqual(1e-4);
     const bad = lowbit('mpq', 'search', '--model', p, '--avg-bits', '3', '--size', '10');
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/exactly one budget/);

@@ -17,7 +17,7 @@ export type { EvalResult } from './eval/evaluate.js';
 export { type Mixing, type MethodOverrides, type MethodPlan, mixerFor, type OptionNames, planMethod, type Rounding, weightQuantizerFor } from './ptq/methods.js';
 export { bitOpsReport, type SizeReport, sizeReport } from './ptq/report.js';
 export { type QuantizationMeta, quantizedHooks } from './ptq/quantization-meta.js';
-export { type AccuracyReport, accuracyFrom, type ExportReport, exportReport, formatExportReport, type LayerFacts, layerFacts, type LayerReport } from './export/report.js';
+export { type AccuracyReport, accuracyFrom, accuracyFromPolicy, type ExportReport, exportReport, formatExportReport, type LayerFacts, layerFacts, type LayerReport } from './export/report.js';
 export { type CandidateConfig, calibrateOneShot, createOneShotNet, DEFAULT_CANDIDATES, FLOAT_BITS, type OneShotLayer, type OneShotNet, type OneShotSite } from './mpq/one-shot-net.js';
 export { applyStep, MIN_STEP, type OneShotPlan, oneShotShardGrads, oneShotStep, type OneShotStepOptions, type OneShotStepResult, planStep, projectSteps, samplePolicy } from './mpq/one-shot-step.js';
 export { type Criterion, disposeBatches, disposeTargets, evaluatePolicy, fixedBatches, policyError, preparePolicy, type ScoreTargets, scoreTargets } from './mpq/evaluate-policy.js';

@@ -1,5 +1,5 @@
 import { initBackend } from '@lowbit/core';
-import { FASHION_MNIST_CLASSES } from '@lowbit/data';
+import { FASHION_MNIST_CLASSES, subset } from '@lowbit/data';
 import { disposeNetwork } from '@lowbit/nn';
 import { existsSync } from 'node:fs';
 import { evalPolicy } from './mpq.js';
@@ -9,13 +9,15 @@ export interface EvalCommandOptions {
   model: string;
   data: string;
   batch: number;
+  /** First N test images only (0 = all). */
+  testLimit: number;
   json: boolean;
   policy?: string;
 }
 
 export async function runEval(o: EvalCommandOptions): Promise<void> {
   if (o.policy) {
-    const r = await evalPolicy({ policy: o.policy, model: o.model, data: o.data });
+    const r = await evalPolicy({ policy: o.policy, model: o.model, data: o.data, ...(o.testLimit ? { testLimit: o.testLimit } : {}) });
     if (o.json) {
       console.log(JSON.stringify({ policy: o.policy, oneShot: r.oneShot, accuracy: r.accuracy, loss: r.loss, samples: r.samples, bitOps: r.bitOps, sizeKB: r.sizeKB, imagesPerSecond: r.imagesPerSecond }));
       return;
@@ -33,7 +35,8 @@ export async function runEval(o: EvalCommandOptions): Promise<void> {
   }
   await initBackend();
   const net = await loadAnyModel(o.model);
-  const test = fashionMnistTest(o.data);
+  const full = fashionMnistTest(o.data);
+  const test = o.testLimit ? subset(full, Math.min(o.testLimit, full.size)) : full;
   // a quantized checkpoint (from lowbit ptq) runs with its activation quantizers
   const quant = existsSync(o.model) && modelFormat(o.model) === 'lowbit-network' ? readQuantization(o.model) : null;
   const r = evaluateNetwork(net, test, { batchSize: o.batch, ...(quant ? { forwardOptions: quantizedHooks(quant) } : {}) });

@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { initBackend, LowbitError } from '@lowbit/core';
 import { disposeNetwork } from '@lowbit/nn';
 import { readNetworkJson } from '@lowbit/nn/node';
-import { type ExportOptions, exportGraphModel, exportLayersModel, exportPacked, fileBytes, type TfjsExport, tfjsExportFiles, writeTfjsExport } from '@lowbit/tfjs-io';
-import { applyPolicy, disposeBatches, exportReport, fixedBatches, formatExportReport, layerFacts, loadModelArg, loadOneShot, readQuantization, tfjsOrigin } from '@lowbit/pipelines/node';
+import { exportGraphModel, exportLayersModel, fileBytes, type TfjsExport, tfjsExportFiles, writeTfjsExport } from '@lowbit/tfjs-io';
+import { accuracyFromPolicy, applyPolicy, QuantizedModel, disposeBatches, exportReport, fixedBatches, formatExportReport, layerFacts, loadModelArg, loadOneShot, readQuantization, tfjsOrigin } from '@lowbit/pipelines/node';
 import { mpqCalibration, oneShotPath, readPolicyFile } from '@lowbit/pipelines/node';
 
 export interface ExportCommandOptions {
@@ -36,18 +36,21 @@ export async function runExport(o: ExportCommandOptions): Promise<void> {
     throw new LowbitError('E_ARG', `--target lowbit-packed needs a quantized model (the model.json written by lowbit ptq, or --policy); '${model}' has no quantization metadata`);
   }
   const format = o.format ?? (!source && tfjsOrigin(model) === 'graph-model' ? 'graph' : 'layers');
-  const options: ExportOptions = { ...(quant ? { grids: quant.layers } : {}), perChannel: o.perChannel };
+  // a quantized model exports through QuantizedModel (its exporters check every code against its grid); a float one as is
+  const q = source ? source.q : quant ? new QuantizedModel(net, quant) : null;
+  const perChannel = o.perChannel as 'float32' | 'float16';
   let e: TfjsExport;
   let facts: ReturnType<typeof layerFacts>;
   try {
     facts = layerFacts(net);
-    e = o.target === 'lowbit-packed' ? exportPacked(net, { grids: quant!.layers }) : format === 'graph' ? exportGraphModel(net, options) : exportLayersModel(net, options);
+    e = q ? q.toExport({ target: o.target as 'tfjs', format, perChannel }) : format === 'graph' ? exportGraphModel(net, { perChannel }) : exportLayersModel(net, { perChannel });
   } finally {
-    disposeNetwork(net);
+    if (q) q.dispose();
+    else disposeNetwork(net);
   }
   const files = Object.fromEntries(tfjsExportFiles(e).map((f) => [f.name, fileBytes(f)]));
   const ptq = quant && !source ? (readNetworkJson(model).metadata?.['report'] as Record<string, unknown> | undefined) : undefined;
-  const full = exportReport({ model, target: o.target, written: e.modelJson['format'] as string, files, ...facts, grids: quant?.layers, weights: e.weights, ptq });
+  const full = exportReport({ model, target: o.target, written: e.modelJson['format'] as string, files, ...facts, grids: quant?.layers, weights: e.weights, ptq, ...(source ? { accuracy: accuracyFromPolicy(source.file) } : {}) });
   const reportPath = join(o.out, 'report.json');
   // model.json, the weight file and report.json: all three or none
   const written = writeTfjsExport(o.out, e, [{ name: 'report.json', data: formatExportReport(full) }]);
@@ -64,6 +67,8 @@ export async function runExport(o: ExportCommandOptions): Promise<void> {
     bytes: written.bytes,
     weightBytes: e.weightData.length,
     quantized: quant !== null,
+    /** Top-1 the export computes (weights quantized, activations float), as the ptq or search run measured it; null if not measured. */
+    exportAccuracy: acc?.exported ?? null,
     weights: e.weights,
     /** Per-layer bits, scales, storage and bytes, and the ptq accuracy: report.json in --out. */
     report: reportPath,
@@ -81,7 +86,12 @@ export async function runExport(o: ExportCommandOptions): Promise<void> {
           ? `wrote          a TF.js GraphModel: ${written.modelJson} (+ ${shard}); load with stock tf.loadGraphModel(url)`
           : `wrote          a TF.js LayersModel: ${written.modelJson} (+ ${shard}); load with stock tf.loadLayersModel(url)`,
       `weights        ${(e.weightData.length / 1024).toFixed(1)} KB: ${byKind('packed')} packed, ${byKind('uint8')} uint8, ${byKind('float16')} float16, ${byKind('float32')} float32${byKind('int32') ? `, ${byKind('int32')} int32 graph constants` : ''}; ${written.bytes} bytes on disk with model.json`,
-      `report         ${reportPath}: per-layer bits, scales, storage and bytes${acc?.quantized != null && acc.fp32 != null ? `; lowbit ptq top-1 ${(100 * acc.quantized).toFixed(2)}% at W${acc.wBits}A${acc.aBits} (fp32 ${(100 * acc.fp32).toFixed(2)}%)` : ''}`,
+      `report         ${reportPath}: per-layer bits, scales, storage and bytes`,
+      ...(acc?.quantized != null
+        ? [
+            `accuracy       ${acc.measuredBy} top-1 ${(100 * acc.quantized).toFixed(2)}% at ${acc.wBits === 'mixed' ? 'the searched policy' : `W${acc.wBits}A${acc.aBits}`}${acc.fp32 != null ? ` (fp32 ${(100 * acc.fp32).toFixed(2)}%)` : ''}${acc.exported != null ? `; this export (activations float): ${(100 * acc.exported).toFixed(2)}%` : ''}`,
+          ]
+        : []),
       quant ? 'activations    not quantized in the export (stock TF.js has no activation quantization): it is weight-quantized' : 'model          float (no quantization metadata): exported as is',
       ...(notRepresented.length
         ? [`note           ${notRepresented.length} kernel(s) use per-channel grids, which the stock manifest cannot hold; stored as ${o.perChannel}. Re-run ptq with --granularity tensor for uint8 everywhere.`]
@@ -97,7 +107,7 @@ async function policyModel(policyPath: string, model: string | undefined) {
   const { oneShot: o } = loadOneShot(oneShot);
   const bn = fixedBatches(mpqCalibration(pf.calib, pf.bnImages), 0, pf.bnImages);
   try {
-    return { oneShot, q: applyPolicy(o, pf.policy, bn) };
+    return { oneShot, file: pf, q: applyPolicy(o, pf.policy, bn) };
   } finally {
     disposeBatches(bn);
     o.dispose();

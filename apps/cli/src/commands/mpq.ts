@@ -7,7 +7,7 @@ import { type BitPolicy, bitOps, disposeNetwork, weightBits } from '@lowbit/nn';
 import { writeChart } from '../util/plot.js';
 import { Progress } from '../util/progress.js';
 import { onStopRequest } from '../util/stop-request.js';
-import { evaluateNetwork, type Criterion, disposeBatches, evaluatePolicy, fixedBatches, loadOneShot, saveOneShot, type OneShotNet, type Budget, searchOneShot, uniformOneShotPolicy, type MpqTrainConfig, trainOneShot, fashionMnistTest, loadModelArg, loadTrainData, mpqCalibration, oneShotPath, POLICY_FORMAT, readPolicyFile } from '@lowbit/pipelines/node';
+import { applyPolicy, evaluate, evaluateNetwork, type Criterion, disposeBatches, evaluatePolicy, fixedBatches, loadOneShot, saveOneShot, type OneShotNet, type Budget, searchOneShot, uniformOneShotPolicy, type MpqTrainConfig, trainOneShot, fashionMnistTest, loadModelArg, loadTrainData, mpqCalibration, oneShotPath, POLICY_FORMAT, readPolicyFile } from '@lowbit/pipelines/node';
 
 
 const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
@@ -248,6 +248,9 @@ export async function runMpqSearch(o: MpqSearchCommandOptions): Promise<void> {
   // final evaluations re-estimate BN on the whole calibration set (the search uses --bn-images)
   const bn = fixedBatches(calib, 0, calib.size);
   const found = evaluatePolicy(oneShot, s.result.policy, bn, test);
+  // what `lowbit export --policy` ships: the same weights with float activations (stock TF.js has no activation quantization)
+  const shipped = applyPolicy(oneShot, s.result.policy, bn);
+  const exported = await evaluate(shipped, { set: test }, { activations: 'float' }).finally(() => shipped.dispose());
   const uniformPolicy = s.uniform;
   const uniform = uniformPolicy ? evaluatePolicy(oneShot, uniformPolicy, bn, test) : null;
   const uniformCost = uniformPolicy ? s.cost(uniformPolicy) : null;
@@ -286,6 +289,8 @@ export async function runMpqSearch(o: MpqSearchCommandOptions): Promise<void> {
     budget: { ...budget, cost: s.costKind, value: s.budgetValue },
     costKind: s.costKind,
     accuracy: found.accuracy,
+    /** Top-1 of the policy's export (`lowbit export --policy`): weight-quantized, activations float. */
+    exportAccuracy: exported.accuracy ?? null,
     uniformAccuracy: uniform?.accuracy ?? null,
     cost: s.result.cost,
     uniformCost,
@@ -328,6 +333,7 @@ export async function runMpqSearch(o: MpqSearchCommandOptions): Promise<void> {
       policyTable(oneShot, s.result.policy, uniformPolicy),
       '',
       `searched policy: top-1 ${pct(found.accuracy)} at ${costStr(s.result.cost)} (budget ${costStr(s.budgetValue)})`,
+      `its export:      top-1 ${pct(exported.accuracy!)} weight-only (lowbit export --policy: stock TF.js computes float activations)`,
       ...(uniform && uniformCost !== null ? [`uniform policy:  top-1 ${pct(uniform.accuracy)} at ${costStr(uniformCost)}`] : []),
       `search: ${s.result.trace.length} moves, ${s.result.evaluations} policies evaluated, ${searchSeconds.toFixed(1)} s${s.result.chosen === 'search' ? '' : ` (the uniform policy had the lower held-out error and is returned)`}`,
       `policy: ${join(out, 'policy.json')}${plot ? `; plot: ${plot.svg}, ${plot.png}` : ''}`,

@@ -149,6 +149,8 @@ export async function runPtq(o: PtqCommandOptions): Promise<void> {
   progress.done();
   const { model, report: q } = result;
   const qe = test ? evaluateNetwork(model.network, test, { preprocess, forwardOptions: quantizedHooks(model.quantization) }) : null;
+  // what every export computes in stock TF.js: the same weights, activations float
+  const xe = test ? evaluateNetwork(model.network, test, { preprocess }) : null;
   const seconds = (performance.now() - t0) / 1000;
   const report = {
     model: o.model,
@@ -168,6 +170,8 @@ export async function runPtq(o: PtqCommandOptions): Promise<void> {
     fp32Accuracy: fp?.accuracy ?? null,
     quantizedAccuracy: qe?.accuracy ?? null,
     accuracyDrop: fp && qe ? fp.accuracy - qe.accuracy : null,
+    /** Top-1 of the exports (`lowbit export`, `model.save`): weight-quantized, activations float. */
+    exportAccuracy: xe?.accuracy ?? null,
     fp32Loss: fp?.loss ?? null,
     quantizedLoss: qe?.loss ?? null,
     testNote: testNote ?? null,
@@ -197,7 +201,11 @@ export async function runPtq(o: PtqCommandOptions): Promise<void> {
     [
       `method         ${o.method} W${o.wbits}A${o.abits}: ${plan.rounding} rounding, ${plan.mixing} mixing${rc ? `, ${rc.granularity}-wise, ${q.iterations} iterations${rc.granularity === 'network' ? '' : ` per ${rc.granularity}`}` : ''}`,
       ...(fp && qe
-        ? [`fp32 top-1     ${(100 * fp.accuracy).toFixed(2)}%`, `quantized      ${(100 * qe.accuracy).toFixed(2)}%  (${(100 * (qe.accuracy - fp.accuracy)).toFixed(2)} pt)`]
+        ? [
+            `fp32 top-1     ${(100 * fp.accuracy).toFixed(2)}%`,
+            `quantized      ${(100 * qe.accuracy).toFixed(2)}%  (${(100 * (qe.accuracy - fp.accuracy)).toFixed(2)} pt)`,
+            `export         ${(100 * xe!.accuracy).toFixed(2)}%  weight-only: what lowbit export writes computes in stock TF.js (activations float)`,
+          ]
         : [`accuracy       not measured: ${testNote}`]),
       `agreement      ${(100 * q.calibrationAgreement).toFixed(2)}% of calibration images get the same top-1 class as the float model`,
       `layer weights  ${kb(q.size.fp32Bytes)} fp32 → ${kb(q.size.quantizedBytes)} (${q.size.ratio.toFixed(1)}× smaller)`,

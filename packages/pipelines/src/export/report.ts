@@ -37,12 +37,16 @@ export interface LayerReport extends LayerFacts {
 
 /** Test accuracy from the `lowbit ptq` report in the source model's metadata. */
 export interface AccuracyReport {
-  measuredBy: 'lowbit ptq';
+  measuredBy: 'lowbit ptq' | 'lowbit mpq search';
   method: string;
-  wBits: number;
-  aBits: number;
+  /** Uniform bits, or 'mixed' (a searched per-layer policy: see the layers). */
+  wBits: number | 'mixed';
+  aBits: number | 'mixed';
   fp32: number | null;
+  /** Top-1 with weights and activations quantized (lowbit's quantized evaluation). */
   quantized: number | null;
+  /** Top-1 of this export: weights quantized, activations float (what stock TF.js computes). */
+  exported: number | null;
   drop: number | null;
   testImages: number;
   calibrationAgreement: number | null;
@@ -89,12 +93,30 @@ export function accuracyFrom(ptq: Record<string, unknown> | undefined): Accuracy
     aBits: a,
     fp32: num('fp32Accuracy'),
     quantized: num('quantizedAccuracy'),
+    exported: num('exportAccuracy'),
     drop: num('accuracyDrop'),
     testImages: num('testImages') ?? 0,
     calibrationAgreement: num('calibrationAgreement'),
     note: measured
       ? `top-1 on ${num('testImages')} test images with weights at W${w} and activations at A${a} (lowbit's quantized evaluation); this export quantizes weights only, activations run in float`
       : `not measured by lowbit ptq: ${String(ptq['testNote'] ?? 'no test set')}`,
+  };
+}
+
+/** The accuracy part of the report of a `--policy` export, from the policy.json of `lowbit mpq search`. */
+export function accuracyFromPolicy(p: { accuracy: number | null; exportAccuracy: number | null; fp32Accuracy: number | null; testImages: number }): AccuracyReport {
+  return {
+    measuredBy: 'lowbit mpq search',
+    method: 'mpq',
+    wBits: 'mixed',
+    aBits: 'mixed',
+    fp32: p.fp32Accuracy,
+    quantized: p.accuracy,
+    exported: p.exportAccuracy,
+    drop: p.fp32Accuracy !== null && p.accuracy !== null ? p.fp32Accuracy - p.accuracy : null,
+    testImages: p.testImages,
+    calibrationAgreement: null,
+    note: `top-1 on ${p.testImages} test images of the one-shot network under the searched policy: 'quantized' with activations quantized, 'exported' with float activations as this export computes them`,
   };
 }
 
@@ -109,6 +131,8 @@ export function exportReport(o: {
   grids: LayerGrids | undefined;
   weights: StoredWeight[];
   ptq: Record<string, unknown> | undefined;
+  /** Instead of `ptq`: the accuracy a policy file states. */
+  accuracy?: AccuracyReport | null;
 }): ExportReport {
   const layers = o.layers.map((l): LayerReport => {
     const own = o.weights.filter((w) => w.layer === l.name);
@@ -126,7 +150,7 @@ export function exportReport(o: {
     float32WeightBytes: 4 * o.parameters,
     quantized: o.grids !== undefined,
     activations: o.grids ? 'not quantized: stock TF.js has no activation quantization, the export is weight-quantized' : 'float model: exported as is',
-    accuracy: accuracyFrom(o.ptq),
+    accuracy: o.accuracy ?? accuracyFrom(o.ptq),
     layers,
     weights: o.weights,
   };

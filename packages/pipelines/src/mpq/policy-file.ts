@@ -30,7 +30,20 @@ export function mpqCalibration(src: string, size: number): LabeledSet {
 }
 
 /** Reads a policy file written by `lowbit mpq search` (clear errors for anything else). */
-export function readPolicyFile(path: string): { policy: BitPolicy; oneShot: string; bnImages: number; calib: string } {
+export interface PolicyFile {
+  policy: BitPolicy;
+  oneShot: string;
+  /** Calibration images BN is re-estimated on before evaluation or export. */
+  bnImages: number;
+  calib: string;
+  /** Test top-1 the search measured: activations quantized, and with float activations (the export). */
+  accuracy: number | null;
+  exportAccuracy: number | null;
+  fp32Accuracy: number | null;
+  testImages: number;
+}
+
+export function readPolicyFile(path: string): PolicyFile {
   if (!existsSync(path)) throw new LowbitError('E_NOT_FOUND', `--policy '${path}' does not exist`);
   let j: Record<string, unknown>;
   try {
@@ -45,11 +58,16 @@ export function readPolicyFile(path: string): { policy: BitPolicy; oneShot: stri
     const bb = b as { w?: unknown; a?: unknown };
     if (typeof bb?.w !== 'number' || typeof bb?.a !== 'number') throw new LowbitError('E_FORMAT', `${path}: policy.${layer} must be {"w": bits, "a": bits}, got ${JSON.stringify(b)}`);
   }
+  const num = (k: string) => (typeof j[k] === 'number' ? (j[k] as number) : null);
   return {
     policy: policy as BitPolicy,
     oneShot: String(j['oneShot'] ?? ''),
     bnImages: typeof j['finalBnImages'] === 'number' ? (j['finalBnImages'] as number) : 1024,
     calib: typeof j['calib'] === 'string' ? (j['calib'] as string) : 'bundled',
+    accuracy: num('accuracy'),
+    exportAccuracy: num('exportAccuracy'),
+    fp32Accuracy: num('fp32Accuracy'),
+    testImages: num('testImages') ?? 0,
   };
 }
 

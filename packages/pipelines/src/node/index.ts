@@ -5,7 +5,7 @@ export * from '../index.js';
 export { mpq } from '../mpq/namespace-node.js';
 export { loadCalibration } from '../util/calibration.js';
 export { isFashionMnistDir } from '../util/fashion-mnist-dir.js';
-export { mpqCalibration, oneShotPath, POLICY_FORMAT, readPolicyFile } from '../mpq/policy-file.js';
+export { mpqCalibration, oneShotPath, POLICY_FORMAT, type PolicyFile, readPolicyFile } from '../mpq/policy-file.js';
 export { loadAnyModel, loadModelArg, modelFormat, tfjsOrigin } from '../util/load-model.js';
 export { fashionMnistTest, loadTestSet, loadTrainData } from '../util/test-data.js';
 export { type ReplicaStartOptions, startLoopReplicas } from '../util/replicas.js';
