@@ -39,3 +39,5 @@ export { batchNormProducers, switchableBatchNorm } from './switchable-bn.js';
 export type { BatchNormSet, SwitchableBatchNorm } from './switchable-bn.js';
 export { reestimateBatchNorm } from './bn-reestimate.js';
 export type { ReestimateOptions } from './bn-reestimate.js';
+export { activationBytes, checkPassFits, DEFAULT_PASS_BUDGET_BYTES, microBatchSize, PASS_FACTORS, passBytesPerImage } from './memory.js';
+export type { PassKind } from './memory.js';

@@ -14,7 +14,22 @@ export interface ReconstructionConfig {
   granularity: 'network' | 'block' | 'layer';
   /** Optimisation steps: in total for `network`, per block / per layer otherwise. */
   iterations: number;
+  /** Images per optimisation step (the statistical batch). */
   batchSize: number;
+  /**
+   * Images per forward/backward pass (default: the whole batch, or this thread's share of it).
+   * Smaller values accumulate the gradients of several passes into one step — the same step as
+   * one pass over the batch (up to float summation order), in less memory.
+   */
+  microBatch?: number;
+  /** Images per float forward while the target cache is filled (default 64; size it from the model's activations). */
+  inferenceBatch?: number;
+  /**
+   * Float-target cache budget in bytes (`targets: 'cache'`; default 2 GiB). The cache is kept in
+   * JS memory, outside the backend's heap; when the calibration set's targets exceed the budget
+   * they are recomputed for every batch instead (`per-batch`).
+   */
+  cacheBytes?: number;
   /** Network granularity: AR points — block outputs (default), every layer's output, or none (output only). */
   regularize: RegularizationPoints;
   /**

@@ -59,6 +59,8 @@ export interface ReconstructionResult {
   units: Array<{ name: string; iterations: number; seconds: number; finalLoss: number }>;
   seconds: number;
   stopped: boolean;
+  /** What the run changed to fit its memory, per unit (`<unit>: <why its float targets were computed per batch>`). */
+  notes: string[];
 }
 
 function buildUnits(setup: QuantSetup<Network>, calib: CalibrationSource, c: ReconstructionConfig, evalCtx: StepContext): Unit[] {
@@ -90,6 +92,9 @@ function validate(c: ReconstructionConfig): void {
   if (!['network', 'block', 'layer'].includes(c.granularity)) bad(`granularity must be network, block or layer, got '${c.granularity}'`);
   if (!(Number.isInteger(c.iterations) && c.iterations >= 1)) bad(`iterations must be a positive integer, got ${c.iterations}`);
   if (!(Number.isInteger(c.batchSize) && c.batchSize >= 1)) bad(`batchSize must be a positive integer, got ${c.batchSize}`);
+  if (c.microBatch !== undefined && !(Number.isInteger(c.microBatch) && c.microBatch >= 1)) bad(`microBatch must be a positive integer, got ${c.microBatch}`);
+  if (c.inferenceBatch !== undefined && !(Number.isInteger(c.inferenceBatch) && c.inferenceBatch >= 1)) bad(`inferenceBatch must be a positive integer, got ${c.inferenceBatch}`);
+  if (c.cacheBytes !== undefined && !(c.cacheBytes >= 0)) bad(`cacheBytes must be ≥ 0, got ${c.cacheBytes}`);
   if (!(c.weightLr >= 0) || !(c.activationLr >= 0)) bad('learning rates must be ≥ 0');
 }
 
@@ -141,6 +146,7 @@ export async function reconstruct(o: ReconstructOptions): Promise<Reconstruction
   const startUnit = o.resume?.unitIndex ?? 0;
   const every = o.progressEvery ?? 10;
   let stopped = false;
+  const notes: string[] = [];
   for (let ui = startUnit; ui < units.length && !stopped; ui++) {
     const unit = units[ui]!;
     const tu = performance.now();
@@ -188,6 +194,8 @@ export async function reconstruct(o: ReconstructOptions): Promise<Reconstruction
       };
     };
     unit.prepare();
+    const note = unit.cacheNote();
+    if (note) notes.push(`${unit.name}: ${note}`);
     let lastLoss = Number.NaN;
     try {
       for (; step < c.iterations; step++) {
@@ -200,30 +208,58 @@ export async function reconstruct(o: ReconstructOptions): Promise<Reconstruction
         const batch = sampler.next();
         // this rank's rows of the batch, and their share of its loss
         const [from, to] = group ? shareRange(batch.length, group.rank, group.size) : [0, batch.length];
-        const idx = batch.subarray(from, to);
-        const share = (to - from) / batch.length;
+        const micro = Math.min(c.microBatch ?? to - from, to - from);
         const ctx: StepContext = { step, total: c.iterations, training: true, rng: mixRng, ...(group ? { shard: { before: from, after: batch.length - to } } : {}) };
         const report = (step + 1) % every === 0 || step === c.iterations - 1;
         const termValues: Record<string, number> = {};
-        tf.tidy(() => {
-          const kept: Record<string, tf.Scalar> = {};
-          const all = { ...wParams, ...aParams };
-          const local = paramGrads(() => {
-            const terms = unit.loss(idx, ctx);
-            for (const q of layerQs) {
-              const r = q.quantizer.regularizer?.(q.state, ctx);
-              if (r) terms['round'] = terms['round'] ? (tf.add(terms['round'], r) as tf.Scalar) : r;
+        const all = { ...wParams, ...aParams };
+        // every pass starts from the step's generator state and skips the rows the others hold, so
+        // the masks are the whole batch's; after the last pass the generator is where one pass leaves it
+        const rngStart = mixRng.state();
+        const passes: Array<[number, number]> = [];
+        for (let a = from; a < to; a += micro) passes.push([a, Math.min(to, a + micro)]);
+        const sums: { grads: Record<string, tf.Tensor>; terms: Record<string, tf.Scalar>; total: tf.Scalar | null } = { grads: {}, terms: {}, total: null };
+        for (const [a, b] of passes) {
+          tf.tidy(() => {
+            mixRng.setState(rngStart);
+            const split = passes.length > 1 || group;
+            const share = (b - a) / batch.length;
+            const passCtx: StepContext = split ? { ...ctx, shard: { before: a, after: batch.length - b } } : ctx;
+            const kept: Record<string, tf.Scalar> = {};
+            const local = paramGrads(() => {
+              const terms = unit.loss(batch.subarray(a, b), passCtx);
+              for (const q of layerQs) {
+                const r = q.quantizer.regularizer?.(q.state, passCtx);
+                if (r) terms['round'] = terms['round'] ? (tf.add(terms['round'], r) as tf.Scalar) : r;
+              }
+              // each pass carries its rows' share of the batch loss (the per-step regulariser too: the shares add up to 1)
+              if (split) for (const k of Object.keys(terms)) terms[k] = tf.mul(terms[k]!, share) as tf.Scalar;
+              for (const [k, v] of Object.entries(terms)) kept[k] = tf.keep(v);
+              return tf.addN(Object.values(terms)) as tf.Scalar;
+            }, all);
+            const add = <T extends tf.Tensor>(prev: T | undefined | null, v: T): T => tf.keep(prev ? (tf.add(prev, v) as T) : v.clone()) as T;
+            const drop = (t: tf.Tensor | undefined | null) => t?.dispose();
+            for (const [k, g] of Object.entries(local.grads)) {
+              const prev = sums.grads[k];
+              sums.grads[k] = add(prev, g);
+              drop(prev);
             }
-            if (group) for (const k of Object.keys(terms)) terms[k] = tf.mul(terms[k]!, share) as tf.Scalar;
-            // every step under a group: the ranks must exchange the same numbers whatever their progress settings
-            if (report || group) for (const [k, v] of Object.entries(terms)) kept[k] = tf.keep(v);
-            return tf.addN(Object.values(terms)) as tf.Scalar;
-          }, all);
-          const names = Object.keys(kept).sort();
-          const numbers = [local.value.dataSync()[0]!, ...names.map((k) => kept[k]!.dataSync()[0]!)];
-          for (const v of Object.values(kept)) v.dispose();
+            for (const [k, v] of Object.entries(kept)) {
+              const prev = sums.terms[k];
+              sums.terms[k] = add(prev, v);
+              drop(prev);
+              v.dispose();
+            }
+            const prevTotal = sums.total;
+            sums.total = add(prevTotal, local.value);
+            drop(prevTotal);
+          });
+        }
+        tf.tidy(() => {
+          const names = Object.keys(sums.terms).sort();
+          const numbers = [sums.total!.dataSync()[0]!, ...names.map((k) => sums.terms[k]!.dataSync()[0]!)];
           // one rank: the gradients as they are; several: summed over the ranks (with the numbers)
-          const { grads, extras } = group ? allReduceGrads(group, local.grads, numbers) : { grads: local.grads, extras: numbers };
+          const { grads, extras } = group ? allReduceGrads(group, sums.grads, numbers) : { grads: sums.grads, extras: numbers };
           const pick = (p: Record<string, tf.Variable>) => Object.fromEntries(Object.keys(p).filter((k) => grads[k]).map((k) => [k, grads[k]!]));
           if (Object.keys(wParams).length > 0) wOpt.step(wParams, pick(wParams));
           if (Object.keys(aParams).length > 0) {
@@ -235,6 +271,7 @@ export async function reconstruct(o: ReconstructOptions): Promise<Reconstruction
             termValues[k] = extras[i + 1]!;
           });
         });
+        tf.dispose([...Object.values(sums.grads), ...Object.values(sums.terms), ...(sums.total ? [sums.total] : [])]);
         if (!Number.isFinite(lastLoss)) throw new LowbitError('E_DIVERGED', `reconstruction diverged in '${unit.name}' at step ${step + 1}: loss ${lastLoss}`);
         if (report) {
           o.onProgress?.({
@@ -268,5 +305,5 @@ export async function reconstruct(o: ReconstructOptions): Promise<Reconstruction
       if (o.onCheckpoint) o.onCheckpoint(snapshot());
     }
   }
-  return { units: done, seconds: (performance.now() - t0) / 1000, stopped };
+  return { units: done, seconds: (performance.now() - t0) / 1000, stopped, notes };
 }

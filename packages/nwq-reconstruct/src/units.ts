@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { gatherRows, type QuantSetup, type StepContext } from '@lowbit/core';
+import { LowbitError, type QuantSetup, type StepContext } from '@lowbit/core';
 import { analyze, forward, type Network, quantizableLayers, runNode } from '@lowbit/nn';
 import type { CalibrationSource } from './calibration.js';
 import type { ReconstructionConfig } from './config.js';
@@ -20,43 +20,75 @@ export interface Unit {
   loss(indices: Int32Array, ctx: StepContext): Record<string, tf.Scalar>;
   /** Frees caches. */
   finish(): void;
+  /** Why a float-target cache fell back to per-batch targets (after `prepare`), if it did. */
+  cacheNote(): string | null;
 }
 
-/** Runs `fn` over the calibration set in batches and stacks the per-example results (kept tensors). */
-function precompute(calib: CalibrationSource, batch: number, fn: (x: tf.Tensor) => tf.Tensor[]): tf.Tensor[] {
-  const parts: tf.Tensor[][] = [];
-  for (let i = 0; i < calib.size; i += batch) {
-    const idx = Int32Array.from({ length: Math.min(batch, calib.size - i) }, (_, j) => i + j);
-    parts.push(
-      tf.tidy(() => {
-        const x = calib.batch(idx);
-        return fn(x);
-      }),
-    );
-  }
-  const out = parts[0]!.map((_, k) => tf.concat(parts.map((p) => p[k]!), 0));
-  for (const p of parts) tf.dispose(p);
-  return out;
+/** Images per pass while a cache is filled (float forwards): `inferenceBatch`, default 64. */
+function inferenceBatch(c: ReconstructionConfig): number {
+  return c.inferenceBatch ?? 64;
 }
 
-/** A float-target or input provider: from a cache (gathered) or computed per batch. */
+/** Default float-target cache budget: 2 GiB of JS memory. */
+export const DEFAULT_CACHE_BYTES = 2 ** 31;
+
+/**
+ * A float-target or input provider: from a cache or computed per batch. The cache holds one
+ * float32 row per calibration image and output, in JS memory (outside the backend's heap, which
+ * stays free for the passes), filled `batch` images at a time; a batch's rows become one tensor
+ * again on `get`. When the whole set's rows would exceed `budgetBytes`, it computes per batch.
+ */
 class Provider {
-  private cache: tf.Tensor[] | null = null;
+  private cache: Array<{ rows: Float32Array; shape: number[]; row: number }> | null = null;
+  /** Why the cache was not built (null when it was, or when `per-batch` was asked for). */
+  fellBack: string | null = null;
   constructor(
     private readonly calib: CalibrationSource,
     private readonly mode: 'per-batch' | 'cache',
+    private readonly batch: number,
+    private readonly budgetBytes: number,
     private readonly compute: (x: tf.Tensor) => tf.Tensor[],
   ) {}
+  get cached(): boolean {
+    return this.cache !== null;
+  }
   prepare(): void {
-    if (this.mode === 'cache') this.cache = precompute(this.calib, 64, this.compute);
+    if (this.mode !== 'cache') return;
+    const n = this.calib.size;
+    for (let i = 0; i < n; i += this.batch) {
+      const idx = Int32Array.from({ length: Math.min(this.batch, n - i) }, (_, j) => i + j);
+      const out = tf.tidy(() => this.compute(this.calib.batch(idx)));
+      try {
+        if (!this.cache) {
+          const rowSizes = out.map((t) => t.size / idx.length);
+          const bytes = 4 * n * rowSizes.reduce((a, b) => a + b, 0);
+          if (bytes > this.budgetBytes) {
+            this.fellBack = `the float targets of ${n} images need ${(bytes / 2 ** 20).toFixed(0)} MB, more than the cache budget of ${(this.budgetBytes / 2 ** 20).toFixed(0)} MB: computed per batch`;
+            return;
+          }
+          this.cache = out.map((t, k) => ({ rows: new Float32Array(n * rowSizes[k]!), shape: t.shape.slice(1), row: rowSizes[k]! }));
+        }
+        out.forEach((t, k) => {
+          this.cache![k]!.rows.set(t.dataSync() as Float32Array, i * this.cache![k]!.row);
+        });
+      } finally {
+        tf.dispose(out);
+      }
+    }
   }
   /** Values for a batch (tensors owned by the caller's tidy scope). */
   get(indices: Int32Array, x?: tf.Tensor): tf.Tensor[] {
-    if (this.cache) return this.cache.map((c) => gatherRows(c, indices));
-    return this.compute(x ?? this.calib.batch(indices));
+    if (!this.cache) return this.compute(x ?? this.calib.batch(indices));
+    return this.cache.map((c) => {
+      const out = new Float32Array(indices.length * c.row);
+      indices.forEach((i, j) => {
+        if (!(Number.isInteger(i) && i >= 0 && i < this.calib.size)) throw new LowbitError('E_ARG', `float-target cache: index ${i} is outside [0, ${this.calib.size})`);
+        out.set(c.rows.subarray(i * c.row, (i + 1) * c.row), j * c.row);
+      });
+      return tf.tensor(out, [indices.length, ...c.shape], 'float32');
+    });
   }
   finish(): void {
-    if (this.cache) tf.dispose(this.cache);
     this.cache = null;
   }
 }
@@ -75,7 +107,7 @@ export function networkUnit(setup: QuantSetup<Network>, calib: CalibrationSource
   // The float targets: regularised points, plus the logits when an output term is on.
   const points = c.regularize === 'blocks' ? blockNames : c.regularize === 'layers' ? layerNames : [];
   const needLogits = c.outputLoss !== 'none' || c.regularize === 'none';
-  const targets = new Provider(calib, c.targets, (x) => {
+  const targets = new Provider(calib, c.targets, inferenceBatch(c), c.cacheBytes ?? DEFAULT_CACHE_BYTES, (x) => {
     const r = forward(net, x, c.regularize === 'blocks' ? { tapBlocks: true } : { tapNodes: points });
     const taps = c.regularize === 'blocks' ? r.blocks : r.nodes;
     return [...points.map((p) => taps.get(p)!), r.output];
@@ -105,6 +137,7 @@ export function networkUnit(setup: QuantSetup<Network>, calib: CalibrationSource
       return terms;
     },
     finish: () => targets.finish(),
+    cacheNote: () => targets.fellBack,
   };
 }
 
@@ -121,8 +154,10 @@ function partUnit(
   target: (x: tf.Tensor) => tf.Tensor,
   run: (xin: tf.Tensor, ctx: StepContext) => tf.Tensor,
 ): Unit {
-  const inputs = new Provider(calib, c.targets, (x) => [input(x)]);
-  const targets = new Provider(calib, c.targets, (x) => [target(x)]);
+  // inputs and targets share the budget
+  const budget = (c.cacheBytes ?? DEFAULT_CACHE_BYTES) / 2;
+  const inputs = new Provider(calib, c.targets, inferenceBatch(c), budget, (x) => [input(x)]);
+  const targets = new Provider(calib, c.targets, inferenceBatch(c), budget, (x) => [target(x)]);
   return {
     ...part,
     prepare() {
@@ -130,7 +165,7 @@ function partUnit(
       targets.prepare();
     },
     loss(indices, ctx) {
-      const x = c.targets === 'cache' ? undefined : calib.batch(indices);
+      const x = inputs.cached && targets.cached ? undefined : calib.batch(indices);
       const [xin] = inputs.get(indices, x);
       const [t] = targets.get(indices, x);
       return { recon: mse(run(xin!, ctx), t!, c.reduction ?? 'features') };
@@ -139,6 +174,7 @@ function partUnit(
       inputs.finish();
       targets.finish();
     },
+    cacheNote: () => inputs.fellBack ?? targets.fellBack,
   };
 }
 

@@ -194,3 +194,124 @@ describe('engine mechanics', () => {
     disposeNetwork(net);
   });
 });
+
+describe('bounded memory: micro-batches and the float-target cache', () => {
+  /** Variables (before and after) and per-step losses of a short run of `config` on a fresh setup (same seeds every time). */
+  const runWith = async (rounding: 'asoftmax' | 'adaround', config: ReconstructionConfig) => {
+    const net = smallNet(6);
+    const calib = calibration(64);
+    const q = setup(net, rounding, 3, 4);
+    calibrate(q, calib);
+    const init = q.variables().map((v) => Float64Array.from(v.dataSync()));
+    const losses: number[] = [];
+    const r = await reconstruct({ setup: q, calibration: calib, config, progressEvery: 1, onProgress: (p) => losses.push(p.loss) });
+    const values = q.variables().map((v) => Float64Array.from(v.dataSync()));
+    q.dispose();
+    calib.data.dispose();
+    disposeNetwork(net);
+    return { init, values, losses, notes: r.notes };
+  };
+  const maxDiff = (a: Float64Array[], b: Float64Array[]) => {
+    expect(a.length).toBe(b.length);
+    let m = 0;
+    a.forEach((v, i) => {
+      v.forEach((x, j) => {
+        m = Math.max(m, Math.abs(x - b[i]![j]!));
+      });
+    });
+    return m;
+  };
+  /** ‖a − b‖ / ‖b − b's initial values‖ over all variables: the difference relative to what the run changed. */
+  const relative = (a: { values: Float64Array[] }, b: { values: Float64Array[]; init: Float64Array[] }) => {
+    let d = 0;
+    let n = 0;
+    a.values.forEach((v, i) => {
+      v.forEach((x, j) => {
+        d += (x - b.values[i]![j]!) ** 2;
+        n += (b.values[i]![j]! - b.init[i]![j]!) ** 2;
+      });
+    });
+    return Math.sqrt(d / n);
+  };
+
+  it('accumulating gradients over micro-batches gives the steps of one pass over the batch (NWQ with AMixup masks, QDrop blocks)', async () => {
+    for (const [rounding, over, mixer] of [
+      ['asoftmax', { granularity: 'network' as const, iterations: 30 }, amixup],
+      ['adaround', { granularity: 'block' as const, iterations: 10 }, qdrop],
+    ] as const) {
+      const whole = await runWith(rounding, base({ ...over, mixer: mixer() }));
+      // one pass of 16: exactly the unsplit step
+      const one = await runWith(rounding, base({ ...over, mixer: mixer(), microBatch: 16 }));
+      expect(maxDiff(one.values, whole.values)).toBe(0);
+      // passes of 5+5+5+1 rows: every step's loss is the batch's (same rows, same mixing masks), gradients summed in another
+      // order; Adam's normalisation turns that float rounding into small drifts of the variables, nothing more
+      const split = await runWith(rounding, base({ ...over, mixer: mixer(), microBatch: 5 }));
+      expect(split.losses.length).toBe(whole.losses.length);
+      for (const [i, l] of split.losses.entries()) expect(Math.abs(l - whole.losses[i]!) / whole.losses[i]!, `${over.granularity} step ${i + 1}`).toBeLessThan(1e-3);
+      expect(relative(split, whole)).toBeLessThan(1e-2);
+      // against that scale: another seed (other batches and masks) moves the variables by far more
+      const other = await runWith(rounding, { ...base({ ...over, mixer: mixer() }), seed: 6 });
+      expect(relative(other, whole)).toBeGreaterThan(0.1);
+    }
+  }, 240_000);
+
+  it('a cache over its budget falls back to per-batch targets, says so, and reaches the same result', async () => {
+    const cached = await runWith('asoftmax', base({ iterations: 20, mixer: amixup() }));
+    expect(cached.notes).toEqual([]);
+    const budgetIsEnough = await runWith('asoftmax', base({ iterations: 20, mixer: amixup(), cacheBytes: 64 * 4 * (8 * 8 * 8 * 2 + 4 * 4 * 12 + 6 + 6) }));
+    // block outputs stem, b1 (8·8·8), b2 (4·4·12), head (6) and the logits (6): exactly the budget; one byte less does not fit
+    expect((await runWith('asoftmax', base({ iterations: 1, mixer: amixup(), cacheBytes: 64 * 4 * (8 * 8 * 8 * 2 + 4 * 4 * 12 + 6 + 6) - 1 }))).notes).toHaveLength(1);
+    expect(budgetIsEnough.notes).toEqual([]);
+    const over = await runWith('asoftmax', base({ iterations: 20, mixer: amixup(), cacheBytes: 1000 }));
+    expect(over.notes).toHaveLength(1);
+    expect(over.notes[0]).toMatch(/^network: the float targets of 64 images need \d+ MB, more than the cache budget of 0 MB: computed per batch$/);
+    const perBatch = await runWith('asoftmax', base({ iterations: 20, mixer: amixup(), targets: 'per-batch' }));
+    expect(maxDiff(over.values, perBatch.values)).toBe(0);
+    // cached rows are the float forward's values: the same run up to the float rounding of batch composition
+    expect(relative(cached, perBatch)).toBeLessThan(1e-2);
+    // block units cache inputs and targets, each within half the budget
+    const blocks = await runWith('adaround', base({ granularity: 'block', iterations: 5, mixer: qdrop(), cacheBytes: 1000 }));
+    expect(blocks.notes.map((n) => n.split(':')[0])).toEqual(['stem', 'b1', 'b2', 'head']);
+  }, 240_000);
+
+  it('rejects bad micro-batch, inference-batch and cache settings', async () => {
+    const net = smallNet(7);
+    const calib = calibration(16);
+    const q = setup(net, 'asoftmax', 4, 4);
+    for (const [k, v, msg] of [
+      ['microBatch', 0, /microBatch must be a positive integer, got 0/],
+      ['microBatch', 2.5, /microBatch must be a positive integer, got 2.5/],
+      ['inferenceBatch', -1, /inferenceBatch must be a positive integer, got -1/],
+      ['cacheBytes', -5, /cacheBytes must be ≥ 0, got -5/],
+    ] as const) {
+      await expect(reconstruct({ setup: q, calibration: calib, config: { ...base({ mixer: amixup() }), [k]: v } })).rejects.toThrow(msg);
+    }
+    q.dispose();
+    calib.data.dispose();
+    disposeNetwork(net);
+  });
+
+  it('does not leak tensors over 100 iterations at micro-batch size, with a JS-memory cache', async () => {
+    const net = smallNet(8);
+    const calib = calibration(64);
+    const q = setup(net, 'asoftmax', 4, 4);
+    calibrate(q, calib);
+    const counts: number[] = [];
+    const bytes: number[] = [];
+    await reconstruct({
+      setup: q,
+      calibration: calib,
+      config: base({ iterations: 100, mixer: amixup(), microBatch: 3, inferenceBatch: 7 }),
+      progressEvery: 20,
+      onProgress: () => {
+        counts.push(tf.memory().numTensors);
+        bytes.push(tf.memory().numBytes);
+      },
+    });
+    expect(new Set(counts).size).toBe(1);
+    expect(new Set(bytes).size).toBe(1);
+    q.dispose();
+    calib.data.dispose();
+    disposeNetwork(net);
+  }, 120_000);
+});
