@@ -5,7 +5,7 @@ import { makeBatch } from '@lowbit/data';
 import { forward } from '@lowbit/nn';
 import { packedHandler } from '@lowbit/tfjs-io';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { applyPolicy, disposeBatches, fixedBatches, uniformOneShotPolicy } from '../src/index.js';
+import { applyPolicy, disposeBatches, evaluatePolicy, fixedBatches, uniformOneShotPolicy } from '../src/index.js';
 import { calib, oneShot } from './one-shot-fixtures.js';
 
 const maxAbs = (a: tf.Tensor, b: tf.Tensor) => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!);
@@ -58,6 +58,8 @@ describe('applyPolicy: a searched policy as a shippable model', () => {
     const l = Object.keys(p).find((k) => o.layers.get(k)!.candidates.length > 1)!;
     p[l] = { ...p[l]!, w: 7 };
     expect(() => applyPolicy(o, p, bn)).toThrow(/weight bits 7 are not a candidate/);
+    // evaluation (what `lowbit eval --policy` runs) refuses the same policies as export
+    expect(() => evaluatePolicy(o, { ...uniformOneShotPolicy(o, 3), nope: { w: 3, a: 3 } }, bn, calib, 32)).toThrow(/lacks: nope/);
     disposeBatches(bn);
     o.dispose();
   });

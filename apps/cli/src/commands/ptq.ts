@@ -42,6 +42,10 @@ export interface PtqCommandOptions {
   lrWeights?: number;
   lrAct?: number;
   targets?: string;
+  /** Working-set budget of one batched pass, MB. */
+  memoryMb: number;
+  /** Float-target cache budget, MB. */
+  cacheMb: number;
   seed: number;
   inputRange: string;
   channelOrder: string;
@@ -180,6 +184,8 @@ export async function runPtq(o: PtqCommandOptions): Promise<void> {
     channelOrder: order,
     size: q.size,
     bitOps: q.bitOps,
+    /** Micro-batch sizes within --memory-mb, and what the budget changed. */
+    memory: q.memory,
     seconds,
     policy: q.policy,
     output: { model: join(out, 'model.json'), report: join(out, 'report.json') },
@@ -211,6 +217,10 @@ export async function runPtq(o: PtqCommandOptions): Promise<void> {
       `layer weights  ${kb(q.size.fp32Bytes)} fp32 → ${kb(q.size.quantizedBytes)} (${q.size.ratio.toFixed(1)}× smaller)`,
       `BitOps/image   ${(q.bitOps.fp32 / 1e9).toFixed(2)} G → ${(q.bitOps.quantized / 1e9).toFixed(3)} G`,
       `wall time      ${seconds.toFixed(1)} s${rc ? ` (reconstruction ${q.reconstructionSeconds.toFixed(1)} s)` : ''}`,
+      ...(rc && q.memory.microBatch !== null && q.memory.microBatch < rc.batchSize
+        ? [`memory         each step's ${rc.batchSize} images run in passes of ${q.memory.microBatch} (gradients accumulated) to stay within --memory-mb ${q.memory.budgetMB}`]
+        : []),
+      ...q.memory.notes.slice(0, 1).map((n) => `memory         ${n}${q.memory.notes.length > 1 ? ` (and ${q.memory.notes.length - 1} more units)` : ''}; raise --cache-mb to cache them`),
       `written        ${report.output.model}, ${report.output.report}`,
     ].join('\n'),
   );
@@ -235,5 +245,7 @@ function settingsConfig(o: PtqCommandOptions, keep: Array<'first' | 'last'>) {
     ...(o.lrWeights !== undefined ? { weightLr: o.lrWeights } : {}),
     ...(o.lrAct !== undefined ? { activationLr: o.lrAct } : {}),
     ...(o.targets !== undefined ? { targets: o.targets as 'cache' } : {}),
+    memoryMB: o.memoryMb,
+    cacheMB: o.cacheMb,
   };
 }

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { LowbitError } from '@lowbit/core';
 import { batches, type LabeledSet, type Preprocess } from '@lowbit/data';
-import { disposeNetwork, forward, type Network } from '@lowbit/nn';
+import { disposeNetwork, forward, microBatchSize, type Network } from '@lowbit/nn';
 import { type CalibrationInput, readCalibration } from '../quantize/calibration-data.js';
 import { loadModel, type ModelSource } from '../quantize/model-source.js';
 import { QuantizedModel } from '../quantize/quantized-model.js';
@@ -14,8 +14,10 @@ export interface EvaluateOptions {
   reference?: QuantizedModel | ModelSource;
   /** A quantized model's activations: quantized as measured (default) or float (what stock TF.js computes on its export). */
   activations?: 'quantized' | 'float';
-  /** Images per forward pass (default 128). */
+  /** Images per forward pass (default: as many as fit `memoryMB`, at most 128). */
   batchSize?: number;
+  /** Working-set budget of one pass, MB (default 1024): sizes the default batch from the model's activation bytes. */
+  memoryMB?: number;
 }
 
 export interface Evaluation {
@@ -27,13 +29,13 @@ export interface Evaluation {
   agreement?: { top1: number; top5: number; kl: number };
 }
 
-type Runner = { run(x: tf.Tensor): tf.Tensor; dispose(): void; inputShape: number[] };
+type Runner = { run(x: tf.Tensor): tf.Tensor; dispose(): void; inputShape: number[]; net: Network };
 
 async function runner(m: QuantizedModel | ModelSource, activations: 'quantized' | 'float'): Promise<Runner> {
-  if (m instanceof QuantizedModel) return { run: (x) => m.predict(x, { activations }), dispose: () => undefined, inputShape: m.network.inputShape };
+  if (m instanceof QuantizedModel) return { run: (x) => m.predict(x, { activations }), dispose: () => undefined, inputShape: m.network.inputShape, net: m.network };
   const l = await loadModel(m);
   const net: Network = l.net;
-  return { run: (x) => tf.tidy(() => forward(net, x).output), dispose: () => l.owned && disposeNetwork(net), inputShape: net.inputShape };
+  return { run: (x) => tf.tidy(() => forward(net, x).output), dispose: () => l.owned && disposeNetwork(net), inputShape: net.inputShape, net };
 }
 
 /**
@@ -42,10 +44,13 @@ async function runner(m: QuantizedModel | ModelSource, activations: 'quantized' 
  * quantized one came from), which is what unlabelled images can measure.
  */
 export async function evaluate(model: QuantizedModel | ModelSource, data: EvaluationData, o: EvaluateOptions = {}): Promise<Evaluation> {
-  const bs = o.batchSize ?? 128;
-  if (!(Number.isInteger(bs) && bs >= 1)) throw new LowbitError('E_CONFIG', `batchSize must be a positive integer, got ${bs}`);
+  if (o.batchSize !== undefined && !(Number.isInteger(o.batchSize) && o.batchSize >= 1)) throw new LowbitError('E_CONFIG', `batchSize must be a positive integer, got ${o.batchSize}`);
+  if (o.memoryMB !== undefined && !(o.memoryMB >= 1)) throw new LowbitError('E_CONFIG', `memoryMB must be a number ≥ 1, got ${o.memoryMB}`);
   const m = await runner(model, o.activations ?? 'quantized');
   const ref = o.reference ? await runner(o.reference, 'quantized') : null;
+  // the model's and the reference's forwards share one scope per batch
+  const budgetBytes = (o.memoryMB ?? 1024) * 2 ** 20;
+  const bs = o.batchSize ?? Math.min(...[m, ...(ref ? [ref] : [])].map((r) => microBatchSize(r.net, ref ? 'paired' : 'quantized', { budgetBytes, cap: 128 })));
   try {
     const labelled = typeof data === 'object' && data !== null && 'set' in data;
     if (!labelled && !ref) throw new LowbitError('E_CONFIG', 'evaluate: unlabelled data needs options.reference (the model to compare with)');

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { batches, type LabeledSet, type Preprocess } from '@lowbit/data';
-import { type ForwardOptions, forward, type Network } from '@lowbit/nn';
+import { forward, type ForwardOptions, microBatchSize, type Network } from '@lowbit/nn';
 
 export interface EvalResult {
   accuracy: number;
@@ -27,7 +27,8 @@ export function evaluateNetwork(
   let correct = 0;
   let n = 0;
   const t0 = performance.now();
-  const bs = o.batchSize ?? 250;
+  // default: as many images as fit one pass's budget (1 GiB) for this network, at most 250
+  const bs = o.batchSize ?? microBatchSize(net, o.forwardOptions ? 'quantized' : 'inference', { cap: 250 });
   for (const b of batches(set, { batchSize: bs, ...(o.preprocess ? { preprocess: o.preprocess } : {}) })) {
     const [pred, losses] = tf.tidy(() => {
       const logits = forward(net, b.x, o.forwardOptions).output;

@@ -183,6 +183,8 @@ export function createOneShotNet(float: Network, config: CandidateConfig = DEFAU
     policy,
     maxPolicy,
     applyPolicy(p) {
+      const unknown = Object.keys(p).filter((k) => !layers.has(k));
+      if (unknown.length) throw new LowbitError('E_POLICY', `the policy names ${unknown.length} layer(s) the one-shot network lacks: ${unknown.slice(0, 5).join(', ')}${unknown.length > 5 ? ', …' : ''}`);
       for (const l of layers.values()) {
         const b = p[l.name];
         if (!b) throw new LowbitError('E_POLICY', `policy has no entry for layer '${l.name}'`);

@@ -1,6 +1,6 @@
 import type { ReportingMixer } from '@lowbit/amixup';
 import { LowbitError } from '@lowbit/core';
-import { quantizableLayers, type Network } from '@lowbit/nn';
+import { checkPassFits, DEFAULT_PASS_BUDGET_BYTES, microBatchSize, quantizableLayers, type Network } from '@lowbit/nn';
 import type { CalibrationSource, ReconstructionConfig } from '@lowbit/nwq-reconstruct';
 import { prepareQuantized, type QuantizedNetwork } from '@lowbit/quantizers';
 import { type MethodPlan, mixerFor, type OptionNames, planMethod, weightQuantizerFor } from '../ptq/methods.js';
@@ -12,8 +12,36 @@ export function planOf(s: PtqSettings, names: OptionNames = 'config'): MethodPla
   return planMethod(s.method, s, names);
 }
 
-/** Images per batch of the activation-statistics pass. */
-const STATS_BATCH = 64;
+/** The pass budget of a run in bytes (`memoryMB`, default 1 GiB). */
+export function passBudget(s: PtqSettings): number {
+  return s.memoryMB !== undefined ? s.memoryMB * 2 ** 20 : DEFAULT_PASS_BUDGET_BYTES;
+}
+
+/** How a run splits its batched work to stay within its memory budget (reported). */
+export interface MemoryPlan {
+  budgetMB: number;
+  /** Images per pass: activation statistics, float-target cache fill, reconstruction (gradients accumulated), agreement. */
+  statsBatch: number;
+  inferenceBatch: number;
+  microBatch: number | null;
+  agreementBatch: number;
+  cacheMB: number;
+}
+
+/** The micro-batch sizes of a run on `net` (BN-folded, quantized), from its activation bytes; E_MEMORY if one image cannot fit. */
+export function memoryPlan(net: Network, s: PtqSettings, batchSize: number | null, names: OptionNames = 'config'): MemoryPlan {
+  const budgetBytes = passBudget(s);
+  const option = names === 'flags' ? '--memory-mb' : 'config.memoryMB';
+  checkPassFits(net, batchSize === null ? 'paired' : 'training', budgetBytes, option);
+  return {
+    budgetMB: budgetBytes / 2 ** 20,
+    statsBatch: microBatchSize(net, 'quantized', { budgetBytes, cap: 64 }),
+    inferenceBatch: microBatchSize(net, 'inference', { budgetBytes, cap: 64 }),
+    microBatch: batchSize === null ? null : microBatchSize(net, 'training', { budgetBytes, cap: batchSize }),
+    agreementBatch: microBatchSize(net, 'paired', { budgetBytes, cap: 128 }),
+    cacheMB: s.cacheMB ?? 2048,
+  };
+}
 
 /**
  * The quantized network of a run with its quantizers initialised on the calibration images, the
@@ -25,7 +53,7 @@ export function prepareRun(
   rows: CalibrationRows,
   s: PtqSettings,
   names: OptionNames = 'config',
-): { plan: MethodPlan; q: QuantizedNetwork; calibration: CalibrationSource; config: ReconstructionConfig | null; mixer: ReportingMixer } {
+): { plan: MethodPlan; q: QuantizedNetwork; calibration: CalibrationSource; config: ReconstructionConfig | null; mixer: ReportingMixer; memory: MemoryPlan } {
   const plan = planOf(s, names);
   if (s.policy) {
     const known = new Set(quantizableLayers(net).map((l) => l.spec.name));
@@ -44,9 +72,11 @@ export function prepareRun(
     ...(s.policy ? { policy: s.policy } : {}),
     ...(wq ? { weightQuantizer: wq } : {}),
   });
+  let memory: MemoryPlan;
   try {
+    memory = memoryPlan(q.net, s, plan.config ? Math.min(plan.config.batchSize, rows.size) : null, names);
     const stats = function* () {
-      for (const x of rows.batches(STATS_BATCH)) {
+      for (const x of rows.batches(memory.statsBatch)) {
         try {
           yield x;
         } finally {
@@ -61,6 +91,8 @@ export function prepareRun(
   }
   const calibration: CalibrationSource = { size: rows.size, batch: (idx) => rows.batch(idx) };
   const mixer = mixerFor(plan.mixing);
-  const config = plan.config ? { ...plan.config, mixer, seed: s.seed } : null;
-  return { plan, q, calibration, config, mixer };
+  const config = plan.config
+    ? { ...plan.config, mixer, seed: s.seed, microBatch: memory.microBatch!, inferenceBatch: memory.inferenceBatch, cacheBytes: memory.cacheMB * 2 ** 20 }
+    : null;
+  return { plan, q, calibration, config, mixer, memory };
 }

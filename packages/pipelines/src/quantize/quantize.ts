@@ -8,7 +8,7 @@ import type { OptionNames } from '../ptq/methods.js';
 import { topOneAgreement } from './agreement.js';
 import { type CalibrationInput, type CalibrationRows, readCalibration } from './calibration-data.js';
 import { loadModel, type ModelSource } from './model-source.js';
-import { planOf, prepareRun } from './prepare.js';
+import { type MemoryPlan, planOf, prepareRun } from './prepare.js';
 import { QuantizedModel } from './quantized-model.js';
 import { exchangeSize } from './replicas.js';
 import type { QuantizeReplicas } from './replica-types.js';
@@ -73,6 +73,14 @@ export interface QuantizeConfig {
   activationLr?: number;
   /** Float targets cached for all calibration images (default) or recomputed per batch. */
   targets?: 'cache' | 'per-batch';
+  /**
+   * Working-set budget of one batched pass, MB (default 1024; one tfjs-wasm heap holds at most
+   * 4096). Every batched pass is split into micro-batches sized from the model's activation bytes
+   * to fit it; reconstruction keeps `batchSize` as its step and accumulates gradients.
+   */
+  memoryMB?: number;
+  /** Float-target cache budget in JS memory, MB (default 2048); over it the targets are recomputed per batch. */
+  cacheMB?: number;
   seed?: number;
   /** Data-parallel threads (Node worker threads; same result as one thread up to float summation order). Default 1. */
   threads?: number;
@@ -105,6 +113,8 @@ export interface QuantizeReport {
   size: SizeReport;
   bitOps: { fp32: number; quantized: number };
   policy: BitPolicy;
+  /** How the work was split to fit the memory budget, and what it changed (a cache computed per batch). */
+  memory: MemoryPlan & { notes: string[] };
   seconds: number;
 }
 
@@ -135,6 +145,8 @@ export function settingsOf(c: Omit<QuantizeConfig, 'calibration'>, names: Option
     ...(c.weightLr !== undefined ? { lrWeights: c.weightLr } : {}),
     ...(c.activationLr !== undefined ? { lrAct: c.activationLr } : {}),
     ...(c.targets !== undefined ? { targets: c.targets } : {}),
+    ...(c.memoryMB !== undefined ? { memoryMB: c.memoryMB } : {}),
+    ...(c.cacheMB !== undefined ? { cacheMB: c.cacheMB } : {}),
   };
   validateSettings(s, names);
   return s;
@@ -178,7 +190,8 @@ export async function quantize(source: ModelSource, config: QuantizeConfig): Pro
     if (loaded.owned) disposeNetwork(loaded.net);
     throw e;
   }
-  const { plan, q, calibration, config: rc, mixer } = run;
+  const { plan, q, calibration, config: rc, mixer, memory } = run;
+  const notes: string[] = [];
   const threads = rc ? Math.min(threadsWanted, rc.batchSize, rows.size) : 1;
   let replicas: QuantizeReplicas | null = null;
   let recon = { seconds: 0, units: 0 };
@@ -223,6 +236,7 @@ export async function quantize(source: ModelSource, config: QuantizeConfig): Pro
       });
       if (r.stopped) throw new LowbitError('E_ABORTED', 'quantize: stopped on request after the current step (the state went to checkpoint.save)');
       recon = { seconds: r.seconds, units: r.units.length };
+      notes.push(...r.notes);
     }
   } catch (e) {
     q.dispose();
@@ -231,7 +245,7 @@ export async function quantize(source: ModelSource, config: QuantizeConfig): Pro
   } finally {
     await replicas?.close();
   }
-  const agreement = topOneAgreement(q.net, rows, q.forwardOptions(evalContext(new Rng(0))));
+  const agreement = topOneAgreement(q.net, rows, q.forwardOptions(evalContext(new Rng(0))), memory.agreementBatch);
   const model = QuantizedModel.fromQuantizedNetwork(q, loaded.format);
   const report: QuantizeReport = {
     method: settings.method as QuantizeMethod,
@@ -251,6 +265,7 @@ export async function quantize(source: ModelSource, config: QuantizeConfig): Pro
     size: sizeReport(q.net, q.policy),
     bitOps: bitOpsReport(q.net, q.policy),
     policy: q.policy,
+    memory: { ...memory, notes },
     seconds: (performance.now() - t0) / 1000,
   };
   q.dispose();

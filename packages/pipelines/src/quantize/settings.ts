@@ -18,6 +18,10 @@ export interface PtqSettings extends MethodOverrides {
   seed: number;
   /** Per-layer bits that override wBits/aBits/keep8bit for the layers they name. */
   policy?: BitPolicy;
+  /** Working-set budget of one batched pass on the backend, MB (default 1024): sizes every micro-batch. */
+  memoryMB?: number;
+  /** Float-target cache budget in JS memory, MB (default 2048; over it the targets are recomputed per batch). */
+  cacheMB?: number;
 }
 
 const ESTIMATORS: readonly RangeEstimator[] = ['minmax', 'percentile', 'mse'];
@@ -42,6 +46,12 @@ export function validateSettings(s: PtqSettings, names: OptionNames = 'config'):
     throw new LowbitError(code, `${label('keep8bit', '--keep-8bit')} takes 'first', 'last', both or none, got ${JSON.stringify(s.keep8bit)}`);
   }
   if (!(Number.isInteger(s.seed) && s.seed >= 0)) throw new LowbitError(code, `${label('seed', '--seed')} must be an integer ≥ 0, got ${s.seed}`);
+  for (const [field, flag, v, min] of [
+    ['memoryMB', '--memory-mb', s.memoryMB, 1],
+    ['cacheMB', '--cache-mb', s.cacheMB, 0],
+  ] as const) {
+    if (v !== undefined && !(typeof v === 'number' && Number.isFinite(v) && v >= min)) throw new LowbitError(code, `${label(field, flag)} must be a number ≥ ${min} (MB), got ${JSON.stringify(v)}`);
+  }
   if (s.policy !== undefined) {
     if (!s.policy || typeof s.policy !== 'object') throw new LowbitError(code, `${label('layers', '--policy')}: expected a map of layer name → { w, a }`);
     for (const [layer, b] of Object.entries(s.policy)) {
