@@ -59,10 +59,13 @@ export function buildProgram(): Command {
 
   program
     .command('eval')
-    .description('top-1 accuracy, loss, confusion matrix and throughput of a model on the Fashion-MNIST test set')
-    .option('--model <name|path>', 'reference model name (bundled checkpoint) or a lowbit model.json', 'resnet-fm')
-    .option('--data <dir>', `'bundled' (the bundled test set) or a directory with the Fashion-MNIST IDX files`, 'bundled')
-    .option('--batch <n>', 'evaluation batch size', positiveInt('--batch'), 250)
+    .description('accuracy of a model on the Fashion-MNIST test set or a labelled image folder, or its agreement with a reference model on any images')
+    .option('--model <name|path>', 'reference model name (bundled checkpoint), a lowbit ptq output, or a TF.js / lowbit-packed model.json', 'resnet-fm')
+    .option('--data <src>', `'bundled' (the bundled test set), a Fashion-MNIST directory, or a folder of images: class sub-folders give accuracy, a flat folder agreement with --reference`, 'bundled')
+    .option('--reference <model>', 'with an image folder: top-1/top-5 agreement and KL against this model (default for a ptq output: the float model it came from)')
+    .option('--input-range <lo,hi>', 'image folders: pixel values the model expects (bytes 0..255 map linearly to [lo, hi])', '0,1')
+    .option('--channel-order <order>', 'image folders, 3-channel models: rgb | bgr', 'rgb')
+    .option('--batch <n>', 'images per pass (default: as many as fit, from the model)', positiveInt('--batch'))
     .option('--test-limit <n>', 'evaluate on the first N test images only (0 = all)', nonNegativeInt('--test-limit'), 0)
     .option('--policy <file>', 'a policy.json from lowbit mpq search: evaluate the one-shot network under that policy (BN re-estimated on the calibration set)')
     .option('--json', 'print one JSON object (accuracy as a fraction 0–1)', false)

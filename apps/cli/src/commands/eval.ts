@@ -1,16 +1,19 @@
-import { initBackend } from '@lowbit/core';
+import { existsSync } from 'node:fs';
+import { initBackend, LowbitError } from '@lowbit/core';
 import { FASHION_MNIST_CLASSES, subset } from '@lowbit/data';
 import { disposeNetwork } from '@lowbit/nn';
-import { existsSync } from 'node:fs';
+import { type Evaluable, evaluate, evaluateNetwork, fashionMnistTest, imageFolderData, isFashionMnistDir, loadAnyModel, loadEvaluable, modelFormat, quantizedHooks, readQuantization } from '@lowbit/pipelines/node';
 import { evalPolicy } from './mpq.js';
-import { fashionMnistTest, evaluateNetwork, quantizedHooks, readQuantization, loadAnyModel, modelFormat } from '@lowbit/pipelines/node';
 
 export interface EvalCommandOptions {
   model: string;
   data: string;
-  batch: number;
-  /** First N test images only (0 = all). */
+  batch?: number;
   testLimit: number;
+  /** Compare predictions with this model (an image folder as --data). */
+  reference?: string;
+  inputRange: string;
+  channelOrder: string;
   json: boolean;
   policy?: string;
 }
@@ -22,27 +25,21 @@ export async function runEval(o: EvalCommandOptions): Promise<void> {
       console.log(JSON.stringify({ policy: o.policy, oneShot: r.oneShot, accuracy: r.accuracy, loss: r.loss, samples: r.samples, bitOps: r.bitOps, sizeKB: r.sizeKB, imagesPerSecond: r.imagesPerSecond }));
       return;
     }
-    console.log(
-      [
-        `one-shot network ${r.oneShot} under ${o.policy} (BN re-estimated on calibration images)`,
-        `top-1        ${(100 * r.accuracy).toFixed(2)}%  (${r.samples} test images)`,
-        `loss         ${r.loss.toFixed(4)}`,
-        `BitOps       ${(r.bitOps / 1e6).toFixed(2)} M per image`,
-        `weights      ${r.sizeKB.toFixed(2)} KB`,
-      ].join('\n'),
-    );
-    return;
+    const policyLines = [`one-shot network ${r.oneShot} under ${o.policy} (BN re-estimated on calibration images)`, `top-1        ${(100 * r.accuracy).toFixed(2)}%  (${r.samples} test images)`];
+    return console.log([...policyLines, `loss         ${r.loss.toFixed(4)}`, `BitOps       ${(r.bitOps / 1e6).toFixed(2)} M per image`, `weights      ${r.sizeKB.toFixed(2)} KB`].join('\n'));
   }
   await initBackend();
+  if (o.data !== 'bundled' && !isFashionMnistDir(o.data, 'test')) return evalFolder(o);
+  if (o.reference) throw new LowbitError('E_ARG', '--reference compares predictions on an image folder (--data <folder>); on the Fashion-MNIST test set, eval gives accuracy');
   const net = await loadAnyModel(o.model);
   const full = fashionMnistTest(o.data);
   const test = o.testLimit ? subset(full, Math.min(o.testLimit, full.size)) : full;
   // a quantized checkpoint (from lowbit ptq) runs with its activation quantizers
   const quant = existsSync(o.model) && modelFormat(o.model) === 'lowbit-network' ? readQuantization(o.model) : null;
-  const r = evaluateNetwork(net, test, { batchSize: o.batch, ...(quant ? { forwardOptions: quantizedHooks(quant) } : {}) });
+  const r = evaluateNetwork(net, test, { ...(o.batch ? { batchSize: o.batch } : {}), ...(quant ? { forwardOptions: quantizedHooks(quant) } : {}) });
   disposeNetwork(net);
   if (o.json) {
-    console.log(JSON.stringify({ model: o.model, quantized: quant !== null, data: test.name, accuracy: r.accuracy, loss: r.loss, samples: r.samples, imagesPerSecond: r.imagesPerSecond, confusion: r.confusion }));
+    console.log(JSON.stringify({ model: o.model, quantized: quant !== null, activations: quant ? 'quantized' : 'float', data: test.name, accuracy: r.accuracy, loss: r.loss, samples: r.samples, imagesPerSecond: r.imagesPerSecond, confusion: r.confusion }));
     return;
   }
   const names = FASHION_MNIST_CLASSES.map((n) => n.slice(0, 7));
@@ -58,4 +55,29 @@ export async function runEval(o: EvalCommandOptions): Promise<void> {
     ...r.confusion.map((row, i) => `${(names[i] ?? String(i)).padEnd(12)}${row.map((v) => String(v).padStart(8)).join('')}`),
   ];
   console.log(lines.join('\n'));
+}
+
+/** `lowbit eval --data <folder>`: accuracy with class sub-folders, agreement with `--reference` (default: a ptq output's float source). */
+async function evalFolder(o: EvalCommandOptions): Promise<void> {
+  const model = await loadEvaluable(o.model);
+  const refPath = o.reference ?? model.source;
+  let reference: Evaluable | null = null;
+  try {
+    const data = imageFolderData(o.data, model.inputShape, { range: o.inputRange, order: o.channelOrder, limit: o.testLimit });
+    if (!data.labelled && !refPath) throw new LowbitError('E_ARG', `--data '${o.data}' has no class sub-folders (unlabelled): give --reference <model> to measure agreement with it`);
+    reference = refPath ? await loadEvaluable(refPath) : null;
+    const r = await evaluate(model.model, data, { ...(reference ? { reference: reference.model } : {}), ...(o.batch ? { batchSize: o.batch } : {}) });
+    if (o.json) {
+      console.log(JSON.stringify({ model: o.model, reference: refPath ?? null, data: o.data, labelled: data.labelled, classes: data.labelled ? data.set.classNames : null, activations: model.activations, ...r }));
+      return;
+    }
+    const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
+    const lines = [`model        ${o.model} (activations ${model.activations})`, `data         ${o.data}: ${r.samples} images${data.labelled ? `, ${data.set.classNames.length} classes` : ', unlabelled'}, resized to ${model.inputShape.join('×')}, input range ${o.inputRange}, ${o.channelOrder}`];
+    if (r.accuracy !== undefined) lines.push(`top-1        ${pct(r.accuracy)}`, `loss         ${r.loss!.toFixed(4)}`);
+    if (r.agreement) lines.push(`agreement    top-1 ${pct(r.agreement.top1)}, top-5 ${pct(r.agreement.top5)}, KL ${r.agreement.kl.toExponential(3)} against ${refPath}`);
+    console.log(lines.join('\n'));
+  } finally {
+    reference?.dispose();
+    model.dispose();
+  }
 }

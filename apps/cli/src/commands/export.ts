@@ -4,8 +4,7 @@ import { initBackend, LowbitError } from '@lowbit/core';
 import { disposeNetwork } from '@lowbit/nn';
 import { readNetworkJson } from '@lowbit/nn/node';
 import { exportGraphModel, exportLayersModel, fileBytes, type TfjsExport, tfjsExportFiles, writeTfjsExport } from '@lowbit/tfjs-io';
-import { accuracyFromPolicy, applyPolicy, QuantizedModel, disposeBatches, exportReport, fixedBatches, formatExportReport, layerFacts, loadModelArg, loadOneShot, readQuantization, tfjsOrigin } from '@lowbit/pipelines/node';
-import { mpqCalibration, oneShotPath, readPolicyFile } from '@lowbit/pipelines/node';
+import { accuracyFromPolicy, exportReport, formatExportReport, layerFacts, loadModelArg, policyFileModel, QuantizedModel, readQuantization, tfjsOrigin } from '@lowbit/pipelines/node';
 
 export interface ExportCommandOptions {
   /** The model to export; with --policy, the one-shot network (default: the policy's own). */
@@ -27,17 +26,17 @@ export async function runExport(o: ExportCommandOptions): Promise<void> {
   if (o.target === 'lowbit-packed' && o.format === 'graph') throw new LowbitError('E_ARG', '--format graph is for --target tfjs; the lowbit-packed format has a LayersModel topology');
   if (o.model === undefined && o.policy === undefined) throw new LowbitError('E_ARG', 'give --model (a model to export) or --policy (a policy.json of lowbit mpq search)');
   await initBackend();
-  const source = o.policy ? await policyModel(o.policy, o.model) : null;
+  const source = o.policy ? policyFileModel(o.policy, o.model) : null;
   const model = source ? source.oneShot : o.model!;
-  const net = source ? source.q.network : loadModelArg(model);
-  const quant = source ? source.q.quantization : existsSync(model) ? readQuantization(model) : null;
+  const net = source ? source.model.network : loadModelArg(model);
+  const quant = source ? source.model.quantization : existsSync(model) ? readQuantization(model) : null;
   if (o.target === 'lowbit-packed' && !quant) {
     disposeNetwork(net);
     throw new LowbitError('E_ARG', `--target lowbit-packed needs a quantized model (the model.json written by lowbit ptq, or --policy); '${model}' has no quantization metadata`);
   }
   const format = o.format ?? (!source && tfjsOrigin(model) === 'graph-model' ? 'graph' : 'layers');
   // a quantized model exports through QuantizedModel (its exporters check every code against its grid); a float one as is
-  const q = source ? source.q : quant ? new QuantizedModel(net, quant) : null;
+  const q = source ? source.model : quant ? new QuantizedModel(net, quant) : null;
   const perChannel = o.perChannel as 'float32' | 'float16';
   let e: TfjsExport;
   let facts: ReturnType<typeof layerFacts>;
@@ -98,18 +97,4 @@ export async function runExport(o: ExportCommandOptions): Promise<void> {
         : []),
     ].join('\n'),
   );
-}
-
-/** The one-shot network under a searched policy (BN re-estimated as the search did), as a quantized model. */
-async function policyModel(policyPath: string, model: string | undefined) {
-  const pf = readPolicyFile(policyPath);
-  const oneShot = model ? oneShotPath(model) : pf.oneShot || oneShotPath('resnet-fm');
-  const { oneShot: o } = loadOneShot(oneShot);
-  const bn = fixedBatches(mpqCalibration(pf.calib, pf.bnImages), 0, pf.bnImages);
-  try {
-    return { oneShot, file: pf, q: applyPolicy(o, pf.policy, bn) };
-  } finally {
-    disposeBatches(bn);
-    o.dispose();
-  }
 }

@@ -7,7 +7,7 @@ import { type BitPolicy, bitOps, disposeNetwork, weightBits } from '@lowbit/nn';
 import { writeChart } from '../util/plot.js';
 import { Progress } from '../util/progress.js';
 import { onStopRequest } from '../util/stop-request.js';
-import { applyPolicy, evaluate, evaluateNetwork, type Criterion, disposeBatches, evaluatePolicy, fixedBatches, loadOneShot, saveOneShot, type OneShotNet, type Budget, searchOneShot, uniformOneShotPolicy, type MpqTrainConfig, trainOneShot, fashionMnistTest, loadModelArg, loadTrainData, mpqCalibration, oneShotPath, POLICY_FORMAT, readPolicyFile } from '@lowbit/pipelines/node';
+import { applyPolicy, evaluate, evaluatePolicyFile, evaluateNetwork, type Criterion, disposeBatches, evaluatePolicy, fixedBatches, loadOneShot, saveOneShot, type OneShotNet, type Budget, searchOneShot, uniformOneShotPolicy, type MpqTrainConfig, trainOneShot, fashionMnistTest, loadModelArg, loadTrainData, mpqCalibration, oneShotPath, POLICY_FORMAT } from '@lowbit/pipelines/node';
 
 
 const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
@@ -343,19 +343,7 @@ export async function runMpqSearch(o: MpqSearchCommandOptions): Promise<void> {
 
 /** `lowbit eval --policy`: the one-shot network under a searched policy, BN re-estimated on the calibration set. */
 export async function evalPolicy(o: { policy: string; model?: string; data: string; testLimit?: number }) {
-  const pf = readPolicyFile(o.policy);
   await initBackend();
-  const path = o.model && o.model !== 'resnet-fm' ? oneShotPath(o.model) : pf.oneShot || oneShotPath('resnet-fm');
-  const { oneShot } = loadOneShot(path);
   const full = fashionMnistTest(o.data);
-  const test = o.testLimit ? subset(full, o.testLimit) : full;
-  const bn = fixedBatches(mpqCalibration(pf.calib, pf.bnImages), 0, pf.bnImages);
-  try {
-    const r = evaluatePolicy(oneShot, pf.policy, bn, test);
-    return { ...r, oneShot: path, bitOps: bitOps(oneShot.net, pf.policy), sizeKB: bitsToKB(weightBits(oneShot.net, pf.policy)) };
-  } finally {
-    disposeBatches(bn);
-    oneShot.dispose();
-  }
+  return evaluatePolicyFile(o.policy, o.testLimit ? subset(full, o.testLimit) : full, o.model && o.model !== 'resnet-fm' ? o.model : undefined);
 }
-

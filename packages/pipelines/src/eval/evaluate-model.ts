@@ -7,7 +7,7 @@ import { loadModel, type ModelSource } from '../quantize/model-source.js';
 import { QuantizedModel } from '../quantize/quantized-model.js';
 
 /** Labelled images (`@lowbit/data` set + preprocessing) or unlabelled ones (as for calibration). */
-export type EvaluationData = { set: LabeledSet; preprocess?: Preprocess; labelled?: true } | CalibrationInput;
+export type EvaluationData = { set: LabeledSet; preprocess?: Preprocess; labelled?: boolean } | CalibrationInput;
 
 export interface EvaluateOptions {
   /** Compare with this model's predictions (top-1/top-5 agreement, KL divergence). Needed for unlabelled data. */
@@ -52,7 +52,8 @@ export async function evaluate(model: QuantizedModel | ModelSource, data: Evalua
   const budgetBytes = (o.memoryMB ?? 1024) * 2 ** 20;
   const bs = o.batchSize ?? Math.min(...[m, ...(ref ? [ref] : [])].map((r) => microBatchSize(r.net, ref ? 'paired' : 'quantized', { budgetBytes, cap: 128 })));
   try {
-    const labelled = typeof data === 'object' && data !== null && 'set' in data;
+    // a set is labelled unless it says otherwise (an image folder without class sub-folders)
+    const labelled = typeof data === 'object' && data !== null && 'set' in data && (data as { labelled?: boolean }).labelled !== false;
     if (!labelled && !ref) throw new LowbitError('E_CONFIG', 'evaluate: unlabelled data needs options.reference (the model to compare with)');
     const stream: Iterable<{ x: tf.Tensor; y: tf.Tensor | null }> = labelled
       ? (function* () {

@@ -19,3 +19,5 @@ export { type OneShotReplicaInit, type OneShotReplicas, type OneShotShardMessage
 export { type EpochInfo, type StepInfo, type TrainCallbacks, type TrainConfig, type TrainResult, trainClassifier } from '../train/train-loop.js';
 export { hasCheckpoint, loadCheckpoint, saveCheckpoint, type TrainState } from '../train/checkpoint.js';
 export { postShards, serveShards, type ShardMessage, shardRange, startTrainReplicas, type TrainReplicaInit, type TrainReplicas, trainStepParallel } from '../train/data-parallel.js';
+export { type Evaluable, imageFolderData, loadEvaluable } from '../eval/evaluable.js';
+export { evaluatePolicyFile, policyFileModel } from '../mpq/policy-model.js';

@@ -1,0 +1,72 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { bundledTestSet } from '@lowbit/data';
+import { PNG } from 'pngjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lowbit } from './helpers.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'lowbit-eval-folder-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+// the first 100 bundled test images as PNG files: by class (labelled) and flat (unlabelled)
+beforeAll(() => {
+  const set = bundledTestSet();
+  for (let i = 0; i < 100; i++) {
+    const p = new PNG({ width: 28, height: 28 });
+    for (let j = 0; j < 784; j++) {
+      const v = set.images[i * 784 + j]!;
+      p.data.set([v, v, v, 255], 4 * j);
+    }
+    const png = PNG.sync.write(p);
+    const cls = join(dir, 'labelled', String(set.labels[i]));
+    mkdirSync(cls, { recursive: true });
+    writeFileSync(join(cls, `${String(i).padStart(3, '0')}.png`), png);
+    mkdirSync(join(dir, 'flat'), { recursive: true });
+    writeFileSync(join(dir, 'flat', `${String(i).padStart(3, '0')}.png`), png);
+  }
+});
+
+describe('lowbit eval --data <folder>', () => {
+  it('class sub-folders give the accuracy of the same images from the test set', () => {
+    const f = lowbit('eval', '--model', 'resnet-fm', '--data', join(dir, 'labelled'), '--json');
+    expect(f.status, f.stderr).toBe(0);
+    const fj = JSON.parse(f.stdout);
+    const b = JSON.parse(lowbit('eval', '--model', 'resnet-fm', '--test-limit', '100', '--json').stdout);
+    expect(fj).toMatchObject({ labelled: true, samples: 100, activations: 'float' });
+    expect(fj.accuracy).toBe(b.accuracy);
+    expect(fj.accuracy).toBeGreaterThan(0.8);
+  }, 120_000);
+
+  it('a flat folder gives agreement of a ptq output with the float model it came from, or with --reference', () => {
+    const p = lowbit('ptq', '--method', 'rtn', '--wbits', '3', '--abits', '3', '--calib-size', '128', '--test-limit', '100', '--out', join(dir, 'q'), '--json');
+    expect(p.status, p.stderr).toBe(0);
+    const e = lowbit('eval', '--model', join(dir, 'q', 'model.json'), '--data', join(dir, 'flat'), '--json');
+    expect(e.status, e.stderr).toBe(0);
+    const ej = JSON.parse(e.stdout);
+    expect(ej).toMatchObject({ labelled: false, reference: 'resnet-fm', samples: 100, activations: 'quantized' });
+    expect(ej.accuracy).toBeUndefined();
+    expect(ej.agreement.top1).toBeGreaterThan(0.5);
+    expect(ej.agreement.top1).toBeLessThan(1); // W3A3 RTN changes some predictions
+    expect(ej.agreement.top5).toBeGreaterThanOrEqual(ej.agreement.top1);
+    expect(ej.agreement.kl).toBeGreaterThan(0);
+    // against itself: identical
+    const self = JSON.parse(lowbit('eval', '--model', 'resnet-fm', '--data', join(dir, 'flat'), '--reference', 'resnet-fm', '--json').stdout);
+    expect(self.agreement).toEqual({ top1: 1, top5: 1, kl: expect.any(Number) });
+    expect(Math.abs(self.agreement.kl)).toBeLessThan(1e-6);
+    const text = lowbit('eval', '--model', join(dir, 'q', 'model.json'), '--data', join(dir, 'flat'));
+    expect(text.stdout).toMatch(/agreement {4}top-1 \d+\.\d\d%, top-5 \d+\.\d\d%, KL \S+ against resnet-fm/);
+  }, 300_000);
+
+  it('refuses unlabelled images without a reference, --reference on the test set, and a missing folder (exit 2)', () => {
+    const a = lowbit('eval', '--model', 'resnet-fm', '--data', join(dir, 'flat'));
+    expect(a.status).toBe(2);
+    expect(a.stderr).toMatch(/has no class sub-folders \(unlabelled\): give --reference <model>/);
+    const b = lowbit('eval', '--model', 'resnet-fm', '--reference', 'mbv2-fm');
+    expect(b.status).toBe(2);
+    expect(b.stderr).toMatch(/--reference compares predictions on an image folder/);
+    const c = lowbit('eval', '--model', 'resnet-fm', '--data', join(dir, 'nope'));
+    expect(c.status).toBe(2);
+    expect(c.stderr).toMatch(/--data '.*nope' is neither 'bundled', a Fashion-MNIST directory nor a folder of images/);
+  }, 120_000);
+});

@@ -1,0 +1,46 @@
+import { bitsToKB } from '@lowbit/greedy-search';
+import { bitOps, weightBits } from '@lowbit/nn';
+import type { LabeledSet } from '@lowbit/data';
+import type { EvalResult } from '../eval/evaluate.js';
+import type { QuantizedModel } from '../quantize/quantized-model.js';
+import { applyPolicy } from './apply.js';
+import { disposeBatches, evaluatePolicy, fixedBatches } from './evaluate-policy.js';
+import { loadOneShot } from './one-shot-io.js';
+import { mpqCalibration, oneShotPath, type PolicyFile, readPolicyFile } from './policy-file.js';
+
+/** The one-shot directory a policy file applies to: `oneShot` (a reference name or a directory) if given, else the file's own. */
+function oneShotOf(pf: PolicyFile, oneShot?: string): string {
+  return oneShot ? oneShotPath(oneShot) : pf.oneShot || oneShotPath('resnet-fm');
+}
+
+/**
+ * Runs `fn` on the one-shot network of a `lowbit mpq search` policy file with its BN batches
+ * (the calibration images the search re-estimated BN on), then frees both.
+ */
+function withPolicyFile<T>(policyPath: string, oneShot: string | undefined, fn: (o: ReturnType<typeof loadOneShot>['oneShot'], bn: ReturnType<typeof fixedBatches>, pf: PolicyFile, path: string) => T): T {
+  const pf = readPolicyFile(policyPath);
+  const path = oneShotOf(pf, oneShot);
+  const { oneShot: o } = loadOneShot(path);
+  const bn = fixedBatches(mpqCalibration(pf.calib, pf.bnImages), 0, pf.bnImages);
+  try {
+    return fn(o, bn, pf, path);
+  } finally {
+    disposeBatches(bn);
+    o.dispose();
+  }
+}
+
+/** The one-shot network under a policy file, BN re-estimated as the search did, as a shippable {@link QuantizedModel}. */
+export function policyFileModel(policyPath: string, oneShot?: string): { oneShot: string; file: PolicyFile; model: QuantizedModel } {
+  return withPolicyFile(policyPath, oneShot, (o, bn, file, path) => ({ oneShot: path, file, model: applyPolicy(o, file.policy, bn) }));
+}
+
+/** Test accuracy, BitOps and weight size of the one-shot network under a policy file (what `lowbit eval --policy` prints). */
+export function evaluatePolicyFile(policyPath: string, test: LabeledSet, oneShot?: string): EvalResult & { oneShot: string; bitOps: number; sizeKB: number } {
+  return withPolicyFile(policyPath, oneShot, (o, bn, pf, path) => ({
+    ...evaluatePolicy(o, pf.policy, bn, test),
+    oneShot: path,
+    bitOps: bitOps(o.net, pf.policy),
+    sizeKB: bitsToKB(weightBits(o.net, pf.policy)),
+  }));
+}
