@@ -1,0 +1,37 @@
+#!/bin/bash
+# A real TF.js MobileNetV2-224 (nsfwjs@4.2.1, dist/esm/models/mobilenet_v2: a Keras LayersModel
+# with uint8-quantized weights, 5 outputs) through lowbit ptq on natural-image crops, and the
+# agreement of each result with the float model on 300 held-out crops (other photos than the
+# calibration ones). Writes under $WORK (default /tmp/lowbit-mbv2-224). Run from the repo root
+# after `pnpm build`; needs `apt-get install -y python3-skimage opencv-doc` for the photos.
+#
+#   bash tools/bench/mbv2-224.sh            # RTN W8A8 / W4A4 / W4A8, NWQ W4A4 with ITERS iterations
+set -euo pipefail
+WORK=${WORK:-/tmp/lowbit-mbv2-224}
+ITERS=${ITERS:-10}
+mkdir -p "$WORK"
+if [ ! -f "$WORK/mbv2/model.json" ]; then
+  (cd "$WORK" && npm pack nsfwjs@4.2.1 >/dev/null && tar xzf nsfwjs-4.2.1.tgz)
+  node tools/models/extract-nsfwjs.mjs "$WORK/package/dist/esm/models/mobilenet_v2" "$WORK/mbv2"
+fi
+[ -d "$WORK/photos" ] || node tools/data/make-photo-crops.mjs --out "$WORK/photos" --calib 256 --heldout 300 --seed 1
+M="$WORK/mbv2/model.json"
+run() { # name, ptq flags...
+  local name=$1; shift
+  /usr/bin/time -v node apps/cli/dist/bin.js ptq --model "$M" --calib "$WORK/photos/calib" --calib-size 256 --input-range -1,1 --out "$WORK/$name" --json "$@" > "$WORK/$name.log" 2>&1
+  node apps/cli/dist/bin.js eval --model "$WORK/$name/model.json" --data "$WORK/photos/heldout" --input-range -1,1 --json > "$WORK/$name.eval.json"
+  node -e '
+    const fs = require("fs"); const [log, ev, name] = process.argv.slice(1);
+    const text = fs.readFileSync(log, "utf8"); const r = JSON.parse(text.split("\n").find((l) => l.startsWith("{")));
+    const e = JSON.parse(fs.readFileSync(ev, "utf8"));
+    const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(text)[1] / 2 ** 20;
+    const it = r.reconstruction ? r.reconstruction.iterations : 0;
+    console.log(`| ${name} | ${(100 * e.agreement.top1).toFixed(2)}% | ${(100 * r.calibrationAgreement).toFixed(2)}% | ${r.seconds.toFixed(0)} s | ${it ? (r.reconstructionSeconds / it).toFixed(1) + " s" : "—"} | ${r.threads} | ${r.memory.microBatch ?? "—"} | ${rss.toFixed(2)} GB | ${(r.size.fp32Bytes / 1e6).toFixed(2)} → ${(r.size.quantizedBytes / 1e6).toFixed(2)} MB |`);
+  ' "$WORK/$name.log" "$WORK/$name.eval.json" "$name"
+}
+echo "| run | held-out top-1 agreement | calibration agreement | wall time | s / iteration | threads | micro-batch | peak RSS | layer weights |"
+echo "|---|---|---|---|---|---|---|---|---|"
+run rtn-w8a8 --method rtn --wbits 8 --abits 8
+run rtn-w4a4 --method rtn --wbits 4 --abits 4
+run rtn-w4a8 --method rtn --wbits 4 --abits 8
+run nwq-w4a4 --method nwq --wbits 4 --abits 4 --iters "$ITERS" --threads 2
