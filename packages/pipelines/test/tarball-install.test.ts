@@ -32,7 +32,11 @@ function packAll(dir: string): string[] {
 function runExample(app: string, pkg: string) {
   const file = join(app, `example-${pkg}.mjs`);
   writeFileSync(file, firstExample(join(root, 'packages', pkg, 'README.md')));
-  return spawnSync(process.execPath, [file], { cwd: app, encoding: 'utf8', timeout: 300_000 });
+  // plain output whatever the runner's colour settings (CI sets FORCE_COLOR)
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
+  delete env['FORCE_COLOR'];
+  const r = spawnSync(process.execPath, [file], { cwd: app, encoding: 'utf8', timeout: 300_000, env });
+  return { ...r, stdout: r.stdout.replace(/\u001b\[[0-9;]*m/g, '') };
 }
 
 // Installs the packed tarballs as a user outside the monorepo would (npm, the registry for tfjs
