@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { stripVTControlCharacters } from 'node:util';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -36,7 +37,7 @@ function runExample(app: string, pkg: string) {
   const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
   delete env['FORCE_COLOR'];
   const r = spawnSync(process.execPath, [file], { cwd: app, encoding: 'utf8', timeout: 300_000, env });
-  return { ...r, stdout: r.stdout.replace(/\u001b\[[0-9;]*m/g, '') };
+  return { ...r, stdout: stripVTControlCharacters(r.stdout) };
 }
 
 // Installs the packed tarballs as a user outside the monorepo would (npm, the registry for tfjs
