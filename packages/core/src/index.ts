@@ -29,7 +29,7 @@ export type { AdamOptions } from './optim/adam.js';
 export { paramGrads } from './optim/grads.js';
 export type { GradMap, LrOptions, Optimizer, ParamMap } from './optim/optimizer.js';
 export { kernels, kernelTensor, loadKernels, setKernelsEnabled, tensorBytes, tensorValues } from './kernels/runtime.js';
-export { gatherRows } from './gather-rows.js';
+export { copyRows, gatherRows } from './gather-rows.js';
 export { bernoulliMix } from './mix.js';
 export type { DepthwiseDims, KernelRuntime } from './kernels/runtime.js';
 export { maxRelError } from './numeric.js';

@@ -218,12 +218,17 @@ export async function reconstruct(o: ReconstructOptions): Promise<Reconstruction
         const rngStart = mixRng.state();
         const passes: Array<[number, number]> = [];
         for (let a = from; a < to; a += micro) passes.push([a, Math.min(to, a + micro)]);
-        const sums: { grads: Record<string, tf.Tensor>; terms: Record<string, tf.Scalar>; total: tf.Scalar | null } = { grads: {}, terms: {}, total: null };
+        const split = passes.length > 1 || group !== undefined;
+        // the step's sums over its passes: gradients, the loss, and (when reported or exchanged) its terms
+        const sums = { grads: {} as Record<string, tf.Tensor>, total: {} as Record<string, tf.Tensor>, terms: {} as Record<string, tf.Tensor> };
+        const accumulate = (into: Record<string, tf.Tensor>, k: string, v: tf.Tensor) => {
+          const prev = into[k];
+          into[k] = tf.keep(prev ? tf.add(prev, v) : v.clone());
+          prev?.dispose();
+        };
         for (const [a, b] of passes) {
           tf.tidy(() => {
             mixRng.setState(rngStart);
-            const split = passes.length > 1 || group;
-            const share = (b - a) / batch.length;
             const passCtx: StepContext = split ? { ...ctx, shard: { before: a, after: batch.length - b } } : ctx;
             const kept: Record<string, tf.Scalar> = {};
             const local = paramGrads(() => {
@@ -233,31 +238,22 @@ export async function reconstruct(o: ReconstructOptions): Promise<Reconstruction
                 if (r) terms['round'] = terms['round'] ? (tf.add(terms['round'], r) as tf.Scalar) : r;
               }
               // each pass carries its rows' share of the batch loss (the per-step regulariser too: the shares add up to 1)
-              if (split) for (const k of Object.keys(terms)) terms[k] = tf.mul(terms[k]!, share) as tf.Scalar;
-              for (const [k, v] of Object.entries(terms)) kept[k] = tf.keep(v);
+              if (split) for (const k of Object.keys(terms)) terms[k] = tf.mul(terms[k]!, (b - a) / batch.length) as tf.Scalar;
+              // every step under a group: the ranks must exchange the same numbers whatever their progress settings
+              if (report || group) for (const [k, v] of Object.entries(terms)) kept[k] = tf.keep(v);
               return tf.addN(Object.values(terms)) as tf.Scalar;
             }, all);
-            const add = <T extends tf.Tensor>(prev: T | undefined | null, v: T): T => tf.keep(prev ? (tf.add(prev, v) as T) : v.clone()) as T;
-            const drop = (t: tf.Tensor | undefined | null) => t?.dispose();
-            for (const [k, g] of Object.entries(local.grads)) {
-              const prev = sums.grads[k];
-              sums.grads[k] = add(prev, g);
-              drop(prev);
-            }
+            for (const [k, g] of Object.entries(local.grads)) accumulate(sums.grads, k, g);
             for (const [k, v] of Object.entries(kept)) {
-              const prev = sums.terms[k];
-              sums.terms[k] = add(prev, v);
-              drop(prev);
+              accumulate(sums.terms, k, v);
               v.dispose();
             }
-            const prevTotal = sums.total;
-            sums.total = add(prevTotal, local.value);
-            drop(prevTotal);
+            accumulate(sums.total, 'loss', local.value);
           });
         }
         tf.tidy(() => {
           const names = Object.keys(sums.terms).sort();
-          const numbers = [sums.total!.dataSync()[0]!, ...names.map((k) => sums.terms[k]!.dataSync()[0]!)];
+          const numbers = [sums.total['loss']!.dataSync()[0]!, ...names.map((k) => sums.terms[k]!.dataSync()[0]!)];
           // one rank: the gradients as they are; several: summed over the ranks (with the numbers)
           const { grads, extras } = group ? allReduceGrads(group, sums.grads, numbers) : { grads: sums.grads, extras: numbers };
           const pick = (p: Record<string, tf.Variable>) => Object.fromEntries(Object.keys(p).filter((k) => grads[k]).map((k) => [k, grads[k]!]));
@@ -271,7 +267,7 @@ export async function reconstruct(o: ReconstructOptions): Promise<Reconstruction
             termValues[k] = extras[i + 1]!;
           });
         });
-        tf.dispose([...Object.values(sums.grads), ...Object.values(sums.terms), ...(sums.total ? [sums.total] : [])]);
+        tf.dispose([...Object.values(sums.grads), ...Object.values(sums.terms), ...Object.values(sums.total)]);
         if (!Number.isFinite(lastLoss)) throw new LowbitError('E_DIVERGED', `reconstruction diverged in '${unit.name}' at step ${step + 1}: loss ${lastLoss}`);
         if (report) {
           o.onProgress?.({

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { LowbitError, type QuantSetup, type StepContext } from '@lowbit/core';
+import { copyRows, LowbitError, type QuantSetup, type StepContext } from '@lowbit/core';
 import { analyze, forward, type Network, quantizableLayers, runNode } from '@lowbit/nn';
 import type { CalibrationSource } from './calibration.js';
 import type { ReconstructionConfig } from './config.js';
@@ -79,14 +79,7 @@ class Provider {
   /** Values for a batch (tensors owned by the caller's tidy scope). */
   get(indices: Int32Array, x?: tf.Tensor): tf.Tensor[] {
     if (!this.cache) return this.compute(x ?? this.calib.batch(indices));
-    return this.cache.map((c) => {
-      const out = new Float32Array(indices.length * c.row);
-      indices.forEach((i, j) => {
-        if (!(Number.isInteger(i) && i >= 0 && i < this.calib.size)) throw new LowbitError('E_ARG', `float-target cache: index ${i} is outside [0, ${this.calib.size})`);
-        out.set(c.rows.subarray(i * c.row, (i + 1) * c.row), j * c.row);
-      });
-      return tf.tensor(out, [indices.length, ...c.shape], 'float32');
-    });
+    return this.cache.map((c) => copyRows(c.rows, c.shape, indices, (i, n) => new LowbitError('E_ARG', `float-target cache: index ${i} is outside [0, ${n})`)));
   }
   finish(): void {
     this.cache = null;

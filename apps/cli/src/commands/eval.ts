@@ -1,8 +1,6 @@
-import { existsSync } from 'node:fs';
 import { initBackend, LowbitError } from '@lowbit/core';
 import { FASHION_MNIST_CLASSES, subset } from '@lowbit/data';
-import { disposeNetwork } from '@lowbit/nn';
-import { type Evaluable, evaluate, evaluateNetwork, fashionMnistTest, imageFolderData, isFashionMnistDir, loadAnyModel, loadEvaluable, modelFormat, quantizedHooks, readQuantization } from '@lowbit/pipelines/node';
+import { type Evaluable, evaluate, evaluateNetwork, fashionMnistTest, imageFolderData, isFashionMnistDir, loadEvaluable, QuantizedModel, quantizedHooks } from '@lowbit/pipelines/node';
 import { evalPolicy } from './mpq.js';
 
 export interface EvalCommandOptions {
@@ -31,15 +29,16 @@ export async function runEval(o: EvalCommandOptions): Promise<void> {
   await initBackend();
   if (o.data !== 'bundled' && !isFashionMnistDir(o.data, 'test')) return evalFolder(o);
   if (o.reference) throw new LowbitError('E_ARG', '--reference compares predictions on an image folder (--data <folder>); on the Fashion-MNIST test set, eval gives accuracy');
-  const net = await loadAnyModel(o.model);
+  const m = await loadEvaluable(o.model);
   const full = fashionMnistTest(o.data);
   const test = o.testLimit ? subset(full, Math.min(o.testLimit, full.size)) : full;
   // a quantized checkpoint (from lowbit ptq) runs with its activation quantizers
-  const quant = existsSync(o.model) && modelFormat(o.model) === 'lowbit-network' ? readQuantization(o.model) : null;
+  const quant = m.model instanceof QuantizedModel ? m.model.quantization : null;
+  const net = m.model instanceof QuantizedModel ? m.model.network : m.model;
   const r = evaluateNetwork(net, test, { ...(o.batch ? { batchSize: o.batch } : {}), ...(quant ? { forwardOptions: quantizedHooks(quant) } : {}) });
-  disposeNetwork(net);
+  m.dispose();
   if (o.json) {
-    console.log(JSON.stringify({ model: o.model, quantized: quant !== null, activations: quant ? 'quantized' : 'float', data: test.name, accuracy: r.accuracy, loss: r.loss, samples: r.samples, imagesPerSecond: r.imagesPerSecond, confusion: r.confusion }));
+    console.log(JSON.stringify({ model: o.model, quantized: quant !== null, activations: m.activations, data: test.name, accuracy: r.accuracy, loss: r.loss, samples: r.samples, imagesPerSecond: r.imagesPerSecond, confusion: r.confusion }));
     return;
   }
   const names = FASHION_MNIST_CLASSES.map((n) => n.slice(0, 7));

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { LowbitError } from '@lowbit/core';
+import { copyRows, LowbitError } from '@lowbit/core';
 import { type LabeledSet, type Preprocess, preprocessInto, UNIT } from '@lowbit/data';
 
 /**
@@ -38,15 +38,7 @@ function sharedFloats(n: number): Float32Array {
 export function calibrationRows(data: Float32Array, imageShape: [number, number, number]): CalibrationRows {
   const per = imageShape[0] * imageShape[1] * imageShape[2];
   const size = data.length / per;
-  const batch = (indices: Int32Array): tf.Tensor4D => {
-    const x = new Float32Array(indices.length * per);
-    for (let i = 0; i < indices.length; i++) {
-      const j = indices[i]!;
-      if (!(j >= 0 && j < size)) throw new LowbitError('E_CALIB', `calibration index ${j} is outside 0..${size - 1}`);
-      x.set(data.subarray(j * per, (j + 1) * per), i * per);
-    }
-    return tf.tensor4d(x, [indices.length, ...imageShape]);
-  };
+  const batch = (indices: Int32Array): tf.Tensor4D => copyRows(data, imageShape, indices, (j) => new LowbitError('E_CALIB', `calibration index ${j} is outside 0..${size - 1}`)) as tf.Tensor4D;
   return {
     imageShape,
     size,
