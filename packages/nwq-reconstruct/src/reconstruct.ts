@@ -178,6 +178,17 @@ export async function reconstruct(o: ReconstructOptions): Promise<Reconstruction
       restore(aOpt, o.resume.optimizers.activations);
     }
     const layerQs = unit.layers.map((l) => o.setup.layers.get(l)!);
+    // the kernels of the unit's trained layers, quantized once per step (see the step)
+    const kernelOf = (l: string) => o.setup.net.params[l]!['kernel']!;
+    const quantized = new Map<string, tf.Variable>();
+    for (const l of unit.layers) {
+      const q = o.setup.layers.get(l)!;
+      if (q.quantizer.variables(q.state).length === 0) continue;
+      const zeros = tf.zerosLike(kernelOf(l));
+      quantized.set(l, tf.variable(zeros));
+      zeros.dispose();
+    }
+    const quantizedParams: Record<string, tf.Variable> = Object.fromEntries([...quantized].map(([l, v]) => [`k/${l}`, v]));
     const snapshot = (): ReconstructionSnapshot => {
       const ws = wOpt.state();
       const as = aOpt.state();
@@ -226,23 +237,27 @@ export async function reconstruct(o: ReconstructOptions): Promise<Reconstruction
           into[k] = tf.keep(prev ? tf.add(prev, v) : v.clone());
           prev?.dispose();
         };
+        // the step's quantized kernels, once for all its passes (their rounding is the costly part
+        // of a pass on large layers): each pass differentiates its loss w.r.t. them
+        tf.tidy(() => {
+          for (const [l, v] of quantized) {
+            const q = o.setup.layers.get(l)!;
+            v.assign(q.quantizer.apply(kernelOf(l), q.state, ctx));
+          }
+        });
         for (const [a, b] of passes) {
           tf.tidy(() => {
             mixRng.setState(rngStart);
             const passCtx: StepContext = split ? { ...ctx, shard: { before: a, after: batch.length - b } } : ctx;
             const kept: Record<string, tf.Scalar> = {};
             const local = paramGrads(() => {
-              const terms = unit.loss(batch.subarray(a, b), passCtx);
-              for (const q of layerQs) {
-                const r = q.quantizer.regularizer?.(q.state, passCtx);
-                if (r) terms['round'] = terms['round'] ? (tf.add(terms['round'], r) as tf.Scalar) : r;
-              }
-              // each pass carries its rows' share of the batch loss (the per-step regulariser too: the shares add up to 1)
+              const terms = unit.loss(batch.subarray(a, b), passCtx, quantized);
+              // each pass carries its rows' share of the batch loss
               if (split) for (const k of Object.keys(terms)) terms[k] = tf.mul(terms[k]!, (b - a) / batch.length) as tf.Scalar;
               // every step under a group: the ranks must exchange the same numbers whatever their progress settings
               if (report || group) for (const [k, v] of Object.entries(terms)) kept[k] = tf.keep(v);
               return tf.addN(Object.values(terms)) as tf.Scalar;
-            }, all);
+            }, { ...aParams, ...quantizedParams });
             for (const [k, g] of Object.entries(local.grads)) accumulate(sums.grads, k, g);
             for (const [k, v] of Object.entries(kept)) {
               accumulate(sums.terms, k, v);
@@ -250,6 +265,42 @@ export async function reconstruct(o: ReconstructOptions): Promise<Reconstruction
             }
             accumulate(sums.total, 'loss', local.value);
           });
+        }
+        // one backward through the weight quantizers turns the summed kernel gradients into their
+        // variables' (the chain rule, linear in the gradients: the same as through every pass), with
+        // the rounding regulariser once per step (this rank's share of it under a group)
+        tf.tidy(() => {
+          const share = (to - from) / batch.length;
+          const kernelGrads = Object.keys(quantizedParams).filter((k) => sums.grads[k]);
+          let round: tf.Scalar | null = null;
+          // nothing reached a kernel and no regulariser is on this step: no weight gradients
+          if (kernelGrads.length === 0 && !layerQs.some((q) => q.quantizer.regularizer?.(q.state, ctx))) return;
+          const wStep = paramGrads(() => {
+            const parts: tf.Scalar[] = kernelGrads.map((k) => {
+              const l = k.slice('k/'.length);
+              const q = o.setup.layers.get(l)!;
+              return tf.sum(tf.mul(q.quantizer.apply(kernelOf(l), q.state, ctx), sums.grads[k]!));
+            });
+            for (const q of layerQs) {
+              const r = q.quantizer.regularizer?.(q.state, ctx);
+              if (r) round = round ? (tf.add(round, r) as tf.Scalar) : r;
+            }
+            if (round) {
+              round = tf.keep(tf.mul(round, share) as tf.Scalar);
+              parts.push(round);
+            }
+            return (parts.length === 1 ? parts[0]! : tf.addN(parts)) as tf.Scalar;
+          }, wParams);
+          for (const [k, g] of Object.entries(wStep.grads)) accumulate(sums.grads, k, g);
+          if (round) {
+            if (report || group) accumulate(sums.terms, 'round', round);
+            accumulate(sums.total, 'loss', round);
+            (round as tf.Scalar).dispose();
+          }
+        });
+        for (const k of Object.keys(quantizedParams)) {
+          sums.grads[k]?.dispose();
+          delete sums.grads[k];
         }
         tf.tidy(() => {
           const names = Object.keys(sums.terms).sort();
@@ -292,6 +343,7 @@ export async function reconstruct(o: ReconstructOptions): Promise<Reconstruction
       if (stopped && o.onCheckpoint) o.onCheckpoint(snapshot());
     } finally {
       unit.finish();
+      tf.dispose([...quantized.values()]);
       wOpt.dispose();
       aOpt.dispose();
     }

@@ -16,8 +16,11 @@ export interface Unit {
   sites: string[];
   /** Builds any cached inputs/targets (runs once, when the unit starts). */
   prepare(): void;
-  /** Loss terms of one batch, under the gradient tape. */
-  loss(indices: Int32Array, ctx: StepContext): Record<string, tf.Scalar>;
+  /**
+   * Loss terms of one batch, under the gradient tape. `weights`: the unit's quantized kernels by
+   * layer name, when the caller computed them (once per step); otherwise the quantizers run here.
+   */
+  loss(indices: Int32Array, ctx: StepContext, weights?: ReadonlyMap<string, tf.Tensor>): Record<string, tf.Scalar>;
   /** Frees caches. */
   finish(): void;
   /** Why a float-target cache fell back to per-batch targets (after `prepare`), if it did. */
@@ -111,13 +114,13 @@ export function networkUnit(setup: QuantSetup<Network>, calib: CalibrationSource
     layers,
     sites,
     prepare: () => targets.prepare(),
-    loss(indices, ctx) {
+    loss(indices, ctx, weights) {
       const x = calib.batch(indices);
       const t = targets.get(indices, x);
       const floatTaps = new Map(points.map((p, i) => [p, t[i]!]));
       const floatLogits = t[t.length - 1]!;
       const r = forward(net, x, {
-        ...quantHooks(setup, ctx, c.mixer),
+        ...quantHooks(setup, ctx, c.mixer, weights),
         ...(c.regularize === 'blocks' ? { tapBlocks: true } : { tapNodes: points }),
       });
       const quantTaps = c.regularize === 'blocks' ? r.blocks : r.nodes;
@@ -145,7 +148,7 @@ function partUnit(
   part: { name: string; layers: string[]; sites: string[] },
   input: (x: tf.Tensor) => tf.Tensor,
   target: (x: tf.Tensor) => tf.Tensor,
-  run: (xin: tf.Tensor, ctx: StepContext) => tf.Tensor,
+  run: (xin: tf.Tensor, ctx: StepContext, weights?: ReadonlyMap<string, tf.Tensor>) => tf.Tensor,
 ): Unit {
   // inputs and targets share the budget
   const budget = (c.cacheBytes ?? DEFAULT_CACHE_BYTES) / 2;
@@ -157,11 +160,11 @@ function partUnit(
       inputs.prepare();
       targets.prepare();
     },
-    loss(indices, ctx) {
+    loss(indices, ctx, weights) {
       const x = inputs.cached && targets.cached ? undefined : calib.batch(indices);
       const [xin] = inputs.get(indices, x);
       const [t] = targets.get(indices, x);
-      return { recon: mse(run(xin!, ctx), t!, c.reduction ?? 'features') };
+      return { recon: mse(run(xin!, ctx, weights), t!, c.reduction ?? 'features') };
     },
     finish() {
       inputs.finish();
@@ -189,7 +192,7 @@ export function blockUnit(setup: QuantSetup<Network>, calib: CalibrationSource, 
     { name: block, ...layersAndSites(setup, blockLayers) },
     (x) => (prev ? forward(net, x, { toBlock: prev, weight: hard.weight, activation: (s, v) => (s === io.input ? v : hard.activation!(s, v)) }).output : x),
     (x) => forward(net, x, { toBlock: block }).output,
-    (xin, ctx) => forward(net, xin, { fromBlock: block, toBlock: block, ...quantHooks(setup, ctx, c.mixer) }).output,
+    (xin, ctx, weights) => forward(net, xin, { fromBlock: block, toBlock: block, ...quantHooks(setup, ctx, c.mixer, weights) }).output,
   );
 }
 
@@ -213,6 +216,6 @@ export function layerUnit(setup: QuantSetup<Network>, calib: CalibrationSource, 
           : x
         : forward(net, x, { toBlock: node.block, ...hard, tapNodes: [site] }).nodes.get(site)!,
     (x) => forward(net, x, { toBlock: node.block, tapNodes: [layer] }).nodes.get(layer)!,
-    (xin, ctx) => runNode(net, layer, [xin], { weight: quantHooks(setup, ctx).weight! }),
+    (xin, ctx, weights) => runNode(net, layer, [xin], { weight: quantHooks(setup, ctx, undefined, weights).weight! }),
   );
 }

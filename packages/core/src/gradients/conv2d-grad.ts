@@ -7,6 +7,9 @@ import { assertNhwcUndilated, convGeometry, dilateAndPad, filterGradPadding, inp
  * - dx = conv2d(dy dilated by the stride and padded, filter rotated 180° with in/out swapped);
  * - dW = conv2d(xᵀ as [Cin, H, W, N], dyᵀ as a filter [Ho, Wo, N, Cout], dilation = stride),
  *   transposed back to [kh, kw, Cin, Cout].
+ * A 1×1 convolution without padding (most of a MobileNet) is a matrix product per position, and so
+ * are its gradients: dx = dy·Wᵀ (stride 1), dW = xᵀ·dy over the strided positions — one GEMM each,
+ * where the convolution forms above would transpose, rotate and run a conv of N input channels.
  */
 export const conv2dGradConfig: tf.GradConfig = {
   kernelName: tf.Conv2D,
@@ -16,6 +19,12 @@ export const conv2dGradConfig: tf.GradConfig = {
     assertNhwcUndilated('Conv2D', attrs);
     const g = convGeometry(x.shape, filter.shape, attrs['strides'] as [number, number], attrs['pad'], attrs['dimRoundingMode'], false);
     const d = dy as tf.Tensor4D;
+    if (filter.shape[0] === 1 && filter.shape[1] === 1 && g.padTop === 0 && g.padLeft === 0) {
+      return {
+        x: () => (g.strideHeight === 1 && g.strideWidth === 1 ? pointwiseInputGrad(d, filter) : conv2dInputGrad(d, filter, g)),
+        filter: () => pointwiseFilterGrad(x, d, g),
+      };
+    }
     return {
       x: () => conv2dInputGrad(d, filter, g),
       filter: () => conv2dFilterGrad(x, d, g),
@@ -36,4 +45,23 @@ function conv2dFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, g: ReturnType<typeof 
   const dyt = tf.transpose(dy, [1, 2, 0, 3]) as tf.Tensor4D;
   const r = tf.conv2d(xt, dyt, 1, 'valid', 'NHWC', [g.strideHeight, g.strideWidth]);
   return tf.transpose(r, [1, 2, 0, 3]);
+}
+
+function pointwiseInputGrad(dy: tf.Tensor4D, filter: tf.Tensor4D): tf.Tensor4D {
+  const [n, h, w, cout] = dy.shape;
+  const cin = filter.shape[2];
+  // explicit transposes: tfjs-wasm's matMul with a transpose flag is ~8× slower than without
+  const dx = tf.matMul(tf.reshape(dy, [n * h * w, cout]), tf.transpose(tf.reshape(filter, [cin, cout])));
+  return tf.reshape(dx, [n, h, w, cin]);
+}
+
+function pointwiseFilterGrad(x: tf.Tensor4D, dy: tf.Tensor4D, g: ReturnType<typeof convGeometry>): tf.Tensor4D {
+  const [n, h, w, cin] = x.shape;
+  const [, ho, wo, cout] = dy.shape;
+  const sh = g.strideHeight;
+  const sw = g.strideWidth;
+  // the input positions the strided 1×1 convolution reads
+  const xs = sh === 1 && sw === 1 && ho === h && wo === w ? x : tf.stridedSlice(x, [0, 0, 0, 0], [n, (ho - 1) * sh + 1, (wo - 1) * sw + 1, cin], [1, sh, sw, 1]);
+  const dW = tf.matMul(tf.transpose(tf.reshape(xs, [n * ho * wo, cin])), tf.reshape(dy, [n * ho * wo, cout]));
+  return tf.reshape(dW, [1, 1, cin, cout]);
 }
