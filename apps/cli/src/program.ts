@@ -93,7 +93,7 @@ export function buildProgram(): Command {
     .option('--lr-act <x>', 'Adam learning rate of the activation steps (default 4e-5)', nonNegativeNumber('--lr-act'))
     .option('--targets <mode>', "float targets: 'cache' (precomputed, default) or 'per-batch' (least memory)")
     .option('--memory-mb <MB>', 'working-set budget of one batched pass (every pass is split into micro-batches sized from the model to fit; the wasm heap holds at most 4096)', positiveNumber('--memory-mb'), 1024)
-    .option('--cache-mb <MB>', 'float-target cache budget in JS memory (over it the targets are recomputed per batch)', nonNegativeNumber('--cache-mb'), 2048)
+    .option('--cache-mb <MB>', 'float-target cache budget in JS memory, shared by the threads (default: 40% of free memory, 256-8192; over it float16, then per batch)', nonNegativeNumber('--cache-mb'))
     .option('--seed <n>', 'random seed (batches, mixing masks)', nonNegativeInt('--seed'), 0)
     .option('--test <src>', "'bundled' test set, a Fashion-MNIST directory, or a folder of labelled images (one sub-folder per class)", 'bundled')
     .option('--test-limit <n>', 'evaluate on the first N test images only (0 = all)', nonNegativeInt('--test-limit'), 0)

@@ -30,6 +30,7 @@ export { paramGrads } from './optim/grads.js';
 export type { GradMap, LrOptions, Optimizer, ParamMap } from './optim/optimizer.js';
 export { kernels, kernelTensor, loadKernels, setKernelsEnabled, tensorBytes, tensorValues } from './kernels/runtime.js';
 export { copyRows, gatherRows } from './gather-rows.js';
+export { fromFloat16Bits, toFloat16Bits } from './float16.js';
 export { bernoulliMix } from './mix.js';
 export type { DepthwiseDims, KernelRuntime } from './kernels/runtime.js';
 export { maxRelError } from './numeric.js';

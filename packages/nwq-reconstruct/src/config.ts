@@ -30,6 +30,18 @@ export interface ReconstructionConfig {
    * they are recomputed for every batch instead (`per-batch`).
    */
   cacheBytes?: number;
+  /**
+   * How cached targets are stored: `float32`, `float16` (half the bytes; targets rounded to 11
+   * significant bits, ≤ 2⁻¹¹ relative), or `auto` (default): float32 when it fits the budget,
+   * else float16 when that fits, else per batch.
+   */
+  cachePrecision?: 'auto' | 'float32' | 'float16';
+  /**
+   * Memory every rank of a data-parallel group sees (a `SharedArrayBuffer` given to all of them):
+   * with it the ranks fill one shared cache, each its share of the images, instead of one full
+   * cache per rank. Its size caps the cache like `cacheBytes`. Ignored without a group.
+   */
+  cacheArena?: SharedArrayBuffer;
   /** Network granularity: AR points — block outputs (default), every layer's output, or none (output only). */
   regularize: RegularizationPoints;
   /**

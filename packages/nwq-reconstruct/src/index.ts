@@ -9,3 +9,4 @@ export { reconstruct } from './reconstruct.js';
 export type { ProgressInfo, ReconstructionResult, ReconstructionSnapshot, ReconstructOptions } from './reconstruct.js';
 export { blockUnit, layerUnit, networkUnit } from './units.js';
 export type { Unit } from './units.js';
+export { CacheArena, type CachePrecision, DEFAULT_CACHE_BYTES, TargetCache } from './target-cache.js';

@@ -3,7 +3,8 @@ import { adam, allReduceGrads, broadcastParams, constant, cosine, LowbitError, t
 import { quantizableLayers, type Network } from '@lowbit/nn';
 import { BatchSampler, type CalibrationSource } from './calibration.js';
 import type { ReconstructionConfig } from './config.js';
-import { blockUnit, layerUnit, networkUnit, type Unit } from './units.js';
+import { CacheArena } from './target-cache.js';
+import { blockUnit, type CacheContext, layerUnit, networkUnit, type Unit } from './units.js';
 
 export interface ProgressInfo {
   unit: string;
@@ -63,12 +64,12 @@ export interface ReconstructionResult {
   notes: string[];
 }
 
-function buildUnits(setup: QuantSetup<Network>, calib: CalibrationSource, c: ReconstructionConfig, evalCtx: StepContext): Unit[] {
-  if (c.granularity === 'network') return [networkUnit(setup, calib, c)];
-  if (c.granularity === 'block') return setup.net.blocks.map((b) => blockUnit(setup, calib, c, b.name, evalCtx));
+function buildUnits(setup: QuantSetup<Network>, calib: CalibrationSource, c: ReconstructionConfig, evalCtx: StepContext, cx: CacheContext): Unit[] {
+  if (c.granularity === 'network') return [networkUnit(setup, calib, c, cx)];
+  if (c.granularity === 'block') return setup.net.blocks.map((b) => blockUnit(setup, calib, c, b.name, evalCtx, cx));
   return quantizableLayers(setup.net)
     .filter((l) => setup.layers.has(l.spec.name))
-    .map((l) => layerUnit(setup, calib, c, l.spec.name, evalCtx));
+    .map((l) => layerUnit(setup, calib, c, l.spec.name, evalCtx, cx));
 }
 
 /** Stable names of every quantizer variable: `w/<layer>/<i>` and `a/<site>/<i>`. */
@@ -95,6 +96,8 @@ function validate(c: ReconstructionConfig): void {
   if (c.microBatch !== undefined && !(Number.isInteger(c.microBatch) && c.microBatch >= 1)) bad(`microBatch must be a positive integer, got ${c.microBatch}`);
   if (c.inferenceBatch !== undefined && !(Number.isInteger(c.inferenceBatch) && c.inferenceBatch >= 1)) bad(`inferenceBatch must be a positive integer, got ${c.inferenceBatch}`);
   if (c.cacheBytes !== undefined && !(c.cacheBytes >= 0)) bad(`cacheBytes must be ≥ 0, got ${c.cacheBytes}`);
+  if (c.cachePrecision !== undefined && !['auto', 'float32', 'float16'].includes(c.cachePrecision)) bad(`cachePrecision must be auto, float32 or float16, got '${c.cachePrecision}'`);
+  if (c.cacheArena !== undefined && !(typeof SharedArrayBuffer === 'function' && c.cacheArena instanceof SharedArrayBuffer)) bad('cacheArena must be a SharedArrayBuffer');
   if (!(c.weightLr >= 0) || !(c.activationLr >= 0)) bad('learning rates must be ≥ 0');
 }
 
@@ -130,7 +133,9 @@ export async function reconstruct(o: ReconstructOptions): Promise<Reconstruction
   const samplerRng = o.resume ? Rng.fromState(o.resume.samplerRng) : seedRng.fork();
   const mixRng = o.resume ? Rng.fromState(o.resume.mixRng) : seedRng.fork();
   const evalCtx: StepContext = { step: 0, total: 1, training: false, rng: mixRng };
-  const units = buildUnits(o.setup, o.calibration, c, evalCtx);
+  // a data-parallel group with shared memory fills one cache for all its ranks
+  const arena = group && c.cacheArena ? new CacheArena(c.cacheArena) : null;
+  const units = buildUnits(o.setup, o.calibration, c, evalCtx, { arena, ...(group ? { group } : {}) });
   const vars = allVariables(o.setup);
   if (o.resume) {
     for (const [name, v] of Object.entries(o.resume.variables)) {
@@ -223,7 +228,6 @@ export async function reconstruct(o: ReconstructOptions): Promise<Reconstruction
         const ctx: StepContext = { step, total: c.iterations, training: true, rng: mixRng, ...(group ? { shard: { before: from, after: batch.length - to } } : {}) };
         const report = (step + 1) % every === 0 || step === c.iterations - 1;
         const termValues: Record<string, number> = {};
-        const all = { ...wParams, ...aParams };
         // every pass starts from the step's generator state and skips the rows the others hold, so
         // the masks are the whole batch's; after the last pass the generator is where one pass leaves it
         const rngStart = mixRng.state();
@@ -343,6 +347,7 @@ export async function reconstruct(o: ReconstructOptions): Promise<Reconstruction
       if (stopped && o.onCheckpoint) o.onCheckpoint(snapshot());
     } finally {
       unit.finish();
+      arena?.reset();
       tf.dispose([...quantized.values()]);
       wOpt.dispose();
       aOpt.dispose();

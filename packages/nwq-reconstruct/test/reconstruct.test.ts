@@ -264,7 +264,7 @@ describe('bounded memory: micro-batches and the float-target cache', () => {
     expect(budgetIsEnough.notes).toEqual([]);
     const over = await runWith('asoftmax', base({ iterations: 20, mixer: amixup(), cacheBytes: 1000 }));
     expect(over.notes).toHaveLength(1);
-    expect(over.notes[0]).toMatch(/^network: the float targets of 64 images need \d+ MB, more than the cache budget of 0 MB: computed per batch$/);
+    expect(over.notes[0]).toMatch(/^network: the float targets of 64 images need \d+ MB \(\d+ MB in float16\), more than the cache budget of 0 MB: computed per batch$/);
     const perBatch = await runWith('asoftmax', base({ iterations: 20, mixer: amixup(), targets: 'per-batch' }));
     expect(maxDiff(over.values, perBatch.values)).toBe(0);
     // cached rows are the float forward's values: the same run up to the float rounding of batch composition
@@ -272,6 +272,24 @@ describe('bounded memory: micro-batches and the float-target cache', () => {
     // block units cache inputs and targets, each within half the budget
     const blocks = await runWith('adaround', base({ granularity: 'block', iterations: 5, mixer: qdrop(), cacheBytes: 1000 }));
     expect(blocks.notes.map((n) => n.split(':')[0])).toEqual(['stem', 'b1', 'b2', 'head']);
+  }, 240_000);
+
+  it('a float16 cache (chosen when float32 does not fit the budget, or asked for) stays within 1% of the float32 run', async () => {
+    const values = 64 * (8 * 8 * 8 * 2 + 4 * 4 * 12 + 6 + 6);
+    const f32 = await runWith('asoftmax', base({ iterations: 20, mixer: amixup(), cachePrecision: 'float32' }));
+    expect(f32.notes).toEqual([]);
+    // 3 bytes per value: float32 does not fit, float16 does
+    const auto = await runWith('asoftmax', base({ iterations: 20, mixer: amixup(), cacheBytes: 3 * values }));
+    expect(auto.notes).toHaveLength(1);
+    expect(auto.notes[0]).toMatch(/^network: the float targets of 64 images are cached in float16 \(\d+ MB; float32 would need \d+ MB, more than the cache budget of \d+ MB\)$/);
+    const asked = await runWith('asoftmax', base({ iterations: 20, mixer: amixup(), cachePrecision: 'float16' }));
+    expect(asked.notes).toEqual([]);
+    expect(maxDiff(asked.values, auto.values)).toBe(0);
+    expect(relative(asked, f32)).toBeLessThan(1e-2);
+    expect(maxDiff(asked.values, f32.values)).toBeGreaterThan(0);
+    // float32 asked for but over the budget: per batch, never float16
+    const strict = await runWith('asoftmax', base({ iterations: 1, mixer: amixup(), cacheBytes: 3 * values, cachePrecision: 'float32' }));
+    expect(strict.notes[0]).toMatch(/need \d+ MB, more than the cache budget of \d+ MB: computed per batch$/);
   }, 240_000);
 
   it('rejects bad micro-batch, inference-batch and cache settings', async () => {
@@ -283,6 +301,8 @@ describe('bounded memory: micro-batches and the float-target cache', () => {
       ['microBatch', 2.5, /microBatch must be a positive integer, got 2.5/],
       ['inferenceBatch', -1, /inferenceBatch must be a positive integer, got -1/],
       ['cacheBytes', -5, /cacheBytes must be ≥ 0, got -5/],
+      ['cachePrecision', 'half', /cachePrecision must be auto, float32 or float16, got 'half'/],
+      ['cacheArena', new ArrayBuffer(8), /cacheArena must be a SharedArrayBuffer/],
     ] as const) {
       await expect(reconstruct({ setup: q, calibration: calib, config: { ...base({ mixer: amixup() }), [k]: v } })).rejects.toThrow(msg);
     }

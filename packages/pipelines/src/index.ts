@@ -8,7 +8,7 @@ export { loadModel } from './quantize/model-source.js';
 export type { LoadedModel, ModelSource, SavableModel, SourceFormat } from './quantize/model-source.js';
 export { calibrationRows, readCalibration } from './quantize/calibration-data.js';
 export type { CalibrationInput, CalibrationRows } from './quantize/calibration-data.js';
-export { type MemoryPlan, memoryPlan, passBudget, prepareRun, planOf } from './quantize/prepare.js';
+export { CACHE_FREE_SHARE, defaultCacheMB, type MemoryPlan, memoryPlan, passBudget, prepareRun, planOf } from './quantize/prepare.js';
 export { type PtqSettings, validateSettings } from './quantize/settings.js';
 export type { QuantizeReplicaInit, QuantizeReplicas } from './quantize/replica-types.js';
 export { topOneAgreement } from './quantize/agreement.js';

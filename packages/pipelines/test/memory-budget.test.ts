@@ -7,7 +7,7 @@ import { activationBytes, createNetwork, disposeNetwork, foldBatchNorm, forward,
 import { PRESETS, reconstruct } from '@lowbit/nwq-reconstruct';
 import { prepareQuantized } from '@lowbit/quantizers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { quantize } from '../src/index.js';
+import { defaultCacheMB, quantize } from '../src/index.js';
 
 beforeAll(() => initBackend({ backend: 'wasm', fallback: false }));
 
@@ -108,4 +108,28 @@ describe('PASS_FACTORS stay above the peaks tf.profile measures', () => {
       disposeNetwork(net0);
     }, 120_000);
   }
+});
+
+describe('the default float-target cache budget', () => {
+  it('is 40% of the free memory, between 256 MB and 8 GB, and 2048 MB where free memory is unknown', () => {
+    expect(defaultCacheMB(null)).toBe(2048);
+    expect(defaultCacheMB(10 * 2 ** 30)).toBe(4096);
+    expect(defaultCacheMB(100 * 2 ** 20)).toBe(256);
+    expect(defaultCacheMB(100 * 2 ** 30)).toBe(8192);
+    expect(defaultCacheMB(Number.NaN)).toBe(2048);
+  });
+
+  it('quantize() reports the budget it resolved (a config value wins)', async () => {
+    const model = wideModel();
+    const calibration = new Rng(2).uniform([8, 32, 32, 3]);
+    const auto = await quantize(model, { method: 'rtn', calibration });
+    expect(auto.report.memory.cacheMB).toBeGreaterThanOrEqual(256);
+    expect(auto.report.memory.cacheMB).toBeLessThanOrEqual(8192);
+    const given = await quantize(model, { method: 'rtn', calibration, cacheMB: 300 });
+    expect(given.report.memory.cacheMB).toBe(300);
+    auto.model.dispose();
+    given.model.dispose();
+    calibration.dispose();
+    model.dispose();
+  });
 });

@@ -4,7 +4,8 @@ import type { QuantizedNetwork } from '@lowbit/quantizers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundledCalibrationSet, subset } from '@lowbit/data';
 import { loadReference } from '@lowbit/models/node';
-import { disposeNetwork, encodeNetwork, type Network } from '@lowbit/nn';
+import { analyze, disposeNetwork, encodeNetwork, forward, type Network } from '@lowbit/nn';
+import * as tf from '@tensorflow/tfjs-core';
 import { calibrationRows, type CalibrationRows, prepareRun, type PtqSettings, readCalibration } from '../src/index.js';
 import { exchangeSize, startQuantizeReplicas } from '../src/quantize/replicas.js';
 
@@ -35,9 +36,9 @@ let net: Network;
 let rows: CalibrationRows;
 /** What every rank builds from: the same network, rows and settings. */
 const setup = (s: PtqSettings) => prepareRun(net, calibrationRows(rows.data, rows.imageShape), s);
-async function replicas(s: PtqSettings, q: QuantizedNetwork, resume: ReconstructionSnapshot | null) {
+async function replicas(s: PtqSettings, q: QuantizedNetwork, resume: ReconstructionSnapshot | null, cacheArena?: SharedArrayBuffer) {
   const network = await encodeNetwork(net, 'replica.bin');
-  return startQuantizeReplicas({ network, rows: rows.data, imageShape: rows.imageShape, settings: s, resume }, 2, exchangeSize(q), { module, execArgv });
+  return startQuantizeReplicas({ network, rows: rows.data, imageShape: rows.imageShape, settings: s, resume, ...(cacheArena ? { cacheArena } : {}) }, 2, exchangeSize(q), { module, execArgv });
 }
 
 describe('data-parallel reconstruction (lowbit ptq --threads)', () => {
@@ -123,5 +124,37 @@ describe('data-parallel reconstruction (lowbit ptq --threads)', () => {
     seq.q.dispose();
     par.q.dispose();
     resumed.q.dispose();
+  }, 300_000);
+
+  it('two threads fill one shared float-target cache, each its share of the images, and end where one thread does', async () => {
+    const seq = setup(base);
+    const r1 = await reconstruct({ setup: seq.q, calibration: seq.calibration, config: seq.config! });
+    const par = setup(base);
+    const arena = new SharedArrayBuffer(256 * 2 ** 20);
+    const reps = await replicas(base, par.q, null, arena);
+    try {
+      reps.post(1, { kind: 'run' });
+      const r2 = await reconstruct({ setup: par.q, calibration: par.calibration, config: { ...par.config!, cacheArena: arena }, group: reps.group });
+      expect(r2.notes).toEqual([]);
+      expect(Math.abs(r2.units[0]!.finalLoss - r1.units[0]!.finalLoss) / r1.units[0]!.finalLoss).toBeLessThan(1e-4);
+    } finally {
+      await reps.close();
+    }
+    const v1 = variables(seq.q);
+    const v2 = variables(par.q);
+    for (const [k, v] of v1) expect(maxRelError(v2.get(k)!, v), k).toBeLessThan(1e-4);
+    // the arena's first region holds the first block's float output of every image: the last
+    // image is rank 1's, written in its thread and read here as the float forward computes it
+    const info = analyze(par.q.net);
+    const first = par.q.net.blocks[0]!.name;
+    const row = info.nodes.get(info.blockIO.get(first)!.output)!.outShape.reduce((a, b) => a * b, 1);
+    const last = rows.size - 1;
+    const want = tf.tidy(() => forward(par.q.net, rows.batch(Int32Array.of(last)), { tapBlocks: true }).blocks.get(first)!.dataSync().slice()) as Float32Array;
+    const got = new Float32Array(arena, last * row * 4, row);
+    expect(want.length).toBe(row);
+    expect(maxRelError(got, want)).toBeLessThan(1e-5);
+    expect(got.some((v) => v !== 0)).toBe(true);
+    seq.q.dispose();
+    par.q.dispose();
   }, 300_000);
 });

@@ -8,7 +8,7 @@ export { detectBlocks } from './blocks.js';
 export { exportLayersModel } from './export-layers.js';
 export { exportGraphModel } from './export-graph.js';
 export type { ExportOptions, LayerGrids, StoredWeight, TfjsExport } from './export-types.js';
-export { toFloat16Bits } from './float16.js';
+export { toFloat16Bits } from '@lowbit/core';
 export { type ExportFile, fileBytes, tfjsExportFiles, writeTfjsExport } from './node/write.js';
 export { exportPacked } from './export-packed.js';
 export { codesOnGrid, GRID_TOLERANCE } from './grid-check.js';

@@ -1,7 +1,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { ExportOptions, LayerGrids, StoredWeight } from './export-types.js';
 import { codesOnGrid } from './grid-check.js';
-import { toFloat16Bits } from './float16.js';
+import { toFloat16Bits } from '@lowbit/core';
 
 /** Concatenates byte chunks into one buffer (a weight shard). */
 export function concatBytes(chunks: readonly Uint8Array[]): Uint8Array {

@@ -45,7 +45,7 @@ export interface PtqCommandOptions {
   /** Working-set budget of one batched pass, MB. */
   memoryMb: number;
   /** Float-target cache budget, MB. */
-  cacheMb: number;
+  cacheMb?: number;
   seed: number;
   inputRange: string;
   channelOrder: string;
@@ -220,7 +220,7 @@ export async function runPtq(o: PtqCommandOptions): Promise<void> {
       ...(rc && q.memory.microBatch !== null && q.memory.microBatch < rc.batchSize
         ? [`memory         each step's ${rc.batchSize} images run in passes of ${q.memory.microBatch} (gradients accumulated) to stay within --memory-mb ${q.memory.budgetMB}`]
         : []),
-      ...q.memory.notes.slice(0, 1).map((n) => `memory         ${n}${q.memory.notes.length > 1 ? ` (and ${q.memory.notes.length - 1} more units)` : ''}; raise --cache-mb to cache them`),
+      ...q.memory.notes.slice(0, 1).map((n) => `memory         ${n}${q.memory.notes.length > 1 ? ` (and ${q.memory.notes.length - 1} more units)` : ''}${n.endsWith('computed per batch') ? '; raise --cache-mb to cache them' : ''}`),
       `written        ${report.output.model}, ${report.output.report}`,
     ].join('\n'),
   );
@@ -246,6 +246,6 @@ function settingsConfig(o: PtqCommandOptions, keep: Array<'first' | 'last'>) {
     ...(o.lrAct !== undefined ? { activationLr: o.lrAct } : {}),
     ...(o.targets !== undefined ? { targets: o.targets as 'cache' } : {}),
     memoryMB: o.memoryMb,
-    cacheMB: o.cacheMb,
+    ...(o.cacheMb !== undefined ? { cacheMB: o.cacheMb } : {}),
   };
 }

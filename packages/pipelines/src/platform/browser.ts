@@ -7,6 +7,11 @@ import type { QuantizeReplicas, QuantizeReplicaInit } from '../quantize/replica-
 
 export const platform = 'browser' as const;
 
+/** A page cannot see the machine's free memory: the cache budget falls back to its fixed default. */
+export function freeMemoryBytes(): number | null {
+  return null;
+}
+
 export function loadModelFile(path: string): { net: Network; format: SourceFormat } {
   throw new LowbitError('E_PLATFORM', `model '${path}': file paths need Node; in a browser pass a URL, an IOHandler (e.g. tf.io.browserFiles), ModelArtifacts or a tf.LayersModel`);
 }

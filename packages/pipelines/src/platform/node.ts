@@ -1,5 +1,6 @@
 // Node side of the platform seam ('#platform' in package.json imports): files and worker threads.
 import { LowbitError } from '@lowbit/core';
+import { freemem } from 'node:os';
 import { join } from 'node:path';
 import { atomicWriteFiles } from '@lowbit/core/node';
 import { loadModelArg, tfjsOrigin } from '../util/load-model.js';
@@ -7,6 +8,11 @@ import type { SourceFormat } from '../quantize/model-source.js';
 import type { Network } from '@lowbit/nn';
 
 export const platform = 'node' as const;
+
+/** Free system memory in bytes (the default float-target cache budget is a share of it). */
+export function freeMemoryBytes(): number | null {
+  return freemem();
+}
 
 /** A model file (TF.js or lowbit model.json) or a bundled reference name, as a network. */
 export function loadModelFile(path: string): { net: Network; format: SourceFormat } {

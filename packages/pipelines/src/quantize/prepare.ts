@@ -17,6 +17,21 @@ export function passBudget(s: PtqSettings): number {
   return s.memoryMB !== undefined ? s.memoryMB * 2 ** 20 : DEFAULT_PASS_BUDGET_BYTES;
 }
 
+/** Share of free memory the float-target cache may take by default, and its bounds (MB). */
+export const CACHE_FREE_SHARE = 0.4;
+const CACHE_DEFAULT_MB = 2048;
+const CACHE_MIN_MB = 256;
+const CACHE_MAX_MB = 8192;
+
+/**
+ * The default float-target cache budget in MB: 40% of the free memory, between 256 MB and 8 GB
+ * (2048 MB where free memory is unknown, e.g. in a page). Data-parallel threads share one cache.
+ */
+export function defaultCacheMB(freeBytes: number | null): number {
+  if (freeBytes === null || !Number.isFinite(freeBytes)) return CACHE_DEFAULT_MB;
+  return Math.max(CACHE_MIN_MB, Math.min(CACHE_MAX_MB, Math.floor((CACHE_FREE_SHARE * freeBytes) / 2 ** 20)));
+}
+
 /** How a run splits its batched work to stay within its memory budget (reported). */
 export interface MemoryPlan {
   budgetMB: number;
@@ -39,7 +54,7 @@ export function memoryPlan(net: Network, s: PtqSettings, batchSize: number | nul
     inferenceBatch: microBatchSize(net, 'inference', { budgetBytes, cap: 64 }),
     microBatch: batchSize === null ? null : microBatchSize(net, 'training', { budgetBytes, cap: batchSize }),
     agreementBatch: microBatchSize(net, 'paired', { budgetBytes, cap: 128 }),
-    cacheMB: s.cacheMB ?? 2048,
+    cacheMB: s.cacheMB ?? CACHE_DEFAULT_MB,
   };
 }
 

@@ -2,13 +2,13 @@ import { evalContext, initBackend, LowbitError, Rng } from '@lowbit/core';
 import { type BitPolicy, disposeNetwork, encodeNetwork } from '@lowbit/nn';
 import { type ProgressInfo, type ReconstructionSnapshot, reconstruct } from '@lowbit/nwq-reconstruct';
 import type { RangeEstimator } from '@lowbit/quantizers';
-import { startQuantizeReplicas } from '#platform';
+import { freeMemoryBytes, startQuantizeReplicas } from '#platform';
 import { bitOpsReport, type SizeReport, sizeReport } from '../ptq/report.js';
 import type { OptionNames } from '../ptq/methods.js';
 import { topOneAgreement } from './agreement.js';
 import { type CalibrationInput, type CalibrationRows, readCalibration } from './calibration-data.js';
 import { loadModel, type ModelSource } from './model-source.js';
-import { type MemoryPlan, planOf, prepareRun } from './prepare.js';
+import { defaultCacheMB, type MemoryPlan, planOf, prepareRun } from './prepare.js';
 import { QuantizedModel } from './quantized-model.js';
 import { exchangeSize } from './replicas.js';
 import type { QuantizeReplicas } from './replica-types.js';
@@ -79,7 +79,11 @@ export interface QuantizeConfig {
    * to fit it; reconstruction keeps `batchSize` as its step and accumulates gradients.
    */
   memoryMB?: number;
-  /** Float-target cache budget in JS memory, MB (default 2048); over it the targets are recomputed per batch. */
+  /**
+   * Float-target cache budget in JS memory, MB (default: 40% of the free memory, 256–8192 MB; 2048
+   * in a browser). Over it the targets are stored float16 when that fits, else recomputed per
+   * batch. Data-parallel threads share one cache.
+   */
   cacheMB?: number;
   seed?: number;
   /** Data-parallel threads (Node worker threads; same result as one thread up to float summation order). Default 1. */
@@ -169,6 +173,8 @@ export async function quantize(source: ModelSource, config: QuantizeConfig): Pro
   if (!config || typeof config !== 'object') throw new LowbitError('E_CONFIG', 'quantize(model, config): config must be an object with at least { calibration }');
   if (config.calibration === undefined || config.calibration === null) throw new LowbitError('E_CONFIG', 'config.calibration is required: a tensor [N, H, W, C], an iterable of batches, or { set, preprocess }');
   const settings = settingsOf(config);
+  // resolved once here: replicas must all see the same budget
+  if (settings.cacheMB === undefined) settings.cacheMB = defaultCacheMB(freeMemoryBytes());
   // the method's own options too, before any work
   planOf(settings);
   const threadsWanted = config.threads ?? 1;
@@ -199,7 +205,10 @@ export async function quantize(source: ModelSource, config: QuantizeConfig): Pro
     if (rc) {
       if (threads > 1) {
         const network = await encodeNetwork(loaded.net, 'replica.bin');
-        replicas = await startQuantizeReplicas({ network, rows: rows.data, imageShape: rows.imageShape, settings, resume: config.checkpoint?.resume ?? null }, threads, exchangeSize(q));
+        // one float-target cache for all threads, each filling its share (pages are committed as written)
+        const cacheArena = typeof SharedArrayBuffer === 'function' && rc.targets === 'cache' && memory.cacheMB > 0 ? new SharedArrayBuffer(Math.floor(memory.cacheMB * 2 ** 20)) : undefined;
+        if (cacheArena) rc.cacheArena = cacheArena;
+        replicas = await startQuantizeReplicas({ network, rows: rows.data, imageShape: rows.imageShape, settings, resume: config.checkpoint?.resume ?? null, ...(cacheArena ? { cacheArena } : {}) }, threads, exchangeSize(q));
         for (let r = 1; r < replicas.size; r++) replicas.post(r, { kind: 'run' });
       }
       const total = rc.iterations;

@@ -14,6 +14,8 @@ export interface QuantizeReplicaInit {
   imageShape: [number, number, number];
   settings: PtqSettings;
   resume: ReconstructionSnapshot | null;
+  /** The float-target cache every rank fills its share of and reads (see `ReconstructionConfig.cacheArena`). */
+  cacheArena?: SharedArrayBuffer;
 }
 
 export type QuantizeReplicas = Replicas<{ kind: 'run' }>;

@@ -18,7 +18,8 @@ export async function replicaMain(d: ReplicaWorkerData<QuantizeReplicaInit>): Pr
     group,
     async handle() {
       if (!r.config) throw new Error('this method has no reconstruction');
-      await reconstruct({ setup: r.q, calibration: r.calibration, config: r.config, group, ...(d.init.resume ? { resume: d.init.resume } : {}) });
+      const config = d.init.cacheArena ? { ...r.config, cacheArena: d.init.cacheArena } : r.config;
+      await reconstruct({ setup: r.q, calibration: r.calibration, config, group, ...(d.init.resume ? { resume: d.init.resume } : {}) });
     },
   };
 }

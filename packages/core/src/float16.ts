@@ -40,3 +40,29 @@ export function toFloat16Bits(values: Float32Array): Uint16Array {
   }
   return out;
 }
+
+let table: Float32Array | null = null;
+
+/** The float32 value of every half-precision bit pattern (built once, 256 KiB). */
+function halfTable(): Float32Array {
+  if (table) return table;
+  const t = new Float32Array(65536);
+  for (let h = 0; h < 65536; h++) {
+    const sign = h & 0x8000 ? -1 : 1;
+    const exp = (h >>> 10) & 0x1f;
+    const mant = h & 0x3ff;
+    if (exp === 0) t[h] = sign * mant * 2 ** -24;
+    else if (exp === 0x1f) t[h] = mant ? Number.NaN : sign * Number.POSITIVE_INFINITY;
+    else t[h] = sign * (1 + mant / 1024) * 2 ** (exp - 15);
+  }
+  table = t;
+  return t;
+}
+
+/** IEEE half bits → float32 (exact: every half is a float32), into `out` when given. */
+export function fromFloat16Bits(bits: Uint16Array, out: Float32Array = new Float32Array(bits.length)): Float32Array {
+  if (out.length < bits.length) throw new RangeError(`fromFloat16Bits: output of ${out.length} values for ${bits.length} inputs`);
+  const t = halfTable();
+  for (let i = 0; i < bits.length; i++) out[i] = t[bits[i]!]!;
+  return out;
+}
