@@ -10,6 +10,7 @@ export { calibrationRows, readCalibration } from './quantize/calibration-data.js
 export type { CalibrationInput, CalibrationRows } from './quantize/calibration-data.js';
 export { CACHE_FREE_SHARE, defaultCacheMB, type MemoryPlan, memoryPlan, passBudget, prepareRun, planOf } from './quantize/prepare.js';
 export { type PtqSettings, validateSettings } from './quantize/settings.js';
+export { DEFAULT_WORK_MACS, type IterationSchedule, MIN_SCALED_ITERATIONS, measureConvGflops, scaledIterations, type SpeedReport, speedReport } from './quantize/speed.js';
 export type { QuantizeReplicaInit, QuantizeReplicas } from './quantize/replica-types.js';
 export { topOneAgreement } from './quantize/agreement.js';
 export { evaluateNetwork } from './eval/evaluate.js';

@@ -186,6 +186,10 @@ export async function runPtq(o: PtqCommandOptions): Promise<void> {
     bitOps: q.bitOps,
     /** Micro-batch sizes within --memory-mb, and what the budget changed. */
     memory: q.memory,
+    /** The preset's iterations, or scaled down for a large model (`--iters` chooses). */
+    schedule: q.schedule,
+    /** Seconds per iteration against the FLOP floor at the measured convolution speed. */
+    speed: q.speed,
     seconds,
     policy: q.policy,
     output: { model: join(out, 'model.json'), report: join(out, 'report.json') },
@@ -217,6 +221,12 @@ export async function runPtq(o: PtqCommandOptions): Promise<void> {
       `layer weights  ${kb(q.size.fp32Bytes)} fp32 → ${kb(q.size.quantizedBytes)} (${q.size.ratio.toFixed(1)}× smaller)`,
       `BitOps/image   ${(q.bitOps.fp32 / 1e9).toFixed(2)} G → ${(q.bitOps.quantized / 1e9).toFixed(3)} G`,
       `wall time      ${seconds.toFixed(1)} s${rc ? ` (reconstruction ${q.reconstructionSeconds.toFixed(1)} s)` : ''}`,
+      ...(q.schedule?.scaled ? [`iterations     ${q.schedule.iterations}: the preset's ${q.schedule.preset} scaled to the model (${(q.schedule.macsPerImage / 1e6).toFixed(0)} M MACs per image); --iters to choose`] : []),
+      ...(q.speed
+        ? [
+            `speed          ${q.speed.secondsPerIteration.toFixed(2)} s/iteration, ${q.speed.overFloor.toFixed(1)}× the FLOP floor (${q.speed.floorSecondsPerIteration.toFixed(2)} s: ${(q.speed.flopsPerIteration / 1e9).toFixed(0)} GFLOP at ${q.speed.convGflops.toFixed(0)} GFLOP/s × ${q.speed.threads} thread${q.speed.threads > 1 ? 's' : ''})`,
+          ]
+        : []),
       ...(rc && q.memory.microBatch !== null && q.memory.microBatch < rc.batchSize
         ? [`memory         each step's ${rc.batchSize} images run in passes of ${q.memory.microBatch} (gradients accumulated) to stay within --memory-mb ${q.memory.budgetMB}`]
         : []),

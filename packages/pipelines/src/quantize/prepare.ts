@@ -1,11 +1,12 @@
 import type { ReportingMixer } from '@lowbit/amixup';
 import { LowbitError } from '@lowbit/core';
-import { checkPassFits, DEFAULT_PASS_BUDGET_BYTES, microBatchSize, quantizableLayers, type Network } from '@lowbit/nn';
+import { checkPassFits, DEFAULT_PASS_BUDGET_BYTES, microBatchSize, quantizableLayers, type Network, totalMacs } from '@lowbit/nn';
 import type { CalibrationSource, ReconstructionConfig } from '@lowbit/nwq-reconstruct';
 import { prepareQuantized, type QuantizedNetwork } from '@lowbit/quantizers';
 import { type MethodPlan, mixerFor, type OptionNames, planMethod, weightQuantizerFor } from '../ptq/methods.js';
 import type { CalibrationRows } from './calibration-data.js';
 import type { PtqSettings } from './settings.js';
+import { type IterationSchedule, scaledIterations } from './speed.js';
 
 /** The method plan of a run (preset plus overrides). */
 export function planOf(s: PtqSettings, names: OptionNames = 'config'): MethodPlan {
@@ -68,8 +69,24 @@ export function prepareRun(
   rows: CalibrationRows,
   s: PtqSettings,
   names: OptionNames = 'config',
-): { plan: MethodPlan; q: QuantizedNetwork; calibration: CalibrationSource; config: ReconstructionConfig | null; mixer: ReportingMixer; memory: MemoryPlan } {
+): {
+  plan: MethodPlan;
+  q: QuantizedNetwork;
+  calibration: CalibrationSource;
+  config: ReconstructionConfig | null;
+  mixer: ReportingMixer;
+  memory: MemoryPlan;
+  schedule: IterationSchedule | null;
+} {
   const plan = planOf(s, names);
+  // a preset's iterations, scaled down for large models unless the user chose them
+  let schedule: IterationSchedule | null = null;
+  if (plan.config) {
+    const macs = totalMacs(net);
+    const batch = Math.min(plan.config.batchSize, rows.size);
+    schedule = s.iters === undefined ? scaledIterations(plan.config.iterations, batch, macs) : { preset: plan.config.iterations, iterations: plan.config.iterations, scaled: false, macsPerImage: macs };
+    plan.config.iterations = schedule.iterations;
+  }
   if (s.policy) {
     const known = new Set(quantizableLayers(net).map((l) => l.spec.name));
     const unknown = Object.keys(s.policy).filter((k) => !known.has(k));
@@ -109,5 +126,5 @@ export function prepareRun(
   const config = plan.config
     ? { ...plan.config, mixer, seed: s.seed, microBatch: memory.microBatch!, inferenceBatch: memory.inferenceBatch, cacheBytes: memory.cacheMB * 2 ** 20 }
     : null;
-  return { plan, q, calibration, config, mixer, memory };
+  return { plan, q, calibration, config, mixer, memory, schedule };
 }

@@ -9,6 +9,7 @@ import { topOneAgreement } from './agreement.js';
 import { type CalibrationInput, type CalibrationRows, readCalibration } from './calibration-data.js';
 import { loadModel, type ModelSource } from './model-source.js';
 import { defaultCacheMB, type MemoryPlan, planOf, prepareRun } from './prepare.js';
+import { type IterationSchedule, measureConvGflops, type SpeedReport, speedReport } from './speed.js';
 import { QuantizedModel } from './quantized-model.js';
 import { exchangeSize } from './replicas.js';
 import type { QuantizeReplicas } from './replica-types.js';
@@ -119,6 +120,10 @@ export interface QuantizeReport {
   policy: BitPolicy;
   /** How the work was split to fit the memory budget, and what it changed (a cache computed per batch). */
   memory: MemoryPlan & { notes: string[] };
+  /** How the iterations were chosen: the preset's, or scaled down for a large model (null for RTN). */
+  schedule: IterationSchedule | null;
+  /** Reconstruction time per iteration against the FLOP floor at the measured convolution speed (null for RTN). */
+  speed: SpeedReport | null;
   seconds: number;
 }
 
@@ -196,7 +201,8 @@ export async function quantize(source: ModelSource, config: QuantizeConfig): Pro
     if (loaded.owned) disposeNetwork(loaded.net);
     throw e;
   }
-  const { plan, q, calibration, config: rc, mixer, memory } = run;
+  const { plan, q, calibration, config: rc, mixer, memory, schedule } = run;
+  const convGflops = rc ? measureConvGflops() : 0;
   const notes: string[] = [];
   const threads = rc ? Math.min(threadsWanted, rc.batchSize, rows.size) : 1;
   let replicas: QuantizeReplicas | null = null;
@@ -275,6 +281,8 @@ export async function quantize(source: ModelSource, config: QuantizeConfig): Pro
     bitOps: bitOpsReport(q.net, q.policy),
     policy: q.policy,
     memory: { ...memory, notes },
+    schedule,
+    speed: rc && schedule ? speedReport(recon.seconds, rc.iterations, Math.min(rc.batchSize, rows.size), schedule.macsPerImage, threads, convGflops) : null,
     seconds: (performance.now() - t0) / 1000,
   };
   q.dispose();
