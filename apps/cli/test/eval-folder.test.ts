@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundledTestSet } from '@lowbit/data';
@@ -56,6 +56,26 @@ describe('lowbit eval --data <folder>', () => {
     expect(Math.abs(self.agreement.kl)).toBeLessThan(1e-6);
     const text = lowbit('eval', '--model', join(dir, 'q', 'model.json'), '--data', join(dir, 'flat'));
     expect(text.stdout).toMatch(/agreement {4}top-1 \d+\.\d\d%, top-5 \d+\.\d\d%, KL \S+ against resnet-fm/);
+  }, 300_000);
+
+  it('ptq reports agreement on images it never saw: the --calib images after --calib-size, or --heldout; says when there are none', () => {
+    const rest = JSON.parse(lowbit('ptq', '--method', 'rtn', '--wbits', '3', '--abits', '3', '--calib', join(dir, 'flat'), '--calib-size', '60', '--test-limit', '50', '--out', join(dir, 'h1'), '--json').stdout);
+    expect(rest).toMatchObject({ calibImages: 60, heldOutImages: 40 });
+    expect(rest.heldOut).toMatch(/\[60\.\.99\]$/);
+    expect(rest.heldOutAgreement).toBeGreaterThan(0.3);
+    expect(rest.heldOutAgreement).toBeLessThanOrEqual(1);
+    // the calibration images themselves as --heldout: the same share as the calibration agreement
+    const same = JSON.parse(lowbit('ptq', '--method', 'rtn', '--wbits', '3', '--abits', '3', '--calib', join(dir, 'flat'), '--heldout', join(dir, 'flat'), '--test-limit', '50', '--out', join(dir, 'h2'), '--json').stdout);
+    expect(same).toMatchObject({ calibImages: 100, heldOutImages: 100 });
+    expect(same.heldOutAgreement).toBe(same.calibrationAgreement);
+    // all of --calib used (the default count: all, at most 1,024): nothing held back, and the text says so
+    const none = lowbit('ptq', '--method', 'rtn', '--wbits', '3', '--abits', '3', '--calib', join(dir, 'flat'), '--test-limit', '50', '--out', join(dir, 'h3'));
+    expect(none.status, none.stderr).toBe(0);
+    expect(none.stdout).toMatch(/held out {7}not measured: give --heldout <images>/);
+    const bad = lowbit('ptq', '--method', 'rtn', '--calib', join(dir, 'flat'), '--heldout', join(dir, 'nope'), '--out', join(dir, 'h4'));
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/does not exist/);
+    expect(existsSync(join(dir, 'h4'))).toBe(false);
   }, 300_000);
 
   it('refuses unlabelled images without a reference, --reference on the test set, and a missing folder (exit 2)', () => {

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -56,6 +56,18 @@ describe('lowbit ptq learned methods', () => {
     const noState = lowbit('ptq', '--model', model, '--method', 'nwq', '--out', join(dir, 'fresh'), '--resume');
     expect(noState.status).toBe(2);
     expect(noState.stderr).toMatch(/no saved reconstruction state/);
+    // a truncated or empty state file: one line naming it, exit 2, no stack trace
+    for (const [text, msg] of [
+      ['{"key": {"model"', /ptq-state\.json' is not valid JSON .*; delete it to start over/],
+      ['null', /ptq-state\.json' holds no reconstruction snapshot/],
+    ] as const) {
+      mkdirSync(join(dir, 'corrupt'), { recursive: true });
+      writeFileSync(join(dir, 'corrupt', 'ptq-state.json'), text);
+      const r = lowbit('ptq', '--model', model, '--method', 'nwq', '--out', join(dir, 'corrupt'), '--resume');
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(msg);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
   }, 300_000);
 });
 

@@ -13,6 +13,7 @@ export { type PtqSettings, validateSettings } from './quantize/settings.js';
 export { DEFAULT_WORK_MACS, type IterationSchedule, MIN_SCALED_ITERATIONS, measureConvGflops, scaledIterations, type SpeedReport, speedReport } from './quantize/speed.js';
 export type { QuantizeReplicaInit, QuantizeReplicas } from './quantize/replica-types.js';
 export { topOneAgreement } from './quantize/agreement.js';
+export { progressFields, runNotes } from './quantize/report-lines.js';
 export { evaluateNetwork } from './eval/evaluate.js';
 export type { EvalResult } from './eval/evaluate.js';
 export { type Mixing, type MethodOverrides, type MethodPlan, mixerFor, type OptionNames, planMethod, type Rounding, weightQuantizerFor } from './ptq/methods.js';

@@ -56,7 +56,14 @@ describe('speed against the FLOP floor', () => {
     const sp = nwq.report.speed!;
     expect(sp.secondsPerIteration).toBeCloseTo(nwq.report.reconstructionSeconds / 4, 10);
     expect(sp.overFloor).toBeGreaterThan(1);
-    const rtn = await quantize(model, { method: 'rtn', calibration });
+    // images held back from calibration: the calibration images themselves give the same share
+    expect(nwq.report.heldOutAgreement).toBeNull();
+    const rtn = await quantize(model, { method: 'rtn', calibration, heldOut: calibration });
+    expect(rtn.report.heldOutImages).toBe(16);
+    expect(rtn.report.heldOutAgreement).toBe(rtn.report.calibrationAgreement);
+    const wrong = new Rng(4).uniform([2, 8, 8, 3]);
+    await expect(quantize(model, { method: 'rtn', calibration, heldOut: wrong })).rejects.toThrow(/^heldOut: the tensor has shape \[2, 8, 8, 3\], the model takes \[N, 16, 16, 3\]/);
+    wrong.dispose();
     expect(rtn.report.schedule).toBeNull();
     expect(rtn.report.speed).toBeNull();
     nwq.model.dispose();

@@ -1,23 +1,28 @@
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend, LowbitError } from '@lowbit/core';
 import { atomicWriteFile } from '@lowbit/core/node';
 import { analyze, disposeNetwork } from '@lowbit/nn';
-import type { ReconstructionSnapshot } from '@lowbit/nwq-reconstruct';
 import {
   channelOrder,
+  DEFAULT_CALIBRATION_IMAGES,
   evaluateNetwork,
   inputRange,
   keepList,
   loadCalibration,
+  loadCalibrationSplit,
   loadModelArg,
   loadTestSet,
   type MethodPlan,
   planMethod,
+  progressFields,
   quantize,
+  readPtqState,
+  runNotes,
   quantizedHooks,
   settingsOf,
   tfjsOrigin,
+  writePtqState,
 } from '@lowbit/pipelines/node';
 import { Progress } from '../util/progress.js';
 import { onStopRequest } from '../util/stop-request.js';
@@ -31,7 +36,8 @@ export interface PtqCommandOptions {
   iters?: number;
   batch?: number;
   calib: string;
-  calibSize: number;
+  calibSize?: number;
+  heldout?: string;
   keep8bit: string;
   granularity: string;
   estimator: string;
@@ -75,7 +81,7 @@ export function runKey(o: Pick<PtqCommandOptions, 'model' | 'wbits' | 'abits' | 
     wbits: o.wbits,
     abits: o.abits,
     calib: o.calib,
-    calibSize: o.calibSize,
+    calibSize: o.calibSize ?? DEFAULT_CALIBRATION_IMAGES,
     keep8bit: o.keep8bit,
     granularity: o.granularity,
     estimator: o.estimator,
@@ -96,25 +102,18 @@ export async function runPtq(o: PtqCommandOptions): Promise<void> {
   const out = o.out ?? join('runs', 'ptq', `${o.model.replace(/[^\w.-]+/g, '_')}-${o.method}-w${o.wbits}a${o.abits}`);
   const statePath = join(out, STATE_FILE);
   const key = runKey(o, plan);
-  let resume: ReconstructionSnapshot | undefined;
-  if (o.resume) {
-    if (!existsSync(statePath)) throw new LowbitError('E_NO_CHECKPOINT', `--resume: no saved reconstruction state in '${statePath}'`);
-    const saved = JSON.parse(readFileSync(statePath, 'utf8')) as { key: unknown; snapshot: ReconstructionSnapshot };
-    if (JSON.stringify(saved.key) !== JSON.stringify(key)) throw new LowbitError('E_RESUME', `--resume: '${statePath}' was written by a run with other settings; use the same command as that run`);
-    resume = saved.snapshot;
-  }
+  const resume = o.resume ? readPtqState(statePath, key) : undefined;
 
   const t0 = performance.now();
   await initBackend();
   const net = loadModelArg(o.model);
-  const calib = loadCalibration(o.calib, o.calibSize, net.inputShape, order);
+  const { calib, rest } = loadCalibrationSplit(o.calib, o.calibSize, net.inputShape, order, o.heldout ? 0 : 512);
+  const held = o.heldout ? loadCalibration(o.heldout, undefined, net.inputShape, order) : rest;
   const preprocess = inputRange(o.inputRange, net.inputShape[net.inputShape.length - 1]!);
   const numOutputs = analyze(net).outputShape[0]!;
   const { set: test, note: testNote } = loadTestSet(o.test, net.inputShape, numOutputs, o.testLimit, order);
   const progress = new Progress();
-  const log = (m: string) => {
-    if (!o.json) progress.log(m);
-  };
+  const log = (m: string): void => void (o.json || progress.log(m));
   log(`model ${o.model}; calibration ${calib.size} images (${calib.name}); ${test ? `test ${test.size} images` : testNote}`);
   const fp = test ? evaluateNetwork(net, test, { preprocess }) : null;
   if (fp) log(`fp32 top-1 ${(100 * fp.accuracy).toFixed(2)}%`);
@@ -125,17 +124,14 @@ export async function runPtq(o: PtqCommandOptions): Promise<void> {
     result = await quantize(net, {
       ...settingsConfig(o, keep),
       calibration: { set: calib, preprocess },
+      ...(held ? { heldOut: { set: held, preprocess } } : {}),
       threads: o.threads,
       signal: stop.signal,
       initBackend: false,
-      checkpoint: { every: o.checkpointEvery, save: (s) => atomicWriteFile(statePath, JSON.stringify({ key, snapshot: s })), ...(resume ? { resume } : {}) },
+      checkpoint: { every: o.checkpointEvery, save: (s) => writePtqState(statePath, key, s), ...(resume ? { resume } : {}) },
       onProgress: (p) => {
         if (o.json) return;
-        const fields: Record<string, string> = { loss: p.loss.toExponential(3) };
-        for (const [k, v] of Object.entries(p.terms)) if (Object.keys(p.terms).length > 1) fields[k] = v.toExponential(2);
-        if (p.temperature !== undefined) fields['τ'] = p.temperature.toFixed(3);
-        if (p.mixProbability !== undefined) fields['p'] = p.mixProbability.toFixed(3);
-        progress.update(`${plan.method} ${p.unit} (${p.unitIndex + 1}/${p.units})`, p.step, p.total, fields);
+        progress.update(`${plan.method} ${p.unit} (${p.unitIndex + 1}/${p.units})`, p.step, p.total, progressFields(p));
       },
     });
   } catch (e) {
@@ -180,6 +176,10 @@ export async function runPtq(o: PtqCommandOptions): Promise<void> {
     quantizedLoss: qe?.loss ?? null,
     testNote: testNote ?? null,
     calibrationAgreement: q.calibrationAgreement,
+    /** Agreement on images the run never saw (--heldout, or --calib images after the calibration ones). */
+    heldOutAgreement: q.heldOutAgreement,
+    heldOutImages: q.heldOutImages,
+    heldOut: held?.name ?? null,
     inputRange: o.inputRange,
     channelOrder: order,
     size: q.size,
@@ -218,19 +218,13 @@ export async function runPtq(o: PtqCommandOptions): Promise<void> {
           ]
         : [`accuracy       not measured: ${testNote}`]),
       `agreement      ${(100 * q.calibrationAgreement).toFixed(2)}% of calibration images get the same top-1 class as the float model`,
+      q.heldOutAgreement !== null
+        ? `held out       ${(100 * q.heldOutAgreement).toFixed(2)}% of ${q.heldOutImages} images the run never saw (${held!.name})`
+        : 'held out       not measured: give --heldout <images>, or --calib with more images than --calib-size',
       `layer weights  ${kb(q.size.fp32Bytes)} fp32 → ${kb(q.size.quantizedBytes)} (${q.size.ratio.toFixed(1)}× smaller)`,
       `BitOps/image   ${(q.bitOps.fp32 / 1e9).toFixed(2)} G → ${(q.bitOps.quantized / 1e9).toFixed(3)} G`,
       `wall time      ${seconds.toFixed(1)} s${rc ? ` (reconstruction ${q.reconstructionSeconds.toFixed(1)} s)` : ''}`,
-      ...(q.schedule?.scaled ? [`iterations     ${q.schedule.iterations}: the preset's ${q.schedule.preset} scaled to the model (${(q.schedule.macsPerImage / 1e6).toFixed(0)} M MACs per image); --iters to choose`] : []),
-      ...(q.speed
-        ? [
-            `speed          ${q.speed.secondsPerIteration.toFixed(2)} s/iteration, ${q.speed.overFloor.toFixed(1)}× the FLOP floor (${q.speed.floorSecondsPerIteration.toFixed(2)} s: ${(q.speed.flopsPerIteration / 1e9).toFixed(0)} GFLOP at ${q.speed.convGflops.toFixed(0)} GFLOP/s × ${q.speed.threads} thread${q.speed.threads > 1 ? 's' : ''})`,
-          ]
-        : []),
-      ...(rc && q.memory.microBatch !== null && q.memory.microBatch < rc.batchSize
-        ? [`memory         each step's ${rc.batchSize} images run in passes of ${q.memory.microBatch} (gradients accumulated) to stay within --memory-mb ${q.memory.budgetMB}`]
-        : []),
-      ...q.memory.notes.slice(0, 1).map((n) => `memory         ${n}${q.memory.notes.length > 1 ? ` (and ${q.memory.notes.length - 1} more units)` : ''}${n.endsWith('computed per batch') ? '; raise --cache-mb to cache them' : ''}`),
+      ...runNotes(q, 'flags'),
       `written        ${report.output.model}, ${report.output.report}`,
     ].join('\n'),
   );

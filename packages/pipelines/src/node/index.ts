@@ -3,7 +3,7 @@
 export * from '../index.js';
 // the Node mpq namespace (train, load, save) shadows the browser-safe one
 export { mpq } from '../mpq/namespace-node.js';
-export { loadCalibration } from '../util/calibration.js';
+export { DEFAULT_CALIBRATION_IMAGES, loadCalibration, loadCalibrationSplit } from '../util/calibration.js';
 export { isFashionMnistDir } from '../util/fashion-mnist-dir.js';
 export { mpqCalibration, oneShotPath, POLICY_FORMAT, type PolicyFile, readPolicyFile } from '../mpq/policy-file.js';
 export { loadAnyModel, loadModelArg, modelFormat, tfjsOrigin } from '../util/load-model.js';
@@ -11,6 +11,7 @@ export { fashionMnistTest, loadTestSet, loadTrainData } from '../util/test-data.
 export { type ReplicaStartOptions, startLoopReplicas } from '../util/replicas.js';
 export { defaultThreads } from '../util/threads.js';
 export { readQuantization, saveQuantized } from '../ptq/quantized-checkpoint.js';
+export { readPtqState, writePtqState } from '../ptq/resume-state.js';
 export { keepList } from '../util/keep-list.js';
 export { startQuantizeReplicas } from '../quantize/replicas.js';
 export { isOneShotDir, loadOneShot, ONE_SHOT_FORMAT, type OneShotFile, saveOneShot } from '../mpq/one-shot-io.js';

@@ -61,7 +61,16 @@ export interface QuantizeConfig {
   calibration: CalibrationInput;
   /** Use at most this many calibration images (default: all given). */
   calibrationSize?: number;
-  /** Reconstruction steps (per unit for block/layer methods); default the method's (NWQ 1,000). */
+  /**
+   * Images held back from calibration (same forms as `calibration`, preprocessed as the model
+   * expects): the report gives the share whose top-1 class the quantized model keeps
+   * (`heldOutAgreement`) — an estimate the calibration images, which the run fitted, cannot give.
+   */
+  heldOut?: CalibrationInput;
+  /**
+   * Reconstruction steps (per unit for block/layer methods); default the method's (NWQ 1,000),
+   * scaled down for large models (`report.schedule`, see `scaledIterations`).
+   */
   iterations?: number;
   /** Images per reconstruction step; default the method's (32). */
   batchSize?: number;
@@ -115,6 +124,9 @@ export interface QuantizeReport {
   calibImages: number;
   /** Share of calibration images with the float model's top-1 class. */
   calibrationAgreement: number;
+  /** Share of the `heldOut` images with the float model's top-1 class (null without `heldOut`). */
+  heldOutAgreement: number | null;
+  heldOutImages: number;
   size: SizeReport;
   bitOps: { fp32: number; quantized: number };
   policy: BitPolicy;
@@ -194,6 +206,13 @@ export async function quantize(source: ModelSource, config: QuantizeConfig): Pro
     if (loaded.owned) disposeNetwork(loaded.net);
     throw e;
   }
+  let held: CalibrationRows | null = null;
+  try {
+    if (config.heldOut !== undefined) held = await readCalibration(config.heldOut, loaded.net.inputShape);
+  } catch (e) {
+    if (loaded.owned) disposeNetwork(loaded.net);
+    throw e instanceof LowbitError ? new LowbitError(e.code, e.message.replace(/^calibration/, 'heldOut')) : e;
+  }
   let run: ReturnType<typeof prepareRun>;
   try {
     run = prepareRun(loaded.net, rows, settings);
@@ -261,6 +280,7 @@ export async function quantize(source: ModelSource, config: QuantizeConfig): Pro
     await replicas?.close();
   }
   const agreement = topOneAgreement(q.net, rows, q.forwardOptions(evalContext(new Rng(0))), memory.agreementBatch);
+  const heldOutAgreement = held ? topOneAgreement(q.net, held, q.forwardOptions(evalContext(new Rng(0))), memory.agreementBatch) : null;
   const model = QuantizedModel.fromQuantizedNetwork(q, loaded.format);
   const report: QuantizeReport = {
     method: settings.method as QuantizeMethod,
@@ -277,6 +297,8 @@ export async function quantize(source: ModelSource, config: QuantizeConfig): Pro
     keep8bit: settings.keep8bit,
     calibImages: rows.size,
     calibrationAgreement: agreement,
+    heldOutAgreement,
+    heldOutImages: held?.size ?? 0,
     size: sizeReport(q.net, q.policy),
     bitOps: bitOpsReport(q.net, q.policy),
     policy: q.policy,
