@@ -55,7 +55,9 @@ export function makeBase(w: tf.Tensor, bits: number, axis: number | null, initSt
 
 /** Integer codes `clip(base + offset, qmin, qmax)` as exported data. */
 export function hardenBase(b: RoundingBase, offset: tf.Tensor, shape: number[]): HardenedTensor {
-  const codes = tf.tidy(() => tf.clipByValue(tf.add(b.base, offset), b.qmin, b.qmax).dataSync());
+  const t = tf.tidy(() => tf.clipByValue(tf.add(b.base, offset), b.qmin, b.qmax));
+  const codes = t.dataSync();
+  t.dispose();
   return {
     codes: Int8Array.from(codes),
     shape: shape.slice(),
