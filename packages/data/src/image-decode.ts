@@ -32,11 +32,20 @@ export function decodeImage(bytes: Uint8Array, source: string): RgbaImage {
 export type ChannelOrder = 'rgb' | 'bgr';
 
 /**
+ * How an image meets the model's input size: `stretch` resizes the whole image (aspect ratio
+ * lost), `crop` takes the largest centred region of the input's aspect ratio and resizes that
+ * (the usual ImageNet evaluation: shorter side to the size, centre crop).
+ */
+export type ImageFit = 'stretch' | 'crop';
+export const IMAGE_FITS: readonly ImageFit[] = ['stretch', 'crop'];
+
+/**
  * Converts RGBA to `channels` (1: luma 0.299R + 0.587G + 0.114B; 3: RGB, or BGR with
  * `order` 'bgr') and resizes with bilinear interpolation (pixel centres aligned, as
- * tf.image.resizeBilinear with halfPixelCenters). Returns `[h, w, channels]` bytes.
+ * tf.image.resizeBilinear with halfPixelCenters) — the whole image (`fit` 'stretch', default) or
+ * its centred region of the output's aspect ratio ('crop'). Returns `[h, w, channels]` bytes.
  */
-export function toChannels(img: RgbaImage, h: number, w: number, channels: 1 | 3, order: ChannelOrder = 'rgb'): Uint8Array {
+export function toChannels(img: RgbaImage, h: number, w: number, channels: 1 | 3, order: ChannelOrder = 'rgb', fit: ImageFit = 'stretch'): Uint8Array {
   const [first, last] = order === 'bgr' ? [2, 0] : [0, 2];
   const src = new Float32Array(img.width * img.height * channels);
   for (let i = 0; i < img.width * img.height; i++) {
@@ -51,15 +60,20 @@ export function toChannels(img: RgbaImage, h: number, w: number, channels: 1 | 3
     }
   }
   const out = new Uint8Array(h * w * channels);
-  const sy = img.height / h;
-  const sx = img.width / w;
+  // the source region: all of it, or the centred window of the output's aspect ratio
+  const cw = fit === 'crop' ? Math.min(img.width, (img.height * w) / h) : img.width;
+  const ch = fit === 'crop' ? Math.min(img.height, (img.width * h) / w) : img.height;
+  const ox = (img.width - cw) / 2;
+  const oy = (img.height - ch) / 2;
+  const sy = ch / h;
+  const sx = cw / w;
   for (let y = 0; y < h; y++) {
-    const fy = Math.min(img.height - 1, Math.max(0, (y + 0.5) * sy - 0.5));
+    const fy = Math.min(img.height - 1, Math.max(0, oy + (y + 0.5) * sy - 0.5));
     const y0 = Math.floor(fy);
     const y1 = Math.min(img.height - 1, y0 + 1);
     const dy = fy - y0;
     for (let x = 0; x < w; x++) {
-      const fx = Math.min(img.width - 1, Math.max(0, (x + 0.5) * sx - 0.5));
+      const fx = Math.min(img.width - 1, Math.max(0, ox + (x + 0.5) * sx - 0.5));
       const x0 = Math.floor(fx);
       const x1 = Math.min(img.width - 1, x0 + 1);
       const dx = fx - x0;

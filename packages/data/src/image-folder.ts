@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join, relative } from 'node:path';
 import { LowbitError } from '@lowbit/core';
-import { type ChannelOrder, decodeImage, toChannels } from './image-decode.js';
+import { type ChannelOrder, decodeImage, IMAGE_FITS, type ImageFit, toChannels } from './image-decode.js';
 import { type LabeledSet, makeLabeledSet } from './labeled-set.js';
 
 export interface ImageFolderOptions {
@@ -11,6 +11,8 @@ export interface ImageFolderOptions {
   channels: 1 | 3;
   /** Channel order of 3-channel output: 'rgb' (default) or 'bgr'; grayscale output ignores it. */
   channelOrder?: ChannelOrder;
+  /** `stretch` (default: the whole image resized) or `crop` (the centred region of the output's aspect ratio). */
+  fit?: ImageFit;
   /** Take class labels from sub-folder names (sorted; default true when sub-folders exist). */
   labelsFromSubfolders?: boolean;
   /** Read at most this many images (after sorting paths). */
@@ -55,6 +57,8 @@ export function readImageFolder(dir: string, o: ImageFolderOptions): ImageFolder
   if (!(Number.isInteger(h) && h > 0 && Number.isInteger(w) && w > 0)) throw new LowbitError('E_ARG', `image size must be positive integers, got ${h}×${w}`);
   const order = o.channelOrder ?? 'rgb';
   if (order !== 'rgb' && order !== 'bgr') throw new LowbitError('E_ARG', `channel order must be 'rgb' or 'bgr', got '${order}'`);
+  const fit = o.fit ?? 'stretch';
+  if (!IMAGE_FITS.includes(fit)) throw new LowbitError('E_ARG', `image fit must be 'stretch' or 'crop', got '${fit}'`);
   let files = listImages(dir);
   if (files.length === 0) throw new LowbitError('E_DATA', `image folder '${dir}' has no .png, .jpg or .jpeg files`);
   if (o.limit !== undefined) files = files.slice(0, o.limit);
@@ -68,7 +72,7 @@ export function readImageFolder(dir: string, o: ImageFolderOptions): ImageFolder
   const images = new Uint8Array(files.length * per);
   const labels = new Uint8Array(files.length);
   files.forEach((f, i) => {
-    images.set(toChannels(decodeImage(readFileSync(f), f), h, w, o.channels, order), i * per);
+    images.set(toChannels(decodeImage(readFileSync(f), f), h, w, o.channels, order, fit), i * per);
     if (useLabels) {
       const cls = relative(dir, f).split(/[\\/]/)[0]!;
       const k = classNames.indexOf(cls);

@@ -68,6 +68,22 @@ describe('image-folder reader', () => {
     expect(() => readImageFolder(d, { size: [2, 3], channels: 3, channelOrder: 'brg' as 'bgr' })).toThrow(/channel order must be 'rgb' or 'bgr', got 'brg'/);
   });
 
+  it("fit 'crop' resizes the centred region of the output's aspect ratio; 'stretch' (default) the whole image", () => {
+    const d = join(root, 'fit');
+    mkdirSync(d, { recursive: true });
+    // 4 wide, 2 high: columns 10, 20, 30, 40 (gray)
+    writeFileSync(join(d, 'a.png'), png(4, 2, (x) => [10 * (x + 1), 10 * (x + 1), 10 * (x + 1)]));
+    const crop = readImageFolder(d, { size: [2, 2], channels: 1, fit: 'crop' });
+    expect(Array.from(crop.images)).toEqual([20, 30, 20, 30]);
+    const stretch = readImageFolder(d, { size: [2, 2], channels: 1 });
+    expect(Array.from(stretch.images)).toEqual([15, 35, 15, 35]);
+    // a tall image: the centred rows
+    writeFileSync(join(d, 'a.png'), png(1, 4, (_x, y) => [10 * (y + 1), 10 * (y + 1), 10 * (y + 1)]));
+    expect(Array.from(readImageFolder(d, { size: [2, 1], channels: 1, fit: 'crop' }).images)).toEqual([20, 30]);
+    expect(Array.from(readImageFolder(d, { size: [1, 1], channels: 1, fit: 'crop' }).images)).toEqual([25]);
+    expect(() => readImageFolder(d, { size: [2, 2], channels: 1, fit: 'zoom' as never })).toThrow(/image fit must be 'stretch' or 'crop', got 'zoom'/);
+  });
+
   it('names the bad file, and rejects empty or missing folders', () => {
     const d = join(root, 'bad');
     mkdirSync(d, { recursive: true });

@@ -25,7 +25,7 @@ export { applyStep, MIN_STEP, type OneShotPlan, oneShotShardGrads, oneShotStep, 
 export { type Criterion, disposeBatches, disposeTargets, evaluatePolicy, fixedBatches, policyError, preparePolicy, type ScoreTargets, scoreTargets } from './mpq/evaluate-policy.js';
 export { type Budget, type MpqSearch, type MpqSearchOptions, oneShotKnobs, searchOneShot, settingFromPolicy, uniformOneShotPolicy } from './mpq/search.js';
 export { crossEntropy, shardGrads, type StepResult, trainStep } from './train/step.js';
-export { channelOrder, inputRange } from './util/input-options.js';
+export { channelOrder, imageFit, type ImageReading, imageReading, inputRange } from './util/input-options.js';
 export { evaluate } from './eval/evaluate-model.js';
 export type { EvaluateOptions, Evaluation, EvaluationData } from './eval/evaluate-model.js';
 export { applyPolicy } from './mpq/apply.js';

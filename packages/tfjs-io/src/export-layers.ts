@@ -34,7 +34,8 @@ function layerConfig(n: NodeSpec, name: string): { className: string; config: Re
     case 'add':
       return { className: 'Add', config: { ...base } };
     case 'concat':
-      return { className: 'Concatenate', config: { ...base, axis: n.axis } };
+      // Keras counts the batch axis
+      return { className: 'Concatenate', config: { ...base, axis: n.axis < 0 ? n.axis : n.axis + 1 } };
     case 'zeroPad':
       return { className: 'ZeroPadding2D', config: { ...base, padding: n.padding } };
     case 'avgPool':
@@ -45,6 +46,8 @@ function layerConfig(n: NodeSpec, name: string): { className: string; config: Re
     case 'flatten':
       return { className: 'Flatten', config: { ...base } };
     case 'reshape':
+      // stock TF.js cannot load a Reshape to [-1]: the same as Flatten (an imported Squeeze)
+      if (n.targetShape.length === 1 && n.targetShape[0] === -1) return { className: 'Flatten', config: { ...base } };
       return { className: 'Reshape', config: { ...base, target_shape: n.targetShape } };
     case 'scale':
       if (typeof n.scale !== 'number' || typeof n.offset !== 'number') throw new LowbitError('E_EXPORT', `cannot export '${n.name}': per-channel rescaling`);

@@ -91,7 +91,6 @@ function unsupported(l: KerasLayer): string | null {
     case 'SeparableConv2D':
     case 'Dense':
     case 'Add':
-    case 'Concatenate':
     case 'ZeroPadding2D':
     case 'AveragePooling2D':
     case 'MaxPooling2D':
@@ -102,6 +101,10 @@ function unsupported(l: KerasLayer): string | null {
     case 'Rescaling':
     case 'Activation':
       return null;
+    case 'Concatenate': {
+      const axis = Number(c['axis'] ?? -1);
+      return Number.isInteger(axis) && axis !== 0 ? null : `axis ${JSON.stringify(c['axis'])} (only image axes: 1..3, or negative)`;
+    }
     case 'GlobalAveragePooling2D':
       return c['keepdims'] ? 'keepdims: true' : null;
     case 'BatchNormalization': {
@@ -218,10 +221,13 @@ export function importLayersModel(a: TfjsArtifacts): Network {
         nodes.push({ op: 'add', name: l.name, inputs: ins });
         out = l.name;
         break;
-      case 'Concatenate':
-        nodes.push({ op: 'concat', name: l.name, inputs: ins, axis: Number(c['axis'] ?? -1) });
+      case 'Concatenate': {
+        // Keras counts the batch axis; lowbit's IR axes are per image
+        const axis = Number(c['axis'] ?? -1);
+        nodes.push({ op: 'concat', name: l.name, inputs: ins, axis: axis < 0 ? axis : axis - 1 });
         out = l.name;
         break;
+      }
       case 'ZeroPadding2D': {
         const p = c['padding'];
         const pad: [[number, number], [number, number]] = Array.isArray(p) && Array.isArray(p[0]) ? [pair(p[0], 0), pair(p[1], 0)] : (() => {

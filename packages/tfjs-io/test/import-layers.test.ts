@@ -6,7 +6,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, Rng } from '@lowbit/core';
 import { analyze, disposeNetwork, forward, quantizableLayers } from '@lowbit/nn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { importTfjsModel } from '../src/index.js';
+import { exportLayersModel, importTfjsModel, writeTfjsExport } from '../src/index.js';
+import { stockLayers } from './stock-load.js';
 import { kitchenSink, randomizeBatchNorms, saveLayersModel } from './tfjs-fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lowbit-io-'));
@@ -57,6 +58,44 @@ describe('LayersModel import', () => {
     expect(net.blocks.map((b) => b.nodes.length)).toEqual([2, 4]);
     tf.dispose([x, ref, got]);
     disposeNetwork(net);
+  });
+});
+
+describe('Keras Concatenate axes (Keras counts the batch axis)', () => {
+  it('axis 3, -1 and 2 import to the same outputs as stock tfjs and export back to a model stock tfjs loads', async () => {
+    const input = tfjs.input({ shape: [6, 6, 3] });
+    const a = tfjs.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', kernelInitializer: tfjs.initializers.glorotUniform({ seed: 1 }) }).apply(input) as tfjs.SymbolicTensor;
+    const b = tfjs.layers.conv2d({ filters: 5, kernelSize: 1, kernelInitializer: tfjs.initializers.glorotUniform({ seed: 2 }) }).apply(input) as tfjs.SymbolicTensor;
+    const c3 = tfjs.layers.concatenate({ axis: 3 }).apply([a, b]) as tfjs.SymbolicTensor; // [6, 6, 9]
+    const c = tfjs.layers.conv2d({ filters: 4, kernelSize: 1, kernelInitializer: tfjs.initializers.glorotUniform({ seed: 3 }) }).apply(c3) as tfjs.SymbolicTensor;
+    const w2 = tfjs.layers.concatenate({ axis: 2 }).apply([a, c]) as tfjs.SymbolicTensor; // [6, 12, 4]
+    const m1 = tfjs.layers.concatenate({ axis: -1 }).apply([w2, w2]) as tfjs.SymbolicTensor; // [6, 12, 8]
+    const out = tfjs.layers.dense({ units: 3, kernelInitializer: tfjs.initializers.glorotUniform({ seed: 4 }) }).apply(tfjs.layers.flatten().apply(m1) as tfjs.SymbolicTensor) as tfjs.SymbolicTensor;
+    const model = tfjs.model({ inputs: input, outputs: out });
+    const path = await saveLayersModel(model, join(dir, 'concat-axes'));
+    const net = importTfjsModel(path);
+    const x = new Rng(5).uniform([2, 6, 6, 3]);
+    const ref = model.predict(x) as tf.Tensor;
+    const got = tf.tidy(() => forward(net, x).output);
+    expect(maxDiff(got, ref)).toBeLessThan(1e-4);
+    const e = writeTfjsExport(join(dir, 'concat-axes-export'), exportLayersModel(net));
+    const back = await stockLayers(e.modelJson);
+    const again = back.predict(x) as tf.Tensor;
+    expect(maxDiff(again, ref)).toBeLessThan(1e-4);
+    tf.dispose([x, ref, got, again]);
+    back.dispose();
+    disposeNetwork(net);
+  });
+
+  it('axis 0 (the batch axis) is refused by name', async () => {
+    const input = tfjs.input({ shape: [4, 4, 2] });
+    const cat = tfjs.layers.concatenate({ axis: 3 }).apply([input, input]) as tfjs.SymbolicTensor;
+    const path = await saveLayersModel(tfjs.model({ inputs: input, outputs: cat }), join(dir, 'concat-batch'));
+    const j = JSON.parse(readFileSync(path, 'utf8'));
+    const layer = (j.modelTopology.model_config ?? j.modelTopology).config.layers.find((l: { class_name: string }) => l.class_name === 'Concatenate');
+    layer.config.axis = 0;
+    writeFileSync(path, JSON.stringify(j));
+    expect(() => importTfjsModel(path)).toThrow(/'concatenate\w*' \(Concatenate\): axis 0 \(only image axes: 1\.\.3, or negative\)/);
   });
 });
 

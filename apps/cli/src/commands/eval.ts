@@ -12,6 +12,7 @@ export interface EvalCommandOptions {
   reference?: string;
   inputRange: string;
   channelOrder: string;
+  fit: string;
   json: boolean;
   policy?: string;
 }
@@ -62,7 +63,7 @@ async function evalFolder(o: EvalCommandOptions): Promise<void> {
   const refPath = o.reference ?? model.source;
   let reference: Evaluable | null = null;
   try {
-    const data = imageFolderData(o.data, model.inputShape, { range: o.inputRange, order: o.channelOrder, limit: o.testLimit });
+    const data = imageFolderData(o.data, model.inputShape, { range: o.inputRange, order: o.channelOrder, fit: o.fit, limit: o.testLimit });
     if (!data.labelled && !refPath) throw new LowbitError('E_ARG', `--data '${o.data}' has no class sub-folders (unlabelled): give --reference <model> to measure agreement with it`);
     reference = refPath ? await loadEvaluable(refPath) : null;
     const r = await evaluate(model.model, data, { ...(reference ? { reference: reference.model } : {}), ...(o.batch ? { batchSize: o.batch } : {}) });
@@ -71,7 +72,7 @@ async function evalFolder(o: EvalCommandOptions): Promise<void> {
       return;
     }
     const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
-    const lines = [`model        ${o.model} (activations ${model.activations})`, `data         ${o.data}: ${r.samples} images${data.labelled ? `, ${data.set.classNames.length} classes` : ', unlabelled'}, resized to ${model.inputShape.join('×')}, input range ${o.inputRange}, ${o.channelOrder}`];
+    const lines = [`model        ${o.model} (activations ${model.activations})`, `data         ${o.data}: ${r.samples} images${data.labelled ? `, ${data.set.classNames.length} classes` : ', unlabelled'}, resized to ${model.inputShape.join('×')}, input range ${o.inputRange}, ${o.channelOrder}${o.fit === 'crop' ? ', centre-cropped' : ''}`];
     if (r.accuracy !== undefined) lines.push(`top-1        ${pct(r.accuracy)}`, `loss         ${r.loss!.toFixed(4)}`);
     if (r.agreement) lines.push(`agreement    top-1 ${pct(r.agreement.top1)}, top-5 ${pct(r.agreement.top5)}, KL ${r.agreement.kl.toExponential(3)} against ${refPath}`);
     console.log(lines.join('\n'));

@@ -7,6 +7,7 @@ import {
   channelOrder,
   DEFAULT_CALIBRATION_IMAGES,
   evaluateNetwork,
+  imageFit,
   inputRange,
   keepList,
   loadCalibration,
@@ -55,6 +56,7 @@ export interface PtqCommandOptions {
   seed: number;
   inputRange: string;
   channelOrder: string;
+  fit: string;
   test: string;
   testLimit: number;
   out: string | undefined;
@@ -73,7 +75,7 @@ export function ptqPlan(o: Pick<PtqCommandOptions, 'method' | 'iters' | 'batch' 
 }
 
 /** Everything that must match for `--resume` to continue a run exactly. */
-export function runKey(o: Pick<PtqCommandOptions, 'model' | 'wbits' | 'abits' | 'calib' | 'calibSize' | 'keep8bit' | 'granularity' | 'estimator' | 'seed' | 'channelOrder' | 'inputRange'>, plan: MethodPlan) {
+export function runKey(o: Pick<PtqCommandOptions, 'model' | 'wbits' | 'abits' | 'calib' | 'calibSize' | 'keep8bit' | 'granularity' | 'estimator' | 'seed' | 'channelOrder' | 'inputRange'> & { fit?: string }, plan: MethodPlan) {
   // channelOrder and inputRange only when not the default, so states saved before the options existed still resume
   const range = o.inputRange.replace(/\s+/g, '');
   return {
@@ -88,6 +90,7 @@ export function runKey(o: Pick<PtqCommandOptions, 'model' | 'wbits' | 'abits' | 
     seed: o.seed,
     plan,
     ...(o.channelOrder === 'bgr' ? { channelOrder: 'bgr' } : {}),
+    ...(o.fit === 'crop' ? { fit: 'crop' } : {}),
     ...(range !== '0,1' ? { inputRange: range } : {}),
   };
 }
@@ -98,7 +101,7 @@ export async function runPtq(o: PtqCommandOptions): Promise<void> {
   const keep = keepList(o.keep8bit);
   for (const k of keep as string[]) if (k !== 'first' && k !== 'last') throw new LowbitError('E_ARG', `--keep-8bit takes 'first', 'last', 'first,last' or 'none', got '${o.keep8bit}'`);
   settingsOf(settingsConfig(o, keep), 'flags');
-  const order = channelOrder(o.channelOrder);
+  const order = { channelOrder: channelOrder(o.channelOrder), fit: imageFit(o.fit) };
   const out = o.out ?? join('runs', 'ptq', `${o.model.replace(/[^\w.-]+/g, '_')}-${o.method}-w${o.wbits}a${o.abits}`);
   const statePath = join(out, STATE_FILE);
   const key = runKey(o, plan);
@@ -181,7 +184,8 @@ export async function runPtq(o: PtqCommandOptions): Promise<void> {
     heldOutImages: q.heldOutImages,
     heldOut: held?.name ?? null,
     inputRange: o.inputRange,
-    channelOrder: order,
+    channelOrder: order.channelOrder,
+    fit: order.fit,
     size: q.size,
     bitOps: q.bitOps,
     /** Micro-batch sizes within --memory-mb, and what the budget changed. */

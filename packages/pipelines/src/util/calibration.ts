@@ -2,7 +2,8 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { LowbitError } from '@lowbit/core';
 import { isFashionMnistDir } from './fashion-mnist-dir.js';
-import { bundledCalibrationSet, type ChannelOrder, type LabeledSet, loadFashionMnist, makeLabeledSet, parseIdx, readImageFolder, subset } from '@lowbit/data';
+import { type ImageReading, imageReading } from './input-options.js';
+import { bundledCalibrationSet, type LabeledSet, loadFashionMnist, makeLabeledSet, parseIdx, readImageFolder, subset } from '@lowbit/data';
 
 /** Calibration images used when no count is given: all of the source, at most this many. */
 export const DEFAULT_CALIBRATION_IMAGES = 1024;
@@ -10,11 +11,12 @@ export const DEFAULT_CALIBRATION_IMAGES = 1024;
 /**
  * Calibration images from `--calib`: `bundled` (training images 0..1023), an IDX images file
  * (`.gz` or raw), a directory with the Fashion-MNIST files, or a folder of PNG/JPEG images
- * (resized to the model input; colour images in `channelOrder`, default RGB). The first `count`
+ * (resized to the model input — stretched, or centre-cropped with `fit: 'crop'`; colour images in
+ * the channel order given, default RGB). The first `count`
  * images are used (default: all, at most 1,024).
  */
-export function loadCalibration(arg: string, count: number | undefined, inputShape: number[], channelOrder: ChannelOrder = 'rgb'): LabeledSet {
-  return loadCalibrationSplit(arg, count, inputShape, channelOrder, 0).calib;
+export function loadCalibration(arg: string, count: number | undefined, inputShape: number[], image: ImageReading = 'rgb'): LabeledSet {
+  return loadCalibrationSplit(arg, count, inputShape, image, 0).calib;
 }
 
 /**
@@ -25,7 +27,7 @@ export function loadCalibrationSplit(
   arg: string,
   count: number | undefined,
   inputShape: number[],
-  channelOrder: ChannelOrder = 'rgb',
+  image: ImageReading = 'rgb',
   holdBack = 0,
 ): { calib: LabeledSet; rest: LabeledSet | null } {
   const want = count ?? DEFAULT_CALIBRATION_IMAGES;
@@ -40,7 +42,7 @@ export function loadCalibrationSplit(
   else {
     const [h, w, c] = inputShape;
     if (c !== 1 && c !== 3) throw new LowbitError('E_ARG', `image-folder calibration needs a model with 1 or 3 input channels, got ${c}`);
-    set = readImageFolder(arg, { size: [h!, w!], channels: c as 1 | 3, channelOrder, labelsFromSubfolders: false, limit: want + holdBack });
+    set = readImageFolder(arg, { size: [h!, w!], channels: c as 1 | 3, ...imageReading(image), labelsFromSubfolders: false, limit: want + holdBack });
   }
   const [h, w, c] = set.imageShape;
   if (h !== inputShape[0] || w !== inputShape[1] || c !== inputShape[2]) {

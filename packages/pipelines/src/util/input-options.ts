@@ -1,5 +1,5 @@
 import { LowbitError } from '@lowbit/core';
-import type { ChannelOrder, Preprocess } from '@lowbit/data';
+import { type ChannelOrder, IMAGE_FITS, type ImageFit, type Preprocess } from '@lowbit/data';
 
 /** `--input-range lo,hi`: bytes 0..255 map linearly to [lo, hi] (default 0,1). */
 export function inputRange(arg: string, channels: number): Preprocess {
@@ -19,4 +19,18 @@ export function inputRange(arg: string, channels: number): Preprocess {
 export function channelOrder(arg: string): ChannelOrder {
   if (arg !== 'rgb' && arg !== 'bgr') throw new LowbitError('E_ARG', `--channel-order must be rgb or bgr, got '${arg}'`);
   return arg;
+}
+
+/** `--fit stretch|crop`: how images meet the model's input size (image folders only). */
+export function imageFit(arg: string): ImageFit {
+  if (!IMAGE_FITS.includes(arg as ImageFit)) throw new LowbitError('E_ARG', `--fit must be stretch or crop, got '${arg}'`);
+  return arg as ImageFit;
+}
+
+/** How image folders are read for a model: channel order and fit (defaults rgb, stretch). A bare order is accepted too. */
+export type ImageReading = ChannelOrder | { channelOrder?: ChannelOrder; fit?: ImageFit };
+
+export function imageReading(r: ImageReading | undefined): { channelOrder: ChannelOrder; fit: ImageFit } {
+  if (r === undefined || typeof r === 'string') return { channelOrder: r ?? 'rgb', fit: 'stretch' };
+  return { channelOrder: r.channelOrder ?? 'rgb', fit: r.fit ?? 'stretch' };
 }

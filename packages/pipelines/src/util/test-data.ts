@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { LowbitError } from '@lowbit/core';
 import { isFashionMnistDir } from './fashion-mnist-dir.js';
-import { bundledCalibrationSet, bundledTestSet, type ChannelOrder, type LabeledSet, loadFashionMnist, readImageFolder, subset } from '@lowbit/data';
+import { type ImageReading, imageReading } from './input-options.js';
+import { bundledCalibrationSet, bundledTestSet, type LabeledSet, loadFashionMnist, readImageFolder, subset } from '@lowbit/data';
 
 /** The Fashion-MNIST test set: `bundled` (shipped with lowbit), or the IDX files in a directory. */
 export function fashionMnistTest(arg: string): LabeledSet {
@@ -11,11 +12,11 @@ export function fashionMnistTest(arg: string): LabeledSet {
 /**
  * The labelled test set of `--test`: `bundled` (Fashion-MNIST test set), a Fashion-MNIST
  * directory, or a folder of images in one sub-folder per class (resized to the model input; colour
- * images in `channelOrder`, default RGB). Returns null with a reason when
+ * images in the channel order and fit given, default RGB, stretched). Returns null with a reason when
  * the set does not fit the model (input shape or number of classes), so that accuracy is skipped
  * rather than computed on the wrong data.
  */
-export function loadTestSet(arg: string, inputShape: number[], numOutputs: number, limit: number, channelOrder: ChannelOrder = 'rgb'): { set: LabeledSet | null; note?: string } {
+export function loadTestSet(arg: string, inputShape: number[], numOutputs: number, limit: number, image: ImageReading = 'rgb'): { set: LabeledSet | null; note?: string } {
   let set: LabeledSet;
   if (arg === 'bundled') set = bundledTestSet();
   else if (!existsSync(arg)) throw new LowbitError('E_DATA_MISSING', `--test '${arg}' does not exist`);
@@ -23,7 +24,7 @@ export function loadTestSet(arg: string, inputShape: number[], numOutputs: numbe
   else {
     const [h, w, c] = inputShape;
     if (c !== 1 && c !== 3) throw new LowbitError('E_ARG', `a test image folder needs a model with 1 or 3 input channels, got ${c}`);
-    set = readImageFolder(arg, { size: [h!, w!], channels: c as 1 | 3, channelOrder, labelsFromSubfolders: true });
+    set = readImageFolder(arg, { size: [h!, w!], channels: c as 1 | 3, ...imageReading(image), labelsFromSubfolders: true });
   }
   const [h, w, c] = set.imageShape;
   if (h !== inputShape[0] || w !== inputShape[1] || c !== inputShape[2]) {
