@@ -20,10 +20,7 @@ export interface EvalCommandOptions {
 export async function runEval(o: EvalCommandOptions): Promise<void> {
   if (o.policy) {
     const r = await evalPolicy({ policy: o.policy, model: o.model, data: o.data, ...(o.testLimit ? { testLimit: o.testLimit } : {}) });
-    if (o.json) {
-      console.log(JSON.stringify({ policy: o.policy, oneShot: r.oneShot, accuracy: r.accuracy, loss: r.loss, samples: r.samples, bitOps: r.bitOps, sizeKB: r.sizeKB, imagesPerSecond: r.imagesPerSecond }));
-      return;
-    }
+    if (o.json) return console.log(JSON.stringify({ policy: o.policy, oneShot: r.oneShot, accuracy: r.accuracy, loss: r.loss, samples: r.samples, bitOps: r.bitOps, sizeKB: r.sizeKB, imagesPerSecond: r.imagesPerSecond }));
     const policyLines = [`one-shot network ${r.oneShot} under ${o.policy} (BN re-estimated on calibration images)`, `top-1        ${(100 * r.accuracy).toFixed(2)}%  (${r.samples} test images)`];
     return console.log([...policyLines, `loss         ${r.loss.toFixed(4)}`, `BitOps       ${(r.bitOps / 1e6).toFixed(2)} M per image`, `weights      ${r.sizeKB.toFixed(2)} KB`].join('\n'));
   }
@@ -67,10 +64,7 @@ async function evalFolder(o: EvalCommandOptions): Promise<void> {
     if (!data.labelled && !refPath) throw new LowbitError('E_ARG', `--data '${o.data}' has no class sub-folders (unlabelled): give --reference <model> to measure agreement with it`);
     reference = refPath ? await loadEvaluable(refPath) : null;
     const r = await evaluate(model.model, data, { ...(reference ? { reference: reference.model } : {}), ...(o.batch ? { batchSize: o.batch } : {}) });
-    if (o.json) {
-      console.log(JSON.stringify({ model: o.model, reference: refPath ?? null, data: o.data, labelled: data.labelled, classes: data.labelled ? data.set.classNames : null, activations: model.activations, ...r }));
-      return;
-    }
+    if (o.json) return console.log(JSON.stringify({ model: o.model, reference: refPath ?? null, data: o.data, labelled: data.labelled, classes: data.labelled ? data.set.classNames : null, activations: model.activations, ...r }));
     const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
     const lines = [`model        ${o.model} (activations ${model.activations})`, `data         ${o.data}: ${r.samples} images${data.labelled ? `, ${data.set.classNames.length} classes` : ', unlabelled'}, resized to ${model.inputShape.join('×')}, input range ${o.inputRange}, ${o.channelOrder}${o.fit === 'crop' ? ', centre-cropped' : ''}`];
     if (r.accuracy !== undefined) lines.push(`top-1        ${pct(r.accuracy)}`, `loss         ${r.loss!.toFixed(4)}`);

@@ -244,16 +244,14 @@ function settingsConfig(o: PtqCommandOptions, keep: Array<'first' | 'last'>) {
     estimator: o.estimator as 'mse',
     keep8bit: keep,
     seed: o.seed,
-    ...(o.iters !== undefined ? { iterations: o.iters } : {}),
-    ...(o.batch !== undefined ? { batchSize: o.batch } : {}),
-    ...(o.rounding !== undefined ? { rounding: o.rounding as 'asoftmax' } : {}),
-    ...(o.mixing !== undefined ? { mixing: o.mixing as 'amixup' } : {}),
-    ...(o.ar !== undefined ? { regularize: o.ar as 'blocks' } : {}),
-    ...(o.recon !== undefined ? { reconstruction: o.recon as 'network' } : {}),
-    ...(o.lrWeights !== undefined ? { weightLr: o.lrWeights } : {}),
-    ...(o.lrAct !== undefined ? { activationLr: o.lrAct } : {}),
-    ...(o.targets !== undefined ? { targets: o.targets as 'cache' } : {}),
     memoryMB: o.memoryMb,
-    ...(o.cacheMb !== undefined ? { cacheMB: o.cacheMb } : {}),
+    // the flags given (an absent flag leaves the field to quantize()'s defaults)
+    ...defined({ iterations: o.iters, batchSize: o.batch, rounding: o.rounding as 'asoftmax' | undefined, mixing: o.mixing as 'amixup' | undefined, cacheMB: o.cacheMb }),
+    ...defined({ regularize: o.ar as 'blocks' | undefined, reconstruction: o.recon as 'network' | undefined, weightLr: o.lrWeights, activationLr: o.lrAct, targets: o.targets as 'cache' | undefined }),
   };
+}
+
+/** `o` without its undefined fields. */
+function defined<T extends object>(o: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> };
 }
