@@ -8,21 +8,29 @@
 #   bash tools/bench/mbv2-224.sh            # RTN W8A8 / W4A4 / W4A8, NWQ W4A4 with its default settings
 #   ITERS=10 bash tools/bench/mbv2-224.sh   # NWQ with 10 iterations instead (a quick check)
 #   ONLY=nwq bash tools/bench/mbv2-224.sh   # only the NWQ row (ONLY=rtn: only the RTN rows)
+#   MODEL=mobilenet_v2_mid bash tools/bench/mbv2-224.sh  # nsfwjs's other MobileNetV2-224: a GraphModel
+#                                           # (TF-Hub MobileNetV2 1.4, x·2 − 1 in the graph: inputs in [0, 1])
 set -euo pipefail
 WORK=${WORK:-/tmp/lowbit-mbv2-224}
 ITERS=${ITERS:-}
 ONLY=${ONLY:-all}
+MODEL=${MODEL:-mobilenet_v2}
+case "$MODEL" in
+  mobilenet_v2) DIR=mbv2; RANGE=-1,1 ;;
+  mobilenet_v2_mid) DIR=mid; RANGE=0,1 ;;
+  *) echo "MODEL must be mobilenet_v2 or mobilenet_v2_mid, got '$MODEL'" >&2; exit 2 ;;
+esac
 mkdir -p "$WORK"
-if [ ! -f "$WORK/mbv2/model.json" ]; then
-  (cd "$WORK" && npm pack nsfwjs@4.2.1 >/dev/null && tar xzf nsfwjs-4.2.1.tgz)
-  node tools/models/extract-nsfwjs.mjs "$WORK/package/dist/esm/models/mobilenet_v2" "$WORK/mbv2"
+if [ ! -f "$WORK/$DIR/model.json" ]; then
+  [ -d "$WORK/package" ] || (cd "$WORK" && npm pack nsfwjs@4.2.1 >/dev/null && tar xzf nsfwjs-4.2.1.tgz)
+  node tools/models/extract-nsfwjs.mjs "$WORK/package/dist/esm/models/$MODEL" "$WORK/$DIR"
 fi
 [ -d "$WORK/photos" ] || node tools/data/make-photo-crops.mjs --out "$WORK/photos" --calib 256 --heldout 300 --seed 1
-M="$WORK/mbv2/model.json"
+M="$WORK/$DIR/model.json"
 run() { # name, ptq flags...
-  local name=$1; shift
-  /usr/bin/time -v node apps/cli/dist/bin.js ptq --model "$M" --calib "$WORK/photos/calib" --heldout "$WORK/photos/heldout" --input-range -1,1 --out "$WORK/$name" --json "$@" > "$WORK/$name.log" 2>&1
-  node apps/cli/dist/bin.js eval --model "$WORK/$name/model.json" --data "$WORK/photos/heldout" --input-range -1,1 --json > "$WORK/$name.eval.json"
+  local name=$DIR-$1; shift
+  /usr/bin/time -v node apps/cli/dist/bin.js ptq --model "$M" --calib "$WORK/photos/calib" --heldout "$WORK/photos/heldout" --input-range "$RANGE" --out "$WORK/$name" --json "$@" > "$WORK/$name.log" 2>&1
+  node apps/cli/dist/bin.js eval --model "$WORK/$name/model.json" --data "$WORK/photos/heldout" --input-range "$RANGE" --json > "$WORK/$name.eval.json"
   node -e '
     const fs = require("fs"); const [log, ev, name] = process.argv.slice(1);
     const text = fs.readFileSync(log, "utf8"); const r = JSON.parse(text.split("\n").find((l) => l.startsWith("{")));

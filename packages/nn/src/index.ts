@@ -1,6 +1,7 @@
 export type {
   BatchNormSpec,
   BlockSpec,
+  ClipSpec,
   ConcatSpec,
   Conv2dSpec,
   DenseSpec,
@@ -13,6 +14,7 @@ export type {
   OpName,
   Padding,
   PoolSpec,
+  PreluSpec,
   ReshapeSpec,
   ScaleSpec,
   Shape,
@@ -33,7 +35,7 @@ export { bitOps, layerCosts, totalMacs, uniformPolicy, weightBits } from './cost
 export type { BitPolicy, LayerBits, LayerCost } from './costs.js';
 export { decodeNetwork, encodeNetwork, NETWORK_FORMAT, NETWORK_FORMAT_VERSION } from './serialize.js';
 export type { NetworkJson } from './serialize.js';
-export { knownOps } from './ops/registry.js';
+export { knownOps, opFor } from './ops/registry.js';
 export type { OpContext, OpDef, ParamDef, ParamInit } from './ops/op-def.js';
 export { batchNormProducers, switchableBatchNorm } from './switchable-bn.js';
 export type { BatchNormSet, SwitchableBatchNorm } from './switchable-bn.js';

@@ -32,7 +32,7 @@ export function activationSites(spec: NetworkSpec): ActivationSite[] {
       const a = typeof s.scale === 'number' ? [s.scale] : s.scale;
       const b = typeof s.offset === 'number' ? [s.offset] : s.offset;
       v = (nonNeg.get(s.inputs[0]!) ?? false) && a.every((x) => x >= 0) && b.every((x) => x >= 0);
-    }
+    } else if (s.op === 'clip') v = (s.min !== null && s.min >= 0) || ((nonNeg.get(s.inputs[0]!) ?? false) && (s.max === null || s.max >= 0));
     nonNeg.set(s.name, v);
   }
   const sites: ActivationSite[] = [];

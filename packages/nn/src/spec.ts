@@ -52,7 +52,19 @@ export interface PoolSpec extends NodeBase {
 }
 
 export interface SimpleSpec extends NodeBase {
-  op: 'relu' | 'relu6' | 'identity' | 'flatten' | 'globalAvgPool' | 'add' | 'softmax' | 'sigmoid' | 'swish' | 'hardSwish';
+  op: 'relu' | 'relu6' | 'identity' | 'flatten' | 'globalAvgPool' | 'add' | 'softmax' | 'sigmoid' | 'tanh' | 'swish' | 'hardSwish';
+}
+
+/** Parametric ReLU: `x` where positive, `alpha·x` elsewhere, one learned slope per channel (Keras PReLU shared over the spatial axes). */
+export interface PreluSpec extends NodeBase {
+  op: 'prelu';
+}
+
+/** Clipping to `[min, max]`; `null` leaves that side open (TF's Maximum / Minimum with a constant, clip_by_value). */
+export interface ClipSpec extends NodeBase {
+  op: 'clip';
+  min: number | null;
+  max: number | null;
 }
 
 /** Concatenation along a per-example axis (−1: channels). */
@@ -61,10 +73,11 @@ export interface ConcatSpec extends NodeBase {
   axis: number;
 }
 
-/** Zero padding of the two spatial axes: `[[top, bottom], [left, right]]`. */
+/** Zero padding of the two spatial axes, `[[top, bottom], [left, right]]`, and optionally of the channels (`[before, after]`). */
 export interface ZeroPadSpec extends NodeBase {
   op: 'zeroPad';
   padding: [[number, number], [number, number]];
+  channels?: [number, number];
 }
 
 /** Reshape of each example to `targetShape` (one entry may be −1). */
@@ -80,7 +93,7 @@ export interface ScaleSpec extends NodeBase {
   offset: number | number[];
 }
 
-export type NodeSpec = Conv2dSpec | DepthwiseConv2dSpec | DenseSpec | BatchNormSpec | PoolSpec | SimpleSpec | ConcatSpec | ZeroPadSpec | ReshapeSpec | ScaleSpec;
+export type NodeSpec = Conv2dSpec | DepthwiseConv2dSpec | DenseSpec | BatchNormSpec | PoolSpec | SimpleSpec | PreluSpec | ClipSpec | ConcatSpec | ZeroPadSpec | ReshapeSpec | ScaleSpec;
 export type OpName = NodeSpec['op'];
 
 /** Layers with a weight kernel that quantization acts on. */

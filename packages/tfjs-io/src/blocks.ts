@@ -2,7 +2,7 @@ import type { BlockSpec, NodeSpec } from '@lowbit/nn';
 
 const LAYER_OPS = new Set(['conv2d', 'depthwiseConv2d', 'dense']);
 /** Elementwise ops that belong to the block before them (a layer's BN and activation, a residual block's final ReLU). */
-const TRAILING_OPS = new Set(['batchNorm', 'relu', 'relu6', 'sigmoid', 'swish', 'hardSwish', 'identity', 'softmax', 'scale']);
+const TRAILING_OPS = new Set(['batchNorm', 'relu', 'relu6', 'clip', 'prelu', 'sigmoid', 'tanh', 'swish', 'hardSwish', 'identity', 'softmax', 'scale']);
 
 /**
  * Groups a topologically ordered node list into blocks for block-wise and network-wise

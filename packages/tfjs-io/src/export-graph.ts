@@ -79,6 +79,17 @@ const EMIT: Emitters = {
   relu: unary('Relu'),
   relu6: unary('Relu6'),
   sigmoid: unary('Sigmoid'),
+  tanh: unary('Tanh'),
+  prelu: (_n, c) => {
+    const alpha = c.params['alpha']!;
+    c.g.op(c.name, 'Prelu', [c.ins[0]!, c.g.constFloat(`${c.name}/alpha`, alpha.shape, floats(alpha))]);
+  },
+  clip: (n, c) => {
+    const bound = (v: number, k: string) => c.g.constFloat(`${c.name}/${k}`, [], Float32Array.of(v), undefined, 'graph constant');
+    if (n.min !== null && n.max !== null) c.g.op(c.name, 'ClipByValue', [c.ins[0]!, bound(n.min, 'min'), bound(n.max, 'max')]);
+    else if (n.min !== null) c.g.op(c.name, 'Maximum', [c.ins[0]!, bound(n.min, 'min')]);
+    else c.g.op(c.name, 'Minimum', [c.ins[0]!, bound(n.max!, 'max')]);
+  },
   softmax: unary('Softmax'),
   identity: unary('Identity'),
   swish: (_n, c) => {
@@ -105,7 +116,8 @@ const EMIT: Emitters = {
   reshape,
   zeroPad: (n, c) => {
     const [[t, b], [l, r]] = n.padding;
-    const p = c.g.constInt(`${c.name}/paddings`, [4, 2], [0, 0, t, b, l, r, 0, 0]);
+    const [c0, c1] = n.channels ?? [0, 0];
+    const p = c.g.constInt(`${c.name}/paddings`, [4, 2], [0, 0, t, b, l, r, c0, c1]);
     c.g.op(c.name, 'Pad', [c.ins[0]!, p], { Tpaddings: attr.type('DT_INT32') });
   },
   concat: (n, c) => {

@@ -6,7 +6,7 @@ import { ManifestWriter } from './weights-manifest.js';
 
 const kerasName = (n: string) => (n === 'input' ? 'input_1' : n.replace(/[^A-Za-z0-9_.-]/g, '_'));
 
-function layerConfig(n: NodeSpec, name: string): { className: string; config: Record<string, unknown> } {
+function layerConfig(n: NodeSpec, name: string, shape: readonly number[]): { className: string; config: Record<string, unknown> } {
   // Only what differs from tfjs-layers' defaults (trainable, channels_last, dilation 1, linear
   // activation are implied): the topology is a visible share of a 4-bit model's bytes.
   const base = { name };
@@ -25,8 +25,15 @@ function layerConfig(n: NodeSpec, name: string): { className: string; config: Re
       return { className: 'ReLU', config: { ...base } };
     case 'relu6':
       return { className: 'ReLU', config: { ...base, max_value: 6 } };
+    case 'clip':
+      // Keras ReLU is max(x, threshold) capped at max_value only for a threshold of 0
+      if (n.min !== 0) throw new LowbitError('E_EXPORT', `cannot export '${n.name}': clipping to [${n.min ?? '-∞'}, ${n.max ?? '∞'}] (only [0, max])`);
+      return { className: 'ReLU', config: { ...base, ...(n.max === null ? {} : { max_value: n.max }) } };
+    case 'prelu':
+      return { className: 'PReLU', config: { ...base, shared_axes: Array.from({ length: shape.length - 1 }, (_, i) => i + 1) } };
     case 'softmax':
     case 'sigmoid':
+    case 'tanh':
     case 'swish':
       return { className: 'Activation', config: { ...base, activation: n.op } };
     case 'identity':
@@ -37,6 +44,7 @@ function layerConfig(n: NodeSpec, name: string): { className: string; config: Re
       // Keras counts the batch axis
       return { className: 'Concatenate', config: { ...base, axis: n.axis < 0 ? n.axis : n.axis + 1 } };
     case 'zeroPad':
+      if (n.channels && (n.channels[0] || n.channels[1])) throw new LowbitError('E_EXPORT', `cannot export '${n.name}': zero padding of the channels`);
       return { className: 'ZeroPadding2D', config: { ...base, padding: n.padding } };
     case 'avgPool':
     case 'maxPool':
@@ -67,6 +75,8 @@ function weightNames(n: NodeSpec): Array<[param: string, keras: string]> {
       return n.useBias ? [['kernel', 'depthwise_kernel'], ['bias', 'bias']] : [['kernel', 'depthwise_kernel']];
     case 'batchNorm':
       return [['gamma', 'gamma'], ['beta', 'beta'], ['movingMean', 'moving_mean'], ['movingVariance', 'moving_variance']];
+    case 'prelu':
+      return [['alpha', 'alpha']];
     default:
       return [];
   }
@@ -90,7 +100,7 @@ export function exportLayersModel(net: Network, o: ExportOptions = {}): TfjsExpo
   const configs = new Map<string, ReturnType<typeof layerConfig>>();
   for (const n of info.order.map((x) => x.spec)) {
     try {
-      configs.set(n.name, layerConfig(n, kerasName(n.name)));
+      configs.set(n.name, layerConfig(n, kerasName(n.name), info.nodes.get(n.name)!.outShape));
     } catch (e) {
       if (!(e instanceof LowbitError)) throw e;
       problems.push(e.message.replace(/^cannot export /, ''));
@@ -107,7 +117,9 @@ export function exportLayersModel(net: Network, o: ExportOptions = {}): TfjsExpo
     w.layer = n.name;
     for (const [param, keras] of weightNames(n)) {
       const t = net.params[n.name]![param]!;
-      w.float(`${name}/${keras}`, t.shape, t.dataSync() as Float32Array, param === 'kernel' ? o.grids?.[n.name] : undefined);
+      // PReLU shares its slopes over the spatial axes: Keras holds them as [1, 1, C]
+      const shape = n.op === 'prelu' ? [...info.nodes.get(n.name)!.outShape.slice(0, -1).map(() => 1), t.size] : t.shape;
+      w.float(`${name}/${keras}`, shape, t.dataSync() as Float32Array, param === 'kernel' ? o.grids?.[n.name] : undefined);
     }
   }
   const { specs, weightData, weights } = w.finish();

@@ -74,7 +74,7 @@ function kerasLayers(a: TfjsArtifacts): { layers: KerasLayer[]; inputShape: numb
   return { layers, inputShape, inputName, output: out === inputName ? 'input' : out, name };
 }
 
-const ACTIVATIONS: Record<string, NodeSpec['op'] | null> = { linear: null, relu: 'relu', relu6: 'relu6', softmax: 'softmax', sigmoid: 'sigmoid', swish: 'swish', hard_swish: 'hardSwish', hardSwish: 'hardSwish' };
+const ACTIVATIONS: Record<string, NodeSpec['op'] | null> = { linear: null, relu: 'relu', relu6: 'relu6', softmax: 'softmax', sigmoid: 'sigmoid', tanh: 'tanh', swish: 'swish', hard_swish: 'hardSwish', hardSwish: 'hardSwish' };
 
 /** Why a layer cannot be imported, or null when it can. */
 function unsupported(l: KerasLayer): string | null {
@@ -115,7 +115,13 @@ function unsupported(l: KerasLayer): string | null {
     case 'ReLU': {
       const mv = c['max_value'];
       if ((c['negative_slope'] ?? 0) !== 0 || (c['threshold'] ?? 0) !== 0) return 'negative_slope/threshold other than 0';
-      return mv == null || mv === 6 ? null : `max_value ${String(mv)} (only none or 6)`;
+      return mv == null || Number(mv) >= 0 ? null : `max_value ${String(mv)} (only none or ≥ 0)`;
+    }
+    case 'PReLU': {
+      // one slope per channel: shared over every axis but the channels
+      const sh = c['shared_axes'];
+      const axes = Array.isArray(sh) ? sh.map(Number).sort() : [];
+      return axes.length > 0 && axes.every((x, i) => x === i + 1) ? null : `shared_axes ${JSON.stringify(sh ?? null)} (only all axes but the channels, one slope per channel)`;
     }
     default:
       return `layer type '${l.className}' is not supported`;
@@ -207,8 +213,15 @@ export function importLayersModel(a: TfjsArtifacts): Network {
         out = l.name;
         break;
       }
-      case 'ReLU':
-        nodes.push({ op: c['max_value'] === 6 ? 'relu6' : 'relu', name: l.name, inputs: ins });
+      case 'ReLU': {
+        const mv = c['max_value'] == null ? null : Number(c['max_value']);
+        nodes.push(mv === null ? { op: 'relu', name: l.name, inputs: ins } : mv === 6 ? { op: 'relu6', name: l.name, inputs: ins } : { op: 'clip', name: l.name, inputs: ins, min: 0, max: mv });
+        out = l.name;
+        break;
+      }
+      case 'PReLU':
+        nodes.push({ op: 'prelu', name: l.name, inputs: ins });
+        params[l.name] = { alpha: weight(l.name, 'alpha') };
         out = l.name;
         break;
       case 'Activation': {
@@ -281,10 +294,12 @@ export function importLayersModel(a: TfjsArtifacts): Network {
     for (const [p, def] of Object.entries(pdefs)) {
       const t = params[node]?.[p];
       if (!t) throw new LowbitError('E_WEIGHTS', `${a.path}: no weight for '${node}/${p}'`);
-      if (t.shape.length !== def.shape.length || t.shape.some((d, i) => d !== def.shape[i])) {
+      // PReLU slopes are [1, 1, C] in Keras, [C] in the IR
+      const same = p === 'alpha' ? t.size === def.shape[0] : t.shape.length === def.shape.length && t.shape.every((d, i) => d === def.shape[i]);
+      if (!same) {
         throw new LowbitError('E_WEIGHTS', `${a.path}: weight for '${node}/${p}' has shape [${t.shape.join(', ')}], the layer needs [${def.shape.join(', ')}]`);
       }
-      ps[p] = tf.tidy(() => tf.variable(tf.cast(t, 'float32'), def.trainable));
+      ps[p] = tf.tidy(() => tf.variable(tf.reshape(tf.cast(t, 'float32'), def.shape), def.trainable));
     }
     net.params[node] = ps;
   }

@@ -100,3 +100,48 @@ export function squeezeGraph(): GraphBuilder {
   g.op('fc', '_FusedMatMul', [sq, g.const('fc/w', [3, 2]), g.const('fc/b', [2])], { transpose_a: { b: false }, transpose_b: { b: false }, fused_ops: slist(['BiasAdd']), num_args: { i: '1' }, epsilon: { f: 0 } });
   return g;
 }
+
+/**
+ * The ops real converter output adds around a CNN: x·2 − 1 preprocessing (Mul, Sub), static shape
+ * arithmetic (Shape → StridedSlice → Pack → Reshape, Cast), PReLU standalone and fused into a conv
+ * (slopes as [1, 1, C] and as a scalar), an unfused ReLU6 (Maximum then Minimum) and a general
+ * clip, Tanh, zero padding of the channels, Mean with keep_dims, ExpandDims and Squeeze.
+ */
+export function convertedOpsGraph(): GraphBuilder {
+  const g = new GraphBuilder();
+  const i32 = { type: 'DT_INT32' };
+  const x = g.placeholder('x', [-1, 6, 6, 3]);
+  const pre = g.op('pre/sub', 'Sub', [g.op('pre/mul', 'Mul', [x, g.const('pre/two', [], [2])]), g.const('pre/one', [], [1])]);
+  const c1 = g.op('conv1', '_FusedConv2D', [pre, g.const('conv1/w', [3, 3, 3, 4]), g.const('conv1/b', [4]), g.const('conv1/alpha', [1, 1, 4], [0.1, 0.2, -0.1, 0.3])], {
+    strides: ilist([1, 1, 1, 1]),
+    padding: s('SAME'),
+    data_format: s('NHWC'),
+    dilations: ilist([1, 1, 1, 1]),
+    fused_ops: slist(['BiasAdd', 'Prelu']),
+    num_args: { i: '2' },
+    epsilon: { f: 0 },
+  });
+  // unfused relu6 and a [-0.5, 0.7] clip
+  const r6 = g.op('r6/min', 'Minimum', [g.op('r6/max', 'Maximum', [c1, g.const('r6/zero', [], [0])]), g.const('r6/six', [], [6])]);
+  const dw = g.conv('dw', r6, g.const('dw/w', [3, 3, 4, 1]), { depthwise: true, fused: ['BiasAdd'], bias: g.const('dw/b', [4]) });
+  const clip = g.op('clip/max', 'Maximum', [g.const('clip/lo', [], [-0.5]), g.op('clip/min', 'Minimum', [dw, g.const('clip/hi', [], [0.7])])]);
+  const pr = g.op('prelu', 'Prelu', [clip, g.const('prelu/alpha', [], [0.25])]);
+  // channel padding 4 → 6 (a residual that widens), then tanh
+  const padded = g.op('pad', 'Pad', [pr, g.const('pad/p', [4, 2], [0, 0, 0, 0, 0, 0, 1, 1], 'int32')], { Tpaddings: i32 });
+  const c2 = g.conv('conv2', padded, g.const('conv2/w', [1, 1, 6, 6]), { fused: ['BiasAdd'], bias: g.const('conv2/b', [6]) });
+  const th = g.op('tanh', 'Tanh', [g.op('res', 'AddV2', [c2, padded])]);
+  const mean = g.op('mean', 'Mean', [th, g.const('mean/axes', [2], [1, 2], 'int32')], { keep_dims: { b: true }, Tidx: i32 });
+  // reshape to [batch, 6] through Shape → StridedSlice → Pack (the batch stays open), then Cast
+  const shape = g.op('shape', 'Shape', [mean], { out_type: i32 });
+  const batch = g.op('batch', 'StridedSlice', [shape, g.const('ss/b', [1], [0], 'int32'), g.const('ss/e', [1], [1], 'int32'), g.const('ss/s', [1], [1], 'int32')], {
+    Index: i32,
+    shrink_axis_mask: { i: '1' },
+  });
+  const six = g.op('six', 'Cast', [g.const('six/f', [], [6])], { SrcT: { type: 'DT_FLOAT' }, DstT: i32 });
+  const target = g.op('target', 'Pack', [batch, six], { N: { i: '2' }, axis: { i: '0' } });
+  const flat = g.op('flat', 'Reshape', [mean, target], { Tshape: i32 });
+  const fc = g.op('fc', '_FusedMatMul', [flat, g.const('fc/w', [6, 3]), g.const('fc/b', [3])], { transpose_a: { b: false }, transpose_b: { b: false }, fused_ops: slist(['BiasAdd']), num_args: { i: '1' }, epsilon: { f: 0 } });
+  const e = g.op('expand', 'ExpandDims', [fc, g.const('expand/axis', [], [-1], 'int32')], { Tdim: i32 });
+  g.op('squeeze', 'Squeeze', [e], { squeeze_dims: ilist([2]) });
+  return g;
+}

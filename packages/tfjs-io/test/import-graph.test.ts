@@ -5,8 +5,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, Rng } from '@lowbit/core';
 import { disposeNetwork, forward, quantizableLayers } from '@lowbit/nn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exportLayersModel, importTfjsModel, writeTfjsExport } from '../src/index.js';
-import { cnnGraph, GraphBuilder, squeezeGraph } from './graph-fixtures.js';
+import { exportGraphModel, exportLayersModel, importTfjsModel, writeTfjsExport } from '../src/index.js';
+import { cnnGraph, convertedOpsGraph, GraphBuilder, squeezeGraph } from './graph-fixtures.js';
 import { stockGraph, stockLayers } from './stock-load.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lowbit-graph-'));
@@ -17,6 +17,7 @@ describe('GraphModel import', () => {
   for (const [name, make, shape] of [
     ['converter-style CNN', cnnGraph, [3, 8, 8, 2]],
     ['pool + squeeze + fused MatMul', squeezeGraph, [4, 4, 4, 3]],
+    ['converter ops: Sub, shape arithmetic, PReLU, Maximum/Minimum, Tanh, channel Pad, keep_dims, ExpandDims', convertedOpsGraph, [3, 6, 6, 3]],
   ] as const) {
     it(`${name}: same outputs as stock tf.loadGraphModel (< 1e-4)`, async () => {
       const path = make().write(join(dir, name.replace(/\W+/g, '_')));
@@ -33,6 +34,22 @@ describe('GraphModel import', () => {
         expect(net.nodes.find((n) => n.name === 'fc')).toMatchObject({ useBias: true });
         expect(quantizableLayers(net).length).toBe(5);
         expect(net.blocks.some((b) => b.nodes.includes('add') && b.nodes.includes('conv2'))).toBe(true);
+      }
+      if (name.startsWith('converter ops')) {
+        // no shape arithmetic reaches the IR; the unfused ReLU6 is one relu6, the clip one node
+        const ops = net.nodes.map((n) => n.op);
+        expect(ops.filter((o) => o === 'relu6')).toHaveLength(1);
+        expect(net.nodes.find((n) => n.op === 'clip')).toMatchObject({ min: -0.5, max: Math.fround(0.7) });
+        expect(ops.filter((o) => o === 'prelu')).toHaveLength(2);
+        expect(net.nodes.find((n) => n.op === 'zeroPad')).toMatchObject({ channels: [1, 1] });
+        expect(quantizableLayers(net).length).toBe(4);
+        // exported as a GraphModel, stock tfjs loads it and predicts the same
+        const e = writeTfjsExport(join(dir, 'converter-ops-graph'), exportGraphModel(net));
+        const again = await stockGraph(e.modelJson);
+        const via = again.predict(x) as tf.Tensor;
+        expect(tf.tidy(() => tf.max(tf.abs(tf.sub(via, ref))).dataSync()[0]!)).toBeLessThan(1e-4);
+        tf.dispose(via);
+        again.dispose();
       }
       if (name === 'pool + squeeze + fused MatMul') {
         // exported as a LayersModel, stock tfjs loads it and predicts the same (an imported Squeeze is a Flatten, not a Reshape to [-1])
@@ -76,7 +93,7 @@ describe('GraphModel import', () => {
     const g = new GraphBuilder();
     const x = g.placeholder('x', [-1, 4, 4, 1]);
     const e = g.op('elu', 'Elu', [x]);
-    const t = g.op('tanh', 'Tanh', [e]);
+    const t = g.op('erf', 'Erf', [e]);
     g.conv('c', t, g.const('c/w', [1, 1, 1, 1]), { fused: ['BiasAdd', 'LeakyRelu'], bias: g.const('c/b', [1]) });
     const path = g.write(join(dir, 'unsup'));
     let msg = '';
@@ -87,7 +104,7 @@ describe('GraphModel import', () => {
     }
     expect(msg).toMatch(/cannot import 3 node\(s\)/);
     expect(msg).toMatch(/'elu' \(Elu\): op 'Elu' is not supported/);
-    expect(msg).toMatch(/'tanh' \(Tanh\)/);
+    expect(msg).toMatch(/'erf' \(Erf\)/);
     expect(msg).toMatch(/'c' \(_FusedConv2D\): fused ops LeakyRelu are not supported/);
   });
 });

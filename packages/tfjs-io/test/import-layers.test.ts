@@ -18,6 +18,17 @@ function maxDiff(a: tf.Tensor, b: tf.Tensor): number {
   return tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!);
 }
 
+/** Saves a stock model, imports it, runs both on `x`: the network, the stock output (the caller disposes both) and max |lowbit − stock|. */
+async function importBeside(model: tfjs.LayersModel, name: string, x: tf.Tensor) {
+  const net = importTfjsModel(await saveLayersModel(model, join(dir, name)));
+  const ref = model.predict(x) as tf.Tensor;
+  const got = tf.tidy(() => forward(net, x).output);
+  expect(got.shape).toEqual(ref.shape);
+  const diff = maxDiff(got, ref);
+  got.dispose();
+  return { net, ref, diff };
+}
+
 describe('LayersModel import', () => {
   it('a functional model with every supported layer type gives the same outputs as stock tfjs (< 1e-4)', async () => {
     const model = kitchenSink();
@@ -49,14 +60,34 @@ describe('LayersModel import', () => {
         tfjs.layers.dense({ units: 5, activation: 'softmax' }),
       ],
     });
-    const path = await saveLayersModel(model, join(dir, 'seq'));
-    const net = importTfjsModel(path);
     const x = new Rng(2).uniform([3, 10, 10, 1]);
-    const ref = model.predict(x) as tf.Tensor;
-    const got = tf.tidy(() => forward(net, x).output);
-    expect(maxDiff(got, ref)).toBeLessThan(1e-5);
+    const { net, ref, diff } = await importBeside(model, 'seq', x);
+    expect(diff).toBeLessThan(1e-5);
     expect(net.blocks.map((b) => b.nodes.length)).toEqual([2, 4]);
-    tf.dispose([x, ref, got]);
+    tf.dispose([x, ref]);
+    disposeNetwork(net);
+  });
+
+  it('PReLU, tanh and ReLU with a max_value import to the same outputs as stock tfjs and export back', async () => {
+    const model = tfjs.sequential({
+      layers: [
+        tfjs.layers.conv2d({ inputShape: [6, 6, 2], filters: 3, kernelSize: 3, kernelInitializer: tfjs.initializers.glorotUniform({ seed: 1 }) }),
+        tfjs.layers.prelu({ sharedAxes: [1, 2], alphaInitializer: tfjs.initializers.constant({ value: 0.2 }) }),
+        tfjs.layers.conv2d({ filters: 4, kernelSize: 1, activation: 'tanh', kernelInitializer: tfjs.initializers.glorotUniform({ seed: 2 }) }),
+        tfjs.layers.reLU({ maxValue: 0.5 }),
+        tfjs.layers.flatten(),
+        tfjs.layers.dense({ units: 2, kernelInitializer: tfjs.initializers.glorotUniform({ seed: 3 }) }),
+      ],
+    });
+    const x = new Rng(4).uniform([2, 6, 6, 2], -1, 1);
+    const { net, ref, diff } = await importBeside(model, 'prelu-tanh', x);
+    expect(diff).toBeLessThan(1e-5);
+    expect(net.nodes.map((n) => n.op)).toEqual(['conv2d', 'prelu', 'conv2d', 'tanh', 'clip', 'flatten', 'dense']);
+    const back = await stockLayers(writeTfjsExport(join(dir, 'prelu-tanh-export'), exportLayersModel(net)).modelJson);
+    const again = back.predict(x) as tf.Tensor;
+    expect(maxDiff(again, ref)).toBeLessThan(1e-5);
+    tf.dispose([x, ref, again]);
+    back.dispose();
     disposeNetwork(net);
   });
 });
@@ -71,18 +102,14 @@ describe('Keras Concatenate axes (Keras counts the batch axis)', () => {
     const w2 = tfjs.layers.concatenate({ axis: 2 }).apply([a, c]) as tfjs.SymbolicTensor; // [6, 12, 4]
     const m1 = tfjs.layers.concatenate({ axis: -1 }).apply([w2, w2]) as tfjs.SymbolicTensor; // [6, 12, 8]
     const out = tfjs.layers.dense({ units: 3, kernelInitializer: tfjs.initializers.glorotUniform({ seed: 4 }) }).apply(tfjs.layers.flatten().apply(m1) as tfjs.SymbolicTensor) as tfjs.SymbolicTensor;
-    const model = tfjs.model({ inputs: input, outputs: out });
-    const path = await saveLayersModel(model, join(dir, 'concat-axes'));
-    const net = importTfjsModel(path);
     const x = new Rng(5).uniform([2, 6, 6, 3]);
-    const ref = model.predict(x) as tf.Tensor;
-    const got = tf.tidy(() => forward(net, x).output);
-    expect(maxDiff(got, ref)).toBeLessThan(1e-4);
+    const { net, ref, diff } = await importBeside(tfjs.model({ inputs: input, outputs: out }), 'concat-axes', x);
+    expect(diff).toBeLessThan(1e-4);
     const e = writeTfjsExport(join(dir, 'concat-axes-export'), exportLayersModel(net));
     const back = await stockLayers(e.modelJson);
     const again = back.predict(x) as tf.Tensor;
     expect(maxDiff(again, ref)).toBeLessThan(1e-4);
-    tf.dispose([x, ref, got, again]);
+    tf.dispose([x, ref, again]);
     back.dispose();
     disposeNetwork(net);
   });

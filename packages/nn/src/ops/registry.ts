@@ -7,7 +7,7 @@ import { depthwiseConv2dOp } from './depthwise-conv2d.js';
 import { addOp, flattenOp, globalAvgPoolOp, identityOp, relu6Op, reluOp } from './elementwise.js';
 import type { OpDef } from './op-def.js';
 import { avgPoolOp, maxPoolOp } from './pooling.js';
-import { hardSwishOp, sigmoidOp, softmaxOp, swishOp } from './activations.js';
+import { clipOp, hardSwishOp, preluOp, sigmoidOp, softmaxOp, swishOp, tanhOp } from './activations.js';
 import { concatOp, reshapeOp, scaleOp, zeroPadOp } from './shape-ops.js';
 
 const registry = new Map<OpName, OpDef>(
@@ -26,6 +26,9 @@ const registry = new Map<OpName, OpDef>(
     maxPoolOp,
     softmaxOp,
     sigmoidOp,
+    tanhOp,
+    preluOp,
+    clipOp,
     swishOp,
     hardSwishOp,
     concatOp,

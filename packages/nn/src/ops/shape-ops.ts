@@ -31,9 +31,10 @@ export const zeroPadOp: OpDef<ZeroPadSpec> = {
   outputShape(spec, [s]) {
     if (s!.length !== 3) throw new LowbitError('E_SHAPE', `zeroPad '${spec.name}': expected an [H, W, C] input, got [${s!.join(', ')}]`);
     const [[t, b], [l, r]] = spec.padding;
-    return [s![0]! + t + b, s![1]! + l + r, s![2]!];
+    const [c0, c1] = spec.channels ?? [0, 0];
+    return [s![0]! + t + b, s![1]! + l + r, s![2]! + c0 + c1];
   },
-  forward: (spec, [x]) => tf.pad(x!, [[0, 0], spec.padding[0], spec.padding[1], [0, 0]]),
+  forward: (spec, [x]) => tf.pad(x!, [[0, 0], spec.padding[0], spec.padding[1], spec.channels ?? [0, 0]]),
   macs: () => 0,
 };
 
