@@ -17,8 +17,12 @@ export interface NodeInfo {
 export interface NetworkInfo {
   nodes: Map<string, NodeInfo>;
   order: NodeInfo[];
+  /** The last node (the output of a single-output network). */
   output: string;
+  /** The last node's shape; with several outputs, `[Σ sizes]` (the flattened, concatenated output of `forward`). */
   outputShape: Shape;
+  /** The output values in order (`spec.outputs`, or the last node). */
+  outputs: string[];
   /** For each block: the value it reads from outside (previous block's output or `'input'`) and its output. */
   blockIO: Map<string, { input: string; output: string; first: number; last: number }>;
   inputConsumers: string[];
@@ -102,7 +106,18 @@ export function analyze(spec: NetworkSpec): NetworkInfo {
     if (blockStarts[i]!.first !== blockStarts[i - 1]!.last + 1) throw new LowbitError('E_SPEC', `network '${spec.name}': blocks must be listed in node order`);
   }
   const last = order[order.length - 1]!;
-  const result: NetworkInfo = { nodes, order, output: last.spec.name, outputShape: last.outShape, blockIO, inputConsumers };
+  const outputs = spec.outputs ?? [last.spec.name];
+  if (outputs.length === 0 || !outputs.includes(last.spec.name)) {
+    throw new LowbitError('E_SPEC', `network '${spec.name}': outputs [${outputs.join(', ')}] must include the last node '${last.spec.name}'`);
+  }
+  const lastBlock = spec.blocks[spec.blocks.length - 1]!.name;
+  for (const o of outputs) {
+    const n = nodes.get(o);
+    if (!n) throw new LowbitError('E_SPEC', `network '${spec.name}': output '${o}' is not a node`);
+    if (n.block !== lastBlock) throw new LowbitError('E_SPEC', `network '${spec.name}': output '${o}' is in block '${n.block}', not in the last block '${lastBlock}'`);
+  }
+  if (new Set(outputs).size !== outputs.length) throw new LowbitError('E_SPEC', `network '${spec.name}': outputs [${outputs.join(', ')}] name a node twice`);
+  const result: NetworkInfo = { nodes, order, output: last.spec.name, outputShape: outputs.length === 1 ? last.outShape : [outputs.reduce((t, o) => t + nodes.get(o)!.outShape.reduce((a, b) => a * b, 1), 0)], outputs, blockIO, inputConsumers };
   cache.set(spec, result);
   return result;
 }

@@ -3,7 +3,7 @@ import { Rng } from '@lowbit/core';
 import { analyze } from './analyze.js';
 import type { ParamDef } from './ops/op-def.js';
 import { opFor } from './ops/registry.js';
-import type { Network, NetworkSpec, NodeParams } from './spec.js';
+import { type Network, type NetworkSpec, type NodeParams, specOf } from './spec.js';
 
 function initValues(def: ParamDef, rng: Rng): Float32Array {
   const n = def.shape.reduce((a, b) => a * b, 1);
@@ -53,7 +53,7 @@ export function createNetwork(spec: NetworkSpec, options: { seed?: number } = {}
 }
 
 export function cloneSpec(spec: NetworkSpec): NetworkSpec {
-  return JSON.parse(JSON.stringify({ name: spec.name, inputShape: spec.inputShape, nodes: spec.nodes, blocks: spec.blocks }));
+  return JSON.parse(JSON.stringify(specOf(spec)));
 }
 
 /** A deep copy: same spec, new variables holding copies of the weights. */

@@ -39,7 +39,7 @@ export function foldBatchNorm(net: Network): Network {
     nodes.push(copy);
   }
   const blocks = spec.blocks.map((b) => ({ name: b.name, nodes: b.nodes.filter((n) => !folded.has(n)) }));
-  return { name: spec.name, inputShape: spec.inputShape, nodes, blocks, params };
+  return { name: spec.name, inputShape: spec.inputShape, nodes, blocks, ...(spec.outputs ? { outputs: spec.outputs.map(rename) } : {}), params };
 }
 
 function foldParams(layer: LayerSpec, lp: NodeParams, bp: NodeParams, eps: number): NodeParams {

@@ -1,4 +1,4 @@
-import type * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs-core';
 import { LowbitError } from '@lowbit/core';
 import { analyze } from './analyze.js';
 import { opFor } from './ops/registry.js';
@@ -33,7 +33,14 @@ export interface ForwardOptions {
 }
 
 export interface ForwardResult {
+  /**
+   * The network's output. With several outputs (`spec.outputs`) and a run to the end: each
+   * flattened and concatenated in order, `[batch, Σ sizes]` — what reconstruction, agreement and
+   * evaluation compare.
+   */
   output: tf.Tensor;
+  /** Each output separately, for a run to the end (else only the last value run). */
+  outputs: tf.Tensor[];
   /** Tapped values by block name (block taps) and node name (node taps). */
   blocks: Map<string, tf.Tensor>;
   nodes: Map<string, tf.Tensor>;
@@ -108,7 +115,10 @@ export function forward(net: Network, x: tf.Tensor, options: ForwardOptions = {}
     const io = info.blockIO.get(n.block)!;
     if (io.last === i && wants(options.tapBlocks, n.block)) blocks.set(n.block, stored);
   }
-  return { output: values.get(info.order[last]!.spec.name)!, blocks, nodes };
+  const end = values.get(info.order[last]!.spec.name)!;
+  if (last !== info.order.length - 1 || info.outputs.length === 1) return { output: end, outputs: [end], blocks, nodes };
+  const outputs = info.outputs.map((o) => values.get(o)!);
+  return { output: tf.concat(outputs.map((o) => tf.reshape(o, [o.shape[0]!, -1])), 1), outputs, blocks, nodes };
 }
 
 /** Logits of a float network in inference mode (convenience over {@link forward}). */

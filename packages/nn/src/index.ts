@@ -21,7 +21,7 @@ export type {
   SimpleSpec,
   ZeroPadSpec,
 } from './spec.js';
-export { isLayer } from './spec.js';
+export { isLayer, specOf } from './spec.js';
 export { analyze } from './analyze.js';
 export type { NetworkInfo, NodeInfo } from './analyze.js';
 export { BlockBuilder, NetworkBuilder } from './builder.js';

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { LowbitError } from '@lowbit/core';
 import { analyze } from './analyze.js';
 import { paramDefs } from './create.js';
-import type { Network, NetworkSpec, NodeParams } from './spec.js';
+import { type Network, type NetworkSpec, type NodeParams, specOf } from './spec.js';
 
 export const NETWORK_FORMAT = 'lowbit-network';
 export const NETWORK_FORMAT_VERSION = 1;
@@ -27,7 +27,7 @@ export async function encodeNetwork(
   const named: Array<{ name: string; tensor: tf.Tensor }> = [];
   for (const [node, ps] of Object.entries(net.params)) for (const [p, v] of Object.entries(ps)) named.push({ name: `${node}/${p}`, tensor: v });
   const { data, specs } = await tf.io.encodeWeights(named);
-  const spec: NetworkSpec = { name: net.name, inputShape: net.inputShape, nodes: net.nodes, blocks: net.blocks };
+  const spec: NetworkSpec = specOf(net);
   const json: NetworkJson = {
     format: NETWORK_FORMAT,
     formatVersion: NETWORK_FORMAT_VERSION,
@@ -94,5 +94,5 @@ export function decodeNetwork(json: unknown, weightData: ArrayBuffer, source = '
   } finally {
     for (const t of Object.values(decoded)) t.dispose();
   }
-  return { name: spec.name, inputShape: spec.inputShape, nodes: spec.nodes, blocks: spec.blocks, params };
+  return { ...specOf(spec), params };
 }

@@ -116,6 +116,17 @@ export interface NetworkSpec {
   inputShape: Shape;
   nodes: NodeSpec[];
   blocks: BlockSpec[];
+  /**
+   * The output values in order, for a network with several outputs (heads of a detector, a
+   * landmark model's coordinates and scores). Omitted: the last node is the only output. Every
+   * output must be in the last block, and the last node must be one of them.
+   */
+  outputs?: string[];
+}
+
+/** The spec fields of a network (or spec), without parameters, sharing the node and block lists. */
+export function specOf(s: NetworkSpec): NetworkSpec {
+  return { name: s.name, inputShape: s.inputShape, nodes: s.nodes, blocks: s.blocks, ...(s.outputs ? { outputs: s.outputs } : {}) };
 }
 
 /** Parameters of one node by parameter name (`kernel`, `bias`, `gamma`, `beta`, `movingMean`, `movingVariance`). */

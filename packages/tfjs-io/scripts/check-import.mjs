@@ -2,7 +2,7 @@
 // Import fidelity of real TF.js models: each model.json is imported into the lowbit IR and run on
 // the same inputs as stock @tensorflow/tfjs (tf.loadGraphModel / tf.loadLayersModel, same wasm
 // backend); prints one row per model: format, status (the importer's exact refusal when it fails),
-// max |lowbit − stock| over all outputs. Run after `pnpm build`:
+// max |lowbit − stock| over all outputs, and that over max |stock| (rel). Run after `pnpm build`:
 //
 //   node packages/tfjs-io/scripts/check-import.mjs [--images DIR] [--n 4] [--json] model.json...
 //
@@ -55,18 +55,19 @@ function inputShape(path) {
     dims = l0.batch_input_shape ?? l0.batchInputShape ?? [null, ...(l0.input_shape ?? [])];
   }
   const [h, w, c] = dims.slice(1).map((d) => (d > 0 ? d : null));
-  return [h ?? 224, w ?? 224, c ?? 3];
+  return { batch: dims[0] > 0 ? dims[0] : n, shape: [h ?? 224, w ?? 224, c ?? 3] };
 }
 
-function inputs([h, w, c]) {
-  if (!images || (c !== 1 && c !== 3)) return new Rng(1).uniform([n, h, w, c]);
-  const set = readImageFolder(images, { size: [h, w], channels: c, limit: n, labelsFromSubfolders: false });
+/** `batch` inputs (a model with a fixed batch gets that many). */
+function inputs({ batch, shape: [h, w, c] }) {
+  if (!images || (c !== 1 && c !== 3)) return new Rng(1).uniform([batch, h, w, c]);
+  const set = readImageFolder(images, { size: [h, w], channels: c, limit: batch, labelsFromSubfolders: false });
   return tfjs.tidy(() => tfjs.div(tfjs.tensor4d(Float32Array.from(set.images), [set.size, h, w, c]), 255));
 }
 
 const rows = [];
 for (const path of args) {
-  const row = { model: path, format: '', status: '', maxDiff: null, outputs: 0 };
+  const row = { model: path, format: '', status: '', maxDiff: null, relDiff: null, outputs: 0 };
   try {
     const j = JSON.parse(readFileSync(path, 'utf8'));
     row.format = j.format ?? (j.modelTopology?.node ? 'graph-model' : 'layers-model');
@@ -79,6 +80,8 @@ for (const path of args) {
       return r.outputs ?? [r.output];
     });
     row.outputs = ref.length;
+    if (ref.length !== got.length || ref.some((r, i) => r.size !== got[i].size)) throw new Error(`outputs differ: stock [${ref.map((r) => r.shape.join('x'))}], lowbit [${got.map((r) => r.shape.join('x'))}]`);
+    row.relDiff = Math.max(...ref.map((r, i) => tfjs.tidy(() => tfjs.div(tfjs.max(tfjs.abs(tfjs.sub(tfjs.reshape(got[i], r.shape), r))), tfjs.maximum(tfjs.max(tfjs.abs(r)), 1e-12)).dataSync()[0])));
     row.maxDiff = Math.max(...ref.map((r, i) => (got[i] && r.size === got[i].size ? tfjs.tidy(() => tfjs.max(tfjs.abs(tfjs.sub(tfjs.reshape(got[i], r.shape), r))).dataSync()[0]) : Number.POSITIVE_INFINITY)));
     row.status = 'imported';
     tfjs.dispose([x, ...ref, ...got]);
@@ -88,6 +91,6 @@ for (const path of args) {
     row.status = e instanceof LowbitError ? `${e.code}: ${e.message.replace(`${path}: `, '')}` : `error: ${e.message}`;
   }
   rows.push(row);
-  if (!json) console.log(`${row.model}\t${row.format}\t${row.maxDiff === null ? '—' : row.maxDiff.toExponential(1)}\t${row.status.split('\n').slice(0, 4).join(' ')}`);
+  if (!json) console.log(`${row.model}\t${row.format}\t${row.maxDiff === null ? '—' : `${row.maxDiff.toExponential(1)} (rel ${row.relDiff.toExponential(1)})`}\t${row.status.split('\n').slice(0, 4).join(' ')}`);
 }
 if (json) console.log(JSON.stringify(rows, null, 1));

@@ -142,10 +142,10 @@ const EMIT: Emitters = {
   },
 };
 
-/** Nodes the output depends on, in node order. */
+/** Nodes the outputs depend on, in node order. */
 function liveNodes(net: Network): NodeInfo[] {
   const info = analyze(net);
-  const live = new Set([info.output]);
+  const live = new Set(info.outputs);
   for (let i = info.order.length - 1; i >= 0; i--) {
     const n = info.order[i]!;
     if (live.has(n.spec.name)) for (const x of n.spec.inputs) live.add(x);
@@ -209,15 +209,22 @@ export function exportGraphModel(net: Network, o: ExportOptions = {}): TfjsExpor
     }
   }
   const { specs, weightData, weights } = w.finish();
-  const last = nodes[nodes.length - 1]!;
-  const output = value.get(last.spec.name)!;
+  // one signature output per network output (`output` for one, `output_0`, `output_1`… for several)
+  const outs = analyze(net).outputs;
+  const outputs = Object.fromEntries(
+    outs.map((o, i) => {
+      const name = value.get(o)!;
+      const shape = analyze(net).nodes.get(o)!.outShape;
+      return [outs.length === 1 ? 'output' : `output_${i}`, { name: `${name}:0`, dtype: 'DT_FLOAT', tensorShape: tensorShape([-1, ...shape]) }];
+    }),
+  );
   const modelJson = {
     format: 'graph-model',
     generatedBy: 'lowbit',
     convertedBy: null,
     signature: {
       inputs: { input: { name: `${input}:0`, dtype: 'DT_FLOAT', tensorShape: tensorShape([-1, ...net.inputShape]) } },
-      outputs: { output: { name: `${output}:0`, dtype: 'DT_FLOAT', tensorShape: tensorShape([-1, ...last.outShape]) } },
+      outputs,
     },
     // lowbit, not TensorFlow, produced the graph: no GraphDef version is claimed (TF.js reads none)
     modelTopology: { node: g.nodes, library: {}, versions: {} },

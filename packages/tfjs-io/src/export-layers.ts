@@ -123,14 +123,14 @@ export function exportLayersModel(net: Network, o: ExportOptions = {}): TfjsExpo
     }
   }
   const { specs, weightData, weights } = w.finish();
-  const out = kerasName(info.output);
+  const outs = info.outputs.map((o) => [kerasName(o), 0, 0]);
   const modelJson = {
     format: 'layers-model',
     generatedBy: 'lowbit',
     convertedBy: null,
     modelTopology: {
       class_name: 'Model',
-      config: { name: net.name, layers, input_layers: [['input_1', 0, 0]], output_layers: [[out, 0, 0]] },
+      config: { name: net.name, layers, input_layers: [['input_1', 0, 0]], output_layers: outs },
     },
     weightsManifest: [{ paths: ['group1-shard1of1.bin'], weights: specs }],
   };

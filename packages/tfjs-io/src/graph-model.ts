@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { LowbitError } from '@lowbit/core';
-import { analyze, type Network, type NodeParams, paramDefs } from '@lowbit/nn';
+import { analyze, type Network, type NetworkSpec, type NodeParams, type NodeSpec, paramDefs } from '@lowbit/nn';
 import { detectBlocks } from './blocks.js';
 import { FOLD, shapeConst } from './graph/fold.js';
 import { clean, dataInputs, type GNode } from './graph/graph-node.js';
@@ -66,16 +66,43 @@ export function importGraphModel(a: TfjsArtifacts): Network {
   }
 }
 
-/** The network spec (output found, blocks detected) and its parameters as variables. */
+const PASSIVE_OR_INPUT = new Set(['Const', 'NoOp', 'Placeholder']);
+
+/** Names of the IR nodes the outputs depend on. */
+function liveNodes(nodes: NodeSpec[], outputs: string[]): Set<string> {
+  const live = new Set(outputs);
+  for (let i = nodes.length - 1; i >= 0; i--) if (live.has(nodes[i]!.name)) for (const x of nodes[i]!.inputs) live.add(x);
+  return live;
+}
+
+/** The network spec (outputs found, blocks detected) and its parameters as variables. */
 function assemble(a: TfjsArtifacts, gnodes: GNode[], g: GraphImport): Network {
   const referenced = new Set(gnodes.flatMap((n) => dataInputs(n).map(clean)));
-  // the output: the tensor-valued node nothing consumes (constants folded at import are not outputs)
-  const outputs = gnodes.filter((n) => !['Const', 'NoOp', 'Placeholder'].includes(n.op) && !referenced.has(n.name) && g.constOf(n.name) === null);
-  if (outputs.length !== 1) throw new LowbitError('E_UNSUPPORTED', `${a.path}: only single-output graphs are supported, found ${outputs.length} outputs (${outputs.map((o) => o.name).join(', ')})`);
-  const out = g.v(outputs[0]!.name);
+  // the outputs: the signature's, in its order (what stock predict returns), else the tensor-valued
+  // nodes nothing consumes (constants folded at import are not outputs), in node order
+  // (older converters put the signature in userDefinedMetadata, where stock tfjs also looks)
+  type Signature = { outputs?: Record<string, { name?: string }> } | undefined;
+  const sig = (a.json['signature'] ?? (a.json['userDefinedMetadata'] as { signature?: unknown } | undefined)?.signature) as Signature;
+  const signed = Object.entries(sig?.outputs ?? {}).map(([key, o]) => clean(String(o.name ?? key)));
+  const ends = signed.length ? signed : gnodes.filter((n) => !PASSIVE_OR_INPUT.has(n.op) && !referenced.has(n.name) && g.constOf(n.name) === null).map((n) => n.name);
+  if (ends.length === 0) throw new LowbitError('E_UNSUPPORTED', `${a.path}: the graph has no output`);
+  const constant = ends.filter((e) => g.constOf(e) !== null);
+  if (constant.length) throw new LowbitError('E_UNSUPPORTED', `${a.path}: output(s) ${constant.join(', ')} do not depend on the input (constants)`);
   const nodes = g.nodes;
-  if (nodes[nodes.length - 1]!.name !== out) throw new LowbitError('E_UNSUPPORTED', `${a.path}: the output must come last in the graph's node order`);
-  const spec = { name: 'graph-model', inputShape: g.valueShape('input'), nodes, blocks: detectBlocks(nodes) };
+  // with several outputs, each one but the graph's last node is passed on by an identity at the
+  // end (a head at an earlier scale, a feature vector other heads also read), so that all outputs
+  // are in the last block
+  const lastNode = nodes[nodes.length - 1]?.name;
+  const outs = ends.map((e) => {
+    const v = g.v(e);
+    return ends.length > 1 && v !== lastNode ? g.push({ op: 'identity', name: `${v}/output`, inputs: [v] }) : v;
+  });
+  const live = liveNodes(nodes, outs);
+  const dead = nodes.filter((n) => !live.has(n.name));
+  if (dead.length) throw new LowbitError('E_UNSUPPORTED', `${a.path}: ${dead.length} node(s) no output depends on (${dead.slice(0, 3).map((n) => n.name).join(', ')}${dead.length > 3 ? ', …' : ''})`);
+  if (new Set(outs).size !== outs.length) throw new LowbitError('E_UNSUPPORTED', `${a.path}: two outputs are the same tensor (${ends.join(', ')})`);
+  const spec: NetworkSpec = { name: 'graph-model', inputShape: g.valueShape('input'), nodes, blocks: detectBlocks(nodes), ...(outs.length > 1 ? { outputs: outs } : {}) };
+  if (outs.length === 1 && nodes[nodes.length - 1]!.name !== outs[0]) throw new LowbitError('E_UNSUPPORTED', `${a.path}: the output must come last in the graph's node order`);
   analyze(spec);
   const net: Network = { ...spec, params: {} };
   for (const [node, pdefs] of Object.entries(paramDefs(spec))) {

@@ -40,6 +40,8 @@ export class GraphBuilder {
       ...(fused.length ? { fused_ops: slist(fused), num_args: { i: String(o.bias ? 1 : 0) }, epsilon: { f: 0 } } : {}),
     });
   }
+  /** Signature outputs (key → node name), as the converter writes them for a model with several outputs. */
+  outputs?: Record<string, string>;
   write(dir: string): string {
     mkdirSync(dir, { recursive: true });
     const bytes: number[] = [];
@@ -55,7 +57,7 @@ export class GraphBuilder {
     void bytes;
     writeFileSync(join(dir, 'group1-shard1of1.bin'), buf);
     const manifest = [{ paths: ['group1-shard1of1.bin'], weights: this.weights.map((w) => ({ name: w.name, shape: w.shape, dtype: w.dtype })) }];
-    writeFileSync(join(dir, 'model.json'), JSON.stringify({ format: 'graph-model', generatedBy: 'test', convertedBy: 'hand', modelTopology: { node: this.nodes, library: {}, versions: { producer: 1 } }, weightsManifest: manifest }));
+    writeFileSync(join(dir, 'model.json'), JSON.stringify({ format: 'graph-model', generatedBy: 'test', convertedBy: 'hand', modelTopology: { node: this.nodes, library: {}, versions: { producer: 1 } }, weightsManifest: manifest, ...(this.outputs ? { signature: { outputs: Object.fromEntries(Object.entries(this.outputs).map(([k, n]) => [k, { name: `${n}:0`, dtype: 'DT_FLOAT' }])) } } : {}) }));
     return join(dir, 'model.json');
   }
 }
@@ -143,5 +145,23 @@ export function convertedOpsGraph(): GraphBuilder {
   const fc = g.op('fc', '_FusedMatMul', [flat, g.const('fc/w', [6, 3]), g.const('fc/b', [3])], { transpose_a: { b: false }, transpose_b: { b: false }, fused_ops: slist(['BiasAdd']), num_args: { i: '1' }, epsilon: { f: 0 } });
   const e = g.op('expand', 'ExpandDims', [fc, g.const('expand/axis', [], [-1], 'int32')], { Tdim: i32 });
   g.op('squeeze', 'Squeeze', [e], { squeeze_dims: ilist([2]) });
+  return g;
+}
+
+/**
+ * A trunk with three heads, as detectors and landmark models ship them: a per-pixel sigmoid map, a
+ * class softmax, and a regression taken from the trunk's last feature map; the signature lists
+ * them in another order than the graph's nodes.
+ */
+export function multiHeadGraph(): GraphBuilder {
+  const g = new GraphBuilder();
+  const x = g.placeholder('x', [-1, 6, 6, 2]);
+  const c1 = g.conv('conv1', x, g.const('conv1/w', [3, 3, 2, 4]), { fused: ['BiasAdd', 'Relu'], bias: g.const('conv1/b', [4]) });
+  const c2 = g.conv('conv2', c1, g.const('conv2/w', [3, 3, 4, 4]), { strides: 2, fused: ['BiasAdd', 'Relu6'], bias: g.const('conv2/b', [4]) });
+  const heat = g.op('heat', 'Sigmoid', [g.conv('heat/conv', c2, g.const('heat/w', [1, 1, 4, 1]), { fused: ['BiasAdd'], bias: g.const('heat/b', [1]) })]);
+  const mean = g.op('pool', 'Mean', [c2, g.const('pool/axes', [2], [1, 2], 'int32')], { keep_dims: { b: false }, Tidx: { type: 'DT_INT32' } });
+  const probs = g.op('probs', 'Softmax', [g.op('cls', '_FusedMatMul', [mean, g.const('cls/w', [4, 3]), g.const('cls/b', [3])], { transpose_a: { b: false }, transpose_b: { b: false }, fused_ops: slist(['BiasAdd']), num_args: { i: '1' }, epsilon: { f: 0 } })]);
+  const box = g.conv('box', c2, g.const('box/w', [3, 3, 4, 2]), { fused: ['BiasAdd'], bias: g.const('box/b', [2]) });
+  g.outputs = { Identity: box, Identity_1: heat, Identity_2: probs };
   return g;
 }

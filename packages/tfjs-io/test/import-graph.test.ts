@@ -6,7 +6,7 @@ import { initBackend, Rng } from '@lowbit/core';
 import { disposeNetwork, forward, quantizableLayers } from '@lowbit/nn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportGraphModel, exportLayersModel, importTfjsModel, writeTfjsExport } from '../src/index.js';
-import { cnnGraph, convertedOpsGraph, GraphBuilder, squeezeGraph } from './graph-fixtures.js';
+import { cnnGraph, convertedOpsGraph, GraphBuilder, multiHeadGraph, squeezeGraph } from './graph-fixtures.js';
 import { stockGraph, stockLayers } from './stock-load.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lowbit-graph-'));
@@ -65,6 +65,35 @@ describe('GraphModel import', () => {
       disposeNetwork(net);
     });
   }
+
+  it('several outputs: each matches stock tfjs in signature order, forward concatenates them, both exports load in stock tfjs with the same outputs', async () => {
+    const path = multiHeadGraph().write(join(dir, 'multi-head'));
+    const net = importTfjsModel(path);
+    // the heads that are not the graph's last node are passed on by identities at the end
+    expect(net.outputs).toEqual(['box', 'heat/output', 'probs/output']);
+    const model = await stockGraph(path);
+    const x = new Rng(3).uniform([2, 6, 6, 2]);
+    const refs = model.predict(x) as tf.Tensor[];
+    expect(refs.map((r) => r.shape)).toEqual([[2, 3, 3, 2], [2, 3, 3, 1], [2, 3]]);
+    const r = forward(net, x);
+    for (const [i, ref] of refs.entries()) expect(tf.tidy(() => tf.max(tf.abs(tf.sub(r.outputs[i]!, ref))).dataSync()[0]!)).toBeLessThan(1e-5);
+    // the single output reconstruction and agreement compare: the outputs flattened, in order
+    expect(r.output.shape).toEqual([2, 18 + 9 + 3]);
+    const flat = tf.concat(refs.map((t) => tf.reshape(t, [2, -1])), 1);
+    expect(tf.tidy(() => tf.max(tf.abs(tf.sub(r.output, flat))).dataSync()[0]!)).toBeLessThan(1e-5);
+    for (const [kind, e] of [['graph', exportGraphModel(net)], ['layers', exportLayersModel(net)]] as const) {
+      const out = writeTfjsExport(join(dir, `multi-head-${kind}`), e);
+      const back = kind === 'graph' ? await stockGraph(out.modelJson) : await stockLayers(out.modelJson);
+      const again = back.predict(x) as tf.Tensor[];
+      expect(again).toHaveLength(3);
+      for (const [i, ref] of refs.entries()) expect(tf.tidy(() => tf.max(tf.abs(tf.sub(again[i]!, ref))).dataSync()[0]!)).toBeLessThan(1e-5);
+      tf.dispose(again);
+      back.dispose();
+    }
+    tf.dispose([x, flat, ...refs, r.output, ...r.outputs]);
+    model.dispose();
+    disposeNetwork(net);
+  });
 
   it("converter output: Const and Placeholder nodes without an 'input' field, and EXPLICIT conv padding", async () => {
     const g = cnnGraph();
