@@ -26,7 +26,7 @@ export function activationSites(spec: NetworkSpec): ActivationSite[] {
     const s = n.spec;
     let v = false;
     if (s.op === 'relu' || s.op === 'relu6' || s.op === 'sigmoid' || s.op === 'softmax') v = true;
-    else if (['maxPool', 'avgPool', 'globalAvgPool', 'flatten', 'identity', 'zeroPad', 'reshape'].includes(s.op)) v = nonNeg.get(s.inputs[0]!) ?? false;
+    else if (['maxPool', 'avgPool', 'globalAvgPool', 'flatten', 'identity', 'zeroPad', 'reshape', 'resize', 'depthToSpace'].includes(s.op)) v = nonNeg.get(s.inputs[0]!) ?? false;
     else if (s.op === 'add' || s.op === 'concat') v = s.inputs.every((i) => nonNeg.get(i) ?? false);
     else if (s.op === 'scale') {
       const a = typeof s.scale === 'number' ? [s.scale] : s.scale;

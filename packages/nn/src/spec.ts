@@ -80,6 +80,21 @@ export interface ZeroPadSpec extends NodeBase {
   channels?: [number, number];
 }
 
+/** Resizing of the two spatial axes to `size` (TF's ResizeBilinear / ResizeNearestNeighbor, same flags). */
+export interface ResizeSpec extends NodeBase {
+  op: 'resize';
+  size: [number, number];
+  method: 'bilinear' | 'nearest';
+  alignCorners: boolean;
+  halfPixelCenters: boolean;
+}
+
+/** TF's DepthToSpace (NHWC): blocks of `blockSize`² channels become `blockSize`×`blockSize` pixels. */
+export interface DepthToSpaceSpec extends NodeBase {
+  op: 'depthToSpace';
+  blockSize: number;
+}
+
 /** Reshape of each example to `targetShape` (one entry may be −1). */
 export interface ReshapeSpec extends NodeBase {
   op: 'reshape';
@@ -93,7 +108,7 @@ export interface ScaleSpec extends NodeBase {
   offset: number | number[];
 }
 
-export type NodeSpec = Conv2dSpec | DepthwiseConv2dSpec | DenseSpec | BatchNormSpec | PoolSpec | SimpleSpec | PreluSpec | ClipSpec | ConcatSpec | ZeroPadSpec | ReshapeSpec | ScaleSpec;
+export type NodeSpec = Conv2dSpec | DepthwiseConv2dSpec | DenseSpec | BatchNormSpec | PoolSpec | SimpleSpec | PreluSpec | ClipSpec | ConcatSpec | ZeroPadSpec | ResizeSpec | DepthToSpaceSpec | ReshapeSpec | ScaleSpec;
 export type OpName = NodeSpec['op'];
 
 /** Layers with a weight kernel that quantization acts on. */

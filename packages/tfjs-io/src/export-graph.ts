@@ -120,6 +120,11 @@ const EMIT: Emitters = {
     const p = c.g.constInt(`${c.name}/paddings`, [4, 2], [0, 0, t, b, l, r, c0, c1]);
     c.g.op(c.name, 'Pad', [c.ins[0]!, p], { Tpaddings: attr.type('DT_INT32') });
   },
+  resize: (n, c) => {
+    const size = c.g.constInt(`${c.name}/size`, [2], n.size);
+    c.g.op(c.name, n.method === 'bilinear' ? 'ResizeBilinear' : 'ResizeNearestNeighbor', [c.ins[0]!, size], { align_corners: attr.b(n.alignCorners), half_pixel_centers: attr.b(n.halfPixelCenters) });
+  },
+  depthToSpace: (n, c) => c.g.op(c.name, 'DepthToSpace', [c.ins[0]!], { block_size: attr.i(n.blockSize), data_format: attr.s('NHWC') }),
   concat: (n, c) => {
     const rank = c.info.outShape.length + 1;
     const axis = c.g.constInt(`${c.name}/axis`, [], [n.axis < 0 ? rank + n.axis : n.axis + 1]);

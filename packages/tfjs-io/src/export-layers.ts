@@ -6,7 +6,7 @@ import { ManifestWriter } from './weights-manifest.js';
 
 const kerasName = (n: string) => (n === 'input' ? 'input_1' : n.replace(/[^A-Za-z0-9_.-]/g, '_'));
 
-function layerConfig(n: NodeSpec, name: string, shape: readonly number[]): { className: string; config: Record<string, unknown> } {
+function layerConfig(n: NodeSpec, name: string, shape: readonly number[], inShape: readonly number[]): { className: string; config: Record<string, unknown> } {
   // Only what differs from tfjs-layers' defaults (trainable, channels_last, dilation 1, linear
   // activation are implied): the topology is a visible share of a 4-bit model's bytes.
   const base = { name };
@@ -46,6 +46,17 @@ function layerConfig(n: NodeSpec, name: string, shape: readonly number[]): { cla
     case 'zeroPad':
       if (n.channels && (n.channels[0] || n.channels[1])) throw new LowbitError('E_EXPORT', `cannot export '${n.name}': zero padding of the channels`);
       return { className: 'ZeroPadding2D', config: { ...base, padding: n.padding } };
+    case 'resize': {
+      // UpSampling2D: an integer factor, TF's default flags (what tfjs-layers resizes with)
+      const [h, w] = inShape;
+      const f = [n.size[0] / h!, n.size[1] / w!];
+      if (n.alignCorners || n.halfPixelCenters || !f.every((x) => Number.isInteger(x) && x >= 1)) {
+        throw new LowbitError('E_EXPORT', `cannot export '${n.name}': resizing [${h}, ${w}] to [${n.size.join(', ')}]${n.alignCorners || n.halfPixelCenters ? ' with align_corners / half_pixel_centers' : ''} (only UpSampling2D: an integer factor)`);
+      }
+      return { className: 'UpSampling2D', config: { ...base, size: f, interpolation: n.method } };
+    }
+    case 'depthToSpace':
+      throw new LowbitError('E_EXPORT', `cannot export '${n.name}': stock TF.js has no DepthToSpace layer`);
     case 'avgPool':
     case 'maxPool':
       return { className: n.op === 'avgPool' ? 'AveragePooling2D' : 'MaxPooling2D', config: { ...base, pool_size: n.poolSize, strides: n.strides, padding: n.padding } };
@@ -100,7 +111,7 @@ export function exportLayersModel(net: Network, o: ExportOptions = {}): TfjsExpo
   const configs = new Map<string, ReturnType<typeof layerConfig>>();
   for (const n of info.order.map((x) => x.spec)) {
     try {
-      configs.set(n.name, layerConfig(n, kerasName(n.name), info.nodes.get(n.name)!.outShape));
+      configs.set(n.name, layerConfig(n, kerasName(n.name), info.nodes.get(n.name)!.outShape, info.nodes.get(n.name)!.inShapes[0]!));
     } catch (e) {
       if (!(e instanceof LowbitError)) throw e;
       problems.push(e.message.replace(/^cannot export /, ''));

@@ -165,3 +165,21 @@ export function multiHeadGraph(): GraphBuilder {
   g.outputs = { Identity: box, Identity_1: heat, Identity_2: probs };
   return g;
 }
+
+/**
+ * Decoder ops: ResizeBilinear with half-pixel centres, DepthToSpace, ResizeNearestNeighbor to a
+ * size computed from the tensor's shape (Shape → StridedSlice → Mul), Max over the spatial axes.
+ */
+export function upsampleGraph(): GraphBuilder {
+  const g = new GraphBuilder();
+  const i32 = { type: 'DT_INT32' };
+  const x = g.placeholder('x', [-1, 4, 4, 2]);
+  const c = g.conv('conv', x, g.const('conv/w', [3, 3, 2, 8]), { fused: ['BiasAdd', 'Relu'], bias: g.const('conv/b', [8]) });
+  const up = g.op('up', 'ResizeBilinear', [c, g.const('up/size', [2], [6, 6], 'int32')], { align_corners: { b: false }, half_pixel_centers: { b: true } });
+  const d2s = g.op('d2s', 'DepthToSpace', [up], { block_size: { i: '2' }, data_format: { s: btoa('NHWC') } });
+  const hw = g.op('hw', 'StridedSlice', [g.op('shape', 'Shape', [d2s], { out_type: i32 }), g.const('hw/b', [1], [1], 'int32'), g.const('hw/e', [1], [3], 'int32'), g.const('hw/s', [1], [1], 'int32')], { Index: i32 });
+  const nn = g.op('nn', 'ResizeNearestNeighbor', [d2s, g.op('size', 'Mul', [hw, g.const('two', [], [2], 'int32')], { T: i32 })], { align_corners: { b: false }, half_pixel_centers: { b: false } });
+  const c2 = g.conv('conv2', nn, g.const('conv2/w', [3, 3, 2, 3]), { fused: ['BiasAdd'], bias: g.const('conv2/b', [3]) });
+  g.op('gmax', 'Max', [c2, g.const('gmax/axes', [2], [1, 2], 'int32')], { keep_dims: { b: false }, Tidx: i32 });
+  return g;
+}

@@ -6,7 +6,7 @@ import { initBackend, Rng } from '@lowbit/core';
 import { disposeNetwork, forward, quantizableLayers } from '@lowbit/nn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportGraphModel, exportLayersModel, importTfjsModel, writeTfjsExport } from '../src/index.js';
-import { cnnGraph, convertedOpsGraph, GraphBuilder, multiHeadGraph, squeezeGraph } from './graph-fixtures.js';
+import { cnnGraph, convertedOpsGraph, GraphBuilder, multiHeadGraph, squeezeGraph, upsampleGraph } from './graph-fixtures.js';
 import { stockGraph, stockLayers } from './stock-load.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lowbit-graph-'));
@@ -18,6 +18,7 @@ describe('GraphModel import', () => {
     ['converter-style CNN', cnnGraph, [3, 8, 8, 2]],
     ['pool + squeeze + fused MatMul', squeezeGraph, [4, 4, 4, 3]],
     ['converter ops: Sub, shape arithmetic, PReLU, Maximum/Minimum, Tanh, channel Pad, keep_dims, ExpandDims', convertedOpsGraph, [3, 6, 6, 3]],
+    ['decoder ops: ResizeBilinear, DepthToSpace, ResizeNearestNeighbor to a computed size, global Max', upsampleGraph, [2, 4, 4, 2]],
   ] as const) {
     it(`${name}: same outputs as stock tf.loadGraphModel (< 1e-4)`, async () => {
       const path = make().write(join(dir, name.replace(/\W+/g, '_')));
@@ -50,6 +51,20 @@ describe('GraphModel import', () => {
         expect(tf.tidy(() => tf.max(tf.abs(tf.sub(via, ref))).dataSync()[0]!)).toBeLessThan(1e-4);
         tf.dispose(via);
         again.dispose();
+      }
+      if (name.startsWith('decoder ops')) {
+        expect(net.nodes.map((n) => n.op)).toEqual(['conv2d', 'relu', 'resize', 'depthToSpace', 'resize', 'conv2d', 'maxPool', 'reshape']);
+        expect(net.nodes.find((n) => n.name === 'nn')).toMatchObject({ size: [24, 24], method: 'nearest' });
+        const e = writeTfjsExport(join(dir, 'decoder-ops-graph'), exportGraphModel(net));
+        const again = await stockGraph(e.modelJson);
+        const via = again.predict(x) as tf.Tensor;
+        expect(tf.tidy(() => tf.max(tf.abs(tf.sub(via, ref))).dataSync()[0]!)).toBeLessThan(1e-4);
+        tf.dispose(via);
+        again.dispose();
+        // the gradient reaches the input through both resizes and DepthToSpace (reconstruction needs it)
+        const gx = tf.grad((inp: tf.Tensor) => tf.sum(forward(net, inp).output))(x);
+        expect(tf.tidy(() => tf.sum(tf.abs(gx)).dataSync()[0]!)).toBeGreaterThan(0);
+        gx.dispose();
       }
       if (name === 'pool + squeeze + fused MatMul') {
         // exported as a LayersModel, stock tfjs loads it and predicts the same (an imported Squeeze is a Flatten, not a Reshape to [-1])

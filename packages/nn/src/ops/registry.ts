@@ -8,7 +8,7 @@ import { addOp, flattenOp, globalAvgPoolOp, identityOp, relu6Op, reluOp } from '
 import type { OpDef } from './op-def.js';
 import { avgPoolOp, maxPoolOp } from './pooling.js';
 import { clipOp, hardSwishOp, preluOp, sigmoidOp, softmaxOp, swishOp, tanhOp } from './activations.js';
-import { concatOp, reshapeOp, scaleOp, zeroPadOp } from './shape-ops.js';
+import { concatOp, depthToSpaceOp, reshapeOp, resizeOp, scaleOp, zeroPadOp } from './shape-ops.js';
 
 const registry = new Map<OpName, OpDef>(
   [
@@ -34,6 +34,8 @@ const registry = new Map<OpName, OpDef>(
     concatOp,
     zeroPadOp,
     reshapeOp,
+    resizeOp,
+    depthToSpaceOp,
     scaleOp,
   ].map(
     (d) => [d.op, d as unknown as OpDef],

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { LowbitError } from '@lowbit/core';
-import type { ConcatSpec, ReshapeSpec, ScaleSpec, ZeroPadSpec } from '../spec.js';
+import type { ConcatSpec, DepthToSpaceSpec, ReshapeSpec, ResizeSpec, ScaleSpec, ZeroPadSpec } from '../spec.js';
 import type { OpDef } from './op-def.js';
 
 export const concatOp: OpDef<ConcatSpec> = {
@@ -64,6 +64,47 @@ export const scaleOp: OpDef<ScaleSpec> = {
     const a = typeof spec.scale === 'number' ? spec.scale : tf.tensor1d(spec.scale);
     const b = typeof spec.offset === 'number' ? spec.offset : tf.tensor1d(spec.offset);
     return tf.add(tf.mul(x!, a), b);
+  },
+  macs: () => 0,
+};
+
+const spatial = (op: string, name: string, s: number[]) => {
+  if (s.length !== 3) throw new LowbitError('E_SHAPE', `${op} '${name}': expected an [H, W, C] input, got [${s.join(', ')}]`);
+};
+
+export const resizeOp: OpDef<ResizeSpec> = {
+  op: 'resize',
+  arity: 1,
+  params: () => ({}),
+  outputShape(spec, [s]) {
+    spatial('resize', spec.name, s!);
+    if (!spec.size.every((d) => Number.isInteger(d) && d > 0)) throw new LowbitError('E_SPEC', `resize '${spec.name}': size must be positive integers, got [${spec.size.join(', ')}]`);
+    return [spec.size[0], spec.size[1], s![2]!];
+  },
+  forward: (spec, [x]) =>
+    spec.method === 'bilinear'
+      ? tf.image.resizeBilinear(x as tf.Tensor4D, spec.size, spec.alignCorners, spec.halfPixelCenters)
+      : tf.image.resizeNearestNeighbor(x as tf.Tensor4D, spec.size, spec.alignCorners, spec.halfPixelCenters),
+  macs: () => 0,
+};
+
+export const depthToSpaceOp: OpDef<DepthToSpaceSpec> = {
+  op: 'depthToSpace',
+  arity: 1,
+  params: () => ({}),
+  outputShape(spec, [s]) {
+    spatial('depthToSpace', spec.name, s!);
+    const b = spec.blockSize;
+    if (!(Number.isInteger(b) && b >= 2) || s![2]! % (b * b) !== 0) throw new LowbitError('E_SHAPE', `depthToSpace '${spec.name}': ${s![2]} channels do not split into blocks of ${b}×${b}`);
+    return [s![0]! * b, s![1]! * b, s![2]! / (b * b)];
+  },
+  // as reshapes and a transpose (differentiable; tfjs has no DepthToSpace gradient):
+  // out[h·b + i, w·b + j, c] = in[h, w, (i·b + j)·C' + c]
+  forward(spec, [x]) {
+    const [n, h, w, c] = x!.shape as number[];
+    const b = spec.blockSize;
+    const t = tf.transpose(tf.reshape(x!, [n!, h!, w!, b, b, c! / (b * b)]), [0, 1, 3, 2, 4, 5]);
+    return tf.reshape(t, [n!, h! * b, w! * b, c! / (b * b)]);
   },
   macs: () => 0,
 };

@@ -5,8 +5,8 @@ import { batchNormImporter } from './ops/batch-norm.js';
 import { convImporter } from './ops/conv.js';
 import { matMulImporter } from './ops/matmul.js';
 import { poolImporter } from './ops/pooling.js';
-import { meanImporter } from './ops/reduce.js';
-import { concatImporter, padImporter, reshapeImporter, squeezeImporter } from './ops/shape.js';
+import { maxImporter, meanImporter } from './ops/reduce.js';
+import { concatImporter, depthToSpaceImporter, padImporter, reshapeImporter, resizeImporter, squeezeImporter } from './ops/shape.js';
 
 const IMPORTERS: OpImporter[] = [
   convImporter,
@@ -21,6 +21,9 @@ const IMPORTERS: OpImporter[] = [
   realDivImporter,
   clipImporter,
   meanImporter,
+  maxImporter,
+  resizeImporter,
+  depthToSpaceImporter,
   poolImporter,
   padImporter,
   reshapeImporter,

@@ -1,5 +1,18 @@
 import type { OpImporter } from '../op-importer.js';
 
+/** Max over the spatial axes (global max pooling): a max pool over the whole image. */
+export const maxImporter: OpImporter = {
+  ops: ['Max'],
+  run(n, ins, g) {
+    const s = g.shapeOf(ins[0]!);
+    const rank = s.length + 1;
+    const axes = Array.from(g.constOf(ins[1]!)?.dataSync() ?? [NaN]).map((a) => (a < 0 ? rank + a : a)).sort();
+    if (rank !== 4 || axes.join() !== '1,2') throw g.unsupported(n, `only Max over the spatial axes [1, 2] of an NHWC tensor (global max pooling) is supported, got axes [${axes.join(', ')}] of a rank-${rank} tensor`);
+    const pooled = g.push({ op: 'maxPool', name: n.name, inputs: [g.v(ins[0]!)], poolSize: [s[0]!, s[1]!], strides: [s[0]!, s[1]!], padding: 'valid' });
+    g.alias(n, n.attr['keep_dims']?.b ? pooled : g.push({ op: 'reshape', name: `${n.name}/squeeze`, inputs: [pooled], targetShape: [-1] }));
+  },
+};
+
 export const meanImporter: OpImporter = {
   ops: ['Mean'],
   run(n, ins, g) {

@@ -1,4 +1,4 @@
-import { ints } from '../graph-node.js';
+import { int, ints, str } from '../graph-node.js';
 import type { OpImporter } from '../op-importer.js';
 
 export const padImporter: OpImporter = {
@@ -58,4 +58,28 @@ export const concatImporter: OpImporter = {
     // graph axes count the batch, IR axes are per example
     g.emit(n, { op: 'concat', name: n.name, inputs: ins.slice(0, -1).map((i) => g.v(i)), axis: axis < 0 ? axis : axis - 1 });
   },
+};
+
+export const resizeImporter: OpImporter = {
+  ops: ['ResizeBilinear', 'ResizeNearestNeighbor'],
+  run(n, ins, g) {
+    const size = g.constOf(ins[1]!);
+    if (size?.size !== 2) throw g.unsupported(n, 'the size must be a constant [height, width] (or static shape arithmetic)');
+    const [h, w] = Array.from(size.dataSync());
+    g.emit(n, {
+      op: 'resize',
+      name: n.name,
+      inputs: [g.v(ins[0]!)],
+      size: [h!, w!],
+      method: n.op === 'ResizeBilinear' ? 'bilinear' : 'nearest',
+      alignCorners: n.attr['align_corners']?.b ?? false,
+      halfPixelCenters: n.attr['half_pixel_centers']?.b ?? false,
+    });
+  },
+};
+
+export const depthToSpaceImporter: OpImporter = {
+  ops: ['DepthToSpace'],
+  check: (n) => (str(n.attr['data_format']) !== undefined && str(n.attr['data_format']) !== 'NHWC' ? `data_format ${str(n.attr['data_format'])} (only NHWC)` : null),
+  run: (n, ins, g) => void g.emit(n, { op: 'depthToSpace', name: n.name, inputs: [g.v(ins[0]!)], blockSize: int(n.attr['block_size']) ?? 0 }),
 };
