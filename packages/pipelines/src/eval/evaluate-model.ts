@@ -5,6 +5,7 @@ import { disposeNetwork, forward, microBatchSize, type Network } from '@lowbit/n
 import { type CalibrationInput, readCalibration } from '../quantize/calibration-data.js';
 import { loadModel, type ModelSource } from '../quantize/model-source.js';
 import { QuantizedModel } from '../quantize/quantized-model.js';
+import { asScores } from './scores.js';
 
 /** Labelled images (`@lowbit/data` set + preprocessing) or unlabelled ones (as for calibration). */
 export type EvaluationData = { set: LabeledSet; preprocess?: Preprocess; labelled?: boolean } | CalibrationInput;
@@ -72,7 +73,7 @@ export async function evaluate(model: QuantizedModel | ModelSource, data: Evalua
     let klSum = 0;
     for (const { x, y } of stream) {
       const r = tf.tidy(() => {
-        const logits = m.run(x);
+        const logits = asScores(m.run(x));
         const classes = logits.shape[1]!;
         const logp = tf.logSoftmax(logits);
         const out: Record<string, number> = {};
@@ -83,7 +84,7 @@ export async function evaluate(model: QuantizedModel | ModelSource, data: Evalua
           out['loss'] = tf.neg(tf.sum(tf.mul(tf.oneHot(tf.cast(y, 'int32'), classes), logp))).dataSync()[0]!;
         }
         if (ref) {
-          const rl = ref.run(x);
+          const rl = asScores(ref.run(x));
           if (rl.shape[1] !== classes) throw new LowbitError('E_DATA', `evaluate: the model has ${classes} outputs, the reference ${rl.shape[1]}`);
           const rTop = tf.argMax(rl, 1);
           out['same1'] = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), rTop), 'int32')).dataSync()[0]!;
