@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, Rng } from '@lowbit/core';
-import { disposeNetwork, forward, quantizableLayers } from '@lowbit/nn';
+import { disposeNetwork, forward, type Network, quantizableLayers } from '@lowbit/nn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportGraphModel, exportLayersModel, importTfjsModel, writeTfjsExport } from '../src/index.js';
 import { cnnGraph, convertedOpsGraph, GraphBuilder, multiHeadGraph, squeezeGraph, upsampleGraph } from './graph-fixtures.js';
@@ -12,6 +12,17 @@ import { stockGraph, stockLayers } from './stock-load.js';
 const dir = mkdtempSync(join(tmpdir(), 'lowbit-graph-'));
 beforeAll(() => initBackend({ backend: 'wasm', fallback: false }));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Exports `net` (as a GraphModel or a LayersModel), loads it with stock tfjs and returns max |stock prediction − ref| on `x`. */
+async function exportedMaxDiff(kind: 'graph' | 'layers', net: Network, name: string, x: tf.Tensor, ref: tf.Tensor): Promise<number> {
+  const e = writeTfjsExport(join(dir, name), kind === 'graph' ? exportGraphModel(net) : exportLayersModel(net));
+  const model = kind === 'graph' ? await stockGraph(e.modelJson) : await stockLayers(e.modelJson);
+  const via = model.predict(x) as tf.Tensor;
+  const d = tf.tidy(() => tf.max(tf.abs(tf.sub(via, ref))).dataSync()[0]!);
+  tf.dispose(via);
+  model.dispose();
+  return d;
+}
 
 describe('GraphModel import', () => {
   for (const [name, make, shape] of [
@@ -45,22 +56,12 @@ describe('GraphModel import', () => {
         expect(net.nodes.find((n) => n.op === 'zeroPad')).toMatchObject({ channels: [1, 1] });
         expect(quantizableLayers(net).length).toBe(4);
         // exported as a GraphModel, stock tfjs loads it and predicts the same
-        const e = writeTfjsExport(join(dir, 'converter-ops-graph'), exportGraphModel(net));
-        const again = await stockGraph(e.modelJson);
-        const via = again.predict(x) as tf.Tensor;
-        expect(tf.tidy(() => tf.max(tf.abs(tf.sub(via, ref))).dataSync()[0]!)).toBeLessThan(1e-4);
-        tf.dispose(via);
-        again.dispose();
+        expect(await exportedMaxDiff('graph', net, 'converter-ops-graph', x, ref)).toBeLessThan(1e-4);
       }
       if (name.startsWith('decoder ops')) {
         expect(net.nodes.map((n) => n.op)).toEqual(['conv2d', 'relu', 'resize', 'depthToSpace', 'resize', 'conv2d', 'maxPool', 'reshape']);
         expect(net.nodes.find((n) => n.name === 'nn')).toMatchObject({ size: [24, 24], method: 'nearest' });
-        const e = writeTfjsExport(join(dir, 'decoder-ops-graph'), exportGraphModel(net));
-        const again = await stockGraph(e.modelJson);
-        const via = again.predict(x) as tf.Tensor;
-        expect(tf.tidy(() => tf.max(tf.abs(tf.sub(via, ref))).dataSync()[0]!)).toBeLessThan(1e-4);
-        tf.dispose(via);
-        again.dispose();
+        expect(await exportedMaxDiff('graph', net, 'decoder-ops-graph', x, ref)).toBeLessThan(1e-4);
         // the gradient reaches the input through both resizes and DepthToSpace (reconstruction needs it)
         const gx = tf.grad((inp: tf.Tensor) => tf.sum(forward(net, inp).output))(x);
         expect(tf.tidy(() => tf.sum(tf.abs(gx)).dataSync()[0]!)).toBeGreaterThan(0);
@@ -68,12 +69,7 @@ describe('GraphModel import', () => {
       }
       if (name === 'pool + squeeze + fused MatMul') {
         // exported as a LayersModel, stock tfjs loads it and predicts the same (an imported Squeeze is a Flatten, not a Reshape to [-1])
-        const e = writeTfjsExport(join(dir, `${name.replace(/\W+/g, '_')}-layers`), exportLayersModel(net));
-        const layers = await stockLayers(e.modelJson);
-        const viaLayers = layers.predict(x) as tf.Tensor;
-        expect(tf.tidy(() => tf.max(tf.abs(tf.sub(viaLayers, ref))).dataSync()[0]!)).toBeLessThan(1e-4);
-        tf.dispose(viaLayers);
-        layers.dispose();
+        expect(await exportedMaxDiff('layers', net, `${name.replace(/\W+/g, '_')}-layers`, x, ref)).toBeLessThan(1e-4);
       }
       tf.dispose([x, ref, got]);
       model.dispose();
@@ -131,6 +127,14 @@ describe('GraphModel import', () => {
     tf.dispose([x, ref, got]);
     model.dispose();
     disposeNetwork(net);
+  });
+
+  it('EXPLICIT padding on a pool is refused by name (only convolutions take it)', () => {
+    const g = new GraphBuilder();
+    const x = g.placeholder('x', [-1, 4, 4, 1]);
+    g.op('pool', 'MaxPool', [x], { ksize: { list: { i: ['1', '2', '2', '1'] } }, strides: { list: { i: ['1', '1', '1', '1'] } }, padding: { s: btoa('EXPLICIT') }, explicit_paddings: { list: { i: ['0', '0', '1', '1', '1', '1', '0', '0'] } } });
+    const path = g.write(join(dir, 'pool-explicit'));
+    expect(() => importTfjsModel(path)).toThrow(/'pool' \(MaxPool\): explicit padding \(only on convolutions\)/);
   });
 
   it('unsupported ops are all listed before any work', () => {

@@ -12,11 +12,12 @@ export const strides2 = (n: GNode): [number, number] => {
   return [s[1] ?? 1, s[2] ?? 1];
 };
 
-/** NHWC only; no dilation; EXPLICIT padding only on the spatial axes; fused ops that have an IR form. */
+/** NHWC only; no dilation; EXPLICIT padding only on convolutions and the spatial axes; fused ops that have an IR form. */
 export function checkWindowOp(n: GNode): string | null {
   const df = str(n.attr['data_format']);
   if (df !== undefined && df !== 'NHWC') return `data_format ${df} (only NHWC)`;
   if (str(n.attr['padding']) === 'EXPLICIT') {
+    if (!/Conv2D|Conv2dNative/.test(n.op)) return 'explicit padding (only on convolutions)';
     const p = ints(n.attr['explicit_paddings']);
     if (p.length !== 8 || p[0] || p[1] || p[6] || p[7]) return `explicit_paddings [${p.join(', ')}] (only spatial)`;
   }
