@@ -4,6 +4,7 @@ import { analyze, type Network, type NodeInfo, type NodeSpec, type OpName, type 
 import { checkGridNames } from './grid-check.js';
 import type { ExportOptions, LayerGrids, TfjsExport } from './export-types.js';
 import { attr, GraphWriter, tensorShape } from './graph-def.js';
+import { liveValues } from './live-nodes.js';
 import { ManifestWriter } from './weights-manifest.js';
 
 /** What an op emitter gets: the graph, its node's claimed name and input values, parameters, shapes. */
@@ -150,11 +151,7 @@ const EMIT: Emitters = {
 /** Nodes the outputs depend on, in node order. */
 function liveNodes(net: Network): NodeInfo[] {
   const info = analyze(net);
-  const live = new Set(info.outputs);
-  for (let i = info.order.length - 1; i >= 0; i--) {
-    const n = info.order[i]!;
-    if (live.has(n.spec.name)) for (const x of n.spec.inputs) live.add(x);
-  }
+  const live = liveValues(net.nodes, info.outputs);
   return info.order.filter((n) => live.has(n.spec.name));
 }
 
@@ -215,13 +212,12 @@ export function exportGraphModel(net: Network, o: ExportOptions = {}): TfjsExpor
   }
   const { specs, weightData, weights } = w.finish();
   // one signature output per network output (`output` for one, `output_0`, `output_1`… for several)
-  const outs = analyze(net).outputs;
+  const info = analyze(net);
   const outputs = Object.fromEntries(
-    outs.map((o, i) => {
-      const name = value.get(o)!;
-      const shape = analyze(net).nodes.get(o)!.outShape;
-      return [outs.length === 1 ? 'output' : `output_${i}`, { name: `${name}:0`, dtype: 'DT_FLOAT', tensorShape: tensorShape([-1, ...shape]) }];
-    }),
+    info.outputs.map((o, i) => [
+      info.outputs.length === 1 ? 'output' : `output_${i}`,
+      { name: `${value.get(o)!}:0`, dtype: 'DT_FLOAT', tensorShape: tensorShape([-1, ...info.nodes.get(o)!.outShape]) },
+    ]),
   );
   const modelJson = {
     format: 'graph-model',

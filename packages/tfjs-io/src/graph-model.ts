@@ -1,11 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { LowbitError } from '@lowbit/core';
-import { analyze, type Network, type NetworkSpec, type NodeParams, type NodeSpec, paramDefs } from '@lowbit/nn';
+import { analyze, type Network, type NetworkSpec, type NodeParams, paramDefs } from '@lowbit/nn';
 import { detectBlocks } from './blocks.js';
 import { FOLD, shapeConst } from './graph/fold.js';
 import { clean, dataInputs, type GNode } from './graph/graph-node.js';
 import { GraphImport } from './graph/import-context.js';
 import { importerFor } from './graph/registry.js';
+import { liveValues } from './live-nodes.js';
 import type { TfjsArtifacts } from './read-artifacts.js';
 
 /** Graph nodes that carry no computation of their own. */
@@ -66,15 +67,6 @@ export function importGraphModel(a: TfjsArtifacts): Network {
   }
 }
 
-const PASSIVE_OR_INPUT = new Set(['Const', 'NoOp', 'Placeholder']);
-
-/** Names of the IR nodes the outputs depend on. */
-function liveNodes(nodes: NodeSpec[], outputs: string[]): Set<string> {
-  const live = new Set(outputs);
-  for (let i = nodes.length - 1; i >= 0; i--) if (live.has(nodes[i]!.name)) for (const x of nodes[i]!.inputs) live.add(x);
-  return live;
-}
-
 /** The network spec (outputs found, blocks detected) and its parameters as variables. */
 function assemble(a: TfjsArtifacts, gnodes: GNode[], g: GraphImport): Network {
   const referenced = new Set(gnodes.flatMap((n) => dataInputs(n).map(clean)));
@@ -84,7 +76,7 @@ function assemble(a: TfjsArtifacts, gnodes: GNode[], g: GraphImport): Network {
   type Signature = { outputs?: Record<string, { name?: string }> } | undefined;
   const sig = (a.json['signature'] ?? (a.json['userDefinedMetadata'] as { signature?: unknown } | undefined)?.signature) as Signature;
   const signed = Object.entries(sig?.outputs ?? {}).map(([key, o]) => clean(String(o.name ?? key)));
-  const ends = signed.length ? signed : gnodes.filter((n) => !PASSIVE_OR_INPUT.has(n.op) && !referenced.has(n.name) && g.constOf(n.name) === null).map((n) => n.name);
+  const ends = signed.length ? signed : gnodes.filter((n) => (n.op === 'Identity' || !PASSIVE.has(n.op)) && !referenced.has(n.name) && g.constOf(n.name) === null).map((n) => n.name);
   if (ends.length === 0) throw new LowbitError('E_UNSUPPORTED', `${a.path}: the graph has no output`);
   const constant = ends.filter((e) => g.constOf(e) !== null);
   if (constant.length) throw new LowbitError('E_UNSUPPORTED', `${a.path}: output(s) ${constant.join(', ')} do not depend on the input (constants)`);
@@ -97,12 +89,12 @@ function assemble(a: TfjsArtifacts, gnodes: GNode[], g: GraphImport): Network {
     const v = g.v(e);
     return ends.length > 1 && v !== lastNode ? g.push({ op: 'identity', name: `${v}/output`, inputs: [v] }) : v;
   });
-  const live = liveNodes(nodes, outs);
+  const live = liveValues(nodes, outs);
   const dead = nodes.filter((n) => !live.has(n.name));
   if (dead.length) throw new LowbitError('E_UNSUPPORTED', `${a.path}: ${dead.length} node(s) no output depends on (${dead.slice(0, 3).map((n) => n.name).join(', ')}${dead.length > 3 ? ', …' : ''})`);
   if (new Set(outs).size !== outs.length) throw new LowbitError('E_UNSUPPORTED', `${a.path}: two outputs are the same tensor (${ends.join(', ')})`);
+  // (no dead node means the last node is an output: IR nodes are in dependency order)
   const spec: NetworkSpec = { name: 'graph-model', inputShape: g.valueShape('input'), nodes, blocks: detectBlocks(nodes), ...(outs.length > 1 ? { outputs: outs } : {}) };
-  if (outs.length === 1 && nodes[nodes.length - 1]!.name !== outs[0]) throw new LowbitError('E_UNSUPPORTED', `${a.path}: the output must come last in the graph's node order`);
   analyze(spec);
   const net: Network = { ...spec, params: {} };
   for (const [node, pdefs] of Object.entries(paramDefs(spec))) {

@@ -1,4 +1,10 @@
-import type { Padding } from '../spec.js';
+import { LowbitError } from '@lowbit/core';
+import type { Padding, Shape } from '../spec.js';
+
+/** Throws unless `s` is an image shape `[H, W, C]` (the input of op `op` of node `name`). */
+export function expectImage(op: string, name: string, s: Shape): void {
+  if (s.length !== 3) throw new LowbitError('E_SHAPE', `${op} '${name}': expected an [H, W, C] input, got [${s.join(', ')}]`);
+}
 
 /** Output size along one spatial axis, as tfjs computes it (dilation 1). */
 export function convOutSize(inSize: number, k: number, stride: number, padding: Padding, axis: 0 | 1): number {

@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { LowbitError } from '@lowbit/core';
 import type { Conv2dSpec } from '../spec.js';
-import { convOutSize, tfPad } from './conv-shapes.js';
+import { convOutSize, expectImage, tfPad } from './conv-shapes.js';
 import type { OpDef } from './op-def.js';
 
 export const conv2dOp: OpDef<Conv2dSpec> = {
@@ -17,7 +16,7 @@ export const conv2dOp: OpDef<Conv2dSpec> = {
     return p;
   },
   outputShape(spec, [s]) {
-    if (s!.length !== 3) throw new LowbitError('E_SHAPE', `conv2d '${spec.name}': expected an [H, W, C] input, got [${s!.join(', ')}]`);
+    expectImage('conv2d', spec.name, s!);
     const ho = convOutSize(s![0]!, spec.kernelSize[0], spec.strides[0], spec.padding, 0);
     const wo = convOutSize(s![1]!, spec.kernelSize[1], spec.strides[1], spec.padding, 1);
     return [ho, wo, spec.filters];

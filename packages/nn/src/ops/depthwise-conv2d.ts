@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { LowbitError } from '@lowbit/core';
 import type { DepthwiseConv2dSpec } from '../spec.js';
-import { convOutSize, tfPad } from './conv-shapes.js';
+import { convOutSize, expectImage, tfPad } from './conv-shapes.js';
 import type { OpDef } from './op-def.js';
 
 export const depthwiseConv2dOp: OpDef<DepthwiseConv2dSpec> = {
@@ -18,7 +17,7 @@ export const depthwiseConv2dOp: OpDef<DepthwiseConv2dSpec> = {
     return p;
   },
   outputShape(spec, [s]) {
-    if (s!.length !== 3) throw new LowbitError('E_SHAPE', `depthwiseConv2d '${spec.name}': expected an [H, W, C] input, got [${s!.join(', ')}]`);
+    expectImage('depthwiseConv2d', spec.name, s!);
     const ho = convOutSize(s![0]!, spec.kernelSize[0], spec.strides[0], spec.padding, 0);
     const wo = convOutSize(s![1]!, spec.kernelSize[1], spec.strides[1], spec.padding, 1);
     return [ho, wo, s![2]! * spec.depthMultiplier];

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { LowbitError } from '@lowbit/core';
 import type { SimpleSpec } from '../spec.js';
+import { expectImage } from './conv-shapes.js';
 import type { OpDef } from './op-def.js';
 
 const noParams = () => ({});
@@ -65,7 +66,7 @@ export const globalAvgPoolOp: OpDef<SimpleSpec> = {
   arity: 1,
   params: noParams,
   outputShape(spec, [s]) {
-    if (s!.length !== 3) throw new LowbitError('E_SHAPE', `globalAvgPool '${spec.name}': expected an [H, W, C] input, got [${s!.join(', ')}]`);
+    expectImage('globalAvgPool', spec.name, s!);
     return [s![2]!];
   },
   forward: (_s, [x]) => tf.mean(x!, [1, 2]),

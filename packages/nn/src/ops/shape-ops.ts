@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { LowbitError } from '@lowbit/core';
 import type { ConcatSpec, DepthToSpaceSpec, ReshapeSpec, ResizeSpec, ScaleSpec, ZeroPadSpec } from '../spec.js';
+import { expectImage } from './conv-shapes.js';
 import type { OpDef } from './op-def.js';
 
 export const concatOp: OpDef<ConcatSpec> = {
@@ -29,7 +30,7 @@ export const zeroPadOp: OpDef<ZeroPadSpec> = {
   arity: 1,
   params: () => ({}),
   outputShape(spec, [s]) {
-    if (s!.length !== 3) throw new LowbitError('E_SHAPE', `zeroPad '${spec.name}': expected an [H, W, C] input, got [${s!.join(', ')}]`);
+    expectImage('zeroPad', spec.name, s!);
     const [[t, b], [l, r]] = spec.padding;
     const [c0, c1] = spec.channels ?? [0, 0];
     return [s![0]! + t + b, s![1]! + l + r, s![2]! + c0 + c1];
@@ -68,16 +69,12 @@ export const scaleOp: OpDef<ScaleSpec> = {
   macs: () => 0,
 };
 
-const spatial = (op: string, name: string, s: number[]) => {
-  if (s.length !== 3) throw new LowbitError('E_SHAPE', `${op} '${name}': expected an [H, W, C] input, got [${s.join(', ')}]`);
-};
-
 export const resizeOp: OpDef<ResizeSpec> = {
   op: 'resize',
   arity: 1,
   params: () => ({}),
   outputShape(spec, [s]) {
-    spatial('resize', spec.name, s!);
+    expectImage('resize', spec.name, s!);
     if (!spec.size.every((d) => Number.isInteger(d) && d > 0)) throw new LowbitError('E_SPEC', `resize '${spec.name}': size must be positive integers, got [${spec.size.join(', ')}]`);
     return [spec.size[0], spec.size[1], s![2]!];
   },
@@ -93,7 +90,7 @@ export const depthToSpaceOp: OpDef<DepthToSpaceSpec> = {
   arity: 1,
   params: () => ({}),
   outputShape(spec, [s]) {
-    spatial('depthToSpace', spec.name, s!);
+    expectImage('depthToSpace', spec.name, s!);
     const b = spec.blockSize;
     if (!(Number.isInteger(b) && b >= 2) || s![2]! % (b * b) !== 0) throw new LowbitError('E_SHAPE', `depthToSpace '${spec.name}': ${s![2]} channels do not split into blocks of ${b}×${b}`);
     return [s![0]! * b, s![1]! * b, s![2]! / (b * b)];

@@ -44,7 +44,7 @@ export class GraphImport {
   /** The graph node a tensor name refers to, through Identity chains. */
   resolve(name: string): string {
     let cur = clean(name);
-    while (this.byName.get(cur)?.op === 'Identity' && !this.folded.has(cur)) cur = clean(this.byName.get(cur)!.input[0]!);
+    while (this.byName.get(cur)?.op === 'Identity') cur = clean(this.byName.get(cur)!.input[0]!);
     return cur;
   }
 
