@@ -32,6 +32,20 @@ export class BlockBuilder {
       useBias: o.useBias ?? false,
     });
   }
+  /** A transposed convolution to `outputSize` ([H, W]; e.g. `in·stride` for 'same' padding). */
+  conv2dTranspose(name: string, x: string, o: { filters: number; kernel: Pair; strides?: Pair; padding?: 'same' | 'valid'; outputSize: [number, number]; useBias?: boolean }): string {
+    return this.add({
+      op: 'conv2dTranspose',
+      name: this.n(name),
+      inputs: [x],
+      filters: o.filters,
+      kernelSize: pair(o.kernel),
+      strides: pair(o.strides ?? 1),
+      padding: o.padding ?? 'same',
+      outputSize: o.outputSize,
+      useBias: o.useBias ?? false,
+    });
+  }
   depthwiseConv2d(name: string, x: string, o: { kernel: Pair; strides?: Pair; padding?: Padding; depthMultiplier?: number; useBias?: boolean }): string {
     return this.add({
       op: 'depthwiseConv2d',
@@ -53,6 +67,10 @@ export class BlockBuilder {
   relu(name: string, x: string): string {
     return this.add({ op: 'relu', name: this.n(name), inputs: [x] });
   }
+  /** Parametric ReLU with one learned slope per channel. */
+  prelu(name: string, x: string): string {
+    return this.add({ op: 'prelu', name: this.n(name), inputs: [x] });
+  }
   relu6(name: string, x: string): string {
     return this.add({ op: 'relu6', name: this.n(name), inputs: [x] });
   }
@@ -61,6 +79,10 @@ export class BlockBuilder {
   }
   add2(name: string, a: string, b: string): string {
     return this.add({ op: 'add', name: this.n(name), inputs: [a, b] });
+  }
+  /** The elementwise product `a · b` (same rank; size-1 axes broadcast). */
+  mul(name: string, a: string, b: string): string {
+    return this.add({ op: 'mul', name: this.n(name), inputs: [a, b] });
   }
   globalAvgPool(name: string, x: string): string {
     return this.add({ op: 'globalAvgPool', name: this.n(name), inputs: [x] });

@@ -27,7 +27,7 @@ export function layerCosts(spec: NetworkSpec): LayerCost[] {
     op: l.spec.op,
     macs: l.macs,
     weights: l.weightCount,
-    extraParams: l.spec.useBias ? (l.spec.op === 'dense' ? l.spec.units : l.spec.op === 'conv2d' ? l.spec.filters : l.weightCount / (l.spec.kernelSize[0] * l.spec.kernelSize[1])) : 0,
+    extraParams: l.spec.useBias ? (l.spec.op === 'dense' ? l.spec.units : l.spec.op === 'conv2d' || l.spec.op === 'conv2dTranspose' ? l.spec.filters : l.weightCount / (l.spec.kernelSize[0] * l.spec.kernelSize[1])) : 0,
   }));
 }
 

@@ -48,6 +48,7 @@ function foldParams(layer: LayerSpec, lp: NodeParams, bp: NodeParams, eps: numbe
     const kernel = lp['kernel']!;
     let scale: tf.Tensor = a;
     if (layer.op === 'depthwiseConv2d') scale = tf.reshape(a, [kernel.shape[2]!, kernel.shape[3]!]);
+    if (layer.op === 'conv2dTranspose') scale = tf.reshape(a, [kernel.shape[2]!, 1]);
     const k = tf.mul(kernel, scale);
     const b0 = lp['bias'] ?? tf.zeros(a.shape);
     const b = tf.add(bp['beta']!, tf.mul(tf.sub(b0, bp['movingMean']!), a));

@@ -4,6 +4,7 @@ export type {
   ClipSpec,
   ConcatSpec,
   Conv2dSpec,
+  Conv2dTransposeSpec,
   DenseSpec,
   DepthToSpaceSpec,
   DepthwiseConv2dSpec,

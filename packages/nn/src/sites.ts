@@ -27,7 +27,7 @@ export function activationSites(spec: NetworkSpec): ActivationSite[] {
     let v = false;
     if (s.op === 'relu' || s.op === 'relu6' || s.op === 'sigmoid' || s.op === 'softmax') v = true;
     else if (['maxPool', 'avgPool', 'globalAvgPool', 'flatten', 'identity', 'zeroPad', 'reshape', 'resize', 'depthToSpace'].includes(s.op)) v = nonNeg.get(s.inputs[0]!) ?? false;
-    else if (s.op === 'add' || s.op === 'concat') v = s.inputs.every((i) => nonNeg.get(i) ?? false);
+    else if (s.op === 'add' || s.op === 'mul' || s.op === 'concat') v = s.inputs.every((i) => nonNeg.get(i) ?? false);
     else if (s.op === 'scale') {
       const a = typeof s.scale === 'number' ? [s.scale] : s.scale;
       const b = typeof s.offset === 'number' ? [s.offset] : s.offset;
@@ -64,7 +64,7 @@ export interface LayerInfo {
   block: string;
 }
 
-/** The quantizable layers (conv2d, depthwise conv2d, dense) in node order. */
+/** The quantizable layers (conv2d, transposed conv2d, depthwise conv2d, dense) in node order. */
 export function quantizableLayers(spec: NetworkSpec): LayerInfo[] {
   const info = analyze(spec);
   const out: LayerInfo[] = [];
@@ -72,7 +72,7 @@ export function quantizableLayers(spec: NetworkSpec): LayerInfo[] {
     if (!isLayer(n.spec)) continue;
     const s = n.spec;
     const weightCount =
-      s.op === 'conv2d'
+      s.op === 'conv2d' || s.op === 'conv2dTranspose'
         ? s.kernelSize[0] * s.kernelSize[1] * n.inShapes[0]![2]! * s.filters
         : s.op === 'depthwiseConv2d'
           ? s.kernelSize[0] * s.kernelSize[1] * n.inShapes[0]![2]! * s.depthMultiplier

@@ -22,6 +22,22 @@ export interface Conv2dSpec extends NodeBase {
   useBias: boolean;
 }
 
+/**
+ * A transposed convolution (TF's Conv2DBackpropInput, Keras Conv2DTranspose): the gradient of a
+ * convolution with these kernel size, strides and padding whose input was `outputSize`. The
+ * kernel is `[kh, kw, filters, inChannels]`, as in TF.
+ */
+export interface Conv2dTransposeSpec extends NodeBase {
+  op: 'conv2dTranspose';
+  filters: number;
+  kernelSize: [number, number];
+  strides: [number, number];
+  padding: 'same' | 'valid';
+  /** Spatial size of the output `[H, W]` (TF's `input_sizes`; Keras: `in·stride`, or `in·stride + max(k − stride, 0)` unpadded). */
+  outputSize: [number, number];
+  useBias: boolean;
+}
+
 export interface DepthwiseConv2dSpec extends NodeBase {
   op: 'depthwiseConv2d';
   kernelSize: [number, number];
@@ -52,7 +68,7 @@ export interface PoolSpec extends NodeBase {
 }
 
 export interface SimpleSpec extends NodeBase {
-  op: 'relu' | 'relu6' | 'identity' | 'flatten' | 'globalAvgPool' | 'add' | 'softmax' | 'sigmoid' | 'tanh' | 'swish' | 'hardSwish';
+  op: 'relu' | 'relu6' | 'identity' | 'flatten' | 'globalAvgPool' | 'add' | 'mul' | 'softmax' | 'sigmoid' | 'tanh' | 'swish' | 'hardSwish';
 }
 
 /** Parametric ReLU: `x` where positive, `alpha·x` elsewhere, one learned slope per channel (Keras PReLU shared over the spatial axes). */
@@ -108,11 +124,11 @@ export interface ScaleSpec extends NodeBase {
   offset: number | number[];
 }
 
-export type NodeSpec = Conv2dSpec | DepthwiseConv2dSpec | DenseSpec | BatchNormSpec | PoolSpec | SimpleSpec | PreluSpec | ClipSpec | ConcatSpec | ZeroPadSpec | ResizeSpec | DepthToSpaceSpec | ReshapeSpec | ScaleSpec;
+export type NodeSpec = Conv2dSpec | Conv2dTransposeSpec | DepthwiseConv2dSpec | DenseSpec | BatchNormSpec | PoolSpec | SimpleSpec | PreluSpec | ClipSpec | ConcatSpec | ZeroPadSpec | ResizeSpec | DepthToSpaceSpec | ReshapeSpec | ScaleSpec;
 export type OpName = NodeSpec['op'];
 
 /** Layers with a weight kernel that quantization acts on. */
-export type LayerSpec = Conv2dSpec | DepthwiseConv2dSpec | DenseSpec;
+export type LayerSpec = Conv2dSpec | Conv2dTransposeSpec | DepthwiseConv2dSpec | DenseSpec;
 
 /**
  * A named group of consecutive nodes — the unit of block-wise reconstruction and of the
@@ -153,5 +169,5 @@ export interface Network extends NetworkSpec {
 }
 
 export function isLayer(spec: NodeSpec): spec is LayerSpec {
-  return spec.op === 'conv2d' || spec.op === 'depthwiseConv2d' || spec.op === 'dense';
+  return spec.op === 'conv2d' || spec.op === 'conv2dTranspose' || spec.op === 'depthwiseConv2d' || spec.op === 'dense';
 }

@@ -67,9 +67,9 @@ export interface QuantizedNetwork {
   dispose(): void;
 }
 
-/** The channel axis of a layer's kernel: output channels, or the channel axis of a depthwise kernel. */
+/** The channel axis of a layer's kernel: output channels (axis 2 of a transposed conv's `[kh, kw, out, in]`), or the channel axis of a depthwise kernel. */
 export function kernelChannelAxis(layer: LayerSpec): number {
-  return layer.op === 'depthwiseConv2d' ? 2 : layer.op === 'dense' ? 1 : 3;
+  return layer.op === 'depthwiseConv2d' || layer.op === 'conv2dTranspose' ? 2 : layer.op === 'dense' ? 1 : 3;
 }
 
 /**

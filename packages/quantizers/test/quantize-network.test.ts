@@ -62,6 +62,34 @@ describe('quantizeNetwork (round-to-nearest PTQ)', () => {
     disposeNetwork(n);
   });
 
+  it('a transposed convolution is a weighted layer: per output channel (axis 2 of [kh, kw, out, in]), its BN folded', () => {
+    const spec = new NetworkBuilder('decoder', [4, 4, 3])
+      .block('stem', (b, x) => b.relu('relu', b.conv2d('conv', x, { filters: 6, kernel: 3 })))
+      .block('up', (b, x) => b.relu('relu', b.batchNorm('bn', b.conv2dTranspose('t', x, { filters: 5, kernel: 3, strides: 2, outputSize: [8, 8] }))))
+      .block('head', (b, x) => b.mul('gate', b.conv2d('conv', x, { filters: 2, kernel: 1 }), b.conv2d('g', x, { filters: 2, kernel: 1 })))
+      .build();
+    const n = createNetwork(spec, { seed: 3 });
+    // non-trivial BN statistics, so that a fold along the wrong kernel axis shows
+    const rng = new Rng(3);
+    for (const [p, v] of Object.entries(n.params['up/bn']!)) v.assign(tf.tidy(() => tf.add(rng.uniform(v.shape), p === 'movingVariance' || p === 'gamma' ? 0.5 : -0.5)));
+    const calib = [rng.uniform([8, 4, 4, 3])];
+    const q = quantizeNetwork(n, calib, { wBits: 8, aBits: 8 });
+    expect(q.net.nodes.find((x) => x.name === 'up/bn')).toBeUndefined();
+    const hard = q.harden().get('up/t')!;
+    expect(hard.axis).toBe(2);
+    expect(hard.scale).toHaveLength(5);
+    const x = rng.uniform([4, 4, 4, 3]);
+    const q4 = quantizeNetwork(n, calib, { wBits: 4, aBits: 4 });
+    const [e8, e4] = [q, q4].map((m) => tf.tidy(() => relErr(forward(m.net, x, m.forwardOptions(evalContext(rng))).output, forward(n, x).output)));
+    // the head squares quantization errors (a product of two convolutions): looser than a plain CNN
+    expect(e8).toBeLessThan(0.1);
+    expect(e4).toBeGreaterThan(2 * e8!);
+    q.dispose();
+    q4.dispose();
+    tf.dispose([...calib, x]);
+    disposeNetwork(n);
+  });
+
   it('reports BitOps of the policy and runs without leaking', () => {
     const n = net();
     const rng = new Rng(2);

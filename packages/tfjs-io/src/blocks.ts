@@ -1,6 +1,5 @@
-import type { BlockSpec, NodeSpec } from '@lowbit/nn';
+import { isLayer, type BlockSpec, type NodeSpec } from '@lowbit/nn';
 
-const LAYER_OPS = new Set(['conv2d', 'depthwiseConv2d', 'dense']);
 /** Elementwise ops that belong to the block before them (a layer's BN and activation, a residual block's final ReLU). */
 const TRAILING_OPS = new Set(['batchNorm', 'relu', 'relu6', 'clip', 'prelu', 'sigmoid', 'tanh', 'swish', 'hardSwish', 'identity', 'softmax', 'scale']);
 
@@ -57,7 +56,7 @@ export function detectBlocks(nodes: NodeSpec[]): BlockSpec[] {
       continue;
     }
     const n = seg.nodes[0]!;
-    if (LAYER_OPS.has(n.op)) {
+    if (isLayer(n)) {
       newBlock(n.name, pending);
       pending = [];
     } else if (current && pending.length === 0 && TRAILING_OPS.has(n.op)) {

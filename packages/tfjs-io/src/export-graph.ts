@@ -65,6 +65,22 @@ const EMIT: Emitters = {
     const { inputs, fused } = layerInputs(n, c);
     c.g.op(c.name, n.useBias ? '_FusedConv2D' : 'Conv2D', inputs, { ...windowAttrs(n.strides, n.padding), dilations: nhwc(1, 1), ...fused });
   },
+  conv2dTranspose: (n, c) => {
+    // Conv2DBackpropInput(input_sizes, filter, x): input_sizes is [batch of x, H, W, filters]
+    const x = c.ins[0]!;
+    const shape = c.g.op(c.g.claim(`${c.name}/shape`), 'Shape', [x], { out_type: attr.type('DT_INT32') });
+    const at = (k: string, v: number) => c.g.constInt(`${c.name}/${k}`, [1], [v]);
+    const batch = c.g.op(c.g.claim(`${c.name}/batch`), 'StridedSlice', [shape, at('begin', 0), at('end', 1), at('stride', 1)], { T: attr.type('DT_INT32'), Index: attr.type('DT_INT32') });
+    const rest = c.g.constInt(`${c.name}/size`, [3], [...n.outputSize, n.filters]);
+    const sizes = c.g.op(c.g.claim(`${c.name}/input_sizes`), 'ConcatV2', [batch, rest, c.g.constInt(`${c.name}/axis`, [], [0])], { T: attr.type('DT_INT32'), N: attr.i(2), Tidx: attr.type('DT_INT32') });
+    const kernel = c.params['kernel']!;
+    const k = c.g.constFloat(`${c.name}/kernel`, kernel.shape, floats(kernel), c.grid);
+    const conv = c.g.op(n.useBias ? c.g.claim(`${c.name}/conv`) : c.name, 'Conv2DBackpropInput', [sizes, k, x], { ...windowAttrs(n.strides, n.padding), dilations: nhwc(1, 1) });
+    if (n.useBias) {
+      const bias = c.params['bias']!;
+      c.g.op(c.name, 'BiasAdd', [conv, c.g.constFloat(`${c.name}/bias`, bias.shape, floats(bias))], { data_format: attr.s('NHWC') });
+    }
+  },
   depthwiseConv2d: (n, c) => {
     const { inputs, fused } = layerInputs(n, c);
     c.g.op(c.name, n.useBias ? 'FusedDepthwiseConv2dNative' : 'DepthwiseConv2dNative', inputs, { ...windowAttrs(n.strides, n.padding), dilations: nhwc(1, 1), ...fused });
@@ -107,6 +123,7 @@ const EMIT: Emitters = {
     c.g.op(c.name, 'Mul', [x, d]);
   },
   add: (_n, c) => (c.ins.length === 2 ? c.g.op(c.name, 'AddV2', c.ins) : c.g.op(c.name, 'AddN', c.ins, { N: attr.i(c.ins.length) })),
+  mul: (_n, c) => c.g.op(c.name, 'Mul', c.ins),
   globalAvgPool: (_n, c) => {
     const axes = c.g.constInt(`${c.name}/axes`, [2], [1, 2]);
     c.g.op(c.name, 'Mean', [c.ins[0]!, axes], { Tidx: attr.type('DT_INT32'), keep_dims: attr.b(false) });
@@ -159,7 +176,8 @@ function liveNodes(net: Network): NodeInfo[] {
  * A TF.js GraphModel (`format: 'graph-model'`, one weight shard) that unmodified
  * `tf.loadGraphModel` loads, laid out as the TF.js converter writes one: a Placeholder input
  * (NHWC, batch −1), a Const node per weight, and per IR op the converter's ops — conv2d →
- * `_FusedConv2D` (BiasAdd and a following ReLU/ReLU6 fused) or `Conv2D`, depthwiseConv2d →
+ * `_FusedConv2D` (BiasAdd and a following ReLU/ReLU6 fused) or `Conv2D`, conv2dTranspose →
+ * `Conv2DBackpropInput` (+ `BiasAdd`), depthwiseConv2d →
  * `FusedDepthwiseConv2dNative` / `DepthwiseConv2dNative`, dense → `_FusedMatMul` / `MatMul`,
  * batchNorm → `FusedBatchNormV3`, add → `AddV2` / `AddN`, globalAvgPool → `Mean` over [1, 2],
  * flatten/reshape → `Reshape`, zeroPad → `Pad`, concat → `ConcatV2`, scale → `Mul`/`AddV2`,

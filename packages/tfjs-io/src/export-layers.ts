@@ -1,6 +1,7 @@
 import { LowbitError } from '@lowbit/core';
 import { analyze, type Network, type NodeSpec } from '@lowbit/nn';
 import { checkGridNames } from './grid-check.js';
+import { kerasTransposeSize } from './keras-shapes.js';
 import type { ExportOptions, TfjsExport } from './export-types.js';
 import { ManifestWriter } from './weights-manifest.js';
 
@@ -14,6 +15,14 @@ function layerConfig(n: NodeSpec, name: string, shape: readonly number[], inShap
     case 'conv2d':
       if (Array.isArray(n.padding)) throw new LowbitError('E_EXPORT', `cannot export '${n.name}': explicit padding`);
       return { className: 'Conv2D', config: { ...base, filters: n.filters, kernel_size: n.kernelSize, strides: n.strides, padding: n.padding, use_bias: n.useBias } };
+    case 'conv2dTranspose': {
+      // tfjs-layers' Conv2DTranspose has no output_padding: only the output size it derives
+      const derived = n.kernelSize.map((k, a) => kerasTransposeSize(inShape[a]!, k, n.strides[a]!, n.padding));
+      if (derived[0] !== n.outputSize[0] || derived[1] !== n.outputSize[1]) {
+        throw new LowbitError('E_EXPORT', `cannot export '${n.name}': a transposed convolution to [${n.outputSize.join(', ')}] (Conv2DTranspose derives [${derived.join(', ')}] and has no output_padding in tfjs-layers)`);
+      }
+      return { className: 'Conv2DTranspose', config: { ...base, filters: n.filters, kernel_size: n.kernelSize, strides: n.strides, padding: n.padding, use_bias: n.useBias } };
+    }
     case 'depthwiseConv2d':
       if (Array.isArray(n.padding)) throw new LowbitError('E_EXPORT', `cannot export '${n.name}': explicit padding`);
       return { className: 'DepthwiseConv2D', config: { ...base, kernel_size: n.kernelSize, strides: n.strides, padding: n.padding, depth_multiplier: n.depthMultiplier, use_bias: n.useBias } };
@@ -40,6 +49,9 @@ function layerConfig(n: NodeSpec, name: string, shape: readonly number[], inShap
       return { className: 'Activation', config: { ...base, activation: 'linear' } };
     case 'add':
       return { className: 'Add', config: { ...base } };
+    case 'mul':
+      // tfjs-layers' merge layers broadcast size-1 axes
+      return { className: 'Multiply', config: { ...base } };
     case 'concat':
       // Keras counts the batch axis
       return { className: 'Concatenate', config: { ...base, axis: n.axis < 0 ? n.axis : n.axis + 1 } };
@@ -80,6 +92,7 @@ function layerConfig(n: NodeSpec, name: string, shape: readonly number[], inShap
 function weightNames(n: NodeSpec): Array<[param: string, keras: string]> {
   switch (n.op) {
     case 'conv2d':
+    case 'conv2dTranspose':
     case 'dense':
       return n.useBias ? [['kernel', 'kernel'], ['bias', 'bias']] : [['kernel', 'kernel']];
     case 'depthwiseConv2d':

@@ -28,6 +28,7 @@ export function exportPacked(net: Network, o: Pick<ExportOptions, 'grids'>): Tfj
   let pos = 0;
   const layerOf = new Map<string, string>();
   for (const n of net.nodes) layerOf.set(n.name.replace(/[^A-Za-z0-9_.-]/g, '_'), n.name);
+  const ops = new Map(net.nodes.map((n) => [n.name, n.op]));
   for (const s of specs) {
     const n = s.shape.reduce((a, b) => a * b, 1);
     const values = data.subarray(pos, pos + n);
@@ -38,7 +39,8 @@ export function exportPacked(net: Network, o: Pick<ExportOptions, 'grids'>): Tfj
     if (grid && grid.bits > 8) throw new LowbitError('E_GRID', `weight '${s.name}': the packed format holds 2..8-bit codes, the grid has ${grid.bits} bits`);
     // codes in range and weights on the grid, or a clear error (never codes that wrap in packBits)
     const signed = grid ? codesOnGrid(s.name, s.shape, values, grid) : null;
-    layers[kname] ??= packedLayerOf(s.shape, param.endsWith('kernel'), grid);
+    const kind = !param.endsWith('kernel') ? 'other' : ops.get(layer) === 'conv2dTranspose' ? 'transposedKernel' : 'kernel';
+    layers[kname] ??= packedLayerOf(s.shape, kind, grid);
     let chunk: Uint8Array;
     if (grid && signed) {
       const channels = grid.axis === null ? 1 : s.shape[grid.axis]!;

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { LowbitError } from '@lowbit/core';
-import { analyze, type Network, type NodeParams, type NodeSpec, paramDefs } from '@lowbit/nn';
+import { analyze, type Network, type NodeParams, type NodeSpec, opFor, paramDefs, type Shape } from '@lowbit/nn';
 import { detectBlocks } from './blocks.js';
+import { kerasTransposeSize } from './keras-shapes.js';
 import type { TfjsArtifacts } from './read-artifacts.js';
 
 interface KerasLayer {
@@ -90,6 +91,10 @@ function unsupported(l: KerasLayer): string | null {
     case 'DepthwiseConv2D':
     case 'SeparableConv2D':
     case 'Dense':
+    case 'Conv2DTranspose':
+      return c['output_padding'] != null ? `output_padding ${JSON.stringify(c['output_padding'])} (tfjs-layers has none)` : null;
+    case 'Multiply':
+      return l.inbound.length !== 2 ? `Multiply of ${l.inbound.length} inputs (only 2)` : null;
     case 'Add':
     case 'ZeroPadding2D':
     case 'AveragePooling2D':
@@ -164,6 +169,12 @@ export function importLayersModel(a: TfjsArtifacts): Network {
     nodes.push({ op: act, name, inputs: [node] } as NodeSpec);
     return name;
   };
+  // per-image shapes of the values so far (a transposed convolution's output size depends on its input's)
+  const shapes = new Map<string, Shape>([['input', k.inputShape]]);
+  const shapeOf = (v: string): Shape => {
+    for (const n of nodes) if (!shapes.has(n.name)) shapes.set(n.name, opFor(n).outputShape(n, n.inputs.map((i) => shapes.get(i)!)));
+    return shapes.get(v)!;
+  };
   // Keras layer lists are topologically sorted; check as we go
   for (const l of k.layers) {
     const c = l.config;
@@ -176,6 +187,17 @@ export function importLayersModel(a: TfjsArtifacts): Network {
     switch (l.className) {
       case 'Conv2D': {
         nodes.push({ op: 'conv2d', name: l.name, inputs: ins, filters: Number(c['filters']), kernelSize: pair(c['kernel_size'], 1), strides: pair(c['strides'], 1), padding: padding(c), useBias: c['use_bias'] !== false });
+        params[l.name] = { kernel: weight(l.name, 'kernel'), ...(c['use_bias'] !== false ? { bias: weight(l.name, 'bias') } : {}) };
+        out = withActivation(l, l.name);
+        break;
+      }
+      case 'Conv2DTranspose': {
+        const kernelSize = pair(c['kernel_size'], 1);
+        const strides = pair(c['strides'], 1);
+        const pad = padding(c);
+        const [h, w] = shapeOf(ins[0]!);
+        const outputSize: [number, number] = [kerasTransposeSize(h!, kernelSize[0], strides[0], pad), kerasTransposeSize(w!, kernelSize[1], strides[1], pad)];
+        nodes.push({ op: 'conv2dTranspose', name: l.name, inputs: ins, filters: Number(c['filters']), kernelSize, strides, padding: pad, outputSize, useBias: c['use_bias'] !== false });
         params[l.name] = { kernel: weight(l.name, 'kernel'), ...(c['use_bias'] !== false ? { bias: weight(l.name, 'bias') } : {}) };
         out = withActivation(l, l.name);
         break;
@@ -232,6 +254,10 @@ export function importLayersModel(a: TfjsArtifacts): Network {
       }
       case 'Add':
         nodes.push({ op: 'add', name: l.name, inputs: ins });
+        out = l.name;
+        break;
+      case 'Multiply':
+        nodes.push({ op: 'mul', name: l.name, inputs: ins });
         out = l.name;
         break;
       case 'Concatenate': {

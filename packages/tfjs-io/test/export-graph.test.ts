@@ -99,8 +99,8 @@ describe('export to a stock TF.js GraphModel', () => {
     const j = readJson(modelJson);
     expect([...opsOf(j)].sort()).toEqual(
       [
-        'AddN', 'AddV2', 'AvgPool', 'Const', 'ConcatV2', 'DepthwiseConv2dNative', 'FusedBatchNormV3', 'Identity', 'MatMul', 'MaxPool', 'Mean', 'Mul', 'Pad', 'Placeholder',
-        'RealDiv', 'Relu', 'Relu6', 'Reshape', 'Sigmoid', 'Softmax', '_FusedConv2D', '_FusedMatMul',
+        'AddN', 'AddV2', 'AvgPool', 'BiasAdd', 'Const', 'ConcatV2', 'Conv2DBackpropInput', 'DepthwiseConv2dNative', 'FusedBatchNormV3', 'Identity', 'MatMul', 'MaxPool', 'Mean', 'Mul', 'Pad', 'Placeholder',
+        'RealDiv', 'Relu', 'Relu6', 'Reshape', 'Shape', 'Sigmoid', 'Softmax', 'StridedSlice', '_FusedConv2D', '_FusedMatMul',
       ].sort(),
     );
     const byName = new Map(j.modelTopology.node.map((n) => [n.name, n]));
@@ -188,6 +188,9 @@ describe('GraphModel round trips', () => {
     expect(back.nodes.find((n) => n.name === 'sum3')).toMatchObject({ op: 'add', inputs: ['c2', 'swish', 'hswish'] });
     expect(back.nodes.find((n) => n.name === 'swish')).toMatchObject({ op: 'swish', inputs: ['c2'] });
     expect(back.nodes.find((n) => n.name === 'hswish')).toMatchObject({ op: 'hardSwish', inputs: ['wide'] });
+    // Conv2DBackpropInput + BiasAdd is one transposed convolution with its bias again (input_sizes folded from Shape)
+    expect(back.nodes.filter((n) => n.op === 'conv2dTranspose')).toMatchObject([{ outputSize: [6, 6], padding: 'same', useBias: true }, { name: 'up2', outputSize: [6, 6], padding: 'valid', useBias: false }]);
+    expect(back.nodes.find((n) => n.name === 'gated')).toMatchObject({ op: 'mul' });
     // the sigmoid and add/relu6/div chains the export wrote are folded back, not kept beside the activations
     expect(back.nodes.filter((n) => n.name.startsWith('swish/') || n.name.startsWith('hswish/'))).toEqual([]);
     const x = new Rng(8).uniform([3, 10, 10, 3]);

@@ -183,3 +183,27 @@ export function upsampleGraph(): GraphBuilder {
   g.op('gmax', 'Max', [c2, g.const('gmax/axes', [2], [1, 2], 'int32')], { keep_dims: { b: false }, Tidx: i32 });
   return g;
 }
+
+/**
+ * A small segmenter as TF writes MobileNetV3-style decoders: a squeeze-and-excitation gate (Mul of
+ * the features and a [1, 1, C] sigmoid), hard-swish as x/6 · relu6(x + 3), and two transposed
+ * convolutions (Conv2DBackpropInput): one with a dynamic batch in input_sizes (Pack of Shape),
+ * overlapping windows (k3 s2 SAME) and a BiasAdd after it, one k2 s2 VALID with constant sizes.
+ */
+export function segmenterGraph(): GraphBuilder {
+  const g = new GraphBuilder();
+  const i32 = { type: 'DT_INT32' };
+  const x = g.placeholder('x', [-1, 4, 4, 3]);
+  const c = g.conv('conv', x, g.const('conv/w', [3, 3, 3, 6]), { fused: ['BiasAdd', 'Relu'], bias: g.const('conv/b', [6]) });
+  const pooled = g.op('se/mean', 'Mean', [c, g.const('se/axes', [2], [1, 2], 'int32')], { keep_dims: { b: true }, Tidx: i32 });
+  const gate = g.op('se/sigmoid', 'Sigmoid', [g.conv('se/fc', pooled, g.const('se/fc/w', [1, 1, 6, 6]), { fused: ['BiasAdd'], bias: g.const('se/fc/b', [6]) })]);
+  const se = g.op('se/mul', 'Mul', [c, gate]);
+  const h = g.op('hs/mul_1', 'Mul', [g.op('hs/mul', 'Mul', [se, g.const('hs/sixth', [], [1 / 6])]), g.op('hs/relu6', 'Relu6', [g.op('hs/add', 'AddV2', [se, g.const('hs/three', [], [3])])])]);
+  const batch = g.op('up1/batch', 'StridedSlice', [g.op('up1/shape', 'Shape', [h], { out_type: i32 }), g.const('up1/b', [1], [0], 'int32'), g.const('up1/e', [1], [1], 'int32'), g.const('up1/s', [1], [1], 'int32')], { Index: i32, shrink_axis_mask: { i: '1' } });
+  const sizes = g.op('up1/sizes', 'Pack', [batch, g.const('up1/height', [], [8], 'int32'), g.const('up1/width', [], [7], 'int32'), g.const('up1/c', [], [4], 'int32')], { N: { i: '4' }, axis: { i: '0' }, T: i32 });
+  const t = { data_format: { s: btoa('NHWC') }, dilations: { list: { i: ['1', '1', '1', '1'] } }, strides: { list: { i: ['1', '2', '2', '1'] } } };
+  const up1 = g.op('up1', 'Conv2DBackpropInput', [sizes, g.const('up1/filter', [3, 3, 4, 6]), h], { ...t, padding: { s: btoa('SAME') } });
+  const r = g.op('up1/relu', 'Relu', [g.op('up1/bias', 'BiasAdd', [up1, g.const('up1/bias/b', [4])])]);
+  g.op('up2', 'Conv2DBackpropInput', [g.const('up2/sizes', [4], [1, 16, 14, 2], 'int32'), g.const('up2/w', [2, 2, 2, 4]), r], { ...t, padding: { s: btoa('VALID') } });
+  return g;
+}

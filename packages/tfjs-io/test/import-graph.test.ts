@@ -6,7 +6,7 @@ import { initBackend, Rng } from '@lowbit/core';
 import { disposeNetwork, forward, type Network, quantizableLayers } from '@lowbit/nn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportGraphModel, exportLayersModel, importTfjsModel, writeTfjsExport } from '../src/index.js';
-import { cnnGraph, convertedOpsGraph, GraphBuilder, multiHeadGraph, squeezeGraph, upsampleGraph } from './graph-fixtures.js';
+import { cnnGraph, convertedOpsGraph, GraphBuilder, multiHeadGraph, segmenterGraph, squeezeGraph, upsampleGraph } from './graph-fixtures.js';
 import { stockGraph, stockLayers } from './stock-load.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lowbit-graph-'));
@@ -30,6 +30,7 @@ describe('GraphModel import', () => {
     ['pool + squeeze + fused MatMul', squeezeGraph, [4, 4, 4, 3]],
     ['converter ops: Sub, shape arithmetic, PReLU, Maximum/Minimum, Tanh, channel Pad, keep_dims, ExpandDims', convertedOpsGraph, [3, 6, 6, 3]],
     ['decoder ops: ResizeBilinear, DepthToSpace, ResizeNearestNeighbor to a computed size, global Max', upsampleGraph, [2, 4, 4, 2]],
+    ['segmenter ops: Conv2DBackpropInput (dynamic and constant sizes, SAME and VALID), a squeeze-and-excitation Mul, hard-swish as x/6 · relu6(x + 3)', segmenterGraph, [1, 4, 4, 3]],
   ] as const) {
     it(`${name}: same outputs as stock tf.loadGraphModel (< 1e-4)`, async () => {
       const path = make().write(join(dir, name.replace(/\W+/g, '_')));
@@ -63,6 +64,21 @@ describe('GraphModel import', () => {
         expect(net.nodes.find((n) => n.name === 'nn')).toMatchObject({ size: [24, 24], method: 'nearest' });
         expect(await exportedMaxDiff('graph', net, 'decoder-ops-graph', x, ref)).toBeLessThan(1e-4);
         // the gradient reaches the input through both resizes and DepthToSpace (reconstruction needs it)
+        const gx = tf.grad((inp: tf.Tensor) => tf.sum(forward(net, inp).output))(x);
+        expect(tf.tidy(() => tf.sum(tf.abs(gx)).dataSync()[0]!)).toBeGreaterThan(0);
+        gx.dispose();
+      }
+      if (name.startsWith('segmenter ops')) {
+        expect(net.nodes.filter((n) => n.op === 'conv2dTranspose').map((n) => [n.name, (n as { outputSize: number[] }).outputSize, (n as { useBias: boolean }).useBias])).toEqual([
+          ['up1', [8, 7], true],
+          ['up2', [16, 14], false],
+        ]);
+        expect(net.nodes.filter((n) => n.op === 'mul').map((n) => n.name)).toEqual(['se/mul', 'hs/mul_1']);
+        // transposed convolutions are weighted layers, quantized per output channel (axis 2 of [kh, kw, out, in])
+        expect(quantizableLayers(net).map((l) => l.spec.name)).toEqual(['conv', 'se/fc', 'up1', 'up2']);
+        expect(await exportedMaxDiff('graph', net, 'segmenter-graph', x, ref)).toBeLessThan(1e-4);
+        // up1's [8, 7] is not what Keras's Conv2DTranspose derives from [4, 4] (8, 8): refused by name
+        expect(() => exportLayersModel(net)).toThrow(/'up1': a transposed convolution to \[8, 7\] \(Conv2DTranspose derives \[8, 8\] and has no output_padding in tfjs-layers\)/);
         const gx = tf.grad((inp: tf.Tensor) => tf.sum(forward(net, inp).output))(x);
         expect(tf.tidy(() => tf.sum(tf.abs(gx)).dataSync()[0]!)).toBeGreaterThan(0);
         gx.dispose();

@@ -92,6 +92,30 @@ describe('LayersModel import', () => {
   });
 });
 
+describe('Keras Conv2DTranspose and Multiply', () => {
+  it('same and valid transposed convolutions and a broadcast Multiply import to the same outputs as stock tfjs and export back', async () => {
+    const init = (seed: number) => tfjs.initializers.glorotUniform({ seed });
+    const input = tfjs.input({ shape: [5, 4, 3] });
+    const up = tfjs.layers.conv2dTranspose({ filters: 4, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu', kernelInitializer: init(1), biasInitializer: init(2) }).apply(input) as tfjs.SymbolicTensor;
+    const up2 = tfjs.layers.conv2dTranspose({ filters: 2, kernelSize: [3, 2], strides: [2, 3], padding: 'valid', useBias: false, kernelInitializer: init(3) }).apply(up) as tfjs.SymbolicTensor;
+    const gate = tfjs.layers.reshape({ targetShape: [1, 1, 2] }).apply(tfjs.layers.globalAveragePooling2d({}).apply(up2)) as tfjs.SymbolicTensor;
+    const out = tfjs.layers.multiply().apply([up2, gate]) as tfjs.SymbolicTensor;
+    const model = tfjs.model({ inputs: input, outputs: out });
+    const x = new Rng(5).uniform([2, 5, 4, 3], -1, 1);
+    const { net, ref, diff } = await importBeside(model, 'conv-transpose', x);
+    expect(ref.shape).toEqual([2, 21, 24, 2]);
+    expect(diff).toBeLessThan(1e-5);
+    expect(net.nodes.filter((n) => n.op === 'conv2dTranspose')).toMatchObject([{ outputSize: [10, 8], padding: 'same', useBias: true }, { outputSize: [21, 24], padding: 'valid', useBias: false }]);
+    expect(quantizableLayers(net)).toHaveLength(2);
+    const back = await stockLayers(writeTfjsExport(join(dir, 'conv-transpose-export'), exportLayersModel(net)).modelJson);
+    const again = back.predict(x) as tf.Tensor;
+    expect(maxDiff(again, ref)).toBeLessThan(1e-5);
+    tf.dispose([x, ref, again]);
+    back.dispose();
+    disposeNetwork(net);
+  });
+});
+
 describe('Keras Concatenate axes (Keras counts the batch axis)', () => {
   it('axis 3, -1 and 2 import to the same outputs as stock tfjs and export back to a model stock tfjs loads', async () => {
     const input = tfjs.input({ shape: [6, 6, 3] });

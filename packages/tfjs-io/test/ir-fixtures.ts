@@ -8,7 +8,7 @@ import { createNetwork, type Network, type NodeSpec } from '@lowbit/nn';
  * depthwise ×2 without bias, unfolded BN, ReLU6, a conv read three times (not fusable), swish,
  * hard-swish (over inputs well beyond ±3), a three-way add, identity, concat (on channels, axis −1, and on axis 1 of a reshaped value: row-interleaving, so a wrong
  * reshape or axis shows), max/avg
- * pooling (same/valid), sigmoid, global pooling, reshape with −1, flatten, dense with and
+ * pooling (same/valid), transposed convolutions (SAME with bias, VALID without) multiplied, sigmoid, global pooling, reshape with −1, flatten, dense with and
  * without bias, dense + bias + ReLU6 (fusable), softmax, and a node the output does not read.
  */
 export function allOpsNetwork(): Network {
@@ -29,6 +29,11 @@ export function allOpsNetwork(): Network {
     { op: 'concat', name: 'cat', inputs: ['id', 'c1/relu'], axis: -1 },
     { op: 'maxPool', name: 'maxpool', inputs: ['cat'], poolSize: [3, 3], strides: [1, 1], padding: 'same' },
     { op: 'avgPool', name: 'avgpool', inputs: ['maxpool'], poolSize: [2, 2], strides: [2, 2], padding: 'valid' },
+    { op: 'conv2dTranspose', name: 'up', inputs: ['avgpool'], filters: 4, kernelSize: [3, 3], strides: [2, 2], padding: 'same', outputSize: [6, 6], useBias: true },
+    { op: 'conv2dTranspose', name: 'up2', inputs: ['avgpool'], filters: 4, kernelSize: [2, 2], strides: [2, 2], padding: 'valid', outputSize: [6, 6], useBias: false },
+    { op: 'mul', name: 'gated', inputs: ['up', 'up2'] },
+    { op: 'globalAvgPool', name: 'gapu', inputs: ['gated'] },
+    { op: 'dense', name: 'fcu', inputs: ['gapu'], units: 5, useBias: true },
     { op: 'sigmoid', name: 'sig', inputs: ['avgpool'] },
     { op: 'scale', name: 'twice', inputs: ['sig'], scale: 2, offset: 0 },
     { op: 'scale', name: 'shift', inputs: ['twice'], scale: 1, offset: 0.25 },
@@ -42,7 +47,7 @@ export function allOpsNetwork(): Network {
     { op: 'globalAvgPool', name: 'gap', inputs: ['cat'] },
     { op: 'dense', name: 'fcg', inputs: ['gap'], units: 5, useBias: true },
     { op: 'relu6', name: 'fcg/relu6', inputs: ['fcg'] },
-    { op: 'add', name: 'logits', inputs: ['fc2', 'fcg/relu6'] },
+    { op: 'add', name: 'logits', inputs: ['fc2', 'fcg/relu6', 'fcu'] },
     { op: 'softmax', name: 'probs', inputs: ['logits'] },
   ];
   const net = createNetwork({ name: 'all-ops', inputShape: [10, 10, 3], nodes, blocks: [{ name: 'all', nodes: nodes.map((n) => n.name) }] }, { seed: 5 });

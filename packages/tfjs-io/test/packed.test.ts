@@ -6,9 +6,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, Rng } from '@lowbit/core';
 import { bundledTestSet, makeBatch, subset } from '@lowbit/data';
 import { loadReference } from '@lowbit/models/node';
-import { disposeNetwork, forward } from '@lowbit/nn';
+import { createNetwork, disposeNetwork, forward, NetworkBuilder } from '@lowbit/nn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { quantizedReference } from './quantized-fixture.js';
+import { quantizedCopy, quantizedReference } from './quantized-fixture.js';
 import { exportLayersModel, exportPacked, writeTfjsExport } from '../src/index.js';
 import { compactTopology, expandTopology, packBits, packedHandler, readPackedJson, unpackBits } from '../src/packed/index.js';
 
@@ -63,6 +63,32 @@ describe('lowbit-packed export + packedHandler (stock tf.loadLayersModel)', () =
       disposeNetwork(net);
     }, 120_000);
   }
+
+  it('transposed convolutions (kernel [kh, kw, out, in], per-channel on axis 2) and PReLU: stock tfjs loads the packed file and predicts as lowbit does', async () => {
+    const spec = new NetworkBuilder('decoder', [4, 4, 3])
+      .block('stem', (b, x) => b.relu('relu', b.conv2d('conv', x, { filters: 6, kernel: 3, useBias: true })))
+      .block('up', (b, x) => b.prelu('prelu', b.conv2dTranspose('t', x, { filters: 5, kernel: 3, strides: 2, outputSize: [8, 8], useBias: true })))
+      .block('head', (b, x) => b.conv2dTranspose('t', x, { filters: 2, kernel: 2, strides: 2, padding: 'valid', outputSize: [16, 16] }))
+      .build();
+    const ref = createNetwork(spec, { seed: 3 });
+    const rng = new Rng(4);
+    ref.params['up/prelu']!['alpha']!.assign(rng.uniform([5]));
+    const calib = rng.uniform([8, 4, 4, 3]);
+    const { net, grids } = quantizedCopy(ref, calib, 4, 'channel');
+    expect(grids['up/t']).toMatchObject({ bits: 4, axis: 2 });
+    const e = exportPacked(net, { grids });
+    expect(e.weights.filter((w) => w.storedAs === 'packed').map((w) => w.layer)).toEqual(['stem/conv', 'up/t', 'head/t']);
+    const model = await tfjs.loadLayersModel(packedHandler({ modelJson: e.modelJson, weights: e.weightData.slice().buffer }));
+    const x = rng.uniform([3, 4, 4, 3]);
+    const want = tf.tidy(() => forward(net, x).output);
+    const got = model.predict(x) as tf.Tensor;
+    expect(got.shape).toEqual([3, 16, 16, 2]);
+    expect(tf.tidy(() => tf.max(tf.abs(tf.sub(want, got))).dataSync()[0]!)).toBeLessThan(1e-4);
+    tf.dispose([calib, x, want, got]);
+    model.dispose();
+    disposeNetwork(ref);
+    disposeNetwork(net);
+  });
 
   it('in-memory sources work, and a wrong file is a clear error', async () => {
     const { net, grids } = quantizedReference('resnet-fm', 4, 'channel');

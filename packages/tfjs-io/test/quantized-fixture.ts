@@ -12,7 +12,15 @@ import type { LayerGrids } from '../src/index.js';
 export function quantizedReference(name: 'resnet-fm' | 'mbv2-fm', bits: number, granularity: 'tensor' | 'channel'): { net: Network; grids: LayerGrids } {
   const ref = loadReference(name);
   const calib = makeBatch(bundledCalibrationSet(), Int32Array.from({ length: 128 }, (_, i) => i));
-  const q = quantizeNetwork(ref, [calib.x], { wBits: bits, aBits: 8, granularity });
+  const out = quantizedCopy(ref, calib.x, bits, granularity);
+  disposeNetwork(ref);
+  tf.dispose([calib.x, calib.y]);
+  return out;
+}
+
+/** A weight-quantized (RTN) copy of `ref` (calibrated on `calib`) and its grids; `ref` is untouched. */
+export function quantizedCopy(ref: Network, calib: tf.Tensor, bits: number, granularity: 'tensor' | 'channel'): { net: Network; grids: LayerGrids } {
+  const q = quantizeNetwork(ref, [calib], { wBits: bits, aBits: 8, granularity });
   const net = cloneNetwork(q.net);
   const grids: LayerGrids = {};
   for (const [name, h] of q.harden()) {
@@ -20,7 +28,5 @@ export function quantizedReference(name: 'resnet-fm' | 'mbv2-fm', bits: number, 
     grids[name] = { bits: h.bits, axis: h.axis, scale: Array.from(h.scale) };
   }
   q.dispose();
-  disposeNetwork(ref);
-  tf.dispose([calib.x, calib.y]);
   return { net, grids };
 }

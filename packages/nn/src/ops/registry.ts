@@ -2,9 +2,10 @@ import { LowbitError } from '@lowbit/core';
 import type { NodeSpec, OpName } from '../spec.js';
 import { batchNormOp } from './batch-norm.js';
 import { conv2dOp } from './conv2d.js';
+import { conv2dTransposeOp } from './conv2d-transpose.js';
 import { denseOp } from './dense.js';
 import { depthwiseConv2dOp } from './depthwise-conv2d.js';
-import { addOp, flattenOp, globalAvgPoolOp, identityOp, relu6Op, reluOp } from './elementwise.js';
+import { addOp, mulOp, flattenOp, globalAvgPoolOp, identityOp, relu6Op, reluOp } from './elementwise.js';
 import type { OpDef } from './op-def.js';
 import { avgPoolOp, maxPoolOp } from './pooling.js';
 import { clipOp, hardSwishOp, preluOp, sigmoidOp, softmaxOp, swishOp, tanhOp } from './activations.js';
@@ -13,6 +14,7 @@ import { concatOp, depthToSpaceOp, reshapeOp, resizeOp, scaleOp, zeroPadOp } fro
 const registry = new Map<OpName, OpDef>(
   [
     conv2dOp,
+    conv2dTransposeOp,
     depthwiseConv2dOp,
     denseOp,
     batchNormOp,
@@ -20,6 +22,7 @@ const registry = new Map<OpName, OpDef>(
     relu6Op,
     identityOp,
     addOp,
+    mulOp,
     flattenOp,
     globalAvgPoolOp,
     avgPoolOp,

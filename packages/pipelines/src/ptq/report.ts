@@ -17,7 +17,8 @@ export function sizeReport(net: Network, policy: BitPolicy): SizeReport {
   let q = 0;
   for (const l of layerCosts(net) as LayerCost[]) {
     const bits = policy[l.name]?.w ?? 32;
-    const channels = net.params[l.name]!['kernel']!.shape.at(-1)! * (l.op === 'depthwiseConv2d' ? net.params[l.name]!['kernel']!.shape[2]! : 1);
+    const k = net.params[l.name]!['kernel']!.shape;
+    const channels = l.op === 'conv2dTranspose' ? k[2]! : k.at(-1)! * (l.op === 'depthwiseConv2d' ? k[2]! : 1);
     fp += 4 * (l.weights + l.extraParams);
     q += Math.ceil((bits * l.weights) / 8) + 4 * l.extraParams + (bits < 32 ? 4 * channels : 0);
   }

@@ -2,7 +2,7 @@ import type { OpImporter } from './op-importer.js';
 import { activationImporter, preluImporter } from './ops/activations.js';
 import { addImporter, addNImporter, clipImporter, mulImporter, realDivImporter, subImporter } from './ops/arithmetic.js';
 import { batchNormImporter } from './ops/batch-norm.js';
-import { convImporter } from './ops/conv.js';
+import { convImporter, transposedConvImporter } from './ops/conv.js';
 import { matMulImporter } from './ops/matmul.js';
 import { poolImporter } from './ops/pooling.js';
 import { maxImporter, meanImporter } from './ops/reduce.js';
@@ -10,6 +10,7 @@ import { concatImporter, depthToSpaceImporter, padImporter, reshapeImporter, res
 
 const IMPORTERS: OpImporter[] = [
   convImporter,
+  transposedConvImporter,
   matMulImporter,
   batchNormImporter,
   activationImporter,

@@ -12,6 +12,14 @@ function layerWeights(l: KerasLayer, cin: number): Array<[param: string, shape: 
       const f = c['filters'] as number;
       return [['kernel', [...pair(c['kernel_size']), cin, f]], ...(bias ? [['bias', [f]] as [string, number[]]] : [])];
     }
+    case 'Conv2DTranspose': {
+      // TF's transposed kernel: [kh, kw, out, in]
+      const f = c['filters'] as number;
+      return [['kernel', [...pair(c['kernel_size']), f, cin]], ...(bias ? [['bias', [f]] as [string, number[]]] : [])];
+    }
+    case 'PReLU':
+      // one slope per channel, shared over the other axes (the only PReLU lowbit writes)
+      return [['alpha', [...((c['shared_axes'] as number[] | undefined) ?? []).map(() => 1), cin]]];
     case 'DepthwiseConv2D': {
       const m = (c['depth_multiplier'] as number | undefined) ?? 1;
       return [['depthwise_kernel', [...pair(c['kernel_size']), cin, m]], ...(bias ? [['bias', [cin * m]] as [string, number[]]] : [])];
@@ -29,7 +37,7 @@ function layerWeights(l: KerasLayer, cin: number): Array<[param: string, shape: 
 
 /**
  * Every weight of a version-2 packed file, in file order: for each layer of the topology that has
- * weights (Conv2D, DepthwiseConv2D, Dense, BatchNormalization), its kernel — on the grid of the
+ * weights (Conv2D, Conv2DTranspose, DepthwiseConv2D, Dense, BatchNormalization, PReLU), its kernel — on the grid of the
  * layer's entry in `layers` — then its bias, or its BN parameters, all named and shaped as tfjs
  * layers name and shape them. Throws when a weighted layer has no entry or an entry names a layer
  * without weights (`where` names the file in errors).
@@ -64,9 +72,13 @@ export function packedWeights(layers: readonly KerasLayer[], entries: Record<str
   return out;
 }
 
-/** The version-2 entry of a layer, from its kernel (or first BN parameter) shape and grid. */
-export function packedLayerOf(firstShape: readonly number[], isKernel: boolean, grid?: { bits: number; axis: number | null }): PackedLayer {
-  const cin = isKernel ? firstShape[firstShape.length - 2]! : firstShape[0]!;
+/**
+ * The version-2 entry of a layer, from the shape of its first weight and its grid: input channels
+ * are axis −2 of a kernel, axis −1 of a transposed kernel `[kh, kw, out, in]`, of a BN parameter
+ * and of PReLU slopes.
+ */
+export function packedLayerOf(firstShape: readonly number[], kind: 'kernel' | 'transposedKernel' | 'other', grid?: { bits: number; axis: number | null }): PackedLayer {
+  const cin = firstShape[firstShape.length - (kind === 'kernel' ? 2 : 1)]!;
   if (!grid) return { in: cin };
   return grid.axis === null ? { in: cin, bits: grid.bits } : { in: cin, bits: grid.bits, axis: grid.axis };
 }

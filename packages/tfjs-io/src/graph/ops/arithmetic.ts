@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import type { ClipSpec, NodeSpec } from '@lowbit/nn';
+import { isLayer, type ClipSpec, type LayerSpec, type NodeSpec } from '@lowbit/nn';
 import { dataInputs, type GNode } from '../graph-node.js';
 import type { GraphImport } from '../import-context.js';
 import type { OpImporter } from '../op-importer.js';
@@ -20,7 +20,7 @@ function split(ins: string[], g: GraphImport): { x: string; c: tf.Tensor; constF
 }
 
 const negate = (v: number | number[]) => (typeof v === 'number' ? -v : v.map((x) => -x));
-const isLayer = (s: NodeSpec | undefined): s is Extract<NodeSpec, { useBias: boolean }> => s?.op === 'conv2d' || s?.op === 'depthwiseConv2d' || s?.op === 'dense';
+const layer = (s: NodeSpec | undefined): s is LayerSpec => s !== undefined && isLayer(s);
 
 export const addImporter: OpImporter = {
   ops: ['BiasAdd', 'AddV2', 'Add'],
@@ -33,7 +33,7 @@ export const addImporter: OpImporter = {
     }
     const src = g.producer(g.v(s.x));
     // a bias after a bias-free layer that nothing else reads becomes the layer's bias
-    if (isLayer(src) && !src.useBias && g.consumers.get(g.resolve(s.x)) === 1 && s.c.rank === 1) {
+    if (layer(src) && !src.useBias && g.consumers.get(g.resolve(s.x)) === 1 && s.c.rank === 1) {
       src.useBias = true;
       g.params[src.name]!['bias'] = s.c;
       g.alias(n, src.name);
@@ -95,7 +95,11 @@ export const mulImporter: OpImporter = {
     }
     // x·sigmoid(x) is swish, x·relu6(x + 3)/6 is hard-swish (the forms TF and lowbit's GraphModel export write)
     const act = activationProduct(ins[0]!, ins[1]!, g) ?? activationProduct(ins[1]!, ins[0]!, g);
-    if (!act) throw g.unsupported(n, 'Mul of two tensors is only supported as swish x·sigmoid(x) or hard-swish x·relu6(x + 3)/6');
+    if (!act) {
+      // any other product of two tensors (a squeeze-and-excitation gate, hard-swish written as x/6 · relu6(x + 3))
+      g.emit(n, { op: 'mul', name: n.name, inputs: [g.v(ins[0]!), g.v(ins[1]!)] });
+      return;
+    }
     // the sigmoid / add-relu6-div chain was imported node by node; drop it where only this product reads it
     for (const dead of act.chain) if (g.consumers.get(dead) === 1) g.drop(dead);
     g.emit(n, { op: act.op, name: n.name, inputs: [g.v(act.x)] });

@@ -83,3 +83,33 @@ export const convImporter: OpImporter = {
     g.alias(n, fusedTail(n, n.name, ins.slice(2), g));
   },
 };
+
+/** TF's transposed convolution: `Conv2DBackpropInput(input_sizes, filter, out_backprop)`. */
+export const transposedConvImporter: OpImporter = {
+  ops: ['Conv2DBackpropInput'],
+  check(n) {
+    if (str(n.attr['padding']) === 'EXPLICIT') return 'explicit padding on a transposed convolution';
+    return checkWindowOp(n);
+  },
+  run(n, ins, g) {
+    const sizes = g.constOf(ins[0]!);
+    const w = g.constOf(ins[1]!);
+    if (!sizes) throw g.unsupported(n, 'the output size (input_sizes) must be static');
+    if (!w) throw g.unsupported(n, 'the filter must be a constant');
+    const s = Array.from(sizes.dataSync());
+    if (s.length !== 4 || s[3] !== w.shape[2]) throw g.unsupported(n, `output size [${s.join(', ')}] for a filter of shape [${w.shape.join(', ')}] (expected [batch, H, W, ${w.shape[2]}])`);
+    g.push({
+      op: 'conv2dTranspose',
+      name: n.name,
+      inputs: [g.v(ins[2]!)],
+      filters: w.shape[2]!,
+      kernelSize: [w.shape[0]!, w.shape[1]!],
+      strides: strides2(n),
+      padding: windowPadding(n),
+      outputSize: [s[1]!, s[2]!],
+      useBias: false,
+    });
+    g.params[n.name] = { kernel: w };
+    g.alias(n, n.name);
+  },
+};
