@@ -148,7 +148,7 @@ describe('lowbit export --target tfjs', () => {
     expect(t.stderr).toMatch(/--target must be tfjs or lowbit-packed, got 'onnx'/);
     const b = lowbit('export', '--model', 'resnet-fm', '--per-channel', 'int4', '--out', join(dir, 'x'));
     expect(b.status).toBe(2);
-    expect(b.stderr).toMatch(/--per-channel must be float32 or float16/);
+    expect(b.stderr).toMatch(/--per-channel must be uint8, float32 or float16, got 'int4'/);
     const f = lowbit('export', '--model', 'resnet-fm', '--format', 'onnx', '--out', join(dir, 'x'));
     expect(f.status).toBe(2);
     expect(f.stderr).toMatch(/--format must be layers or graph, got 'onnx'/);

@@ -22,6 +22,11 @@ export type {
   ScaleSpec,
   Shape,
   SimpleSpec,
+  SliceSpec,
+  SumSpec,
+  TransposeSpec,
+  LeakyReluSpec,
+  PadSpec,
   ZeroPadSpec,
 } from './spec.js';
 export { isLayer, specOf } from './spec.js';

@@ -20,6 +20,12 @@ export interface Conv2dSpec extends NodeBase {
   strides: [number, number];
   padding: Padding;
   useBias: boolean;
+  /**
+   * The bias is added after the layer's product as an op of its own (TF's Conv2D / MatMul + BiasAdd,
+   * unfused), not inside it (`_FusedConv2D`, Keras layers): imported models keep the arithmetic
+   * stock TF.js runs for them. Default false.
+   */
+  separateBias?: boolean;
 }
 
 /**
@@ -45,12 +51,24 @@ export interface DepthwiseConv2dSpec extends NodeBase {
   padding: Padding;
   depthMultiplier: number;
   useBias: boolean;
+  /**
+   * The bias is added after the layer's product as an op of its own (TF's Conv2D / MatMul + BiasAdd,
+   * unfused), not inside it (`_FusedConv2D`, Keras layers): imported models keep the arithmetic
+   * stock TF.js runs for them. Default false.
+   */
+  separateBias?: boolean;
 }
 
 export interface DenseSpec extends NodeBase {
   op: 'dense';
   units: number;
   useBias: boolean;
+  /**
+   * The bias is added after the layer's product as an op of its own (TF's Conv2D / MatMul + BiasAdd,
+   * unfused), not inside it (`_FusedConv2D`, Keras layers): imported models keep the arithmetic
+   * stock TF.js runs for them. Default false.
+   */
+  separateBias?: boolean;
 }
 
 export interface BatchNormSpec extends NodeBase {
@@ -68,7 +86,7 @@ export interface PoolSpec extends NodeBase {
 }
 
 export interface SimpleSpec extends NodeBase {
-  op: 'relu' | 'relu6' | 'identity' | 'flatten' | 'globalAvgPool' | 'add' | 'mul' | 'softmax' | 'sigmoid' | 'tanh' | 'swish' | 'hardSwish';
+  op: 'relu' | 'relu6' | 'identity' | 'flatten' | 'globalAvgPool' | 'add' | 'sub' | 'mul' | 'div' | 'abs' | 'rsqrt' | 'softmax' | 'sigmoid' | 'tanh' | 'swish' | 'hardSwish';
 }
 
 /** Parametric ReLU: `x` where positive, `alpha·x` elsewhere, one learned slope per channel (Keras PReLU shared over the spatial axes). */
@@ -111,6 +129,43 @@ export interface DepthToSpaceSpec extends NodeBase {
   blockSize: number;
 }
 
+/** A permutation of the per-example axes (TF's Transpose with the batch axis first). */
+export interface TransposeSpec extends NodeBase {
+  op: 'transpose';
+  perm: number[];
+}
+
+/** Leaky ReLU: `x` where positive, `alpha·x` elsewhere, one constant slope. */
+export interface LeakyReluSpec extends NodeBase {
+  op: 'leakyRelu';
+  alpha: number;
+}
+
+/**
+ * Padding of any per-example axes with a constant (TF's PadV2). ±∞ (a max pool's padding) is held
+ * as ±3.4028234663852886e38, the largest float32, since JSON has no infinity.
+ */
+export interface PadSpec extends NodeBase {
+  op: 'pad';
+  paddings: Array<[number, number]>;
+  value: number;
+}
+
+/** Sum over per-example axes (TF's Sum), keeping them as size 1 or dropping them. */
+export interface SumSpec extends NodeBase {
+  op: 'sum';
+  axes: number[];
+  keepDims: boolean;
+}
+
+/** A box of each example: `size[i]` values from `begin[i]` on every per-example axis (TF's StridedSlice with strides 1); `squeeze` axes (of size 1) are then dropped. */
+export interface SliceSpec extends NodeBase {
+  op: 'slice';
+  begin: number[];
+  size: number[];
+  squeeze: number[];
+}
+
 /** Reshape of each example to `targetShape` (one entry may be −1). */
 export interface ReshapeSpec extends NodeBase {
   op: 'reshape';
@@ -124,7 +179,7 @@ export interface ScaleSpec extends NodeBase {
   offset: number | number[];
 }
 
-export type NodeSpec = Conv2dSpec | Conv2dTransposeSpec | DepthwiseConv2dSpec | DenseSpec | BatchNormSpec | PoolSpec | SimpleSpec | PreluSpec | ClipSpec | ConcatSpec | ZeroPadSpec | ResizeSpec | DepthToSpaceSpec | ReshapeSpec | ScaleSpec;
+export type NodeSpec = Conv2dSpec | Conv2dTransposeSpec | DepthwiseConv2dSpec | DenseSpec | BatchNormSpec | PoolSpec | SimpleSpec | PreluSpec | ClipSpec | ConcatSpec | ZeroPadSpec | ResizeSpec | DepthToSpaceSpec | ReshapeSpec | ScaleSpec | SumSpec | SliceSpec | TransposeSpec | LeakyReluSpec | PadSpec;
 export type OpName = NodeSpec['op'];
 
 /** Layers with a weight kernel that quantization acts on. */

@@ -35,11 +35,17 @@ describe('applyPolicy: a searched policy as a shippable model', () => {
     expect(q.quantization.layers[l1]!.bits).toBe(5);
     expect(q.quantization.layers[l2]!.bits).toBe(2);
     const weightOnly = q.predict(x.x, { activations: 'float' });
-    for (const target of ['lowbit-packed', 'tfjs'] as const) {
-      const files = await q.files({ target });
+    // packed and stock float32 kernels: exact; stock default (uint8 codes, float16 scales and biases): close, same top-1
+    for (const [target, perChannel, tol] of [
+      ['lowbit-packed', undefined, 1e-4],
+      ['tfjs', 'float32', 1e-4],
+      ['tfjs', undefined, 2e-2],
+    ] as const) {
+      const files = await q.files({ target, ...(perChannel ? { perChannel } : {}) });
       const loaded = await tfjs.loadLayersModel(target === 'lowbit-packed' ? packedHandler(artifactsHandler(files)) : tfjs.io.fromMemory(artifactsFrom(files)));
       const y = loaded.predict(x.x) as tf.Tensor;
-      expect(maxAbs(y, weightOnly), target).toBeLessThan(1e-4);
+      expect(maxAbs(y, weightOnly), `${target} ${perChannel ?? ''}`).toBeLessThan(tol);
+      expect(Array.from(tf.tidy(() => tf.argMax(y, 1).dataSync()))).toEqual(Array.from(tf.tidy(() => tf.argMax(weightOnly, 1).dataSync())));
       y.dispose();
       loaded.dispose();
     }

@@ -1,6 +1,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { LowbitError } from '@lowbit/core';
 import { analyze, type Network, type NodeInfo, type NodeSpec, type OpName, type Padding } from '@lowbit/nn';
+import { outputChannelScales } from './channel-codes.js';
 import { checkGridNames } from './grid-check.js';
 import type { ExportOptions, LayerGrids, TfjsExport } from './export-types.js';
 import { attr, GraphWriter, tensorShape } from './graph-def.js';
@@ -19,6 +20,8 @@ interface EmitContext {
   info: NodeInfo;
   /** An activation fused into this layer (the only reader of its output). */
   act: 'Relu' | 'Relu6' | undefined;
+  /** Per-output-channel scales when the kernel is stored as integer codes (see {@link outputChannelScales}). */
+  scales: Float32Array | null;
 }
 
 type Emitter<S extends NodeSpec> = (n: S, c: EmitContext) => void;
@@ -35,14 +38,42 @@ function windowAttrs(strides: [number, number], padding: Padding): Record<string
   return { ...base, padding: attr.s('EXPLICIT'), explicit_paddings: attr.ints([0, 0, t, b, l, r, 0, 0]) };
 }
 
-/** A layer's kernel and bias constants and its fused-op attributes (BiasAdd, then the activation). */
-function layerInputs(n: NodeSpec & { useBias: boolean }, c: EmitContext): { inputs: string[]; fused: Record<string, unknown> } {
+/**
+ * A layer: its kernel (and bias) constants and the op — `fusedOp` with BiasAdd (and the activation)
+ * fused in, or `plainOp` then a BiasAdd of its own where the layer keeps its bias separate
+ * (imported that way: stock TF.js then computes what lowbit computes, to the bit).
+ */
+function emitLayer(
+  n: NodeSpec & { useBias: boolean; separateBias?: boolean },
+  c: EmitContext,
+  fusedOp: string,
+  plainOp: string,
+  attrs: Record<string, unknown>,
+  args: (kernel: string) => string[] = (k) => [c.ins[0]!, k],
+): void {
   const kernel = c.params['kernel']!;
+  if (c.scales) {
+    // integer codes, then ·scale per output channel, then + bias (float16 both)
+    const k = c.g.constCodes(`${c.name}/kernel`, kernel.shape, floats(kernel), c.grid!, `${c.name}/scale`);
+    const product = c.g.op(c.g.claim(`${c.name}/product`), plainOp, args(k), attrs);
+    const sc = c.g.constHalf(`${c.name}/scale`, [c.scales.length], c.scales, 'per-channel scales of the integer-coded kernel');
+    const scaled = c.g.op(n.useBias ? c.g.claim(`${c.name}/scaled`) : c.name, 'Mul', [product, sc]);
+    if (n.useBias) c.g.op(c.name, 'BiasAdd', [scaled, c.g.constHalf(`${c.name}/bias`, c.params['bias']!.shape, floats(c.params['bias']!), 'bias of an integer-coded kernel')], { data_format: attr.s('NHWC') });
+    return;
+  }
   const k = c.g.constFloat(`${c.name}/kernel`, kernel.shape, floats(kernel), c.grid);
-  if (!n.useBias) return { inputs: [c.ins[0]!, k], fused: {} };
+  if (!n.useBias) {
+    c.g.op(c.name, plainOp, args(k), attrs);
+    return;
+  }
   const bias = c.params['bias']!;
   const b = c.g.constFloat(`${c.name}/bias`, bias.shape, floats(bias));
-  return { inputs: [c.ins[0]!, k, b], fused: { fused_ops: attr.strs(c.act ? ['BiasAdd', c.act] : ['BiasAdd']), num_args: attr.i(1) } };
+  if (n.separateBias) {
+    const product = c.g.op(c.g.claim(`${c.name}/product`), plainOp, args(k), attrs);
+    c.g.op(c.name, 'BiasAdd', [product, b], { data_format: attr.s('NHWC') });
+    return;
+  }
+  c.g.op(c.name, fusedOp, [...args(k), b], { ...attrs, fused_ops: attr.strs(c.act ? ['BiasAdd', c.act] : ['BiasAdd']), num_args: attr.i(1) });
 }
 
 const unary = (op: string) => (_n: NodeSpec, c: EmitContext) => c.g.op(c.name, op, [c.ins[0]!]);
@@ -62,8 +93,7 @@ const vec = (v: number | number[]) => (typeof v === 'number' ? { shape: [] as nu
  */
 const EMIT: Emitters = {
   conv2d: (n, c) => {
-    const { inputs, fused } = layerInputs(n, c);
-    c.g.op(c.name, n.useBias ? '_FusedConv2D' : 'Conv2D', inputs, { ...windowAttrs(n.strides, n.padding), dilations: nhwc(1, 1), ...fused });
+    emitLayer(n, c, '_FusedConv2D', 'Conv2D', { ...windowAttrs(n.strides, n.padding), dilations: nhwc(1, 1) });
   },
   conv2dTranspose: (n, c) => {
     // Conv2DBackpropInput(input_sizes, filter, x): input_sizes is [batch of x, H, W, filters]
@@ -73,21 +103,14 @@ const EMIT: Emitters = {
     const batch = c.g.op(c.g.claim(`${c.name}/batch`), 'StridedSlice', [shape, at('begin', 0), at('end', 1), at('stride', 1)], { T: attr.type('DT_INT32'), Index: attr.type('DT_INT32') });
     const rest = c.g.constInt(`${c.name}/size`, [3], [...n.outputSize, n.filters]);
     const sizes = c.g.op(c.g.claim(`${c.name}/input_sizes`), 'ConcatV2', [batch, rest, c.g.constInt(`${c.name}/axis`, [], [0])], { T: attr.type('DT_INT32'), N: attr.i(2), Tidx: attr.type('DT_INT32') });
-    const kernel = c.params['kernel']!;
-    const k = c.g.constFloat(`${c.name}/kernel`, kernel.shape, floats(kernel), c.grid);
-    const conv = c.g.op(n.useBias ? c.g.claim(`${c.name}/conv`) : c.name, 'Conv2DBackpropInput', [sizes, k, x], { ...windowAttrs(n.strides, n.padding), dilations: nhwc(1, 1) });
-    if (n.useBias) {
-      const bias = c.params['bias']!;
-      c.g.op(c.name, 'BiasAdd', [conv, c.g.constFloat(`${c.name}/bias`, bias.shape, floats(bias))], { data_format: attr.s('NHWC') });
-    }
+    // (no fused form: the bias is always a BiasAdd of its own)
+    emitLayer({ ...n, separateBias: true }, c, 'Conv2DBackpropInput', 'Conv2DBackpropInput', { ...windowAttrs(n.strides, n.padding), dilations: nhwc(1, 1) }, (k) => [sizes, k, x]);
   },
   depthwiseConv2d: (n, c) => {
-    const { inputs, fused } = layerInputs(n, c);
-    c.g.op(c.name, n.useBias ? 'FusedDepthwiseConv2dNative' : 'DepthwiseConv2dNative', inputs, { ...windowAttrs(n.strides, n.padding), dilations: nhwc(1, 1), ...fused });
+    emitLayer(n, c, 'FusedDepthwiseConv2dNative', 'DepthwiseConv2dNative', { ...windowAttrs(n.strides, n.padding), dilations: nhwc(1, 1) });
   },
   dense: (n, c) => {
-    const { inputs, fused } = layerInputs(n, c);
-    c.g.op(c.name, n.useBias ? '_FusedMatMul' : 'MatMul', inputs, { transpose_a: attr.b(false), transpose_b: attr.b(false), ...fused });
+    emitLayer(n, c, '_FusedMatMul', 'MatMul', { transpose_a: attr.b(false), transpose_b: attr.b(false) });
   },
   batchNorm: (n, c) => {
     const p = ['gamma', 'beta', 'movingMean', 'movingVariance'].map((k) => c.g.constFloat(`${c.name}/${k}`, c.params[k]!.shape, floats(c.params[k]!)));
@@ -124,6 +147,34 @@ const EMIT: Emitters = {
   },
   add: (_n, c) => (c.ins.length === 2 ? c.g.op(c.name, 'AddV2', c.ins) : c.g.op(c.name, 'AddN', c.ins, { N: attr.i(c.ins.length) })),
   mul: (_n, c) => c.g.op(c.name, 'Mul', c.ins),
+  sub: (_n, c) => c.g.op(c.name, 'Sub', c.ins),
+  div: (_n, c) => c.g.op(c.name, 'RealDiv', c.ins),
+  abs: unary('Abs'),
+  rsqrt: unary('Rsqrt'),
+  transpose: (n, c) => {
+    const perm = c.g.constInt(`${c.name}/perm`, [n.perm.length + 1], [0, ...n.perm.map((a) => a + 1)]);
+    c.g.op(c.name, 'Transpose', [c.ins[0]!, perm], { Tperm: attr.type('DT_INT32') });
+  },
+  leakyRelu: (n, c) => c.g.op(c.name, 'LeakyRelu', [c.ins[0]!], { alpha: attr.f(n.alpha) }),
+  pad: (n, c) => {
+    const p = c.g.constInt(`${c.name}/paddings`, [n.paddings.length + 1, 2], [0, 0, ...n.paddings.flat()]);
+    const v = c.g.constFloat(`${c.name}/constant_values`, [], Float32Array.of(n.value), undefined, 'graph constant');
+    c.g.op(c.name, 'PadV2', [c.ins[0]!, p, v], { Tpaddings: attr.type('DT_INT32') });
+  },
+  sum: (n, c) => {
+    const rank = c.info.inShapes[0]!.length;
+    const axes = c.g.constInt(`${c.name}/axes`, [n.axes.length], n.axes.map((a) => (a < 0 ? rank + a : a) + 1));
+    c.g.op(c.name, 'Sum', [c.ins[0]!, axes], { Tidx: attr.type('DT_INT32'), keep_dims: attr.b(n.keepDims) });
+  },
+  slice: (n, c) => {
+    // the whole batch (begin_mask / end_mask bit 0), then the box; squeezed axes are shrink_axis_mask bits
+    const k = n.begin.length + 1;
+    const b = c.g.constInt(`${c.name}/begin`, [k], [0, ...n.begin]);
+    const e = c.g.constInt(`${c.name}/end`, [k], [0, ...n.begin.map((v, i) => v + n.size[i]!)]);
+    const st = c.g.constInt(`${c.name}/strides`, [k], new Array<number>(k).fill(1));
+    const shrink = n.squeeze.reduce((m, a) => m | (1 << (a + 1)), 0);
+    c.g.op(c.name, 'StridedSlice', [c.ins[0]!, b, e, st], { Index: attr.type('DT_INT32'), begin_mask: attr.i(1), end_mask: attr.i(1), ellipsis_mask: attr.i(0), new_axis_mask: attr.i(0), shrink_axis_mask: attr.i(shrink) });
+  },
   globalAvgPool: (_n, c) => {
     const axes = c.g.constInt(`${c.name}/axes`, [2], [1, 2]);
     c.g.op(c.name, 'Mean', [c.ins[0]!, axes], { Tidx: attr.type('DT_INT32'), keep_dims: attr.b(false) });
@@ -209,7 +260,9 @@ export function exportGraphModel(net: Network, o: ExportOptions = {}): TfjsExpor
   for (const n of nodes) {
     if (fusedInto.has(n.spec.name)) continue;
     const r = readers.get(n.spec.name) ?? [];
-    const fusable = (n.spec.op === 'conv2d' || n.spec.op === 'depthwiseConv2d' || n.spec.op === 'dense') && n.spec.useBias;
+    const kernel = net.params[n.spec.name]?.['kernel'];
+    const scales = kernel ? outputChannelScales(n.spec, kernel.shape, o.grids?.[n.spec.name], o.perChannel) : null;
+    const fusable = (n.spec.op === 'conv2d' || n.spec.op === 'depthwiseConv2d' || n.spec.op === 'dense') && n.spec.useBias && !n.spec.separateBias && !scales;
     const next = r.length === 1 && (r[0]!.spec.op === 'relu' || r[0]!.spec.op === 'relu6') ? r[0]! : undefined;
     const act = fusable && next ? (next.spec.op === 'relu' ? 'Relu' : 'Relu6') : undefined;
     const ctx: EmitContext = {
@@ -220,6 +273,7 @@ export function exportGraphModel(net: Network, o: ExportOptions = {}): TfjsExpor
       grid: o.grids?.[n.spec.name],
       info: n,
       act,
+      scales,
     };
     w.layer = n.spec.name;
     (EMIT[n.spec.op] as Emitter<NodeSpec>)(n.spec, ctx);

@@ -1,5 +1,6 @@
 import { LowbitError } from '@lowbit/core';
 import { analyze, type Network, type NodeSpec } from '@lowbit/nn';
+import { outputChannelScales } from './channel-codes.js';
 import { checkGridNames } from './grid-check.js';
 import { kerasTransposeSize } from './keras-shapes.js';
 import type { ExportOptions, TfjsExport } from './export-types.js';
@@ -69,6 +70,20 @@ function layerConfig(n: NodeSpec, name: string, shape: readonly number[], inShap
     }
     case 'depthToSpace':
       throw new LowbitError('E_EXPORT', `cannot export '${n.name}': stock TF.js has no DepthToSpace layer`);
+    case 'sub':
+      return { className: 'Subtract', config: { ...base } };
+    case 'transpose':
+      // Keras counts the batch axis
+      return { className: 'Permute', config: { ...base, dims: n.perm.map((a) => a + 1) } };
+    case 'leakyRelu':
+      return { className: 'LeakyReLU', config: { ...base, alpha: n.alpha } };
+    case 'pad':
+    case 'div':
+    case 'abs':
+    case 'rsqrt':
+    case 'sum':
+    case 'slice':
+      throw new LowbitError('E_EXPORT', `cannot export '${n.name}': stock TF.js has no layer for op '${n.op}' (the GraphModel export writes it)`);
     case 'avgPool':
     case 'maxPool':
       return { className: n.op === 'avgPool' ? 'AveragePooling2D' : 'MaxPooling2D', config: { ...base, pool_size: n.poolSize, strides: n.strides, padding: n.padding } };
@@ -109,8 +124,9 @@ function weightNames(n: NodeSpec): Array<[param: string, keras: string]> {
 /**
  * A TF.js LayersModel (functional topology + one weight shard) that unmodified `@tensorflow/tfjs`
  * loads. Kernels on a per-tensor grid of ≤ 8 bits go into the stock manifest as uint8 with
- * `scale` and `min` (dequantized exactly: `q·scale + min = s·code`); per-channel kernels cannot be
- * expressed there and are stored as float32 (exact) or float16, and say so in `weights`.
+ * `scale` and `min` (dequantized exactly: `q·scale + min = s·code`); kernels on per-channel grids
+ * as their integer codes in uint8, followed by a layer that applies the scales and the bias
+ * (`perChannel: 'uint8'`, the default), or as float32 (exact) or float16; `weights` says which.
  * Activation quantization has no stock TF.js form: the export is weight-quantized.
  */
 export function exportLayersModel(net: Network, o: ExportOptions = {}): TfjsExport {
@@ -134,20 +150,52 @@ export function exportLayersModel(net: Network, o: ExportOptions = {}): TfjsExpo
     throw new LowbitError('E_EXPORT', `cannot export ${problems.length} layer${problems.length > 1 ? 's' : ''} as a TF.js LayersModel: ${problems.join('; ')} (the GraphModel export, exportGraphModel, expresses more)`);
   }
   const w = new ManifestWriter(o.perChannel);
+  // the Keras layer whose output is each IR value (a kernel stored as codes: its scale layer)
+  const out = new Map<string, string>([['input', 'input_1']]);
+  const ref = (v: string) => [out.get(v) ?? kerasName(v), 0, 0];
   for (const n of info.order.map((x) => x.spec)) {
     const name = kerasName(n.name);
     const { className, config } = configs.get(n.name)!;
-    layers.push({ name, class_name: className, config, inbound_nodes: [n.inputs.map((i) => [kerasName(i), 0, 0])] });
+    const kernel = net.params[n.name]?.['kernel'];
+    const grid = o.grids?.[n.name];
+    const scales = kernel ? outputChannelScales(n, kernel.shape, grid, o.perChannel) : null;
     w.layer = n.name;
+    if (scales && 'useBias' in n) {
+      // the layer computes with the integer codes; a 1×1 DepthwiseConv2D (a BatchNormalization
+      // after a Dense) multiplies each output channel by its scale and adds the bias
+      layers.push({ name, class_name: className, config: { ...config, use_bias: false }, inbound_nodes: [n.inputs.map(ref)] });
+      const kname = weightNames({ ...n, useBias: false } as NodeSpec)[0]![1];
+      const scaleLayer = `${name}_scale`;
+      w.codes(`${name}/${kname}`, kernel!.shape, kernel!.dataSync() as Float32Array, grid!, scaleLayer);
+      const bias = n.useBias ? (net.params[n.name]!['bias']!.dataSync() as Float32Array) : new Float32Array(scales.length);
+      const image = info.nodes.get(n.name)!.outShape.length === 3;
+      if (image) {
+        layers.push({ name: scaleLayer, class_name: 'DepthwiseConv2D', config: { name: scaleLayer, kernel_size: [1, 1], use_bias: true }, inbound_nodes: [[[name, 0, 0]]] });
+        w.half(`${scaleLayer}/depthwise_kernel`, [1, 1, scales.length, 1], scales, `per-channel scales of '${name}' (integer-coded kernel)`);
+        w.half(`${scaleLayer}/bias`, [scales.length], bias, `bias of '${name}' (integer-coded kernel)`);
+      } else {
+        // (x − 0)·γ/√(v + ε) + β with v + ε = 1 exactly: x·scale + bias
+        const eps = 2 ** -10;
+        layers.push({ name: scaleLayer, class_name: 'BatchNormalization', config: { name: scaleLayer, axis: -1, epsilon: eps, center: true, scale: true }, inbound_nodes: [[[name, 0, 0]]] });
+        w.half(`${scaleLayer}/gamma`, [scales.length], scales, `per-channel scales of '${name}' (integer-coded kernel)`);
+        w.half(`${scaleLayer}/beta`, [scales.length], bias, `bias of '${name}' (integer-coded kernel)`);
+        w.half(`${scaleLayer}/moving_mean`, [scales.length], new Float32Array(scales.length), 'zeros (a BatchNormalization used as a per-channel scale)');
+        w.half(`${scaleLayer}/moving_variance`, [scales.length], new Float32Array(scales.length).fill(1 - eps), '1 − ε (a BatchNormalization used as a per-channel scale)');
+      }
+      out.set(n.name, scaleLayer);
+      continue;
+    }
+    layers.push({ name, class_name: className, config, inbound_nodes: [n.inputs.map(ref)] });
+    out.set(n.name, name);
     for (const [param, keras] of weightNames(n)) {
       const t = net.params[n.name]![param]!;
       // PReLU shares its slopes over the spatial axes: Keras holds them as [1, 1, C]
       const shape = n.op === 'prelu' ? [...info.nodes.get(n.name)!.outShape.slice(0, -1).map(() => 1), t.size] : t.shape;
-      w.float(`${name}/${keras}`, shape, t.dataSync() as Float32Array, param === 'kernel' ? o.grids?.[n.name] : undefined);
+      w.float(`${name}/${keras}`, shape, t.dataSync() as Float32Array, param === 'kernel' ? grid : undefined);
     }
   }
   const { specs, weightData, weights } = w.finish();
-  const outs = info.outputs.map((o) => [kerasName(o), 0, 0]);
+  const outs = info.outputs.map(ref);
   const modelJson = {
     format: 'layers-model',
     generatedBy: 'lowbit',

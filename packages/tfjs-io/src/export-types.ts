@@ -5,8 +5,15 @@ export type LayerGrids = Record<string, { bits: number; axis: number | null; sca
 export interface ExportOptions {
   /** Grids of the kernels; kernels without one are stored in float32. */
   grids?: LayerGrids;
-  /** How per-channel kernels (which the stock manifest cannot represent) are stored. Default float32 (exact). */
-  perChannel?: 'float32' | 'float16';
+  /**
+   * How kernels on per-channel grids are stored, since the stock manifest holds one scale per
+   * tensor. `uint8` (default): the integer codes in the stock uint8 container (1 byte a weight, at
+   * any bit width up to 8), the layer computing with the codes and a following op (GraphModel:
+   * Mul + BiasAdd) or layer (LayersModel: a 1×1 DepthwiseConv2D, or BatchNormalization after a
+   * Dense) applying the per-channel scales and the bias, both in float16. `float32`: the
+   * dequantized kernel, exact; `float16`: the same rounded to float16.
+   */
+  perChannel?: 'uint8' | 'float32' | 'float16';
 }
 
 /** How one weight was stored, for the user to see. */

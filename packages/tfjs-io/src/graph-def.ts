@@ -66,6 +66,20 @@ export class GraphWriter {
     return name;
   }
 
+  /** A kernel on a per-channel grid as integer codes (its scales are applied in `scalesIn`). */
+  constCodes(base: string, shape: readonly number[], values: Float32Array, grid: LayerGrids[string], scalesIn: string): string {
+    const name = this.constNode(base, shape, 'DT_FLOAT');
+    this.weights.codes(name, [...shape], values, grid, scalesIn);
+    return name;
+  }
+
+  /** A float32 constant stored as float16. */
+  constHalf(base: string, shape: readonly number[], values: Float32Array, note: string): string {
+    const name = this.constNode(base, shape, 'DT_FLOAT');
+    this.weights.half(name, [...shape], values, note);
+    return name;
+  }
+
   /** An int32 constant (a shape, axes, paddings). */
   constInt(base: string, shape: readonly number[], values: readonly number[]): string {
     const name = this.constNode(base, shape, 'DT_INT32');

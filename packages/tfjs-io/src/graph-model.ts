@@ -7,7 +7,7 @@ import { clean, dataInputs, type GNode } from './graph/graph-node.js';
 import { GraphImport } from './graph/import-context.js';
 import { importerFor } from './graph/registry.js';
 import { liveValues } from './live-nodes.js';
-import type { TfjsArtifacts } from './read-artifacts.js';
+import { nonFinite, type TfjsArtifacts } from './read-artifacts.js';
 
 /** Graph nodes that carry no computation of their own. */
 const PASSIVE = new Set(['Placeholder', 'Const', 'Identity', 'NoOp']);
@@ -96,6 +96,15 @@ function assemble(a: TfjsArtifacts, gnodes: GNode[], g: GraphImport): Network {
   // (no dead node means the last node is an output: IR nodes are in dependency order)
   const spec: NetworkSpec = { name: 'graph-model', inputShape: g.valueShape('input'), nodes, blocks: detectBlocks(nodes), ...(outs.length > 1 ? { outputs: outs } : {}) };
   analyze(spec);
+  // layer parameters must be finite (other constants may be ±∞); name the stored weight where there is one
+  const stored = new Map<tf.Tensor, string>(Object.entries(a.weights).map(([k, t]) => [t, k]));
+  for (const [node, ps] of Object.entries(g.params)) {
+    for (const [p, t] of Object.entries(ps)) {
+      const v = t.dtype === 'float32' ? t.dataSync() : null;
+      const i = v ? v.findIndex((x) => !Number.isFinite(x)) : -1;
+      if (i >= 0) throw new LowbitError('E_WEIGHTS', nonFinite(a.path, stored.get(t) ?? `${node}/${p}`, i));
+    }
+  }
   const net: Network = { ...spec, params: {} };
   for (const [node, pdefs] of Object.entries(paramDefs(spec))) {
     const ps: NodeParams = {};

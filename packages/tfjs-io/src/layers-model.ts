@@ -122,6 +122,12 @@ function unsupported(l: KerasLayer): string | null {
       if ((c['negative_slope'] ?? 0) !== 0 || (c['threshold'] ?? 0) !== 0) return 'negative_slope/threshold other than 0';
       return mv == null || Number(mv) >= 0 ? null : `max_value ${String(mv)} (only none or ≥ 0)`;
     }
+    case 'LeakyReLU':
+      return null;
+    case 'Permute': {
+      const d = c['dims'];
+      return Array.isArray(d) && d.every((v) => Number.isInteger(v) && v >= 1) ? null : `dims ${JSON.stringify(d)} (Keras axes from 1)`;
+    }
     case 'PReLU': {
       // one slope per channel: shared over every axis but the channels
       const sh = c['shared_axes'];
@@ -241,6 +247,15 @@ export function importLayersModel(a: TfjsArtifacts): Network {
         out = l.name;
         break;
       }
+      case 'LeakyReLU':
+        nodes.push({ op: 'leakyRelu', name: l.name, inputs: ins, alpha: Number(c['alpha'] ?? 0.3) });
+        out = l.name;
+        break;
+      case 'Permute':
+        // Keras counts the batch axis
+        nodes.push({ op: 'transpose', name: l.name, inputs: ins, perm: (c['dims'] as number[]).map((d) => Number(d) - 1) });
+        out = l.name;
+        break;
       case 'PReLU':
         nodes.push({ op: 'prelu', name: l.name, inputs: ins });
         params[l.name] = { alpha: weight(l.name, 'alpha') };

@@ -88,10 +88,15 @@ export function readTfjsModel(path: string): TfjsArtifacts {
   return decodeArtifacts(path, json, format, specs, all);
 }
 
+/** The error message for a weight with a non-finite value. */
+export const nonFinite = (source: string, name: string, i: number) => `${source}: weight '${name}' has a non-finite value at flat index ${i}`;
+
 /**
  * Decodes the weights of a TF.js model held in memory (one buffer for all manifest entries, in
- * order) and checks them: the bytes match the manifest, float weights are finite. `source` names
- * the model in errors (a path, a URL, or 'ModelArtifacts').
+ * order) and checks them: the bytes match the manifest, and a LayersModel's float weights are
+ * finite (a GraphModel's constants may be ±∞ — a PadV2 value before a max pool, a score
+ * threshold —: the importer checks the ones that become layer parameters). `source` names the
+ * model in errors (a path, a URL, or 'ModelArtifacts').
  */
 export function decodeArtifacts(source: string, json: Record<string, unknown>, format: 'layers-model' | 'graph-model', specs: tf.io.WeightsManifestEntry[], data: Uint8Array): TfjsArtifacts {
   const need = specs.reduce((s, e) => s + entryBytes(e), 0);
@@ -99,12 +104,12 @@ export function decodeArtifacts(source: string, json: Record<string, unknown>, f
   const buffer = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? (data.buffer as ArrayBuffer) : (data.slice().buffer as ArrayBuffer);
   const weights = tf.io.decodeWeights(buffer, specs);
   for (const [name, t] of Object.entries(weights)) {
-    if (t.dtype !== 'float32') continue;
+    if (t.dtype !== 'float32' || format === 'graph-model') continue;
     const v = t.dataSync();
     for (let i = 0; i < v.length; i++) {
       if (!Number.isFinite(v[i]!)) {
         tf.dispose(Object.values(weights));
-        throw new LowbitError('E_WEIGHTS', `${source}: weight '${name}' has a non-finite value at flat index ${i}`);
+        throw new LowbitError('E_WEIGHTS', nonFinite(source, name, i));
       }
     }
   }

@@ -23,8 +23,9 @@ const bytesOf = (a: Float32Array | Int32Array | Uint16Array | Uint8Array) => new
  * Builds one stock TF.js weight group (manifest entries + the shard's bytes) in the order weights
  * are added, and records how each was stored. Float kernels with a per-tensor grid of ≤ 8 bits
  * are stored as uint8 with `scale`/`min` (tfjs dequantizes `q·scale + min`, which equals
- * `s·code` exactly); kernels with other grids, which the manifest cannot represent, as float32
- * (exact) or float16 (`perChannel`), with a note saying so.
+ * `s·code` exactly); kernels on per-channel grids as their codes ({@link ManifestWriter.codes},
+ * the exporters apply the scales after the layer), or as float32 (exact) or float16, with a note
+ * saying so.
  */
 export class ManifestWriter {
   private readonly specs: ManifestEntry[] = [];
@@ -33,7 +34,25 @@ export class ManifestWriter {
   /** The layer the next weights belong to (recorded in `stored`); set by the exporter per node. */
   layer: string | undefined;
 
-  constructor(private readonly perChannel: ExportOptions['perChannel'] = 'float32') {}
+  constructor(private readonly perChannel: ExportOptions['perChannel'] = 'uint8') {}
+
+  /**
+   * A kernel on a per-channel grid of ≤ 8 bits as its integer codes: uint8 with scale 1 and
+   * min −2^(b−1), so stock TF.js reads back each code exactly; `scalesIn` names where the
+   * per-channel scales are applied.
+   */
+  codes(name: string, shape: number[], values: Float32Array, grid: LayerGrids[string], scalesIn: string): void {
+    const codes = codesOnGrid(name, shape, values, grid);
+    const cmin = -(2 ** (grid.bits - 1));
+    const q = new Uint8Array(values.length);
+    for (let i = 0; i < values.length; i++) q[i] = codes[i]! - cmin;
+    this.push({ name, shape, dtype: 'float32', quantization: { dtype: 'uint8', scale: 1, min: cmin, original_dtype: 'float32' } }, q, 'uint8', `${grid.bits}-bit per-channel grid: integer codes, the scales applied in '${scalesIn}' (float16)`);
+  }
+
+  /** A float weight stored as float16 (a per-channel scale or bias of a kernel stored as codes). */
+  half(name: string, shape: number[], values: Float32Array, note: string): void {
+    this.push({ name, shape, dtype: 'float32', quantization: { dtype: 'float16', original_dtype: 'float32' } }, bytesOf(toFloat16Bits(values)), 'float16', note);
+  }
 
   /** A float32 weight; `grid` is the kernel's quantization grid, if it has one. */
   float(name: string, shape: number[], values: Float32Array, grid?: LayerGrids[string], note?: string): void {
@@ -49,7 +68,7 @@ export class ManifestWriter {
       const h = toFloat16Bits(values);
       this.push({ name, shape, dtype: 'float32', quantization: { dtype: 'float16', original_dtype: 'float32' } }, bytesOf(h), 'float16', `${grid.bits}-bit per-channel grid: not representable in the stock manifest, stored as float16 (rounded)`);
     } else {
-      const why = grid ? `${grid.bits}-bit per-channel grid: not representable in the stock manifest, stored as float32 (exact); use --granularity tensor for uint8` : note;
+      const why = grid ? `${grid.bits}-bit per-channel grid: stored as float32 (exact)${grid.bits <= 8 ? '' : ' (more than 8 bits)'}` : note;
       this.push({ name, shape, dtype: 'float32' }, bytesOf(values), 'float32', why);
     }
   }

@@ -46,31 +46,38 @@ describe('export to stock TF.js', () => {
     ['LayersModel', exportLayersModel, stockLoad, 'block1_conv1/kernel'],
     ['GraphModel', exportGraphModel, stockGraph, 'block1/conv1/kernel'],
   ] as const) {
-    it(`${format}: per-channel kernels are stored as float32 (exact) or float16, and the report and manifest say so`, async () => {
+    it(`${format}: per-channel kernels are stored as integer codes in uint8 (default), float32 (exact) or float16, and the report and manifest say so`, async () => {
       const { net, grids } = quantizedReference('resnet-fm', 4, 'channel');
-      const e32 = exportFn(net, { grids });
-      const k = e32.weights.find((w) => w.name === kernel)!;
-      expect(k.storedAs).toBe('float32');
-      expect(k.note).toMatch(/per-channel grid: not representable in the stock manifest, stored as float32 \(exact\); use --granularity tensor/);
+      const e8 = exportFn(net, { grids });
+      const k = e8.weights.find((w) => w.name === kernel)!;
+      expect(k.storedAs).toBe('uint8');
+      expect(k.note).toMatch(/4-bit per-channel grid: integer codes, the scales applied in '.+' \(float16\)/);
+      const e32 = exportFn(net, { grids, perChannel: 'float32' });
+      expect(e32.weights.find((w) => w.name === kernel)).toMatchObject({ storedAs: 'float32', note: '4-bit per-channel grid: stored as float32 (exact)' });
       const e16 = exportFn(net, { grids, perChannel: 'float16' });
       expect(e16.weights.find((w) => w.name === kernel)!.storedAs).toBe('float16');
       expect(e16.weightData.length).toBeLessThan(0.6 * e32.weightData.length);
-      const p32 = writeTfjsExport(join(dir, `${format}-c32`), e32).modelJson;
-      const p16 = writeTfjsExport(join(dir, `${format}-c16`), e16).modelJson;
-      const manifestKernels = (p: string) => (JSON.parse(readFileSync(p, 'utf8')).weightsManifest[0].weights as Array<{ name: string; dtype: string; quantization?: { dtype: string } }>).filter((w) => w.name.endsWith('kernel'));
+      // one byte a weight, plus float16 scales and biases
+      expect(e8.weightData.length).toBeLessThan(0.3 * e32.weightData.length);
+      const [p8, p32, p16] = ([[e8, 8], [e32, 32], [e16, 16]] as const).map(([e, b]) => writeTfjsExport(join(dir, `${format}-c${b}`), e).modelJson) as [string, string, string];
+      const manifestKernels = (p: string) => (JSON.parse(readFileSync(p, 'utf8')).weightsManifest[0].weights as Array<{ name: string; dtype: string; quantization?: { dtype: string; scale?: number; min?: number } }>).filter((w) => w.name.endsWith('kernel') && !w.name.includes('scale'));
       expect(manifestKernels(p32).length).toBe(Object.keys(grids).length);
       expect(manifestKernels(p32).every((w) => w.dtype === 'float32' && w.quantization === undefined)).toBe(true);
       expect(manifestKernels(p16).every((w) => w.quantization?.dtype === 'float16')).toBe(true);
-      const m32 = await load(p32);
-      const m16 = await load(p16);
-      const x = new Rng(3).uniform([8, 28, 28, 1]);
+      expect(manifestKernels(p8).every((w) => w.quantization?.dtype === 'uint8' && w.quantization.scale === 1 && [-8, -128].includes(w.quantization.min!))).toBe(true);
+      const [m8, m32, m16] = [await load(p8), await load(p32), await load(p16)];
+      const x = new Rng(3).uniform([64, 28, 28, 1]);
       const ref = tf.tidy(() => forward(net, x).output);
-      const [d32, d16] = tf.tidy(() => [m32, m16].map((m) => tf.max(tf.abs(tf.sub(ref, m.predict(x) as tf.Tensor))).dataSync()[0]!));
+      const [d8, d32, d16] = tf.tidy(() => [m8, m32, m16].map((m) => tf.max(tf.abs(tf.sub(ref, m.predict(x) as tf.Tensor))).dataSync()[0]!));
       expect(d32).toBeLessThan(1e-4);
       expect(d16).toBeLessThan(0.05);
+      // float16 scales and biases: a few 1e-3 on logits of size ~10
+      expect(d8).toBeLessThan(0.05);
+      const agree = tf.tidy(() => tf.mean(tf.cast(tf.equal(tf.argMax(ref, 1), tf.argMax(m8.predict(x) as tf.Tensor, 1)), 'float32')).dataSync()[0]!);
+      expect(agree).toBeGreaterThanOrEqual(63 / 64);
+      console.log(`${format} per-channel W4: uint8 codes ${e8.weightData.length} B (max |Δlogit| ${d8!.toExponential(1)}), float16 ${e16.weightData.length} B, float32 ${e32.weightData.length} B`);
       tf.dispose([x, ref]);
-      m32.dispose();
-      m16.dispose();
+      for (const m of [m8, m32, m16]) m.dispose();
       disposeNetwork(net);
     }, 120_000);
   }

@@ -207,3 +207,61 @@ export function segmenterGraph(): GraphBuilder {
   g.op('up2', 'Conv2DBackpropInput', [g.const('up2/sizes', [4], [1, 16, 14, 2], 'int32'), g.const('up2/w', [2, 2, 2, 4]), r], { ...t, padding: { s: btoa('VALID') } });
   return g;
 }
+
+/**
+ * A face-embedding / regression head as converted models write them: PReLU as relu(x) + c·(x − |x|)
+ * (and as x + c·(x − |x|) after a conv with a fused ReLU, the converter's form), then a dense
+ * layer to [N, 3] whose columns are sliced (StridedSlice with shrink_axis_mask, Slice), combined by
+ * products, a difference and a quotient of tensors (SSR-Net's head), beside an L2 normalisation
+ * (Square, Sum keep_dims, Maximum, Rsqrt, Mul).
+ */
+export function embeddingGraph(): GraphBuilder {
+  const g = new GraphBuilder();
+  const i32 = { type: 'DT_INT32' };
+  const x = g.placeholder('x', [-1, 6, 6, 3]);
+  const c1 = g.conv('conv', x, g.const('conv/w', [3, 3, 3, 4]), { fused: ['BiasAdd'], bias: g.const('conv/b', [4]) });
+  const prelu = (name: string, v: string, base: string) =>
+    g.op(`${name}/add`, 'Add', [base, g.op(`${name}/mul`, 'Mul', [g.op(`${name}/sub`, 'Sub', [v, g.op(`${name}/abs`, 'Abs', [v])]), g.const(`${name}/c`, [4])])]);
+  const p1 = prelu('p1', c1, g.op('p1/relu', 'Relu', [c1]));
+  const c2 = g.conv('conv2', p1, g.const('conv2/w', [3, 3, 4, 4]), { fused: ['BiasAdd', 'Relu'], bias: g.const('conv2/b', [4]) });
+  const p2 = prelu('p2', c2, c2);
+  const flat = g.op('flat', 'Reshape', [p2, g.const('flat/shape', [2], [-1, 144], 'int32')], { Tshape: i32 });
+  const d = g.op('fc', '_FusedMatMul', [flat, g.const('fc/w', [144, 3]), g.const('fc/b', [3])], { fused_ops: { list: { s: [btoa('BiasAdd')] } }, num_args: { i: '1' }, transpose_a: { b: false }, transpose_b: { b: false } });
+  const col = (i: number) =>
+    g.op(`col${i}`, 'StridedSlice', [d, g.const(`col${i}/b`, [2], [0, i], 'int32'), g.const(`col${i}/e`, [2], [0, i + 1], 'int32'), g.const(`col${i}/s`, [2], [1, 1], 'int32')], { Index: i32, begin_mask: { i: '1' }, end_mask: { i: '1' }, shrink_axis_mask: { i: '2' } });
+  const last2 = g.op('last2', 'Slice', [d, g.const('last2/b', [2], [0, 1], 'int32'), g.const('last2/size', [2], [-1, -1], 'int32')], { Index: i32 });
+  const ratio = g.op('ratio', 'RealDiv', [g.op('prod', 'Mul', [col(0), col(1)]), g.op('den', 'AddV2', [g.op('sq', 'Square', [col(2)]), g.const('one', [], [1])])]);
+  const diff = g.op('diff', 'Sub', [g.op('ratio/expand', 'ExpandDims', [ratio, g.const('ax', [], [-1], 'int32')], { Tdim: i32 }), last2]);
+  const ss = g.op('l2/sum', 'Sum', [g.op('l2/sq', 'Square', [d]), g.const('l2/axes', [], [-1], 'int32')], { keep_dims: { b: true }, Tidx: i32 });
+  const norm = g.op('l2/mul', 'Mul', [d, g.op('l2/rsqrt', 'Rsqrt', [g.op('l2/max', 'Maximum', [ss, g.const('l2/eps', [], [1e-10])])])]);
+  g.op('out', 'ConcatV2', [diff, norm, g.const('out/axis', [], [1], 'int32')], { N: { i: '2' }, Tidx: i32 });
+  return g;
+}
+
+/**
+ * An NCHW detector head as ONNX converters write it: an NCHW input transposed to NHWC around each
+ * convolution, LeakyRelu in NCHW, PadV2 with −∞ before a VALID max pool, a reshape to a shape
+ * computed by SparseToDense + Add on constants, and SplitV into a sigmoid score and box outputs.
+ */
+export function onnxStyleGraph(): GraphBuilder {
+  const g = new GraphBuilder();
+  const i32 = { type: 'DT_INT32' };
+  const perm = (name: string, p: number[]) => g.const(name, [4], p, 'int32');
+  const x = g.placeholder('x', [1, 3, 6, 6]);
+  const toNhwc = g.op('t1', 'Transpose', [x, perm('t1/perm', [0, 2, 3, 1])], { Tperm: i32 });
+  const conv = g.op('conv/add', 'Add', [g.conv('conv', toNhwc, g.const('conv/w', [3, 3, 3, 6]), {}), g.const('conv/b', [6])]);
+  const nchw = g.op('t2', 'Transpose', [conv, perm('t2/perm', [0, 3, 1, 2])], { Tperm: i32 });
+  const act = g.op('lrelu', 'LeakyRelu', [nchw], { alpha: { f: 0.1 } });
+  const padded = g.op('pad', 'PadV2', [act, g.const('pad/p', [4, 2], [0, 0, 0, 0, 1, 1, 1, 1], 'int32'), g.const('pad/v', [], [Number.NEGATIVE_INFINITY])], { Tpaddings: i32 });
+  const pool = g.op('pool', 'MaxPool', [g.op('t3', 'Transpose', [padded, perm('t3/perm', [0, 2, 3, 1])], { Tperm: i32 })], { ksize: { list: { i: ['1', '3', '3', '1'] } }, strides: { list: { i: ['1', '2', '2', '1'] } }, padding: { s: btoa('VALID') }, data_format: { s: btoa('NHWC') } });
+  const head = g.op('head/add', 'Add', [g.conv('head', pool, g.const('head/w', [1, 1, 6, 5]), {}), g.const('head/b', [5])]);
+  const nchw2 = g.op('t4', 'Transpose', [head, perm('t4/perm', [0, 3, 1, 2])], { Tperm: i32 });
+  // target shape [1, 5, 9] = SparseToDense([[1]], [3], [5], 0) + [1, 0, 9]
+  const std = g.op('std', 'SparseToDense', [g.const('std/i', [1, 1], [1], 'int32'), g.const('std/shape', [1], [3], 'int32'), g.const('std/v', [1], [5], 'int32'), g.const('std/d', [], [0], 'int32')], { T: i32, Tindices: i32 });
+  const flat = g.op('flat', 'Reshape', [nchw2, g.op('shape', 'AddV2', [std, g.const('shape/b', [3], [1, 0, 9], 'int32')], { T: i32 })], { Tshape: i32 });
+  g.op('split', 'SplitV', [flat, g.const('split/sizes', [2], [1, -1], 'int32'), g.const('split/axis', [], [1], 'int32')], { num_split: { i: '2' }, Tlen: i32 });
+  g.op('score', 'Sigmoid', ['split']);
+  g.op('boxes', 'Transpose', ['split:1', g.const('boxes/perm', [3], [0, 2, 1], 'int32')], { Tperm: i32 });
+  g.outputs = { score: 'score', boxes: 'boxes' };
+  return g;
+}

@@ -6,7 +6,7 @@ import { initBackend, Rng } from '@lowbit/core';
 import { disposeNetwork, forward, type Network, quantizableLayers } from '@lowbit/nn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportGraphModel, exportLayersModel, importTfjsModel, writeTfjsExport } from '../src/index.js';
-import { cnnGraph, convertedOpsGraph, GraphBuilder, multiHeadGraph, segmenterGraph, squeezeGraph, upsampleGraph } from './graph-fixtures.js';
+import { cnnGraph, convertedOpsGraph, embeddingGraph, GraphBuilder, multiHeadGraph, onnxStyleGraph, segmenterGraph, squeezeGraph, upsampleGraph } from './graph-fixtures.js';
 import { stockGraph, stockLayers } from './stock-load.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lowbit-graph-'));
@@ -30,6 +30,7 @@ describe('GraphModel import', () => {
     ['pool + squeeze + fused MatMul', squeezeGraph, [4, 4, 4, 3]],
     ['converter ops: Sub, shape arithmetic, PReLU, Maximum/Minimum, Tanh, channel Pad, keep_dims, ExpandDims', convertedOpsGraph, [3, 6, 6, 3]],
     ['decoder ops: ResizeBilinear, DepthToSpace, ResizeNearestNeighbor to a computed size, global Max', upsampleGraph, [2, 4, 4, 2]],
+    ['head ops: PReLU as relu(x) + c·(x − |x|), StridedSlice / Slice of a tensor, Mul / Sub / RealDiv of tensors, Square, Sum, Rsqrt', embeddingGraph, [3, 6, 6, 3]],
     ['segmenter ops: Conv2DBackpropInput (dynamic and constant sizes, SAME and VALID), a squeeze-and-excitation Mul, hard-swish as x/6 · relu6(x + 3)', segmenterGraph, [1, 4, 4, 3]],
   ] as const) {
     it(`${name}: same outputs as stock tf.loadGraphModel (< 1e-4)`, async () => {
@@ -67,6 +68,17 @@ describe('GraphModel import', () => {
         const gx = tf.grad((inp: tf.Tensor) => tf.sum(forward(net, inp).output))(x);
         expect(tf.tidy(() => tf.sum(tf.abs(gx)).dataSync()[0]!)).toBeGreaterThan(0);
         gx.dispose();
+      }
+      if (name.startsWith('head ops')) {
+        // both PReLU forms are one prelu node each: no abs / sub chains left in the layers
+        const ops = net.nodes.map((n) => n.op);
+        expect(ops.filter((o) => o === 'prelu')).toHaveLength(2);
+        const slices = net.nodes.flatMap((n) => (n.op === 'slice' ? [JSON.stringify([n.begin, n.size, n.squeeze])] : []));
+        expect(slices.sort()).toEqual(['[[0],[1],[0]]', '[[1],[1],[0]]', '[[1],[2],[]]', '[[2],[1],[0]]']);
+        for (const op of ['sub', 'div', 'sum', 'rsqrt']) expect(ops).toContain(op);
+        expect(ops).not.toContain('abs');
+        expect(await exportedMaxDiff('graph', net, 'head-graph', x, ref)).toBeLessThan(1e-4);
+        expect(() => exportLayersModel(net)).toThrow(/stock TF\.js has no layer for op 'slice'/);
       }
       if (name.startsWith('segmenter ops')) {
         expect(net.nodes.filter((n) => n.op === 'conv2dTranspose').map((n) => [n.name, (n as { outputSize: number[] }).outputSize, (n as { useBias: boolean }).useBias])).toEqual([
@@ -122,6 +134,29 @@ describe('GraphModel import', () => {
     disposeNetwork(net);
   });
 
+  it('ONNX-style NCHW graph: Transpose, LeakyRelu, PadV2 with −∞, SparseToDense shape arithmetic and SplitV match stock tfjs; the GraphModel export too', async () => {
+    const path = onnxStyleGraph().write(join(dir, 'onnx-style'));
+    const net = importTfjsModel(path);
+    const ops = net.nodes.map((n) => n.op);
+    expect(ops.filter((o) => o === 'transpose')).toHaveLength(5);
+    expect(net.nodes.find((n) => n.op === 'pad')).toMatchObject({ paddings: [[0, 0], [1, 1], [1, 1]], value: -3.4028234663852886e38 });
+    expect(net.nodes.filter((n) => n.op === 'slice').map((n) => (n as { size: number[] }).size)).toEqual([[1, 9], [4, 9]]);
+    expect(quantizableLayers(net).map((l) => l.spec.name)).toEqual(['conv', 'head']);
+    const model = await stockGraph(path);
+    const x = new Rng(4).uniform([1, 3, 6, 6], -1, 1);
+    const refs = model.predict(x) as tf.Tensor[];
+    expect(refs.map((r) => r.shape)).toEqual([[1, 1, 9], [1, 9, 4]]);
+    const r = forward(net, x);
+    for (const [i, ref] of refs.entries()) expect(tf.tidy(() => tf.max(tf.abs(tf.sub(r.outputs![i]!, ref))).dataSync()[0]!)).toBe(0);
+    const back = await stockGraph(writeTfjsExport(join(dir, 'onnx-style-graph'), exportGraphModel(net)).modelJson);
+    const again = back.predict(x) as tf.Tensor[];
+    for (const [i, ref] of refs.entries()) expect(tf.tidy(() => tf.max(tf.abs(tf.sub(again[i]!, ref))).dataSync()[0]!)).toBeLessThan(1e-5);
+    tf.dispose([x, ...refs, ...again, r.output, ...(r.outputs ?? [])]);
+    back.dispose();
+    model.dispose();
+    disposeNetwork(net);
+  });
+
   it("converter output: Const and Placeholder nodes without an 'input' field, and EXPLICIT conv padding", async () => {
     const g = cnnGraph();
     // the converter writes explicit padding as EXPLICIT + explicit_paddings (here: 1 top, 2 right)
@@ -143,6 +178,29 @@ describe('GraphModel import', () => {
     tf.dispose([x, ref, got]);
     model.dispose();
     disposeNetwork(net);
+  });
+
+  it('slices of a computed tensor are refused by name when strided or across the batch', () => {
+    const i32 = { type: 'DT_INT32' };
+    for (const [name, b, e, st, attr, why] of [
+      ['strided', [0, 0], [0, 4], [1, 2], { begin_mask: { i: '1' }, end_mask: { i: '1' } }, /'cut' \(StridedSlice\): strides \[1, 2\] \(only 1\)/],
+      ['batch', [1, 0], [0, 4], [1, 1], { end_mask: { i: '3' } }, /'cut' \(StridedSlice\): slicing the batch axis/],
+      ['empty', [0, 3], [0, 1], [1, 1], { begin_mask: { i: '1' }, end_mask: { i: '1' } }, /'cut' \(StridedSlice\): an empty slice of \[batch, 4\]/],
+    ] as const) {
+      const g = new GraphBuilder();
+      const x = g.placeholder('x', [-1, 4]);
+      g.op('cut', 'StridedSlice', [x, g.const('b', [2], [...b], 'int32'), g.const('e', [2], [...e], 'int32'), g.const('s', [2], [...st], 'int32')], { Index: i32, ...attr });
+      const path = g.write(join(dir, `slice-${name}`));
+      expect(() => importTfjsModel(path)).toThrow(why);
+    }
+  });
+
+  it('a non-finite layer parameter is refused naming the stored weight; a non-finite graph constant is not', () => {
+    const g = new GraphBuilder();
+    const x = g.placeholder('x', [-1, 4, 4, 1]);
+    const w = g.const('conv/w', [1, 1, 1, 2], [0.5, Number.NaN]);
+    g.op('relu', 'Relu', [g.conv('conv', x, w, {})]);
+    expect(() => importTfjsModel(g.write(join(dir, 'nan-kernel')))).toThrow(/weight 'conv\/w' has a non-finite value at flat index 1/);
   });
 
   it('EXPLICIT padding on a pool is refused by name (only convolutions take it)', () => {

@@ -116,6 +116,29 @@ describe('Keras Conv2DTranspose and Multiply', () => {
   });
 });
 
+describe('Keras Permute and LeakyReLU', () => {
+  it('import to the same outputs as stock tfjs and export back', async () => {
+    const model = tfjs.sequential({
+      layers: [
+        tfjs.layers.conv2d({ inputShape: [4, 5, 2], filters: 3, kernelSize: 3, padding: 'same', kernelInitializer: tfjs.initializers.glorotUniform({ seed: 1 }) }),
+        tfjs.layers.leakyReLU({ alpha: 0.15 }),
+        tfjs.layers.permute({ dims: [3, 1, 2] }),
+        tfjs.layers.flatten(),
+      ],
+    });
+    const x = new Rng(6).uniform([2, 4, 5, 2], -1, 1);
+    const { net, ref, diff } = await importBeside(model, 'permute-lrelu', x);
+    expect(diff).toBeLessThan(1e-6);
+    expect(net.nodes.map((n) => n.op)).toEqual(['conv2d', 'leakyRelu', 'transpose', 'flatten']);
+    const back = await stockLayers(writeTfjsExport(join(dir, 'permute-lrelu-export'), exportLayersModel(net)).modelJson);
+    const again = back.predict(x) as tf.Tensor;
+    expect(maxDiff(again, ref)).toBeLessThan(1e-6);
+    tf.dispose([x, ref, again]);
+    back.dispose();
+    disposeNetwork(net);
+  });
+});
+
 describe('Keras Concatenate axes (Keras counts the batch axis)', () => {
   it('axis 3, -1 and 2 import to the same outputs as stock tfjs and export back to a model stock tfjs loads', async () => {
     const input = tfjs.input({ shape: [6, 6, 3] });

@@ -21,7 +21,7 @@ export interface ExportCommandOptions {
 
 export async function runExport(o: ExportCommandOptions): Promise<void> {
   if (o.target !== 'tfjs' && o.target !== 'lowbit-packed') throw new LowbitError('E_ARG', `--target must be tfjs or lowbit-packed, got '${o.target}'`);
-  if (o.perChannel !== 'float32' && o.perChannel !== 'float16') throw new LowbitError('E_ARG', `--per-channel must be float32 or float16, got '${o.perChannel}'`);
+  if (o.perChannel !== 'uint8' && o.perChannel !== 'float32' && o.perChannel !== 'float16') throw new LowbitError('E_ARG', `--per-channel must be uint8, float32 or float16, got '${o.perChannel}'`);
   if (o.format !== undefined && o.format !== 'layers' && o.format !== 'graph') throw new LowbitError('E_ARG', `--format must be layers or graph, got '${o.format}'`);
   if (o.target === 'lowbit-packed' && o.format === 'graph') throw new LowbitError('E_ARG', '--format graph is for --target tfjs; the lowbit-packed format has a LayersModel topology');
   if (o.model === undefined && o.policy === undefined) throw new LowbitError('E_ARG', 'give --model (a model to export) or --policy (a policy.json of lowbit mpq search)');
@@ -37,7 +37,7 @@ export async function runExport(o: ExportCommandOptions): Promise<void> {
   const format = o.format ?? (!source && tfjsOrigin(model) === 'graph-model' ? 'graph' : 'layers');
   // a quantized model exports through QuantizedModel (its exporters check every code against its grid); a float one as is
   const q = source ? source.model : quant ? new QuantizedModel(net, quant) : null;
-  const perChannel = o.perChannel as 'float32' | 'float16';
+  const perChannel = o.perChannel as 'uint8' | 'float32' | 'float16';
   let e: TfjsExport;
   let facts: ReturnType<typeof layerFacts>;
   try {
@@ -93,7 +93,7 @@ export async function runExport(o: ExportCommandOptions): Promise<void> {
         : []),
       quant ? 'activations    not quantized in the export (stock TF.js has no activation quantization): it is weight-quantized' : 'model          float (no quantization metadata): exported as is',
       ...(notRepresented.length
-        ? [`note           ${notRepresented.length} kernel(s) use per-channel grids, which the stock manifest cannot hold; stored as ${o.perChannel}. Re-run ptq with --granularity tensor for uint8 everywhere.`]
+        ? [`note           ${notRepresented.length} kernel(s) on per-channel grids stored as ${o.perChannel === 'uint8' ? 'float32 (more than 8 bits, or a grid not on the output channels)' : o.perChannel}; --per-channel uint8 (the default) stores integer codes, 1 byte a weight`]
         : []),
     ].join('\n'),
   );

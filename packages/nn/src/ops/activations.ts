@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { LowbitError } from '@lowbit/core';
-import type { ClipSpec, PreluSpec, SimpleSpec } from '../spec.js';
+import type { ClipSpec, LeakyReluSpec, PreluSpec, SimpleSpec } from '../spec.js';
 import type { OpDef } from './op-def.js';
 
 const unary = (op: SimpleSpec['op'], f: (x: tf.Tensor) => tf.Tensor): OpDef<SimpleSpec> => ({
@@ -16,6 +16,20 @@ const unary = (op: SimpleSpec['op'], f: (x: tf.Tensor) => tf.Tensor): OpDef<Simp
 export const softmaxOp = unary('softmax', (x) => tf.softmax(x));
 export const sigmoidOp = unary('sigmoid', (x) => tf.sigmoid(x));
 export const tanhOp = unary('tanh', (x) => tf.tanh(x));
+/** Leaky ReLU with a constant slope. */
+export const leakyReluOp: OpDef<LeakyReluSpec> = {
+  op: 'leakyRelu',
+  arity: 1,
+  params: () => ({}),
+  outputShape: (_s, [s]) => s!.slice(),
+  forward: (spec, [x]) => tf.leakyRelu(x!, spec.alpha),
+  macs: () => 0,
+};
+
+/** |x| */
+export const absOp = unary('abs', (x) => tf.abs(x));
+/** 1/√x (TF's Rsqrt: the last step of an L2 normalisation) */
+export const rsqrtOp = unary('rsqrt', (x) => tf.rsqrt(x));
 /** swish(x) = x·σ(x) */
 export const swishOp = unary('swish', (x) => tf.mul(x, tf.sigmoid(x)));
 /** hard-swish(x) = x·relu6(x + 3)/6 */

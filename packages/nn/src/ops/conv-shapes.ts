@@ -1,9 +1,22 @@
+import * as tf from '@tensorflow/tfjs-core';
 import { LowbitError } from '@lowbit/core';
 import type { Padding, Shape } from '../spec.js';
 
 /** Throws unless `s` is an image shape `[H, W, C]` (the input of op `op` of node `name`). */
 export function expectImage(op: string, name: string, s: Shape): void {
   if (s.length !== 3) throw new LowbitError('E_SHAPE', `${op} '${name}': expected an [H, W, C] input, got [${s.join(', ')}]`);
+}
+
+/**
+ * Whether a layer adds its bias inside the convolution / matmul (tfjs's fused ops, as stock TF.js
+ * runs `_FusedConv2D`, `FusedDepthwiseConv2dNative`, `_FusedMatMul` and Keras layers with a bias):
+ * only when no gradient is being recorded, the rule tfjs's fused ops follow themselves. XNNPACK
+ * starts the sum at the bias, so the result differs from conv + add in the last bits; through a
+ * deep decoder that grows to 10⁻³. Under a gradient the unfused ops keep lowbit's
+ * forward-convolution gradients.
+ */
+export function fuseBias(bias: tf.Tensor | undefined): bias is tf.Tensor {
+  return bias !== undefined && tf.engine().state.gradientDepth === 0;
 }
 
 /** Output size along one spatial axis, as tfjs computes it (dilation 1). */

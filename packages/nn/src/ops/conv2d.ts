@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Conv2dSpec } from '../spec.js';
-import { convOutSize, expectImage, tfPad } from './conv-shapes.js';
+import { convOutSize, expectImage, fuseBias, tfPad } from './conv-shapes.js';
 import type { OpDef } from './op-def.js';
 
 export const conv2dOp: OpDef<Conv2dSpec> = {
@@ -22,8 +22,10 @@ export const conv2dOp: OpDef<Conv2dSpec> = {
     return [ho, wo, spec.filters];
   },
   forward(spec, [x], p) {
+    const bias = p['bias'];
+    if (fuseBias(bias) && !spec.separateBias) return tf.fused.conv2d({ x: x as tf.Tensor4D, filter: p['kernel'] as tf.Tensor4D, strides: spec.strides, pad: tfPad(spec.padding), bias });
     const y = tf.conv2d(x as tf.Tensor4D, p['kernel'] as tf.Tensor4D, spec.strides, tfPad(spec.padding));
-    return p['bias'] ? tf.add(y, p['bias']) : y;
+    return bias ? tf.add(y, bias) : y;
   },
   macs(spec, [s], out) {
     return out[0]! * out[1]! * spec.kernelSize[0] * spec.kernelSize[1] * s![2]! * spec.filters;

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { LowbitError } from '@lowbit/core';
 import type { DenseSpec } from '../spec.js';
+import { fuseBias } from './conv-shapes.js';
 import type { OpDef } from './op-def.js';
 
 export const denseOp: OpDef<DenseSpec> = {
@@ -18,9 +19,11 @@ export const denseOp: OpDef<DenseSpec> = {
     if (s!.length !== 1) throw new LowbitError('E_SHAPE', `dense '${spec.name}': expected a flat [F] input, got [${s!.join(', ')}] (add a flatten or globalAvgPool)`);
     return [spec.units];
   },
-  forward(_spec, [x], p) {
+  forward(spec, [x], p) {
+    const bias = p['bias'];
+    if (fuseBias(bias) && !spec.separateBias) return tf.fused.matMul({ a: x as tf.Tensor2D, b: p['kernel'] as tf.Tensor2D, bias });
     const y = tf.matMul(x as tf.Tensor2D, p['kernel'] as tf.Tensor2D);
-    return p['bias'] ? tf.add(y, p['bias']) : y;
+    return bias ? tf.add(y, bias) : y;
   },
   macs(spec, [s]) {
     return s![0]! * spec.units;

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { DepthwiseConv2dSpec } from '../spec.js';
-import { convOutSize, expectImage, tfPad } from './conv-shapes.js';
+import { convOutSize, expectImage, fuseBias, tfPad } from './conv-shapes.js';
 import type { OpDef } from './op-def.js';
 
 export const depthwiseConv2dOp: OpDef<DepthwiseConv2dSpec> = {
@@ -23,8 +23,11 @@ export const depthwiseConv2dOp: OpDef<DepthwiseConv2dSpec> = {
     return [ho, wo, s![2]! * spec.depthMultiplier];
   },
   forward(spec, [x], p) {
+    const bias = p['bias'];
+    // (tfjs's fused depthwise op takes no explicit padding)
+    if (fuseBias(bias) && !spec.separateBias && !Array.isArray(spec.padding)) return tf.fused.depthwiseConv2d({ x: x as tf.Tensor4D, filter: p['kernel'] as tf.Tensor4D, strides: spec.strides, pad: spec.padding, bias });
     const y = tf.depthwiseConv2d(x as tf.Tensor4D, p['kernel'] as tf.Tensor4D, spec.strides, tfPad(spec.padding));
-    return p['bias'] ? tf.add(y, p['bias']) : y;
+    return bias ? tf.add(y, bias) : y;
   },
   macs(spec, _in, out) {
     return out[0]! * out[1]! * spec.kernelSize[0] * spec.kernelSize[1] * out[2]!;

@@ -52,23 +52,32 @@ export const addOp: OpDef<SimpleSpec> = {
   macs: noMacs,
 };
 
+/** Elementwise binary op of two values of the same rank, a size-1 axis of either broadcast. */
+function broadcastBinary(op: 'mul' | 'div' | 'sub', f: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor): OpDef<SimpleSpec> {
+  return {
+    op,
+    arity: 2,
+    params: noParams,
+    outputShape(spec, [a, b]) {
+      if (a!.length !== b!.length || a!.some((d, i) => d !== b![i] && d !== 1 && b![i] !== 1)) {
+        throw new LowbitError('E_SHAPE', `${op} '${spec.name}': inputs must have the same rank and agree on every axis where neither is 1, got [${a!.join(', ')}] and [${b!.join(', ')}]`);
+      }
+      return a!.map((d, i) => Math.max(d, b![i]!));
+    },
+    forward: (_s, [a, b]) => f(a!, b!),
+    macs: noMacs,
+  };
+}
+
 /**
- * The elementwise product of two values of the same rank, a size-1 axis of either broadcast
- * (a squeeze-and-excitation gate [1, 1, C] over [H, W, C]; x/6 · relu6(x + 3) as TF writes hard-swish).
+ * The elementwise product of two values (a squeeze-and-excitation gate [1, 1, C] over [H, W, C];
+ * x/6 · relu6(x + 3) as TF writes hard-swish; the products in SSR-Net's age head).
  */
-export const mulOp: OpDef<SimpleSpec> = {
-  op: 'mul',
-  arity: 2,
-  params: noParams,
-  outputShape(spec, [a, b]) {
-    if (a!.length !== b!.length || a!.some((d, i) => d !== b![i] && d !== 1 && b![i] !== 1)) {
-      throw new LowbitError('E_SHAPE', `mul '${spec.name}': inputs must have the same rank and agree on every axis where neither is 1, got [${a!.join(', ')}] and [${b!.join(', ')}]`);
-    }
-    return a!.map((d, i) => Math.max(d, b![i]!));
-  },
-  forward: (_s, [a, b]) => tf.mul(a!, b!),
-  macs: noMacs,
-};
+export const mulOp = broadcastBinary('mul', (a, b) => tf.mul(a, b));
+/** The elementwise difference `a − b` of two values. */
+export const subOp = broadcastBinary('sub', (a, b) => tf.sub(a, b));
+/** The elementwise quotient `a / b` of two values. */
+export const divOp = broadcastBinary('div', (a, b) => tf.div(a, b));
 
 export const flattenOp: OpDef<SimpleSpec> = {
   op: 'flatten',

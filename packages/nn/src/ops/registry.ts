@@ -5,11 +5,12 @@ import { conv2dOp } from './conv2d.js';
 import { conv2dTransposeOp } from './conv2d-transpose.js';
 import { denseOp } from './dense.js';
 import { depthwiseConv2dOp } from './depthwise-conv2d.js';
-import { addOp, mulOp, flattenOp, globalAvgPoolOp, identityOp, relu6Op, reluOp } from './elementwise.js';
+import { addOp, divOp, mulOp, subOp, flattenOp, globalAvgPoolOp, identityOp, relu6Op, reluOp } from './elementwise.js';
 import type { OpDef } from './op-def.js';
 import { avgPoolOp, maxPoolOp } from './pooling.js';
-import { clipOp, hardSwishOp, preluOp, sigmoidOp, softmaxOp, swishOp, tanhOp } from './activations.js';
-import { concatOp, depthToSpaceOp, reshapeOp, resizeOp, scaleOp, zeroPadOp } from './shape-ops.js';
+import { absOp, clipOp, hardSwishOp, leakyReluOp, preluOp, sigmoidOp, softmaxOp, rsqrtOp, swishOp, tanhOp } from './activations.js';
+import { sumOp } from './reduce.js';
+import { concatOp, depthToSpaceOp, padOp, reshapeOp, resizeOp, scaleOp, sliceOp, transposeOp, zeroPadOp } from './shape-ops.js';
 
 const registry = new Map<OpName, OpDef>(
   [
@@ -23,6 +24,15 @@ const registry = new Map<OpName, OpDef>(
     identityOp,
     addOp,
     mulOp,
+    divOp,
+    subOp,
+    absOp,
+    rsqrtOp,
+    sumOp,
+    sliceOp,
+    transposeOp,
+    padOp,
+    leakyReluOp,
     flattenOp,
     globalAvgPoolOp,
     avgPoolOp,

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { LowbitError } from '@lowbit/core';
-import type { ConcatSpec, DepthToSpaceSpec, ReshapeSpec, ResizeSpec, ScaleSpec, ZeroPadSpec } from '../spec.js';
+import type { ConcatSpec, DepthToSpaceSpec, PadSpec, ReshapeSpec, ResizeSpec, ScaleSpec, SliceSpec, TransposeSpec, ZeroPadSpec } from '../spec.js';
 import { expectImage } from './conv-shapes.js';
 import type { OpDef } from './op-def.js';
 
@@ -39,6 +39,33 @@ export const zeroPadOp: OpDef<ZeroPadSpec> = {
   macs: () => 0,
 };
 
+export const transposeOp: OpDef<TransposeSpec> = {
+  op: 'transpose',
+  arity: 1,
+  params: () => ({}),
+  outputShape(spec, [s]) {
+    const sorted = [...spec.perm].sort((a, b) => a - b);
+    if (spec.perm.length !== s!.length || sorted.some((a, i) => a !== i)) throw new LowbitError('E_SHAPE', `transpose '${spec.name}': perm [${spec.perm.join(', ')}] is not a permutation of the axes of [${s!.join(', ')}]`);
+    return spec.perm.map((a) => s![a]!);
+  },
+  forward: (spec, [x]) => tf.transpose(x!, [0, ...spec.perm.map((a) => a + 1)]),
+  macs: () => 0,
+};
+
+export const padOp: OpDef<PadSpec> = {
+  op: 'pad',
+  arity: 1,
+  params: () => ({}),
+  outputShape(spec, [s]) {
+    if (spec.paddings.length !== s!.length || spec.paddings.flat().some((v) => !Number.isInteger(v) || v < 0)) {
+      throw new LowbitError('E_SHAPE', `pad '${spec.name}': paddings ${JSON.stringify(spec.paddings)} do not fit [${s!.join(', ')}] (one [before, after] ≥ 0 per axis)`);
+    }
+    return s!.map((d, i) => d + spec.paddings[i]![0] + spec.paddings[i]![1]);
+  },
+  forward: (spec, [x]) => tf.pad(x!, [[0, 0], ...spec.paddings], spec.value),
+  macs: () => 0,
+};
+
 export const reshapeOp: OpDef<ReshapeSpec> = {
   op: 'reshape',
   arity: 1,
@@ -53,6 +80,26 @@ export const reshapeOp: OpDef<ReshapeSpec> = {
     return out;
   },
   forward: (spec, [x]) => tf.reshape(x!, [x!.shape[0]!, ...spec.targetShape]),
+  macs: () => 0,
+};
+
+export const sliceOp: OpDef<SliceSpec> = {
+  op: 'slice',
+  arity: 1,
+  params: () => ({}),
+  outputShape(spec, [s]) {
+    const ok =
+      spec.begin.length === s!.length &&
+      spec.size.length === s!.length &&
+      spec.begin.every((b, i) => Number.isInteger(b) && b >= 0 && Number.isInteger(spec.size[i]) && spec.size[i]! >= 1 && b + spec.size[i]! <= s![i]!) &&
+      spec.squeeze.every((a) => spec.size[a] === 1);
+    if (!ok) throw new LowbitError('E_SHAPE', `slice '${spec.name}': begin [${spec.begin.join(', ')}], size [${spec.size.join(', ')}], squeeze [${spec.squeeze.join(', ')}] do not fit [${s!.join(', ')}]`);
+    return spec.size.filter((_, i) => !spec.squeeze.includes(i));
+  },
+  forward(spec, [x]) {
+    const y = tf.slice(x!, [0, ...spec.begin], [x!.shape[0]!, ...spec.size]);
+    return spec.squeeze.length ? tf.reshape(y, [x!.shape[0]!, ...spec.size.filter((_, i) => !spec.squeeze.includes(i))]) : y;
+  },
   macs: () => 0,
 };
 

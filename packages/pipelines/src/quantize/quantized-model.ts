@@ -21,8 +21,12 @@ export interface SaveOptions {
   target?: SaveTarget;
   /** For `tfjs`: write a LayersModel or a GraphModel (default: the format the model came in). */
   format?: 'layers' | 'graph';
-  /** For `tfjs`: how per-channel kernels (which the stock manifest cannot hold) are stored. Default float32 (exact). */
-  perChannel?: 'float32' | 'float16';
+  /**
+   * For `tfjs`: how kernels on per-channel grids are stored. Default `uint8`: their integer codes in
+   * the stock uint8 container, the per-channel scales and bias (float16) applied by a following
+   * op / layer; `float32` (exact) or `float16`: dequantized kernels.
+   */
+  perChannel?: 'uint8' | 'float32' | 'float16';
   /** For `lowbit`: extra metadata stored with the model. */
   metadata?: Record<string, unknown>;
 }
@@ -106,7 +110,7 @@ export class QuantizedModel {
     if (target === 'lowbit-packed') return exportPacked(this.network, { grids });
     if (target === 'tfjs') {
       const format = o.format ?? (this.sourceFormat === 'graph-model' ? 'graph' : 'layers');
-      const opts = { grids, perChannel: o.perChannel ?? 'float32' } as const;
+      const opts = { grids, perChannel: o.perChannel ?? 'uint8' } as const;
       return format === 'graph' ? exportGraphModel(this.network, opts) : exportLayersModel(this.network, opts);
     }
     throw new LowbitError('E_ARG', `toExport: target must be tfjs or lowbit-packed, got '${String(target)}' (the lowbit target is written by save/files)`);

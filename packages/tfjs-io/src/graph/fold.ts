@@ -33,6 +33,7 @@ export const FOLD: Record<string, (n: GNode, x: tf.Tensor[]) => tf.Tensor> = {
   Mul: (_n, [a, b]) => tf.mul(a!, b!),
   RealDiv: (_n, [a, b]) => tf.div(a!, b!),
   Maximum: (_n, [a, b]) => tf.maximum(a!, b!),
+  SparseToDense: (_n, [i, shape, v, d]) => tf.sparseToDense(tf.cast(i!, 'int32'), v!, axes(shape!), d as tf.Scalar),
   Minimum: (_n, [a, b]) => tf.minimum(a!, b!),
 };
 

@@ -103,8 +103,9 @@ export class GraphImport {
   }
 
   /** Makes graph node `n`'s output the IR value `value`. */
-  alias(n: GNode, value: string): void {
-    this.value.set(n.name, value);
+  alias(n: GNode, value: string, output = 0): void {
+    // graph tensors past a node's first output are named `node:k`
+    this.value.set(output === 0 ? n.name : `${n.name}:${output}`, value);
   }
 
   /** Appends `spec` as the IR form of graph node `n`. */

@@ -1,12 +1,12 @@
 import type { OpImporter } from './op-importer.js';
-import { activationImporter, preluImporter } from './ops/activations.js';
+import { activationImporter, leakyReluImporter, preluImporter, squareImporter } from './ops/activations.js';
 import { addImporter, addNImporter, clipImporter, mulImporter, realDivImporter, subImporter } from './ops/arithmetic.js';
 import { batchNormImporter } from './ops/batch-norm.js';
 import { convImporter, transposedConvImporter } from './ops/conv.js';
 import { matMulImporter } from './ops/matmul.js';
 import { poolImporter } from './ops/pooling.js';
-import { maxImporter, meanImporter } from './ops/reduce.js';
-import { concatImporter, depthToSpaceImporter, padImporter, reshapeImporter, resizeImporter, squeezeImporter } from './ops/shape.js';
+import { maxImporter, meanImporter, sumImporter } from './ops/reduce.js';
+import { concatImporter, depthToSpaceImporter, padImporter, reshapeImporter, resizeImporter, sliceImporter, splitImporter, squeezeImporter, transposeImporter } from './ops/shape.js';
 
 const IMPORTERS: OpImporter[] = [
   convImporter,
@@ -15,6 +15,8 @@ const IMPORTERS: OpImporter[] = [
   batchNormImporter,
   activationImporter,
   preluImporter,
+  squareImporter,
+  leakyReluImporter,
   addImporter,
   addNImporter,
   subImporter,
@@ -23,12 +25,16 @@ const IMPORTERS: OpImporter[] = [
   clipImporter,
   meanImporter,
   maxImporter,
+  sumImporter,
   resizeImporter,
   depthToSpaceImporter,
   poolImporter,
   padImporter,
   reshapeImporter,
   squeezeImporter,
+  sliceImporter,
+  splitImporter,
+  transposeImporter,
   concatImporter,
 ];
 

@@ -1,4 +1,4 @@
-import type * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs-core';
 import { isLayer, type ClipSpec, type LayerSpec, type NodeSpec } from '@lowbit/nn';
 import { dataInputs, type GNode } from '../graph-node.js';
 import type { GraphImport } from '../import-context.js';
@@ -6,6 +6,7 @@ import type { OpImporter } from '../op-importer.js';
 
 /** A constant operand: scalar, or one value per channel (a rank-1 tensor, or [1, …, 1, C]). */
 function affineConst(n: GNode, c: tf.Tensor, g: GraphImport): number | number[] {
+  if (Array.from(c.dataSync()).some((v) => !Number.isFinite(v))) throw g.unsupported(n, 'a non-finite constant operand');
   if (c.size === 1) return c.dataSync()[0]!;
   if (c.shape.slice(0, -1).some((d) => d !== 1)) throw g.unsupported(n, `a constant operand of shape [${c.shape.join(', ')}] (only a scalar or one value per channel)`);
   return Array.from(c.dataSync());
@@ -28,6 +29,14 @@ export const addImporter: OpImporter = {
     const s = split(ins, g);
     if (!s) {
       if (g.constOf(ins[0]!)) throw g.unsupported(n, 'an addition of two constants that was not folded');
+      const p = splitPrelu(ins[0]!, ins[1]!, g) ?? splitPrelu(ins[1]!, ins[0]!, g);
+      if (p) {
+        for (const dead of p.chain) if (g.consumers.get(dead) === 1) g.drop(dead);
+        const out = g.push({ op: 'prelu', name: n.name, inputs: [g.v(p.x)] });
+        g.params[n.name] = { alpha: p.alpha };
+        g.alias(n, out);
+        return;
+      }
       g.emit(n, { op: 'add', name: n.name, inputs: [g.v(ins[0]!), g.v(ins[1]!)] });
       return;
     }
@@ -35,6 +44,8 @@ export const addImporter: OpImporter = {
     // a bias after a bias-free layer that nothing else reads becomes the layer's bias
     if (layer(src) && !src.useBias && g.consumers.get(g.resolve(s.x)) === 1 && s.c.rank === 1) {
       src.useBias = true;
+      // stock TF.js adds it after the product, as its own op: so does lowbit (to the bit)
+      if (src.op !== 'conv2dTranspose') src.separateBias = true;
       g.params[src.name]!['bias'] = s.c;
       g.alias(n, src.name);
       return;
@@ -42,6 +53,39 @@ export const addImporter: OpImporter = {
     g.emit(n, { op: 'scale', name: n.name, inputs: [g.v(s.x)], scale: 1, offset: affineConst(n, s.c, g) });
   },
 };
+
+/**
+ * PReLU as models converted from other frameworks write it: relu(x) + c·(x − |x|), one constant
+ * per channel (or one for all) — PReLU with slopes 2c, to the bit (x − |x| = 2x, doubling is
+ * exact) — or x + c·(x − |x|), slopes 1 + 2c (exact where x ≥ 0: the TF.js converter writes this
+ * form when it fuses the ReLU into the layer before). Returns x, the slopes and the graph nodes
+ * of the chain (last first).
+ */
+function splitPrelu(r: string, m: string, g: GraphImport): { x: string; alpha: tf.Tensor; chain: string[] } | null {
+  const node = (name: string) => g.byName.get(g.resolve(name));
+  const relu = node(r);
+  const mul = node(m);
+  if (mul?.op !== 'Mul') return null;
+  const viaRelu = relu?.op === 'Relu';
+  const x = viaRelu ? g.resolve(dataInputs(relu!)[0] ?? '') : g.resolve(r);
+  const [m0, m1] = dataInputs(mul);
+  const c = g.constOf(m1 ?? '') ?? g.constOf(m0 ?? '');
+  const sub = node(g.constOf(m1 ?? '') ? m0! : m1 ?? '');
+  if (!c || sub?.op !== 'Sub') return null;
+  const [s0, s1] = dataInputs(sub).map((i) => g.resolve(i));
+  const abs = node(s1 ?? '');
+  if (s0 !== x || abs?.op !== 'Abs' || g.resolve(dataInputs(abs)[0] ?? '') !== x) return null;
+  const shape = g.shapeOf(x);
+  const ch = shape[shape.length - 1]!;
+  if (c.size !== 1 && (c.size !== ch || c.shape.slice(0, -1).some((d) => d !== 1))) return null;
+  const alpha = g.own(
+    tf.tidy(() => {
+      const twice = tf.mul(c.size === 1 ? tf.fill([ch], c.dataSync()[0]!) : tf.reshape(c, [ch]), 2);
+      return viaRelu ? twice : tf.add(twice, 1);
+    }),
+  );
+  return { x, alpha, chain: viaRelu ? [mul.name, sub.name, abs.name, relu!.name] : [mul.name, sub.name, abs.name] };
+}
 
 export const addNImporter: OpImporter = {
   ops: ['AddN'],
@@ -53,7 +97,11 @@ export const subImporter: OpImporter = {
   run(n, ins, g) {
     // x − c (an input offset such as the x·2 − 1 at the top of TF-Hub MobileNets) or c − x
     const s = split(ins, g);
-    if (!s) throw g.unsupported(n, 'Sub is only supported with one constant operand');
+    if (!s) {
+      if (g.constOf(ins[0]!)) throw g.unsupported(n, 'a difference of two constants that was not folded');
+      g.emit(n, { op: 'sub', name: n.name, inputs: [g.v(ins[0]!), g.v(ins[1]!)] });
+      return;
+    }
     const c = affineConst(n, s.c, g);
     g.emit(n, s.constFirst ? { op: 'scale', name: n.name, inputs: [g.v(s.x)], scale: -1, offset: c } : { op: 'scale', name: n.name, inputs: [g.v(s.x)], scale: 1, offset: negate(c) });
   },
@@ -63,7 +111,11 @@ export const realDivImporter: OpImporter = {
   ops: ['RealDiv'],
   run(n, ins, g) {
     const c = g.constOf(ins[1]!);
-    if (c?.size !== 1) throw g.unsupported(n, 'RealDiv is only supported by a scalar constant');
+    if (!c && !g.constOf(ins[0]!)) {
+      g.emit(n, { op: 'div', name: n.name, inputs: [g.v(ins[0]!), g.v(ins[1]!)] });
+      return;
+    }
+    if (c?.size !== 1) throw g.unsupported(n, 'RealDiv is only supported of two tensors or by a scalar constant');
     g.emit(n, { op: 'scale', name: n.name, inputs: [g.v(ins[0]!)], scale: 1 / c.dataSync()[0]!, offset: 0 });
   },
 };

@@ -30,3 +30,16 @@ export const meanImporter: OpImporter = {
     g.alias(n, n.attr['keep_dims']?.b ? g.push({ op: 'reshape', name: `${n.name}/keep_dims`, inputs: [pooled], targetShape: [1, 1, -1] }) : pooled);
   },
 };
+
+/** Sum over per-example axes (never the batch axis). */
+export const sumImporter: OpImporter = {
+  ops: ['Sum'],
+  run(n, ins, g) {
+    const rank = g.shapeOf(ins[0]!).length + 1;
+    const c = g.constOf(ins[1]!);
+    if (!c) throw g.unsupported(n, 'the axes must be a constant');
+    const axes = Array.from(c.dataSync()).map((a) => (a < 0 ? rank + a : a));
+    if (axes.includes(0)) throw g.unsupported(n, 'a sum over the batch axis');
+    g.emit(n, { op: 'sum', name: n.name, inputs: [g.v(ins[0]!)], axes: axes.map((a) => a - 1), keepDims: n.attr['keep_dims']?.b ?? false });
+  },
+};

@@ -5,10 +5,19 @@ export const padImporter: OpImporter = {
   ops: ['Pad', 'PadV2'],
   run(n, ins, g) {
     const c = g.constOf(ins[1]!);
-    if (c?.size !== 8) throw g.unsupported(n, 'the paddings must be a constant [4, 2] (an NHWC tensor)');
-    if (n.op === 'PadV2' && g.scalar(ins[2]!) !== 0) throw g.unsupported(n, `only zero padding is supported, got constant_values ${g.scalar(ins[2]!) ?? '(not a constant)'}`);
+    const rank = g.shapeOf(ins[0]!).length + 1;
+    if (c?.size !== 2 * rank) throw g.unsupported(n, `the paddings must be a constant [${rank}, 2]`);
+    const value = n.op === 'PadV2' ? g.scalar(ins[2]!) : 0;
+    if (value === null) throw g.unsupported(n, 'constant_values must be a constant');
     const p = Array.from(c.dataSync());
     if (p[0] || p[1]) throw g.unsupported(n, 'padding of the batch axis');
+    if (value !== 0 || rank !== 4) {
+      // any other constant (a max pool's −∞ padding: as the largest float32, JSON has no infinity)
+      const big = 3.4028234663852886e38;
+      const v = value === Number.POSITIVE_INFINITY ? big : value === Number.NEGATIVE_INFINITY ? -big : value;
+      g.emit(n, { op: 'pad', name: n.name, inputs: [g.v(ins[0]!)], paddings: Array.from({ length: rank - 1 }, (_, i) => [p[2 * i + 2]!, p[2 * i + 3]!] as [number, number]), value: v });
+      return;
+    }
     const channels: [number, number] | undefined = p[6] || p[7] ? [p[6]!, p[7]!] : undefined;
     g.emit(n, { op: 'zeroPad', name: n.name, inputs: [g.v(ins[0]!)], padding: [[p[2]!, p[3]!], [p[4]!, p[5]!]], ...(channels ? { channels } : {}) });
   },
@@ -82,4 +91,98 @@ export const depthToSpaceImporter: OpImporter = {
   ops: ['DepthToSpace'],
   check: (n) => (str(n.attr['data_format']) !== undefined && str(n.attr['data_format']) !== 'NHWC' ? `data_format ${str(n.attr['data_format'])} (only NHWC)` : null),
   run: (n, ins, g) => void g.emit(n, { op: 'depthToSpace', name: n.name, inputs: [g.v(ins[0]!)], blockSize: int(n.attr['block_size']) ?? 0 }),
+};
+
+/**
+ * StridedSlice (strides 1) and Slice of a computed tensor: a box of each example, the whole batch
+ * kept; shrink_axis_mask axes are dropped. TF's clamping of out-of-range and negative bounds.
+ */
+export const sliceImporter: OpImporter = {
+  ops: ['StridedSlice', 'Slice'],
+  run(n, ins, g) {
+    const s = g.shapeOf(ins[0]!);
+    const arg = (i: number) => {
+      const c = g.constOf(ins[i]!);
+      if (!c) throw g.unsupported(n, 'begin, end, size and strides must be constants');
+      return Array.from(c.dataSync());
+    };
+    const m = (k: string) => int(n.attr[k]) ?? 0;
+    const bit = (mask: number, i: number) => (mask & (1 << i)) !== 0;
+    // per-example bounds [lo, hi) on axes 1…; whether axis 0 keeps the whole batch
+    let lo: (i: number) => number;
+    let hi: (i: number) => number;
+    let wholeBatch: boolean;
+    let shrink = 0;
+    if (n.op === 'Slice') {
+      const [b, size] = [arg(1), arg(2)];
+      wholeBatch = b[0] === 0 && (size[0] === -1 || (g.batch > 0 && size[0] === g.batch));
+      lo = (i) => b[i] ?? 0;
+      hi = (i) => (size[i] === undefined || size[i] === -1 ? s[i - 1]! : b[i]! + size[i]!);
+    } else {
+      const [b, e, st] = [arg(1), arg(2), arg(3)];
+      if (st.some((v) => v !== 1)) throw g.unsupported(n, `strides [${st.join(', ')}] (only 1)`);
+      if (m('ellipsis_mask') || m('new_axis_mask')) throw g.unsupported(n, 'ellipsis_mask / new_axis_mask');
+      shrink = m('shrink_axis_mask');
+      const [bm, em] = [m('begin_mask'), m('end_mask')];
+      wholeBatch = !bit(shrink, 0) && (bit(bm, 0) || b[0] === 0) && (bit(em, 0) || (g.batch > 0 && e[0]! >= g.batch));
+      // TF: negative bounds count from the end, then clamp to [0, d]
+      const norm = (v: number, d: number) => Math.min(Math.max(v < 0 ? v + d : v, 0), d);
+      lo = (i) => (i >= b.length || bit(bm, i) ? 0 : norm(b[i]!, s[i - 1]!));
+      hi = (i) => (i >= e.length || (bit(em, i) && !bit(shrink, i)) ? s[i - 1]! : bit(shrink, i) ? lo(i) + 1 : norm(e[i]!, s[i - 1]!));
+    }
+    if (!wholeBatch) throw g.unsupported(n, 'slicing the batch axis');
+    const begin = s.map((_, i) => lo(i + 1));
+    const size = s.map((_, i) => hi(i + 1) - begin[i]!);
+    if (size.some((v) => v < 1)) throw g.unsupported(n, `an empty slice of [batch, ${s.join(', ')}]`);
+    const squeeze = s.flatMap((_, i) => (bit(shrink, i + 1) ? [i] : []));
+    g.emit(n, { op: 'slice', name: n.name, inputs: [g.v(ins[0]!)], begin, size, squeeze });
+  },
+};
+
+/** Transpose with the batch axis kept first: a permutation of each example's axes. */
+export const transposeImporter: OpImporter = {
+  ops: ['Transpose'],
+  run(n, ins, g) {
+    const c = g.constOf(ins[1]!);
+    if (!c) throw g.unsupported(n, 'the permutation must be a constant');
+    const perm = Array.from(c.dataSync());
+    if (perm[0] !== 0) throw g.unsupported(n, `perm [${perm.join(', ')}] moves the batch axis`);
+    g.emit(n, { op: 'transpose', name: n.name, inputs: [g.v(ins[0]!)], perm: perm.slice(1).map((a) => a - 1) });
+  },
+};
+
+/** Split / SplitV of a computed tensor along an example axis: one slice per output (`name`, `name:1`, …). */
+export const splitImporter: OpImporter = {
+  ops: ['Split', 'SplitV'],
+  run(n, ins, g) {
+    // Split(axis, x) with num_split; SplitV(x, size_splits, axis)
+    const [xName, axisName] = n.op === 'Split' ? [ins[1]!, ins[0]!] : [ins[0]!, ins[2]!];
+    const s = g.shapeOf(xName);
+    const a = g.scalar(axisName);
+    if (a === null) throw g.unsupported(n, 'the axis must be a constant');
+    const axis = a < 0 ? s.length + 1 + a : a;
+    if (axis < 1 || axis > s.length) throw g.unsupported(n, `axis ${a} of [batch, ${s.join(', ')}] (the batch axis cannot be split)`);
+    const d = s[axis - 1]!;
+    let sizes: number[];
+    if (n.op === 'Split') {
+      const k = int(n.attr['num_split']) ?? 1;
+      if (d % k) throw g.unsupported(n, `${d} values do not split into ${k} equal parts`);
+      sizes = new Array<number>(k).fill(d / k);
+    } else {
+      const c = g.constOf(ins[1]!);
+      if (!c) throw g.unsupported(n, 'size_splits must be a constant');
+      sizes = Array.from(c.dataSync());
+      const rest = d - sizes.filter((v) => v !== -1).reduce((x, y) => x + y, 0);
+      sizes = sizes.map((v) => (v === -1 ? rest : v));
+      if (sizes.reduce((x, y) => x + y, 0) !== d || sizes.some((v) => v < 1)) throw g.unsupported(n, `size_splits [${sizes.join(', ')}] for ${d} values`);
+    }
+    const x = g.v(xName);
+    let at = 0;
+    sizes.forEach((size, k) => {
+      const begin = s.map((_, i) => (i === axis - 1 ? at : 0));
+      const sz = s.map((v, i) => (i === axis - 1 ? size : v));
+      g.alias(n, g.push({ op: 'slice', name: k === 0 ? n.name : `${n.name}:${k}`, inputs: [x], begin, size: sz, squeeze: [] }), k);
+      at += size;
+    });
+  },
 };
