@@ -25,7 +25,7 @@ export function activationSites(spec: NetworkSpec): ActivationSite[] {
   for (const n of info.order) {
     const s = n.spec;
     let v = false;
-    if (s.op === 'relu' || s.op === 'relu6' || s.op === 'sigmoid' || s.op === 'softmax' || s.op === 'abs' || s.op === 'rsqrt') v = true;
+    if (s.op === 'relu' || s.op === 'relu6' || s.op === 'sigmoid' || s.op === 'softmax' || s.op === 'abs' || s.op === 'sqrt' || s.op === 'rsqrt') v = true;
     else if (['maxPool', 'avgPool', 'globalAvgPool', 'flatten', 'identity', 'zeroPad', 'reshape', 'resize', 'depthToSpace', 'slice', 'sum', 'transpose'].includes(s.op)) v = nonNeg.get(s.inputs[0]!) ?? false;
     else if (s.op === 'add' || s.op === 'mul' || s.op === 'div' || s.op === 'concat') v = s.inputs.every((i) => nonNeg.get(i) ?? false);
     else if (s.op === 'pad') v = (nonNeg.get(s.inputs[0]!) ?? false) && s.value >= 0;

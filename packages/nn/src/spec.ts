@@ -86,7 +86,7 @@ export interface PoolSpec extends NodeBase {
 }
 
 export interface SimpleSpec extends NodeBase {
-  op: 'relu' | 'relu6' | 'identity' | 'flatten' | 'globalAvgPool' | 'add' | 'sub' | 'mul' | 'div' | 'abs' | 'rsqrt' | 'softmax' | 'sigmoid' | 'tanh' | 'swish' | 'hardSwish';
+  op: 'relu' | 'relu6' | 'identity' | 'flatten' | 'globalAvgPool' | 'add' | 'sub' | 'mul' | 'div' | 'abs' | 'sqrt' | 'rsqrt' | 'softmax' | 'sigmoid' | 'tanh' | 'swish' | 'hardSwish';
 }
 
 /** Parametric ReLU: `x` where positive, `alpha·x` elsewhere, one learned slope per channel (Keras PReLU shared over the spatial axes). */

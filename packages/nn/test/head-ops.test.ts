@@ -7,7 +7,7 @@ beforeAll(() => initBackend({ backend: 'wasm', fallback: false }));
 
 const net = (inputShape: number[], nodes: NodeSpec[]) => createNetwork({ name: 'h', inputShape, nodes, blocks: [{ name: 'b', nodes: nodes.map((n) => n.name) }] }, { seed: 1 });
 
-describe('head ops: slice, sum, sub, div, abs, rsqrt', () => {
+describe('head ops: slice, sum, sub, div, abs, sqrt, rsqrt', () => {
   it('compute what the tfjs ops compute, per example', () => {
     const x = new Rng(3).uniform([2, 3, 4], 0.5, 2);
     const n = net(
@@ -17,7 +17,8 @@ describe('head ops: slice, sum, sub, div, abs, rsqrt', () => {
         { op: 'sum', name: 'rows', inputs: ['input'], axes: [-1], keepDims: true },
         { op: 'slice', name: 'first', inputs: ['rows'], begin: [0, 0], size: [1, 1], squeeze: [] },
         { op: 'abs', name: 'abs', inputs: ['col'] },
-        { op: 'rsqrt', name: 'r', inputs: ['abs'] },
+        { op: 'sqrt', name: 'sq', inputs: ['abs'] },
+        { op: 'rsqrt', name: 'r', inputs: ['sq'] },
         { op: 'reshape', name: 'r2', inputs: ['r'], targetShape: [1, 2] },
         { op: 'div', name: 'q', inputs: ['r2', 'first'] },
         { op: 'sub', name: 'd', inputs: ['q', 'first'] },
@@ -29,7 +30,7 @@ describe('head ops: slice, sum, sub, div, abs, rsqrt', () => {
     const want = tf.tidy(() => {
       const col = tf.reshape(tf.slice(x, [0, 1, 2], [2, 1, 2]), [2, 1, 2]);
       const first = tf.slice(tf.sum(x, 2, true), [0, 0, 0], [2, 1, 1]);
-      return tf.sub(tf.div(tf.rsqrt(tf.abs(col)), first), first);
+      return tf.sub(tf.div(tf.rsqrt(tf.sqrt(tf.abs(col))), first), first);
     });
     expect(Array.from(got.output.dataSync())).toEqual(Array.from(want.dataSync()));
     tf.dispose([x, got.output, ...got.nodes.values(), want]);

@@ -150,6 +150,7 @@ const EMIT: Emitters = {
   sub: (_n, c) => c.g.op(c.name, 'Sub', c.ins),
   div: (_n, c) => c.g.op(c.name, 'RealDiv', c.ins),
   abs: unary('Abs'),
+  sqrt: unary('Sqrt'),
   rsqrt: unary('Rsqrt'),
   transpose: (n, c) => {
     const perm = c.g.constInt(`${c.name}/perm`, [n.perm.length + 1], [0, ...n.perm.map((a) => a + 1)]);

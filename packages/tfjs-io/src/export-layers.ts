@@ -80,6 +80,7 @@ function layerConfig(n: NodeSpec, name: string, shape: readonly number[], inShap
     case 'pad':
     case 'div':
     case 'abs':
+    case 'sqrt':
     case 'rsqrt':
     case 'sum':
     case 'slice':

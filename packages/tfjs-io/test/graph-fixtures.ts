@@ -233,7 +233,7 @@ export function embeddingGraph(): GraphBuilder {
   const ratio = g.op('ratio', 'RealDiv', [g.op('prod', 'Mul', [col(0), col(1)]), g.op('den', 'AddV2', [g.op('sq', 'Square', [col(2)]), g.const('one', [], [1])])]);
   const diff = g.op('diff', 'Sub', [g.op('ratio/expand', 'ExpandDims', [ratio, g.const('ax', [], [-1], 'int32')], { Tdim: i32 }), last2]);
   const ss = g.op('l2/sum', 'Sum', [g.op('l2/sq', 'Square', [d]), g.const('l2/axes', [], [-1], 'int32')], { keep_dims: { b: true }, Tidx: i32 });
-  const norm = g.op('l2/mul', 'Mul', [d, g.op('l2/rsqrt', 'Rsqrt', [g.op('l2/max', 'Maximum', [ss, g.const('l2/eps', [], [1e-10])])])]);
+  const norm = g.op('l2/mul', 'Mul', [d, g.op('l2/rsqrt', 'Rsqrt', [g.op('l2/sqrt', 'Sqrt', [g.op('l2/sqrt2', 'Square', [g.op('l2/max', 'Maximum', [ss, g.const('l2/eps', [], [1e-10])])])])])]);
   g.op('out', 'ConcatV2', [diff, norm, g.const('out/axis', [], [1], 'int32')], { N: { i: '2' }, Tidx: i32 });
   return g;
 }

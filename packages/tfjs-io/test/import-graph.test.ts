@@ -75,7 +75,7 @@ describe('GraphModel import', () => {
         expect(ops.filter((o) => o === 'prelu')).toHaveLength(2);
         const slices = net.nodes.flatMap((n) => (n.op === 'slice' ? [JSON.stringify([n.begin, n.size, n.squeeze])] : []));
         expect(slices.sort()).toEqual(['[[0],[1],[0]]', '[[1],[1],[0]]', '[[1],[2],[]]', '[[2],[1],[0]]']);
-        for (const op of ['sub', 'div', 'sum', 'rsqrt']) expect(ops).toContain(op);
+        for (const op of ['sub', 'div', 'sum', 'sqrt', 'rsqrt']) expect(ops).toContain(op);
         expect(ops).not.toContain('abs');
         expect(await exportedMaxDiff('graph', net, 'head-graph', x, ref)).toBeLessThan(1e-4);
         expect(() => exportLayersModel(net)).toThrow(/stock TF\.js has no layer for op 'slice'/);

@@ -28,6 +28,8 @@ export const leakyReluOp: OpDef<LeakyReluSpec> = {
 
 /** |x| */
 export const absOp = unary('abs', (x) => tf.abs(x));
+/** √x */
+export const sqrtOp = unary('sqrt', (x) => tf.sqrt(x));
 /** 1/√x (TF's Rsqrt: the last step of an L2 normalisation) */
 export const rsqrtOp = unary('rsqrt', (x) => tf.rsqrt(x));
 /** swish(x) = x·σ(x) */

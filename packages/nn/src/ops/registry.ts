@@ -8,7 +8,7 @@ import { depthwiseConv2dOp } from './depthwise-conv2d.js';
 import { addOp, divOp, mulOp, subOp, flattenOp, globalAvgPoolOp, identityOp, relu6Op, reluOp } from './elementwise.js';
 import type { OpDef } from './op-def.js';
 import { avgPoolOp, maxPoolOp } from './pooling.js';
-import { absOp, clipOp, hardSwishOp, leakyReluOp, preluOp, sigmoidOp, softmaxOp, rsqrtOp, swishOp, tanhOp } from './activations.js';
+import { absOp, clipOp, hardSwishOp, leakyReluOp, preluOp, sigmoidOp, softmaxOp, rsqrtOp, sqrtOp, swishOp, tanhOp } from './activations.js';
 import { sumOp } from './reduce.js';
 import { concatOp, depthToSpaceOp, padOp, reshapeOp, resizeOp, scaleOp, sliceOp, transposeOp, zeroPadOp } from './shape-ops.js';
 
@@ -28,6 +28,7 @@ const registry = new Map<OpName, OpDef>(
     subOp,
     absOp,
     rsqrtOp,
+    sqrtOp,
     sumOp,
     sliceOp,
     transposeOp,

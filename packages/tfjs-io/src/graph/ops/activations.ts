@@ -1,7 +1,7 @@
 import type { OpImporter } from '../op-importer.js';
 import { preluNode } from './conv.js';
 
-const SIMPLE = { Relu: 'relu', Relu6: 'relu6', Softmax: 'softmax', Sigmoid: 'sigmoid', Tanh: 'tanh', Abs: 'abs', Rsqrt: 'rsqrt' } as const;
+const SIMPLE = { Relu: 'relu', Relu6: 'relu6', Softmax: 'softmax', Sigmoid: 'sigmoid', Tanh: 'tanh', Abs: 'abs', Sqrt: 'sqrt', Rsqrt: 'rsqrt' } as const;
 
 export const activationImporter: OpImporter = {
   ops: Object.keys(SIMPLE),
