@@ -149,6 +149,9 @@ describe('lowbit export --target tfjs', () => {
     const b = lowbit('export', '--model', 'resnet-fm', '--per-channel', 'int4', '--out', join(dir, 'x'));
     expect(b.status).toBe(2);
     expect(b.stderr).toMatch(/--per-channel must be uint8, float32 or float16, got 'int4'/);
+    const cb = lowbit('export', '--model', 'resnet-fm', '--code-bias', 'int8', '--out', join(dir, 'x'));
+    expect(cb.status).toBe(2);
+    expect(cb.stderr).toMatch(/--code-bias must be uint8 or float16, got 'int8'/);
     const f = lowbit('export', '--model', 'resnet-fm', '--format', 'onnx', '--out', join(dir, 'x'));
     expect(f.status).toBe(2);
     expect(f.stderr).toMatch(/--format must be layers or graph, got 'onnx'/);

@@ -53,12 +53,12 @@ function emitLayer(
 ): void {
   const kernel = c.params['kernel']!;
   if (c.scales) {
-    // integer codes, then ·scale per output channel, then + bias (float16 both)
+    // integer codes, then ·scale per output channel (float16), then + bias (`codeBias`)
     const k = c.g.constCodes(`${c.name}/kernel`, kernel.shape, floats(kernel), c.grid!, `${c.name}/scale`);
     const product = c.g.op(c.g.claim(`${c.name}/product`), plainOp, args(k), attrs);
     const sc = c.g.constHalf(`${c.name}/scale`, [c.scales.length], c.scales, 'per-channel scales of the integer-coded kernel');
     const scaled = c.g.op(n.useBias ? c.g.claim(`${c.name}/scaled`) : c.name, 'Mul', [product, sc]);
-    if (n.useBias) c.g.op(c.name, 'BiasAdd', [scaled, c.g.constHalf(`${c.name}/bias`, c.params['bias']!.shape, floats(c.params['bias']!), 'bias of an integer-coded kernel')], { data_format: attr.s('NHWC') });
+    if (n.useBias) c.g.op(c.name, 'BiasAdd', [scaled, c.g.constCodeBias(`${c.name}/bias`, c.params['bias']!.shape, floats(c.params['bias']!), 'bias of an integer-coded kernel')], { data_format: attr.s('NHWC') });
     return;
   }
   const k = c.g.constFloat(`${c.name}/kernel`, kernel.shape, floats(kernel), c.grid);
@@ -248,7 +248,7 @@ export function exportGraphModel(net: Network, o: ExportOptions = {}): TfjsExpor
     });
   }
   const nodes = liveNodes(net);
-  const w = new ManifestWriter(o.perChannel);
+  const w = new ManifestWriter(o.perChannel, o.codeBias);
   const g = new GraphWriter(w);
   const input = g.claim('input');
   g.placeholder(input, [-1, ...net.inputShape]);

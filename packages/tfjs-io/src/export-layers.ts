@@ -150,7 +150,7 @@ export function exportLayersModel(net: Network, o: ExportOptions = {}): TfjsExpo
   if (problems.length) {
     throw new LowbitError('E_EXPORT', `cannot export ${problems.length} layer${problems.length > 1 ? 's' : ''} as a TF.js LayersModel: ${problems.join('; ')} (the GraphModel export, exportGraphModel, expresses more)`);
   }
-  const w = new ManifestWriter(o.perChannel);
+  const w = new ManifestWriter(o.perChannel, o.codeBias);
   // the Keras layer whose output is each IR value (a kernel stored as codes: its scale layer)
   const out = new Map<string, string>([['input', 'input_1']]);
   const ref = (v: string) => [out.get(v) ?? kerasName(v), 0, 0];
@@ -173,15 +173,15 @@ export function exportLayersModel(net: Network, o: ExportOptions = {}): TfjsExpo
       if (image) {
         layers.push({ name: scaleLayer, class_name: 'DepthwiseConv2D', config: { name: scaleLayer, kernel_size: [1, 1], use_bias: true }, inbound_nodes: [[[name, 0, 0]]] });
         w.half(`${scaleLayer}/depthwise_kernel`, [1, 1, scales.length, 1], scales, `per-channel scales of '${name}' (integer-coded kernel)`);
-        w.half(`${scaleLayer}/bias`, [scales.length], bias, `bias of '${name}' (integer-coded kernel)`);
+        w.codeBias(`${scaleLayer}/bias`, [scales.length], bias, `bias of '${name}' (integer-coded kernel)`);
       } else {
         // (x − 0)·γ/√(v + ε) + β with v + ε = 1 exactly: x·scale + bias
         const eps = 2 ** -10;
         layers.push({ name: scaleLayer, class_name: 'BatchNormalization', config: { name: scaleLayer, axis: -1, epsilon: eps, center: true, scale: true }, inbound_nodes: [[[name, 0, 0]]] });
         w.half(`${scaleLayer}/gamma`, [scales.length], scales, `per-channel scales of '${name}' (integer-coded kernel)`);
-        w.half(`${scaleLayer}/beta`, [scales.length], bias, `bias of '${name}' (integer-coded kernel)`);
-        w.half(`${scaleLayer}/moving_mean`, [scales.length], new Float32Array(scales.length), 'zeros (a BatchNormalization used as a per-channel scale)');
-        w.half(`${scaleLayer}/moving_variance`, [scales.length], new Float32Array(scales.length).fill(1 - eps), '1 − ε (a BatchNormalization used as a per-channel scale)');
+        w.codeBias(`${scaleLayer}/beta`, [scales.length], bias, `bias of '${name}' (integer-coded kernel)`);
+        w.affine8(`${scaleLayer}/moving_mean`, [scales.length], new Float32Array(scales.length), 'zeros (a BatchNormalization used as a per-channel scale), exact in uint8');
+        w.affine8(`${scaleLayer}/moving_variance`, [scales.length], new Float32Array(scales.length).fill(1 - eps), '1 − ε (a BatchNormalization used as a per-channel scale), exact in uint8');
       }
       out.set(n.name, scaleLayer);
       continue;

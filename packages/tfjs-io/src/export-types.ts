@@ -14,6 +14,14 @@ export interface ExportOptions {
    * dequantized kernel, exact; `float16`: the same rounded to float16.
    */
   perChannel?: 'uint8' | 'float32' | 'float16';
+  /**
+   * How the bias beside an integer-coded kernel (`perChannel: 'uint8'`) is stored: `float16`
+   * (default, 2 bytes a channel) or `uint8`: the stock uint8 container with its own min and step,
+   * 256 levels from its smallest to its largest value, as the TF.js converter's `--quantize_uint8`
+   * stores biases (1 byte a channel; measured on nsfwjs MobileNetV2 at W8: 0.7% smaller weights,
+   * top-1 agreement with the float model 97.33% instead of 98.67%).
+   */
+  codeBias?: 'uint8' | 'float16';
 }
 
 /** How one weight was stored, for the user to see. */

@@ -80,6 +80,13 @@ export class GraphWriter {
     return name;
   }
 
+  /** The bias after an integer-coded kernel, stored as the export's `codeBias` says. */
+  constCodeBias(base: string, shape: readonly number[], values: Float32Array, note: string): string {
+    const name = this.constNode(base, shape, 'DT_FLOAT');
+    this.weights.codeBias(name, [...shape], values, note);
+    return name;
+  }
+
   /** An int32 constant (a shape, axes, paddings). */
   constInt(base: string, shape: readonly number[], values: readonly number[]): string {
     const name = this.constNode(base, shape, 'DT_INT32');

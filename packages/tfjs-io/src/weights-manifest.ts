@@ -34,7 +34,16 @@ export class ManifestWriter {
   /** The layer the next weights belong to (recorded in `stored`); set by the exporter per node. */
   layer: string | undefined;
 
-  constructor(private readonly perChannel: ExportOptions['perChannel'] = 'uint8') {}
+  constructor(
+    private readonly perChannel: ExportOptions['perChannel'] = 'uint8',
+    private readonly codeBiasAs: ExportOptions['codeBias'] = 'float16',
+  ) {}
+
+  /** The bias applied after an integer-coded kernel, stored as `codeBias` says. */
+  codeBias(name: string, shape: number[], values: Float32Array, note: string): void {
+    if (this.codeBiasAs === 'float16') this.half(name, shape, values, `${note}, float16`);
+    else this.affine8(name, shape, values, `${note}, uint8 (256 levels)`);
+  }
 
   /**
    * A kernel on a per-channel grid of ≤ 8 bits as its integer codes: uint8 with scale 1 and
@@ -52,6 +61,26 @@ export class ManifestWriter {
   /** A float weight stored as float16 (a per-channel scale or bias of a kernel stored as codes). */
   half(name: string, shape: number[], values: Float32Array, note: string): void {
     this.push({ name, shape, dtype: 'float32', quantization: { dtype: 'float16', original_dtype: 'float32' } }, bytesOf(toFloat16Bits(values)), 'float16', note);
+  }
+
+  /**
+   * A float vector in the stock uint8 container with its own `min` and `scale` (255 steps from its
+   * smallest to its largest value), as the TF.js converter's `--quantize_uint8` stores every weight:
+   * exact when all values are equal, otherwise rounded to the nearest of 256 levels.
+   */
+  affine8(name: string, shape: number[], values: Float32Array, note: string): void {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const v of values) {
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+    if (!(lo <= hi)) lo = hi = 0;
+    const scale = Math.fround((hi - lo) / 255);
+    const min = Math.fround(lo);
+    const q = new Uint8Array(values.length);
+    if (scale > 0) for (let i = 0; i < values.length; i++) q[i] = Math.min(255, Math.max(0, Math.round((values[i]! - min) / scale)));
+    this.push({ name, shape, dtype: 'float32', quantization: { dtype: 'uint8', scale, min, original_dtype: 'float32' } }, q, 'uint8', note);
   }
 
   /** A float32 weight; `grid` is the kernel's quantization grid, if it has one. */

@@ -75,6 +75,29 @@ describe('export to stock TF.js', () => {
       expect(d8).toBeLessThan(0.05);
       const agree = tf.tidy(() => tf.mean(tf.cast(tf.equal(tf.argMax(ref, 1), tf.argMax(m8.predict(x) as tf.Tensor, 1)), 'float32')).dataSync()[0]!);
       expect(agree).toBeGreaterThanOrEqual(63 / 64);
+      // biases beside the codes in uint8 (codeBias): 1 byte a channel, each within half a step of its value
+      const eb = exportFn(net, { grids, codeBias: 'uint8' });
+      const biases = eb.weights.filter((w) => w.note?.startsWith('bias of'));
+      expect(biases.length).toBeGreaterThan(0);
+      expect(biases.every((w) => w.storedAs === 'uint8' && w.note!.endsWith('uint8 (256 levels)'))).toBe(true);
+      expect(e8.weights.filter((w) => w.note?.startsWith('bias of')).every((w) => w.storedAs === 'float16')).toBe(true);
+      expect(eb.weightData.length).toBe(e8.weightData.length - biases.reduce((a, w) => a + w.bytes, 0));
+      const pb = writeTfjsExport(join(dir, `${format}-cb8`), eb).modelJson;
+      const mb = await load(pb);
+      const entries = JSON.parse(readFileSync(pb, 'utf8')).weightsManifest[0].weights as Array<{ name: string; quantization?: { dtype: string; scale: number; min: number } }>;
+      for (const w of biases.slice(0, 3)) {
+        const q = entries.find((x) => x.name === w.name)!.quantization!;
+        expect(q.dtype).toBe('uint8');
+        const exact = net.params[w.layer!]!['bias']!.dataSync();
+        const lo = Math.min(...exact);
+        const hi = Math.max(...exact);
+        expect(q.min).toBeCloseTo(lo, 6);
+        expect(q.scale).toBeCloseTo((hi - lo) / 255, 6);
+      }
+      const db = tf.tidy(() => tf.max(tf.abs(tf.sub(ref, mb.predict(x) as tf.Tensor))).dataSync()[0]!);
+      expect(db).toBeGreaterThan(d8!);
+      expect(db).toBeLessThan(0.5);
+      mb.dispose();
       console.log(`${format} per-channel W4: uint8 codes ${e8.weightData.length} B (max |Δlogit| ${d8!.toExponential(1)}), float16 ${e16.weightData.length} B, float32 ${e32.weightData.length} B`);
       tf.dispose([x, ref]);
       for (const m of [m8, m32, m16]) m.dispose();

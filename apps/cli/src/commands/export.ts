@@ -16,12 +16,14 @@ export interface ExportCommandOptions {
   format?: string;
   out: string;
   perChannel: string;
+  codeBias: string;
   json: boolean;
 }
 
 export async function runExport(o: ExportCommandOptions): Promise<void> {
   if (o.target !== 'tfjs' && o.target !== 'lowbit-packed') throw new LowbitError('E_ARG', `--target must be tfjs or lowbit-packed, got '${o.target}'`);
   if (o.perChannel !== 'uint8' && o.perChannel !== 'float32' && o.perChannel !== 'float16') throw new LowbitError('E_ARG', `--per-channel must be uint8, float32 or float16, got '${o.perChannel}'`);
+  if (o.codeBias !== 'uint8' && o.codeBias !== 'float16') throw new LowbitError('E_ARG', `--code-bias must be uint8 or float16, got '${o.codeBias}'`);
   if (o.format !== undefined && o.format !== 'layers' && o.format !== 'graph') throw new LowbitError('E_ARG', `--format must be layers or graph, got '${o.format}'`);
   if (o.target === 'lowbit-packed' && o.format === 'graph') throw new LowbitError('E_ARG', '--format graph is for --target tfjs; the lowbit-packed format has a LayersModel topology');
   if (o.model === undefined && o.policy === undefined) throw new LowbitError('E_ARG', 'give --model (a model to export) or --policy (a policy.json of lowbit mpq search)');
@@ -38,11 +40,12 @@ export async function runExport(o: ExportCommandOptions): Promise<void> {
   // a quantized model exports through QuantizedModel (its exporters check every code against its grid); a float one as is
   const q = source ? source.model : quant ? new QuantizedModel(net, quant) : null;
   const perChannel = o.perChannel as 'uint8' | 'float32' | 'float16';
+  const codeBias = o.codeBias as 'uint8' | 'float16';
   let e: TfjsExport;
   let facts: ReturnType<typeof layerFacts>;
   try {
     facts = layerFacts(net);
-    e = q ? q.toExport({ target: o.target as 'tfjs', format, perChannel }) : format === 'graph' ? exportGraphModel(net, { perChannel }) : exportLayersModel(net, { perChannel });
+    e = q ? q.toExport({ target: o.target as 'tfjs', format, perChannel, codeBias }) : format === 'graph' ? exportGraphModel(net, { perChannel, codeBias }) : exportLayersModel(net, { perChannel, codeBias });
   } finally {
     if (q) q.dispose();
     else disposeNetwork(net);

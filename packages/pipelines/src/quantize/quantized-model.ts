@@ -27,6 +27,8 @@ export interface SaveOptions {
    * op / layer; `float32` (exact) or `float16`: dequantized kernels.
    */
   perChannel?: 'uint8' | 'float32' | 'float16';
+  /** For `tfjs` with `perChannel: 'uint8'`: the bias beside the codes in `float16` (default) or `uint8` (256 levels, smaller, less close). */
+  codeBias?: 'uint8' | 'float16';
   /** For `lowbit`: extra metadata stored with the model. */
   metadata?: Record<string, unknown>;
 }
@@ -110,7 +112,7 @@ export class QuantizedModel {
     if (target === 'lowbit-packed') return exportPacked(this.network, { grids });
     if (target === 'tfjs') {
       const format = o.format ?? (this.sourceFormat === 'graph-model' ? 'graph' : 'layers');
-      const opts = { grids, perChannel: o.perChannel ?? 'uint8' } as const;
+      const opts = { grids, perChannel: o.perChannel ?? 'uint8', codeBias: o.codeBias ?? 'float16' } as const;
       return format === 'graph' ? exportGraphModel(this.network, opts) : exportLayersModel(this.network, opts);
     }
     throw new LowbitError('E_ARG', `toExport: target must be tfjs or lowbit-packed, got '${String(target)}' (the lowbit target is written by save/files)`);
