@@ -86,6 +86,7 @@ export function buildProgram(): Command {
     .option('--heldout <src>', 'images held back from calibration, for agreement with the float model (default: up to 512 of --calib after the calibration ones)')
     .option('--keep-8bit <layers>', "layers kept at 8 bits: 'first,last', 'first', 'last' or 'none'", 'first,last')
     .option('--granularity <g>', 'weight grid: channel | tensor', 'channel')
+    .option('--weight-grid <g>', 'weight grid: symmetric (signed, zero point 0) | asymmetric (a zero point per channel, MSE over both ends, as QDrop/BRECQ)', 'symmetric')
     .option('--estimator <name>', 'range estimator for initial steps: mse | minmax | percentile', 'mse')
     .option('--rounding <r>', 'ablation: override the rounding (asoftmax | adaround | nearest)')
     .option('--mixing <m>', 'ablation: override the activation mixing (amixup | qdrop | none)')

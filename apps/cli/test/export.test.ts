@@ -139,6 +139,34 @@ describe('lowbit export --target tfjs', () => {
     expect((rf.layers as Layer[]).every((l) => l.bits === null && l.kernel === 'float32')).toBe(true);
   }, 300_000);
 
+  it('ptq --weight-grid asymmetric: zero points in the quantized model; eval, the stock and the packed export agree on it', async () => {
+    const p = lowbit('ptq', '--method', 'rtn', '--wbits', '3', '--abits', '8', '--weight-grid', 'asymmetric', '--calib-size', '128', '--test-limit', '200', '--out', join(dir, 'qa'), '--json');
+    expect(p.status, p.stderr).toBe(0);
+    const pr = JSON.parse(p.stdout);
+    expect(pr.weightGrid).toBe('asymmetric');
+    const meta = JSON.parse(readFileSync(join(dir, 'qa', 'model.json'), 'utf8')).metadata.quantization.layers as Record<string, { bits: number; zeroPoint?: number[] }>;
+    const low = Object.values(meta).filter((g) => g.bits === 3);
+    expect(low.length).toBeGreaterThan(3);
+    expect(low.every((g) => Array.isArray(g.zeroPoint) && g.zeroPoint.some((z) => z !== 4))).toBe(true);
+    const accs: number[] = [];
+    for (const [target, out] of [['tfjs', 'qa-tfjs'], ['lowbit-packed', 'qa-packed']] as const) {
+      const e = lowbit('export', '--model', join(dir, 'qa', 'model.json'), '--target', target, '--out', join(dir, out), '--json');
+      expect(e.status, e.stderr).toBe(0);
+      const r = JSON.parse(readFileSync(join(dir, out, 'report.json'), 'utf8'));
+      expect(r.layers.filter((l: { grid?: string }) => l.grid === 'asymmetric').length).toBe(Object.keys(meta).length);
+      const ev = lowbit('eval', '--model', join(dir, out, 'model.json'), '--test-limit', '200', '--json');
+      expect(ev.status, ev.stderr).toBe(0);
+      accs.push(JSON.parse(ev.stdout).accuracy);
+    }
+    // weight-only in both; float16 per-channel scales in the stock one may flip an image or two
+    expect(Math.abs(accs[0]! - accs[1]!)).toBeLessThanOrEqual(0.01);
+    expect(Math.abs(accs[1]! - pr.exportAccuracy)).toBeLessThanOrEqual(1e-9);
+    const bad = lowbit('ptq', '--method', 'rtn', '--weight-grid', 'skewed', '--out', join(dir, 'qbad'));
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--weight-grid must be symmetric or asymmetric, got 'skewed'/);
+    expect(existsSync(join(dir, 'qbad'))).toBe(false);
+  }, 300_000);
+
   it('rejects unknown targets, float models for packing, and bad options', () => {
     const a = lowbit('export', '--model', 'resnet-fm', '--target', 'lowbit-packed', '--out', join(dir, 'x'));
     expect(a.status).toBe(2);

@@ -73,7 +73,7 @@ describe('lowbit ptq learned methods', () => {
 
 describe('ptq --resume key', () => {
   it('changes with --input-range and --channel-order when they are not the default; default keys keep their old shape', () => {
-    const base = { model: 'resnet-fm', wbits: 4, abits: 4, calib: 'bundled', calibSize: 1024, keep8bit: 'first,last', granularity: 'channel', estimator: 'mse', seed: 1, channelOrder: 'rgb', inputRange: '0,1' };
+    const base = { model: 'resnet-fm', wbits: 4, abits: 4, calib: 'bundled', calibSize: 1024, keep8bit: 'first,last', granularity: 'channel', weightGrid: 'symmetric', estimator: 'mse', seed: 1, channelOrder: 'rgb', inputRange: '0,1' };
     const plan = planMethod('nwq', {});
     const k0 = runKey(base, plan);
     expect(Object.keys(k0)).not.toContain('inputRange');
@@ -82,6 +82,8 @@ describe('ptq --resume key', () => {
     expect(JSON.stringify(runKey({ ...base, inputRange: '-1,1' }, plan))).not.toBe(JSON.stringify(k0));
     expect(JSON.stringify(runKey({ ...base, channelOrder: 'bgr' }, plan))).not.toBe(JSON.stringify(k0));
     expect(JSON.stringify(runKey({ ...base, seed: 2 }, plan))).not.toBe(JSON.stringify(k0));
+    expect(Object.keys(k0)).not.toContain('weightGrid');
+    expect(JSON.stringify(runKey({ ...base, weightGrid: 'asymmetric' }, plan))).not.toBe(JSON.stringify(k0));
   });
 });
 

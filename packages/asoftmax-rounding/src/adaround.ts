@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { constant, linear, piecewise, progress, type Schedule, type StepSizeInit, type WeightQuantizer } from '@lowbit/core';
-import { disposeBase, hardenBase, makeBase, resolveAxis, type RoundingBase } from './rounding-base.js';
+import { clipCodes, disposeBase, hardenBase, makeBase, resolveAxis, type RoundingBase } from './rounding-base.js';
 
 export interface AdaRoundOptions {
   bits: number;
@@ -53,7 +53,7 @@ export function adaRound(o: AdaRoundOptions): WeightQuantizer<AdaRoundState> {
     },
     apply(_w, s, ctx) {
       const off = ctx.training ? h(s.v) : tf.cast(tf.greaterEqual(s.v, 0), 'float32');
-      return tf.mul(tf.clipByValue(tf.add(s.base, off), s.qmin, s.qmax), s.scale);
+      return tf.mul(clipCodes(s, tf.add(s.base, off)), s.scale);
     },
     regularizer(s, ctx) {
       if (progress(ctx.step, ctx.total) < warm) return null;

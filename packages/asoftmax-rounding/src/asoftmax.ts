@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { LowbitError, linear, type Schedule, type StepSizeInit, type WeightQuantizer } from '@lowbit/core';
-import { disposeBase, hardenBase, makeBase, resolveAxis, type RoundingBase } from './rounding-base.js';
+import { clipCodes, disposeBase, hardenBase, makeBase, resolveAxis, type RoundingBase } from './rounding-base.js';
 
 export interface ASoftmaxOptions {
   bits: number;
@@ -80,11 +80,11 @@ export function asoftmaxRounding(o: ASoftmaxOptions): WeightQuantizer<ASoftmaxSt
       return { ...base, logits, offsets, n, k, shape: w.shape.slice() };
     },
     apply(_w, s, ctx) {
-      if (!ctx.training) return tf.mul(tf.clipByValue(tf.add(s.base, hardOffset(s)), s.qmin, s.qmax), s.scale);
+      if (!ctx.training) return tf.mul(clipCodes(s, tf.add(s.base, hardOffset(s))), s.scale);
       const tau = temperature(ctx.step, ctx.total);
       const p = tf.softmax(tf.div(s.logits, tau));
       const offset = tf.sum(tf.mul(p, s.offsets), -1);
-      return tf.mul(tf.clipByValue(tf.add(s.base, offset), s.qmin, s.qmax), s.scale);
+      return tf.mul(clipCodes(s, tf.add(s.base, offset)), s.scale);
     },
     harden(_w, s) {
       const off = hardOffset(s);

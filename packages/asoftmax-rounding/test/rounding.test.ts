@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { type BackendName, initBackend, maxRelError as relMax, Rng, type StepContext, type StepSizeInit } from '@lowbit/core';
+import { type BackendName, initBackend, maxRelError as relMax, Rng, type StepContext, type WeightQuantizer } from '@lowbit/core';
 import { describe, expect, it } from 'vitest';
 import { adaRound, asoftmaxRounding, softness } from '../src/index.js';
 
 /** Per-channel min–max steps (no clipping, so soft weights can equal float weights). */
-const minmaxStep: StepSizeInit = (w, bits, axis) => {
+const minmaxStep = (w: tf.Tensor, bits: number, axis: number | null): Float32Array => {
   const v = w.dataSync();
   const c = axis === null ? 1 : w.shape[axis]!;
   const inner = axis === null ? v.length : w.shape.slice(axis + 1).reduce((a, b) => a * b, 1);
@@ -135,4 +135,53 @@ describe('AdaRound (baseline)', () => {
     q.dispose(s);
     w.dispose();
   });
+});
+
+/** Per-channel min–max asymmetric grids: steps and zero points with [lo, hi] inside the grid (no clipping). */
+const minmaxAsym = (w: tf.Tensor, bits: number, axis: number | null) => {
+  const v = w.dataSync();
+  const c = axis === null ? 1 : w.shape[axis]!;
+  const inner = axis === null ? v.length : w.shape.slice(axis + 1).reduce((a, b) => a * b, 1);
+  const lo = new Float32Array(c);
+  const hi = new Float32Array(c);
+  for (let i = 0; i < v.length; i++) {
+    const ch = axis === null ? 0 : Math.floor(i / inner) % c;
+    lo[ch] = Math.min(lo[ch]!, v[i]!);
+    hi[ch] = Math.max(hi[ch]!, v[i]!);
+  }
+  const top = 2 ** bits - 1;
+  // one spare level so that lo/s ≥ −z and hi/s ≤ top − z whatever the zero point rounds to
+  const steps = Float32Array.from(lo, (l, i) => (hi[i]! - l) / (top - 1));
+  const zeroPoints = Int32Array.from(lo, (l, i) => Math.ceil(-l / steps[i]!));
+  return { steps, zeroPoints };
+};
+
+describe('learned rounding on asymmetric grids (a zero point per channel)', () => {
+  for (const [name, make] of [
+    ['ASoftmax', (bits: number) => asoftmaxRounding({ bits, initStep: minmaxAsym }) as WeightQuantizer],
+    ['AdaRound', (bits: number) => adaRound({ bits, initStep: minmaxAsym }) as WeightQuantizer],
+  ] as const) {
+    it(`${name}: starts at the float weight, hardens to unsigned codes 0..2^b − 1 that reproduce the hard weight exactly`, async () => {
+      await initBackend({ backend: 'wasm', fallback: false });
+      for (const bits of [2, 4]) {
+        // skewed weights: a grid centred on zero would waste levels
+        const w = tf.tidy(() => tf.add(tf.abs(new Rng(bits).normalTensor([3, 3, 4, 6], 0, 0.2)), -0.05));
+        const q = make(bits);
+        const s = q.init(w);
+        const soft = tf.tidy(() => q.apply(w, s, ctx(0, 100)).dataSync());
+        expect(relMax(soft, w.dataSync())).toBeLessThanOrEqual(name === 'ASoftmax' ? 1e-6 : 1e-5);
+        const hard = tf.tidy(() => q.apply(w, s, ctx(0, 1, false)).dataSync());
+        const h = q.harden(w, s);
+        expect(h.signed).toBe(false);
+        expect(Array.from(h.codes).every((c) => Number.isInteger(c) && c >= 0 && c <= 2 ** bits - 1)).toBe(true);
+        // channels on the last axis (6): channel of flat index i is i % 6
+        const deq = Float32Array.from(h.codes, (c, i) => Math.fround(h.scale[i % 6]! * (c - h.zeroPoint[i % 6]!)));
+        expect(Array.from(deq)).toEqual(Array.from(hard));
+        // an asymmetric grid of skewed weights uses codes above the symmetric range's top (2^(b−1) − 1 relative to zero)
+        expect(Array.from(h.codes).some((c, i) => c - h.zeroPoint[i % 6]! > 2 ** (bits - 1) - 1)).toBe(true);
+        q.dispose(s);
+        w.dispose();
+      }
+    });
+  }
 });

@@ -19,6 +19,7 @@ export type {
   SiteQuantizer,
   StepContext,
   StepSizeInit,
+  AsymmetricSteps,
   WeightQuantizer,
 } from './types.js';
 export { LowbitError, check } from './errors.js';

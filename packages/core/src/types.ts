@@ -64,12 +64,22 @@ export interface WeightQuantizer<S = unknown> {
 }
 
 /**
- * Gives a weight quantizer the step sizes to start from: one per channel along `axis` (or one
- * for the whole tensor when `axis` is null), for a symmetric signed grid of `bits`. Learned
- * rounding packages take this as an argument so that they need not depend on a particular
- * range estimator (the app wires `@lowbit/quantizers`' estimators in).
+ * Steps and zero points of an asymmetric grid: codes `q` in the unsigned range `[0, 2^b − 1]`,
+ * value `s·(q − z)`; one of each per channel along the axis (or one for the tensor).
  */
-export type StepSizeInit = (w: tf.Tensor, bits: number, axis: number | null) => Float32Array;
+export interface AsymmetricSteps {
+  steps: Float32Array;
+  zeroPoints: Int32Array;
+}
+
+/**
+ * Gives a weight quantizer the grid to start from: one step per channel along `axis` (or one
+ * for the whole tensor when `axis` is null) of a symmetric signed grid of `bits` (a
+ * `Float32Array`), or steps and zero points of an asymmetric grid ({@link AsymmetricSteps}).
+ * Learned rounding packages take this as an argument so that they need not depend on a
+ * particular range estimator (the app wires `@lowbit/quantizers`' estimators in).
+ */
+export type StepSizeInit = (w: tf.Tensor, bits: number, axis: number | null) => Float32Array | AsymmetricSteps;
 
 /**
  * An activation quantizer: `observe` accumulates calibration statistics (without keeping

@@ -26,6 +26,7 @@ const base: PtqSettings = {
   aBits: 4,
   keep8bit: ['first', 'last'],
   weightGranularity: 'channel',
+  weightGrid: 'symmetric',
   estimator: 'mse',
   seed: 3,
   iters: 12,

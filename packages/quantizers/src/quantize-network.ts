@@ -23,6 +23,12 @@ export interface QuantizeNetworkOptions {
   granularity?: 'channel' | 'tensor';
   /** Weight step estimator (default `mse`). */
   estimator?: RangeEstimator;
+  /**
+   * Weight grid of the default quantizer: `symmetric` signed (default) or `asymmetric` with a zero
+   * point per channel (codes `[0, 2^b − 1]`; the MSE search then fits both ends). A
+   * `weightQuantizer` factory chooses its own.
+   */
+  weightGrid?: 'symmetric' | 'asymmetric';
   /** Activation step estimator (default `mse`). */
   activationEstimator?: RangeEstimator;
   /** Layers kept at 8 bits (weights and input activation); default first and last. */
@@ -77,6 +83,7 @@ export function kernelChannelAxis(layer: LayerSpec): number {
  * Activation steps still need {@link QuantizedNetwork.calibrate}.
  */
 export function prepareQuantized(net: Network, o: QuantizeNetworkOptions): QuantizedNetwork {
+  if (o.weightGrid !== undefined && o.weightGrid !== 'symmetric' && o.weightGrid !== 'asymmetric') throw new LowbitError('E_CONFIG', `weightGrid must be symmetric or asymmetric, got '${String(o.weightGrid)}'`);
   const folded = foldBatchNorm(net);
   const keep = o.keep8bit ?? ['first', 'last'];
   const policy: BitPolicy = { ...uniformPolicy(folded, { w: o.wBits, a: o.aBits }, { first: keep.includes('first'), last: keep.includes('last') }), ...(o.policy ?? {}) };
@@ -86,7 +93,7 @@ export function prepareQuantized(net: Network, o: QuantizeNetworkOptions): Quant
     const axis = kernelChannelAxis(l.spec);
     const quantizer =
       o.weightQuantizer?.(l.spec, bits, axis) ??
-      uniformWeightQuantizer({ bits, granularity: o.granularity ?? 'channel', axis, estimator: o.estimator ?? 'mse' });
+      uniformWeightQuantizer({ bits, granularity: o.granularity ?? 'channel', axis, estimator: o.estimator ?? 'mse', symmetric: (o.weightGrid ?? 'symmetric') === 'symmetric' });
     const state = quantizer.init(folded.params[l.spec.name]!['kernel']!);
     layers.set(l.spec.name, { quantizer: quantizer as WeightQuantizer, state });
   }

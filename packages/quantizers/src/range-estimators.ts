@@ -62,7 +62,8 @@ export const DEFAULT_MSE_RATIOS: number[] = Array.from({ length: 96 }, (_, i) =>
  * Step (and zero point) of one group of values:
  * - `minmax`: the full range;
  * - `percentile`: the range clipped at the given percentile of |v| (symmetric) or of v;
- * - `mse`: the clipping ratio of the min–max range that minimises ‖v − Q(v)‖²;
+ * - `mse`: the clipping ratio of the min–max range that minimises ‖v − Q(v)‖² (asymmetric grids:
+ *   then each end's ratio on its own, the other held, in two rounds);
  * - `meanStd3`: `max(|μ−3σ|, |μ+3σ|) / 2^(b−1)` (the retraining-free method's weight init);
  * - `meanAbs`: `2·mean|v| / sqrt(qmax)` (LSQ's and the retraining-free method's activation init).
  */
@@ -94,14 +95,29 @@ export function estimateScale(v: ArrayLike<number>, o: EstimateOptions): ScaleZe
       return rangeToScale(quantile(v, 100 - p), quantile(v, p), g, false);
     }
     case 'mse': {
+      const ratios = o.ratios ?? DEFAULT_MSE_RATIOS;
       let best = rangeToScale(lo, hi, g, o.symmetric);
       let bestErr = quantError(v, best.scale, best.zeroPoint, g);
-      for (const r of o.ratios ?? DEFAULT_MSE_RATIOS) {
-        const c = rangeToScale(lo * r, hi * r, g, o.symmetric);
+      let bestLo = lo;
+      let bestHi = hi;
+      const tryRange = (l: number, h: number) => {
+        const c = rangeToScale(l, h, g, o.symmetric);
         const e = quantError(v, c.scale, c.zeroPoint, g);
         if (e < bestErr) {
           bestErr = e;
           best = c;
+          bestLo = l;
+          bestHi = h;
+        }
+      };
+      for (const r of ratios) tryRange(lo * r, hi * r);
+      if (!o.symmetric) {
+        // asymmetric: then each end on its own (the other held at its best), twice — a search of both ends
+        for (let round = 0; round < 2; round++) {
+          const h0 = bestHi;
+          for (const r of ratios) tryRange(lo * r, h0);
+          const l0 = bestLo;
+          for (const r of ratios) tryRange(l0, hi * r);
         }
       }
       return best;

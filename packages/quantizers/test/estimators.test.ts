@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng, type StepContext } from '@lowbit/core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { estimateScale, grid, histogramScale, newHistogram, observeValues, uniformActivationQuantizer, uniformWeightQuantizer } from '../src/index.js';
+import { dequantizeHardened, estimateScale, grid, histogramScale, newHistogram, observeValues, stepSizeInit, uniformActivationQuantizer, uniformWeightQuantizer } from '../src/index.js';
 import { use } from './helpers.js';
 
 beforeAll(() => use('wasm'));
@@ -97,5 +97,58 @@ describe('bad parameters raise clear errors', () => {
     expect(() => aq.apply(w, st, ctx)).toThrow(/apply\(\) before finalize\(\)/);
     expect(() => aq.observe(bad, st)).toThrow(/non-finite/);
     tf.dispose([w, bad]);
+  });
+});
+
+describe('asymmetric weight grids', () => {
+  const rng = new Rng(5);
+  // skewed channels (ReLU-like weights): most mass on one side, as BN-folded kernels often are
+  const skewed = Float32Array.from({ length: 4000 }, () => Math.abs(rng.normal()) * 0.8 - 0.2 + 0.05 * rng.normal());
+  function err(v: Float32Array, s: number, z: number, bits: number): number {
+    const g = grid(bits, false);
+    let e = 0;
+    for (const x of v) e += (x - (Math.min(g.qmax, Math.max(g.qmin, Math.round(x / s) + z)) - z) * s) ** 2;
+    return e;
+  }
+  for (const bits of [2, 3, 4]) {
+    it(`at ${bits} bits the MSE search of both ends beats one shared ratio, and an asymmetric grid beats the symmetric one on skewed weights`, () => {
+      const g = grid(bits, false);
+      const both = estimateScale(skewed, { grid: g, symmetric: false, estimator: 'mse' });
+      const shared = estimateScale(skewed, { grid: g, symmetric: false, estimator: 'mse', ratios: [] });
+      let sharedBest = err(skewed, shared.scale, shared.zeroPoint, bits);
+      for (let r = 0.05; r <= 1.0001; r += 0.01) {
+        const lo = Math.min(...skewed) * r;
+        const hi = Math.max(...skewed) * r;
+        const s = (hi - Math.min(lo, 0)) / g.qmax;
+        const z = Math.round(-Math.min(lo, 0) / s);
+        sharedBest = Math.min(sharedBest, err(skewed, s, z, bits));
+      }
+      const eBoth = err(skewed, both.scale, both.zeroPoint, bits);
+      expect(eBoth).toBeLessThanOrEqual(sharedBest * (1 + 1e-9));
+      expect(Number.isInteger(both.zeroPoint) && both.zeroPoint >= 0 && both.zeroPoint <= g.qmax).toBe(true);
+      const sym = estimateScale(skewed, { grid: grid(bits, true), symmetric: true, estimator: 'mse' });
+      expect(eBoth).toBeLessThan(sqErr(skewed, sym.scale, bits));
+      console.log(`W${bits} skewed: asymmetric both ends ${eBoth.toFixed(2)}, shared ratio ${sharedBest.toFixed(2)}, symmetric ${sqErr(skewed, sym.scale, bits).toFixed(2)}`);
+    });
+  }
+
+  it('stepSizeInit gives steps and zero points for learned rounding; the uniform quantizer hardens to unsigned codes', () => {
+    const w = tf.tensor(Float32Array.from({ length: 3 * 3 * 2 * 4 }, () => rng.normal() + 0.3), [3, 3, 2, 4]);
+    const init = stepSizeInit('mse', { symmetric: false })(w, 3, 3);
+    expect(init).not.toBeInstanceOf(Float32Array);
+    const { steps, zeroPoints } = init as { steps: Float32Array; zeroPoints: Int32Array };
+    expect(steps.length).toBe(4);
+    expect(Array.from(zeroPoints).every((z) => z >= 0 && z <= 7)).toBe(true);
+    expect(stepSizeInit('mse')(w, 3, 3)).toBeInstanceOf(Float32Array);
+    const q = uniformWeightQuantizer({ bits: 3, estimator: 'mse', symmetric: false });
+    const s = q.init(w);
+    const h = q.harden(w, s);
+    expect(h.signed).toBe(false);
+    expect(Array.from(h.codes).every((c) => c >= 0 && c <= 7)).toBe(true);
+    expect(Array.from(h.zeroPoint)).toEqual(Array.from(zeroPoints));
+    const fq = tf.tidy(() => q.apply(w, s, ctx).dataSync());
+    expect(Array.from(dequantizeHardened(h))).toEqual(Array.from(fq));
+    q.dispose(s);
+    w.dispose();
   });
 });

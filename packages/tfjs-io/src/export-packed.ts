@@ -12,7 +12,8 @@ import { concatBytes } from './weights-manifest.js';
 /**
  * lowbit's packed format (version {@link PACKED_VERSION}): the same LayersModel topology as the
  * stock export (stored compacted, losslessly), with every kernel that has a grid stored as
- * `bits`-wide codes, bit-packed, plus one float32 scale per channel (any granularity, 2–8 bits);
+ * `bits`-wide codes, bit-packed, plus one float32 scale per channel (any granularity, 2–8 bits;
+ * an asymmetric grid adds one uint8 zero point per channel);
  * biases and BN parameters in float32. model.json holds one small entry per weighted layer (input
  * channels, bits, axis); weight names and shapes follow from the topology. Load it with
  * `tf.loadLayersModel(packedHandler(path or url))` from `@lowbit/tfjs-io/loader`.
@@ -44,15 +45,20 @@ export function exportPacked(net: Network, o: Pick<ExportOptions, 'grids'>): Tfj
     let chunk: Uint8Array;
     if (grid && signed) {
       const channels = grid.axis === null ? 1 : s.shape[grid.axis]!;
+      const zp = grid.zeroPoint;
+      const inner = grid.axis === null ? n : s.shape.slice(grid.axis + 1).reduce((a, b) => a * b, 1);
       const bias = 2 ** (grid.bits - 1);
       const q = new Uint32Array(n);
-      for (let i = 0; i < n; i++) q[i] = signed[i]! + bias;
+      // symmetric: c + 2^(b−1); asymmetric: the unsigned code c + z of the weight's channel
+      for (let i = 0; i < n; i++) q[i] = signed[i]! + (zp ? zp[grid.axis === null ? 0 : Math.floor(i / inner) % channels]! : bias);
       const codes = packBits(q, grid.bits);
       const scales = new Uint8Array(Float32Array.from(grid.scale).buffer);
-      chunk = new Uint8Array(codes.length + scales.length);
+      const zeros = zp ? Uint8Array.from(zp) : new Uint8Array(0);
+      chunk = new Uint8Array(codes.length + scales.length + zeros.length);
       chunk.set(codes);
       chunk.set(scales, codes.length);
-      stored.push({ name: s.name, layer, storedAs: 'packed', bytes: chunk.length, note: `${grid.bits}-bit codes, bit-packed, ${channels} scale(s)` });
+      chunk.set(zeros, codes.length + scales.length);
+      stored.push({ name: s.name, layer, storedAs: 'packed', bytes: chunk.length, note: `${grid.bits}-bit codes, bit-packed, ${channels} scale(s)${zp ? ` and ${channels} zero point(s)` : ''}` });
     } else {
       chunk = new Uint8Array(values.slice().buffer);
       stored.push({ name: s.name, layer, storedAs: 'float32', bytes: chunk.length });

@@ -1,5 +1,9 @@
-/** Weight grids of a quantized lowbit model (the `quantization.layers` metadata of `lowbit ptq`'s output). */
-export type LayerGrids = Record<string, { bits: number; axis: number | null; scale: number[] }>;
+/**
+ * Weight grids of a quantized lowbit model (the `quantization.layers` metadata of `lowbit ptq`'s
+ * output): value = `scale·c` with integer `c` in `[−2^(b−1), 2^(b−1) − 1]`, or with `zeroPoint`
+ * (an asymmetric grid, one per channel) in `[−z, 2^b − 1 − z]` (the code `c + z` is unsigned).
+ */
+export type LayerGrids = Record<string, { bits: number; axis: number | null; scale: number[]; zeroPoint?: number[] }>;
 
 /** Options of the stock TF.js exports ({@link exportLayersModel}, {@link exportGraphModel}). */
 export interface ExportOptions {

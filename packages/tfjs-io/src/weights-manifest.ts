@@ -52,10 +52,26 @@ export class ManifestWriter {
    */
   codes(name: string, shape: number[], values: Float32Array, grid: LayerGrids[string], scalesIn: string): void {
     const codes = codesOnGrid(name, shape, values, grid);
-    const cmin = -(2 ** (grid.bits - 1));
+    // symmetric: codes −2^(b−1)..2^(b−1)−1; asymmetric: c = q − z spans up to 2^(b+1) − 1 values over the channels
+    let cmin = -(2 ** (grid.bits - 1));
+    let cmax = 2 ** (grid.bits - 1) - 1;
+    if (grid.zeroPoint) {
+      cmin = Infinity;
+      cmax = -Infinity;
+      for (const c of codes) {
+        if (c < cmin) cmin = c;
+        if (c > cmax) cmax = c;
+      }
+    }
+    const kind = grid.zeroPoint ? 'asymmetric ' : '';
+    if (cmax - cmin > 255) {
+      // float16 holds every integer up to 2048 exactly: still the exact codes, 2 bytes a weight
+      this.push({ name, shape, dtype: 'float32', quantization: { dtype: 'float16', original_dtype: 'float32' } }, bytesOf(toFloat16Bits(Float32Array.from(codes))), 'float16', `${grid.bits}-bit ${kind}per-channel grid: integer codes ${cmin}..${cmax} (more than 256 values: float16, exact), the scales applied in '${scalesIn}' (float16)`);
+      return;
+    }
     const q = new Uint8Array(values.length);
     for (let i = 0; i < values.length; i++) q[i] = codes[i]! - cmin;
-    this.push({ name, shape, dtype: 'float32', quantization: { dtype: 'uint8', scale: 1, min: cmin, original_dtype: 'float32' } }, q, 'uint8', `${grid.bits}-bit per-channel grid: integer codes, the scales applied in '${scalesIn}' (float16)`);
+    this.push({ name, shape, dtype: 'float32', quantization: { dtype: 'uint8', scale: 1, min: cmin, original_dtype: 'float32' } }, q, 'uint8', `${grid.bits}-bit ${kind}per-channel grid: integer codes, the scales applied in '${scalesIn}' (float16)`);
   }
 
   /** A float weight stored as float16 (a per-channel scale or bias of a kernel stored as codes). */
@@ -89,7 +105,8 @@ export class ManifestWriter {
     const codes = grid ? codesOnGrid(name, shape, values, grid) : null;
     if (grid && codes && grid.axis === null && grid.bits <= 8) {
       const s = grid.scale[0]!;
-      const cmin = -(2 ** (grid.bits - 1));
+      // stored q = c − cmin in 0..2^b − 1 (asymmetric: cmin = −z, q the unsigned code)
+      const cmin = grid.zeroPoint ? -grid.zeroPoint[0]! : -(2 ** (grid.bits - 1));
       const q = new Uint8Array(values.length);
       for (let i = 0; i < values.length; i++) q[i] = codes[i]! - cmin;
       this.push({ name, shape, dtype: 'float32', quantization: { dtype: 'uint8', scale: s, min: s * cmin, original_dtype: 'float32' } }, q, 'uint8', `${grid.bits}-bit per-tensor grid, exact`);

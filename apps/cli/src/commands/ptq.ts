@@ -41,6 +41,7 @@ export interface PtqCommandOptions {
   heldout?: string;
   keep8bit: string;
   granularity: string;
+  weightGrid: string;
   estimator: string;
   rounding?: string;
   mixing?: string;
@@ -75,7 +76,7 @@ export function ptqPlan(o: Pick<PtqCommandOptions, 'method' | 'iters' | 'batch' 
 }
 
 /** Everything that must match for `--resume` to continue a run exactly. */
-export function runKey(o: Pick<PtqCommandOptions, 'model' | 'wbits' | 'abits' | 'calib' | 'calibSize' | 'keep8bit' | 'granularity' | 'estimator' | 'seed' | 'channelOrder' | 'inputRange'> & { fit?: string }, plan: MethodPlan) {
+export function runKey(o: Pick<PtqCommandOptions, 'model' | 'wbits' | 'abits' | 'calib' | 'calibSize' | 'keep8bit' | 'granularity' | 'weightGrid' | 'estimator' | 'seed' | 'channelOrder' | 'inputRange'> & { fit?: string }, plan: MethodPlan) {
   // channelOrder and inputRange only when not the default, so states saved before the options existed still resume
   const range = o.inputRange.replace(/\s+/g, '');
   return {
@@ -86,6 +87,7 @@ export function runKey(o: Pick<PtqCommandOptions, 'model' | 'wbits' | 'abits' | 
     calibSize: o.calibSize ?? DEFAULT_CALIBRATION_IMAGES,
     keep8bit: o.keep8bit,
     granularity: o.granularity,
+    ...(o.weightGrid !== 'symmetric' ? { weightGrid: o.weightGrid } : {}),
     estimator: o.estimator,
     seed: o.seed,
     plan,
@@ -166,6 +168,7 @@ export async function runPtq(o: PtqCommandOptions): Promise<void> {
     reconstructionSeconds: q.reconstructionSeconds,
     threads: q.threads,
     granularity: o.granularity,
+    weightGrid: o.weightGrid,
     estimator: o.estimator,
     keep8bit: keep,
     calibImages: calib.size,
@@ -241,6 +244,7 @@ function settingsConfig(o: PtqCommandOptions, keep: Array<'first' | 'last'>) {
     wBits: o.wbits,
     aBits: o.abits,
     granularity: o.granularity as 'channel' | 'tensor',
+    weightGrid: o.weightGrid as 'symmetric' | 'asymmetric',
     estimator: o.estimator as 'mse',
     keep8bit: keep,
     seed: o.seed,

@@ -29,6 +29,8 @@ export interface LayerReport extends LayerFacts {
   scale?: number;
   /** Per-channel steps, summarised. */
   scales?: { count: number; min: number; max: number };
+  /** Present for an asymmetric grid (a zero point per channel). */
+  grid?: 'asymmetric';
   /** How the kernel was stored in the written files. */
   kernel: StoredWeight['storedAs'] | 'not written';
   /** Bytes of all the layer's weights in the weight file. */
@@ -74,10 +76,11 @@ export interface ExportReport {
   weights: StoredWeight[];
 }
 
-function gridReport(g: LayerGrids[string] | undefined): Pick<LayerReport, 'bits' | 'granularity' | 'axis' | 'scale' | 'scales'> {
+function gridReport(g: LayerGrids[string] | undefined): Pick<LayerReport, 'bits' | 'granularity' | 'axis' | 'scale' | 'scales' | 'grid'> {
   if (!g) return { bits: null, granularity: null };
-  if (g.axis === null) return { bits: g.bits, granularity: 'tensor', scale: g.scale[0]! };
-  return { bits: g.bits, granularity: 'channel', axis: g.axis, scales: { count: g.scale.length, min: Math.min(...g.scale), max: Math.max(...g.scale) } };
+  const grid = g.zeroPoint ? { grid: 'asymmetric' as const } : {};
+  if (g.axis === null) return { bits: g.bits, granularity: 'tensor', scale: g.scale[0]!, ...grid };
+  return { bits: g.bits, granularity: 'channel', axis: g.axis, scales: { count: g.scale.length, min: Math.min(...g.scale), max: Math.max(...g.scale) }, ...grid };
 }
 
 /** The accuracy part of the report, from a ptq report (`metadata.report` of its model.json); null without one. */

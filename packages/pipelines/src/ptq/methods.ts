@@ -83,9 +83,9 @@ export function planMethod(method: string, o: MethodOverrides, names: OptionName
 }
 
 /** The weight quantizer factory of a plan (undefined: plain round-to-nearest). */
-export function weightQuantizerFor(rounding: Rounding): ((layer: LayerSpec, bits: number, axis: number) => WeightQuantizer) | undefined {
+export function weightQuantizerFor(rounding: Rounding, weightGrid: 'symmetric' | 'asymmetric' = 'symmetric'): ((layer: LayerSpec, bits: number, axis: number) => WeightQuantizer) | undefined {
   if (rounding === 'nearest') return undefined;
-  const initStep = stepSizeInit('mse');
+  const initStep = stepSizeInit('mse', { symmetric: weightGrid === 'symmetric' });
   return (_layer, bits, axis) => (rounding === 'asoftmax' ? asoftmaxRounding({ bits, axis, initStep }) : adaRound({ bits, axis, initStep })) as WeightQuantizer;
 }
 

@@ -6,7 +6,8 @@ import { fakeQuantize, grid } from '@lowbit/quantizers';
 export interface QuantizationMeta {
   format: 'lowbit-quantized';
   version: 1;
-  layers: Record<string, { bits: number; axis: number | null; scale: number[] }>;
+  /** Per-layer weight grids; `zeroPoint` (one per scale) only for asymmetric grids. */
+  layers: Record<string, { bits: number; axis: number | null; scale: number[]; zeroPoint?: number[] }>;
   sites: Record<string, { bits: number; signed: boolean; scale: number }>;
 }
 
@@ -20,4 +21,10 @@ export function quantizedHooks(meta: QuantizationMeta): Pick<ForwardOptions, 'ac
       return tf.tidy(() => fakeQuantize(x, tf.scalar(s.scale), tf.scalar(0), { grid: s.g }));
     },
   };
+}
+
+/** The stored grid of a hardened weight: zero points only when the grid has them (asymmetric). */
+export function gridMeta(h: { bits: number; axis: number | null; scale: Float32Array; zeroPoint: Int32Array; signed: boolean }): QuantizationMeta['layers'][string] {
+  const asymmetric = !h.signed || h.zeroPoint.some((z) => z !== 0);
+  return { bits: h.bits, axis: h.axis, scale: Array.from(h.scale), ...(asymmetric ? { zeroPoint: Array.from(h.zeroPoint) } : {}) };
 }

@@ -3,7 +3,7 @@ import { type HardenedTensor, LowbitError, type StepContext } from '@lowbit/core
 import { cloneNetwork, disposeNetwork, type Network } from '@lowbit/nn';
 import { readNetworkJson, saveNetwork } from '@lowbit/nn/node';
 import { dequantizeHardened } from '@lowbit/quantizers';
-import type { QuantizationMeta } from './quantization-meta.js';
+import { gridMeta, type QuantizationMeta } from './quantization-meta.js';
 import type { QuantizedNetwork } from '@lowbit/quantizers';
 
 /**
@@ -17,7 +17,7 @@ export async function saveQuantized(q: QuantizedNetwork, path: string, extra: Re
   const meta: QuantizationMeta = { format: 'lowbit-quantized', version: 1, layers: {}, sites: {} };
   for (const [name, h] of hard) {
     tf.tidy(() => net.params[name]!['kernel']!.assign(tf.tensor(dequantizeHardened(h), h.shape, 'float32')));
-    meta.layers[name] = { bits: h.bits, axis: h.axis, scale: Array.from(h.scale) };
+    meta.layers[name] = gridMeta(h);
   }
   for (const [name, s] of q.sites) {
     const st = s.state as { scales: Record<number, tf.Variable> | null };

@@ -92,11 +92,12 @@ export function prepareRun(
     const unknown = Object.keys(s.policy).filter((k) => !known.has(k));
     if (unknown.length) throw new LowbitError('E_POLICY', `the per-layer bits name ${unknown.length} layer(s) the model lacks: ${unknown.slice(0, 5).join(', ')}${unknown.length > 5 ? ', …' : ''} (its quantizable layers: ${[...known].slice(0, 8).join(', ')}${known.size > 8 ? ', …' : ''})`);
   }
-  const wq = weightQuantizerFor(plan.rounding);
+  const wq = weightQuantizerFor(plan.rounding, s.weightGrid);
   const q = prepareQuantized(net, {
     wBits: s.wBits,
     aBits: s.aBits,
     granularity: s.weightGranularity,
+    weightGrid: s.weightGrid,
     estimator: s.estimator,
     activationEstimator: s.estimator,
     keep8bit: s.keep8bit,

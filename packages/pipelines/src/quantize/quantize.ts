@@ -48,6 +48,11 @@ export interface QuantizeConfig {
   aBits?: number;
   /** Weight grid: one scale per output channel (default) or per tensor. */
   granularity?: 'channel' | 'tensor';
+  /**
+   * Weight grid shape: `symmetric` signed (default) or `asymmetric` (a zero point per channel,
+   * codes `[0, 2^b − 1]`, the MSE search fitting both ends; QDrop/BRECQ's grid).
+   */
+  weightGrid?: 'symmetric' | 'asymmetric';
   /** Range estimator of weight and activation steps (default `mse`). */
   estimator?: RangeEstimator;
   /** Layers kept at 8 bits (weights and input activations); default `['first', 'last']`. */
@@ -119,6 +124,7 @@ export interface QuantizeReport {
   iterations: number;
   threads: number;
   granularity: 'channel' | 'tensor';
+  weightGrid: 'symmetric' | 'asymmetric';
   estimator: RangeEstimator;
   keep8bit: Array<'first' | 'last'>;
   calibImages: number;
@@ -145,6 +151,9 @@ export interface QuantizeResult {
   report: QuantizeReport;
 }
 
+/** The default weight grid (chosen by measurement: docs/benchmarks.md "Weight grids"). */
+export const DEFAULT_WEIGHT_GRID: 'symmetric' | 'asymmetric' = 'symmetric';
+
 /** The settings of a config, with its defaults (exported for the CLI and the replicas). */
 export function settingsOf(c: Omit<QuantizeConfig, 'calibration'>, names: OptionNames = 'config'): PtqSettings {
   const layers = c.layers && 'policy' in c.layers && typeof c.layers.policy === 'object' ? (c.layers.policy as BitPolicy) : (c.layers as BitPolicy | undefined);
@@ -153,6 +162,7 @@ export function settingsOf(c: Omit<QuantizeConfig, 'calibration'>, names: Option
     wBits: c.wBits ?? 4,
     aBits: c.aBits ?? 4,
     weightGranularity: c.granularity ?? 'channel',
+    weightGrid: c.weightGrid ?? DEFAULT_WEIGHT_GRID,
     estimator: c.estimator ?? 'mse',
     keep8bit: c.keep8bit ?? ['first', 'last'],
     seed: c.seed ?? 0,
@@ -293,6 +303,7 @@ export async function quantize(source: ModelSource, config: QuantizeConfig): Pro
     iterations: plan.config ? plan.config.iterations * recon.units : 0,
     threads,
     granularity: settings.weightGranularity,
+    weightGrid: settings.weightGrid,
     estimator: settings.estimator,
     keep8bit: settings.keep8bit,
     calibImages: rows.size,

@@ -4,7 +4,7 @@ import { cloneNetwork, disposeNetwork, encodeNetwork, forward, type Network } fr
 import { dequantizeHardened, type QuantizedNetwork } from '@lowbit/quantizers';
 import { exportGraphModel, exportLayersModel, exportPacked, type StoredWeight, type TfjsExport } from '@lowbit/tfjs-io';
 import { writeFilesDir } from '#platform';
-import { type QuantizationMeta, quantizedHooks } from '../ptq/quantization-meta.js';
+import { gridMeta, type QuantizationMeta, quantizedHooks } from '../ptq/quantization-meta.js';
 import type { SourceFormat } from './model-source.js';
 
 /**
@@ -77,9 +77,8 @@ export class QuantizedModel {
     const net = cloneNetwork(q.net);
     const meta: QuantizationMeta = { format: 'lowbit-quantized', version: 1, layers: {}, sites: {} };
     for (const [name, h] of hard) {
-      if (h.zeroPoint.some((z) => z !== 0)) throw new LowbitError('E_EXPORT', `layer '${name}': asymmetric weight grids (zero point ≠ 0) are not exportable yet`);
       tf.tidy(() => net.params[name]!['kernel']!.assign(tf.tensor(dequantizeHardened(h), h.shape, 'float32')));
-      meta.layers[name] = { bits: h.bits, axis: h.axis, scale: Array.from(h.scale) };
+      meta.layers[name] = gridMeta(h);
     }
     for (const [name, s] of q.sites) {
       const st = s.state as { scales: Record<number, tf.Variable> | null };

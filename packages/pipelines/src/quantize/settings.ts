@@ -13,6 +13,8 @@ export interface PtqSettings extends MethodOverrides {
   wBits: number;
   aBits: number;
   weightGranularity: 'channel' | 'tensor';
+  /** Weight grid: symmetric signed, or asymmetric with a zero point per channel (MSE over both ends). */
+  weightGrid: 'symmetric' | 'asymmetric';
   estimator: RangeEstimator;
   keep8bit: Array<'first' | 'last'>;
   seed: number;
@@ -41,6 +43,7 @@ export function validateSettings(s: PtqSettings, names: OptionNames = 'config'):
     }
   }
   if (s.weightGranularity !== 'channel' && s.weightGranularity !== 'tensor') throw new LowbitError(code, `${label('granularity', '--granularity')} must be channel or tensor, got '${s.weightGranularity}'`);
+  if (s.weightGrid !== 'symmetric' && s.weightGrid !== 'asymmetric') throw new LowbitError(code, `${label('weightGrid', '--weight-grid')} must be symmetric or asymmetric, got '${s.weightGrid}'`);
   if (!ESTIMATORS.includes(s.estimator)) throw new LowbitError(code, `${label('estimator', '--estimator')} must be one of ${ESTIMATORS.join(', ')}, got '${s.estimator}'`);
   if (!Array.isArray(s.keep8bit) || s.keep8bit.some((k) => k !== 'first' && k !== 'last')) {
     throw new LowbitError(code, `${label('keep8bit', '--keep-8bit')} takes 'first', 'last', both or none, got ${JSON.stringify(s.keep8bit)}`);

@@ -64,7 +64,10 @@ export function packedWeights(layers: readonly KerasLayer[], entries: Record<str
       if (e.axis != null && !(Number.isInteger(e.axis) && e.axis >= 0 && e.axis < shape.length)) {
         throw new Error(`lowbit-packed: ${where}: field 'lowbitPacked.layers.${l.name}.axis' must be an axis of the kernel shape [${shape}], got ${JSON.stringify(e.axis)}`);
       }
-      out.push(e.axis != null ? { name: `${l.name}/${param}`, shape, bits: e.bits, axis: e.axis } : { name: `${l.name}/${param}`, shape, bits: e.bits });
+      if (e.zeroPoint !== undefined && e.zeroPoint !== true) {
+        throw new Error(`lowbit-packed: ${where}: field 'lowbitPacked.layers.${l.name}.zeroPoint' must be true or absent, got ${JSON.stringify(e.zeroPoint)}`);
+      }
+      out.push({ name: `${l.name}/${param}`, shape, bits: e.bits, ...(e.axis != null ? { axis: e.axis } : {}), ...(e.zeroPoint ? { zeroPoint: true as const } : {}) });
     });
   }
   const extra = Object.keys(entries).filter((k) => !used.has(k));
@@ -77,8 +80,8 @@ export function packedWeights(layers: readonly KerasLayer[], entries: Record<str
  * are axis −2 of a kernel, axis −1 of a transposed kernel `[kh, kw, out, in]`, of a BN parameter
  * and of PReLU slopes.
  */
-export function packedLayerOf(firstShape: readonly number[], kind: 'kernel' | 'transposedKernel' | 'other', grid?: { bits: number; axis: number | null }): PackedLayer {
+export function packedLayerOf(firstShape: readonly number[], kind: 'kernel' | 'transposedKernel' | 'other', grid?: { bits: number; axis: number | null; zeroPoint?: number[] }): PackedLayer {
   const cin = firstShape[firstShape.length - (kind === 'kernel' ? 2 : 1)]!;
   if (!grid) return { in: cin };
-  return grid.axis === null ? { in: cin, bits: grid.bits } : { in: cin, bits: grid.bits, axis: grid.axis };
+  return { in: cin, bits: grid.bits, ...(grid.axis !== null ? { axis: grid.axis } : {}), ...(grid.zeroPoint ? { zeroPoint: true as const } : {}) };
 }
