@@ -7,6 +7,9 @@
 //          [--methods rtn,adaround,brecq,qdrop,nwq] [--ablations] [--ablation-settings w2a4] [--jobs 2] [--iters N] [--render-only]
 //          (`--methods none` runs only the ablations; they run at --ablation-settings, default all --settings)
 //          [--results docs/ptq-results.json] [--doc docs/benchmarks.md]
+//          [--weight-grid asymmetric] (every run on that grid; its rows are named '<method>, asymmetric grid')
+//          [--extra '--bias-correction off' --suffix 'no bias correction'] (more flags for every run; rows named '<method>, <suffix>')
+//          [--threads N] (passed to every run; with --jobs 2 on 2 cores, --threads 1 keeps them apart)
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +24,12 @@ const methods = opt('--methods', 'rtn,adaround,brecq,qdrop,nwq').split(',').filt
 const ablationSettings = opt('--ablation-settings', settings.join(',')).split(',');
 const jobs = Number(opt('--jobs', '2'));
 const iters = opt('--iters', undefined);
+const grid = opt('--weight-grid', 'symmetric');
+const threads = opt('--threads', undefined);
+const gridExtra = grid === 'symmetric' ? [] : ['--weight-grid', grid];
+const extra = (opt('--extra', '') ?? '').split(/\s+/).filter(Boolean);
+const suffix = opt('--suffix', extra.length ? extra.join(' ') : '');
+const gridName = (n) => [n, ...(grid === 'symmetric' ? [] : [`${grid} grid`]), ...(suffix ? [suffix] : [])].join(', ');
 const resultsPath = opt('--results', `${root}docs/ptq-results.json`);
 const docPath = opt('--doc', `${root}docs/benchmarks.md`);
 
@@ -42,8 +51,8 @@ const queue = [];
 for (const model of models) {
   for (const setting of settings) {
     const [, w, a] = /^w(\d)a(\d)$/.exec(setting);
-    for (const m of methods) queue.push({ model, setting, w, a, name: m, method: m, extra: [], iters });
-    if (args.includes('--ablations') && ablationSettings.includes(setting)) for (const ab of ABLATIONS) queue.push({ model, setting, w, a, ...ab, iters });
+    for (const m of methods) queue.push({ model, setting, w, a, name: gridName(m), method: m, extra: [...gridExtra, ...extra], iters });
+    if (args.includes('--ablations') && ablationSettings.includes(setting)) for (const ab of ABLATIONS) queue.push({ model, setting, w, a, ...ab, name: gridName(ab.name), extra: [...ab.extra, ...gridExtra, ...extra], iters });
   }
 }
 const todo = args.includes('--render-only') ? [] : queue.filter((j) => !done.has(keyOf(j)));
@@ -54,6 +63,7 @@ function runOne(j) {
     const out = `${root}runs/bench-ptq/${j.model.replace(/[^\w.-]+/g, '_')}-${j.setting}-${j.name.replace(/[^\w]+/g, '_')}`;
     const a = ['apps/cli/dist/bin.js', 'ptq', '--model', j.model, '--method', j.method, '--wbits', j.w, '--abits', j.a, '--json', '--out', out, ...j.extra];
     if (j.iters && j.method !== 'rtn') a.push('--iters', j.iters);
+    if (threads) a.push('--threads', threads);
     const t0 = Date.now();
     const p = spawn(process.execPath, a, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -88,15 +98,17 @@ for (const model of allModels) {
   const rows = results.filter((r) => r.model === model);
   if (!rows.length) continue;
   const fp = rows[0].report.fp32Accuracy;
+  // columns: every setting this model has results for (not only this run's --settings)
+  const cols = ['w4a4', 'w2a4', 'w3a3', 'w2a2', ...new Set(rows.map((r) => r.setting))].filter((s, i, all) => all.indexOf(s) === i && rows.some((r) => r.setting === s));
   md.push(`### ${model} (FP32 ${pct(fp)}%): test top-1 %, first/last layer 8-bit, 1,024 calibration images`);
   md.push('');
-  md.push(`| method | ${settings.map((s) => s.toUpperCase()).join(' | ')} | iterations | wall time (s) per setting |`);
-  md.push(`|---|${settings.map(() => '---').join('|')}|---|---|`);
+  md.push(`| method | ${cols.map((s) => s.toUpperCase()).join(' | ')} | iterations | wall time (s) per setting |`);
+  md.push(`|---|${cols.map(() => '---').join('|')}|---|---|`);
   const known = ['rtn', 'adaround', 'brecq', 'qdrop', 'nwq', ...ABLATIONS.map((a) => a.name)];
   // then any other runs recorded in the results file (e.g. a longer NWQ run), in the order they were added
   const names = [...known, ...new Set(rows.map((r) => r.name).filter((n) => !known.includes(n)))];
   for (const name of names) {
-    const cells = settings.map((s) => rows.find((r) => r.setting === s && r.name === name));
+    const cells = cols.map((s) => rows.find((r) => r.setting === s && r.name === name));
     if (cells.every((c) => !c)) continue;
     const rec = cells.find(Boolean).report.reconstruction;
     const itersTxt = rec ? `${rec.iterations}${rec.granularity === 'network' ? '' : ` per ${rec.granularity}`}` : '—';

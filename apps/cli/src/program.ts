@@ -16,6 +16,15 @@ export function positiveInt(name: string) {
   };
 }
 
+/** An on/off flag value as a boolean. */
+export function onOff(name: string) {
+  return (v: string): boolean => {
+    if (v === 'on') return true;
+    if (v === 'off') return false;
+    throw new InvalidArgumentError(`${name} must be on or off, got '${v}'`);
+  };
+}
+
 export function buildProgram(): Command {
   const program = new Command('lowbit')
     .description('Low-bit quantization of neural networks for TF.js: NWQ post-training quantization and retraining-free mixed precision.')
@@ -86,11 +95,13 @@ export function buildProgram(): Command {
     .option('--heldout <src>', 'images held back from calibration, for agreement with the float model (default: up to 512 of --calib after the calibration ones)')
     .option('--keep-8bit <layers>', "layers kept at 8 bits: 'first,last', 'first', 'last' or 'none'", 'first,last')
     .option('--granularity <g>', 'weight grid: channel | tensor', 'channel')
-    .option('--weight-grid <g>', 'weight grid: symmetric (signed, zero point 0) | asymmetric (a zero point per channel, MSE over both ends, as QDrop/BRECQ)', 'symmetric')
+    .option('--weight-grid <g>', 'weight grid: auto (asymmetric below 8 bits, symmetric at 8) | symmetric (signed, zero point 0) | asymmetric (a zero point per channel, MSE over both ends, as QDrop/BRECQ)', 'auto')
     .option('--estimator <name>', 'range estimator for initial steps: mse | minmax | percentile', 'mse')
+    .option('--bias-correction <on|off>', 'after the method, each quantized layer\'s bias absorbs the shift of its channel means against the float model on calibration images (default on)', onOff('--bias-correction'))
     .option('--rounding <r>', 'ablation: override the rounding (asoftmax | adaround | nearest)')
     .option('--mixing <m>', 'ablation: override the activation mixing (amixup | qdrop | none)')
     .option('--ar <points>', 'ablation: AR points for network-wise reconstruction (blocks | layers | none)')
+    .option('--ar-weighting <w>', 'ablation: AR terms as squared errors (sum) or relative to each target\'s norm (relative)')
     .option('--recon <g>', 'ablation: reconstruction granularity (network | block | layer)')
     .option('--lr-weights <x>', 'Adam learning rate of the rounding variables (default 1e-3)', positiveNumber('--lr-weights'))
     .option('--lr-act <x>', 'Adam learning rate of the activation steps (default 4e-5)', nonNegativeNumber('--lr-act'))

@@ -163,7 +163,7 @@ describe('lowbit export --target tfjs', () => {
     expect(Math.abs(accs[1]! - pr.exportAccuracy)).toBeLessThanOrEqual(1e-9);
     const bad = lowbit('ptq', '--method', 'rtn', '--weight-grid', 'skewed', '--out', join(dir, 'qbad'));
     expect(bad.status).toBe(2);
-    expect(bad.stderr).toMatch(/--weight-grid must be symmetric or asymmetric, got 'skewed'/);
+    expect(bad.stderr).toMatch(/--weight-grid must be one of symmetric, asymmetric, auto, got 'skewed'/);
     expect(existsSync(join(dir, 'qbad'))).toBe(false);
   }, 300_000);
 

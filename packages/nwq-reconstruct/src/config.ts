@@ -1,5 +1,5 @@
 import type { ActivationMixer, Schedule } from '@lowbit/core';
-import type { Reduction } from './losses.js';
+import type { ArWeighting, Reduction } from './losses.js';
 
 /** What the reconstruction loss compares between the quantized and the float network. */
 export type RegularizationPoints = 'blocks' | 'layers' | 'none';
@@ -44,6 +44,8 @@ export interface ReconstructionConfig {
   cacheArena?: SharedArrayBuffer;
   /** Network granularity: AR points — block outputs (default), every layer's output, or none (output only). */
   regularize: RegularizationPoints;
+  /** How the AR points' terms are weighted (default `sum`; see {@link ArWeighting}). */
+  arWeighting?: ArWeighting;
   /**
    * How reconstruction and AR errors are reduced (default `features`: squared distance per
    * example; `channels`: BRECQ/QDrop's channel-summed, position-averaged form, which AdaRound's

@@ -4,7 +4,7 @@ export { BatchSampler } from './calibration.js';
 export type { CalibrationSource } from './calibration.js';
 export { quantHooks } from './hooks.js';
 export { arLoss, klLogits, mse } from './losses.js';
-export type { Reduction } from './losses.js';
+export type { ArWeighting, Reduction } from './losses.js';
 export { reconstruct } from './reconstruct.js';
 export type { ProgressInfo, ReconstructionResult, ReconstructionSnapshot, ReconstructOptions } from './reconstruct.js';
 export { blockUnit, layerUnit, networkUnit } from './units.js';

@@ -20,17 +20,29 @@ export function mse(a: tf.Tensor, b: tf.Tensor, reduction: Reduction = 'features
 }
 
 /**
+ * How the AR terms of the regularised points are weighted: `sum` (default) adds their squared
+ * errors as they are, so points with many or large features (early, high-resolution blocks)
+ * dominate; `relative` divides each by its float target's squared norm on the batch (same
+ * reduction), so every point counts by its relative error.
+ */
+export type ArWeighting = 'sum' | 'relative';
+
+/**
  * Activation Regularization: `Σ_p λ_p · mse(â_p, a_p)` over the regularised points (block or
  * layer outputs) of the quantized (â) and float (a) networks on the same batch; by default each
- * term is the squared distance between the two activations, averaged over the batch.
+ * term is the squared distance between the two activations, averaged over the batch. With
+ * `weighting: 'relative'` each term is divided by the same reduction of `a_p²`.
  */
-export function arLoss(quant: Map<string, tf.Tensor>, float: Map<string, tf.Tensor>, weights: Record<string, number> = {}, reduction: Reduction = 'features'): tf.Scalar {
+export function arLoss(quant: Map<string, tf.Tensor>, float: Map<string, tf.Tensor>, weights: Record<string, number> = {}, reduction: Reduction = 'features', weighting: ArWeighting = 'sum'): tf.Scalar {
   const terms: tf.Scalar[] = [];
   for (const [name, q] of quant) {
     const f = float.get(name);
     if (!f) throw new Error(`AR loss: no float target for '${name}'`);
     const w = weights[name] ?? 1;
-    if (w !== 0) terms.push(tf.mul(mse(q, f, reduction), w) as tf.Scalar);
+    if (w === 0) continue;
+    const term = mse(q, f, reduction);
+    // the target carries no gradient: its norm is a constant of the batch
+    terms.push(tf.mul(weighting === 'relative' ? tf.div(term, tf.add(mse(tf.zerosLike(f), f, reduction), 1e-12)) : term, w) as tf.Scalar);
   }
   return terms.length === 0 ? tf.scalar(0) : (tf.addN(terms) as tf.Scalar);
 }

@@ -79,7 +79,7 @@ export function networkUnit(setup: QuantSetup<Network>, calib: CalibrationSource
       });
       const quantTaps = c.regularize === 'blocks' ? r.blocks : r.nodes;
       const terms: Record<string, tf.Scalar> = {};
-      if (points.length > 0) terms['ar'] = arLoss(quantTaps, floatTaps, {}, c.reduction ?? 'features');
+      if (points.length > 0) terms['ar'] = arLoss(quantTaps, floatTaps, {}, c.reduction ?? 'features', c.arWeighting ?? 'sum');
       if (needLogits) {
         const w = c.regularize === 'none' ? 1 : c.outputWeight;
         terms['output'] = tf.mul(c.outputLoss === 'kl' ? klLogits(r.output, floatLogits) : mse(r.output, floatLogits), w) as tf.Scalar;

@@ -51,6 +51,26 @@ describe('losses', () => {
     expect(tf.tidy(() => arLoss(...fm()).dataSync()[0]!)).toBeCloseTo(6, 6);
     expect(tf.tidy(() => arLoss(...fm(), {}, 'channels').dataSync()[0]!)).toBeCloseTo(3, 6);
   });
+
+  it('relative AR weighting: each point counts by its error relative to its target, whatever the scale', () => {
+    // two points with the same 10% error, one 100× larger: sum weighting is dominated by it, relative is not
+    const v = (weighting: 'sum' | 'relative') =>
+      tf.tidy(() => {
+        const small = tf.tensor2d([[1, -2, 3]]);
+        const big = tf.mul(small, 100);
+        const q = new Map<string, tf.Tensor>([
+          ['small', tf.mul(small, 1.1)],
+          ['big', tf.mul(big, 0.9)],
+        ]);
+        const f = new Map<string, tf.Tensor>([
+          ['small', small],
+          ['big', big],
+        ]);
+        return arLoss(q, f, { small: 3 }, 'features', weighting).dataSync()[0]!;
+      });
+    expect(v('relative')).toBeCloseTo(3 * 0.01 + 0.01, 6);
+    expect(v('sum')).toBeCloseTo(3 * 0.01 * 14 + 0.01 * 14 * 1e4, 1);
+  });
 });
 
 describe('presets', () => {

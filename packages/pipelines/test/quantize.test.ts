@@ -99,6 +99,23 @@ describe('quantize(model, config)', () => {
     }
   });
 
+  it('bias correction (on by default) moves only biases, and reports what it did; off gives null', async () => {
+    const on = await quantize(model, { method: 'rtn', wBits: 3, aBits: 8, calibration });
+    const off = await quantize(model, { method: 'rtn', wBits: 3, aBits: 8, calibration, biasCorrection: false });
+    expect(off.report.biasCorrection).toBeNull();
+    expect(on.report.biasCorrection).toMatchObject({ skipped: [], images: 48 });
+    expect(on.report.biasCorrection!.layers).toHaveLength(3);
+    expect(on.report.biasCorrection!.maxRelativeShift).toBeGreaterThan(0);
+    for (const [name, p] of Object.entries(on.model.network.params)) {
+      const o = off.model.network.params[name]!;
+      expect(Array.from(p['kernel']?.dataSync() ?? []), name).toEqual(Array.from(o['kernel']?.dataSync() ?? []));
+    }
+    const moved = Object.keys(on.model.network.params).filter((n) => maxAbs(on.model.network.params[n]!['bias']!, off.model.network.params[n]!['bias']!) > 0);
+    expect(moved.length).toBe(3);
+    on.model.dispose();
+    off.model.dispose();
+  });
+
   it('bad configs are clear errors naming the field, before any work', async () => {
     const cases: Array<[Record<string, unknown>, RegExp]> = [
       [{ method: 'gptq' }, /config\.method must be one of/],
@@ -108,6 +125,9 @@ describe('quantize(model, config)', () => {
       [{ threads: 0 }, /config\.threads/],
       [{ layers: { nope: { w: 4, a: 4 } } }, /lacks: nope/],
       [{ layers: { conv2d_1: { w: 9, a: 4 } } }, /field 'w' must be an integer 2\.\.8/],
+      [{ biasCorrection: 'yes' }, /config\.biasCorrection must be true or false, got "yes"/],
+      [{ method: 'rtn', arWeighting: 'relative' }, /method 'rtn' runs no optimisation/],
+      [{ arWeighting: 'mean' }, /config\.arWeighting must be one of sum, relative, got 'mean'/],
     ];
     for (const [c, re] of cases) await expect(quantize(model, { calibration, iterations: 1, ...c })).rejects.toThrow(re);
     await expect(quantize(model, {} as never)).rejects.toThrow(/config\.calibration is required/);

@@ -24,16 +24,20 @@ export interface QuantizeNetworkOptions {
   /** Weight step estimator (default `mse`). */
   estimator?: RangeEstimator;
   /**
-   * Weight grid of the default quantizer: `symmetric` signed (default) or `asymmetric` with a zero
-   * point per channel (codes `[0, 2^b − 1]`; the MSE search then fits both ends). A
-   * `weightQuantizer` factory chooses its own.
+   * Weight grid of the default quantizer: `symmetric` signed (default), `asymmetric` with a zero
+   * point per channel (codes `[0, 2^b − 1]`; the MSE search then fits both ends), or `auto`:
+   * asymmetric below 8 bits, symmetric at 8 (see {@link symmetricGridAt}). A `weightQuantizer`
+   * factory chooses its own.
    */
-  weightGrid?: 'symmetric' | 'asymmetric';
+  weightGrid?: WeightGrid;
   /** Activation step estimator (default `mse`). */
   activationEstimator?: RangeEstimator;
   /** Layers kept at 8 bits (weights and input activation); default first and last. */
   keep8bit?: Array<'first' | 'last'>;
-  /** Explicit per-layer bits; overrides wBits/aBits/keep8bit for the layers it names. */
+  /**
+   * Explicit per-layer bits; overrides wBits/aBits/keep8bit for the layers it names. `w: 32` keeps
+   * a layer's weights float (no quantizer, not hardened); `a: 32` leaves its input float.
+   */
   policy?: BitPolicy;
   /** Quantize the network input too (default false, as in NWQ/QDrop). */
   quantizeInput?: boolean;
@@ -73,6 +77,20 @@ export interface QuantizedNetwork {
   dispose(): void;
 }
 
+/** The weight grids: symmetric signed, asymmetric (a zero point per channel), or `auto` (asymmetric below 8 bits). */
+export type WeightGrid = 'symmetric' | 'asymmetric' | 'auto';
+export const WEIGHT_GRIDS: readonly WeightGrid[] = ['symmetric', 'asymmetric', 'auto'];
+
+/**
+ * Whether a layer of `bits` gets a symmetric grid under `grid`. `auto` is asymmetric below 8 bits
+ * — where a zero point buys a level (at 2 bits a symmetric grid spends one of four on −2·s) — and
+ * symmetric at 8 bits, where the two grids quantize alike and only a symmetric one's codes fit the
+ * stock uint8 container of every exported channel at once.
+ */
+export function symmetricGridAt(grid: WeightGrid, bits: number): boolean {
+  return grid === 'symmetric' || (grid === 'auto' && bits >= 8);
+}
+
 /** The channel axis of a layer's kernel: output channels (axis 2 of a transposed conv's `[kh, kw, out, in]`), or the channel axis of a depthwise kernel. */
 export function kernelChannelAxis(layer: LayerSpec): number {
   return layer.op === 'depthwiseConv2d' || layer.op === 'conv2dTranspose' ? 2 : layer.op === 'dense' ? 1 : 3;
@@ -83,17 +101,18 @@ export function kernelChannelAxis(layer: LayerSpec): number {
  * Activation steps still need {@link QuantizedNetwork.calibrate}.
  */
 export function prepareQuantized(net: Network, o: QuantizeNetworkOptions): QuantizedNetwork {
-  if (o.weightGrid !== undefined && o.weightGrid !== 'symmetric' && o.weightGrid !== 'asymmetric') throw new LowbitError('E_CONFIG', `weightGrid must be symmetric or asymmetric, got '${String(o.weightGrid)}'`);
+  if (o.weightGrid !== undefined && !WEIGHT_GRIDS.includes(o.weightGrid)) throw new LowbitError('E_CONFIG', `weightGrid must be one of ${WEIGHT_GRIDS.join(', ')}, got '${String(o.weightGrid)}'`);
   const folded = foldBatchNorm(net);
   const keep = o.keep8bit ?? ['first', 'last'];
   const policy: BitPolicy = { ...uniformPolicy(folded, { w: o.wBits, a: o.aBits }, { first: keep.includes('first'), last: keep.includes('last') }), ...(o.policy ?? {}) };
   const layers = new Map<string, QuantizedLayer>();
   for (const l of quantizableLayers(folded)) {
     const bits = policy[l.spec.name]!.w;
+    if (bits >= 32) continue; // kept float
     const axis = kernelChannelAxis(l.spec);
     const quantizer =
       o.weightQuantizer?.(l.spec, bits, axis) ??
-      uniformWeightQuantizer({ bits, granularity: o.granularity ?? 'channel', axis, estimator: o.estimator ?? 'mse', symmetric: (o.weightGrid ?? 'symmetric') === 'symmetric' });
+      uniformWeightQuantizer({ bits, granularity: o.granularity ?? 'channel', axis, estimator: o.estimator ?? 'mse', symmetric: symmetricGridAt(o.weightGrid ?? 'symmetric', bits) });
     const state = quantizer.init(folded.params[l.spec.name]!['kernel']!);
     layers.set(l.spec.name, { quantizer: quantizer as WeightQuantizer, state });
   }

@@ -107,6 +107,54 @@ describe('quantizeNetwork (round-to-nearest PTQ)', () => {
     disposeNetwork(n);
   });
 
+  it('a policy with w: 32 / a: 32 keeps that layer float (weights untouched, not hardened, its input site unquantized)', () => {
+    const n = net();
+    const rng = new Rng(5);
+    const calib = [rng.uniform([8, 8, 8, 1])];
+    const q = quantizeNetwork(n, calib, { wBits: 2, aBits: 2, policy: { 'b1/pw': { w: 32, a: 32 } } });
+    expect(q.layers.has('b1/pw')).toBe(false);
+    expect([...q.harden().keys()]).toEqual(['stem/conv', 'b1/dw', 'head/fc']);
+    expect([...q.sites.keys()]).not.toContain('b1/r1');
+    const w = q.net.params['b1/pw']!['kernel']!;
+    const seen: Record<string, tf.Tensor> = {};
+    tf.tidy(() => {
+      const o = q.forwardOptions(evalContext(rng));
+      seen['pw'] = tf.keep(o.weight!({ name: 'b1/pw' } as never, w));
+      seen['dw'] = tf.keep(o.weight!({ name: 'b1/dw' } as never, q.net.params['b1/dw']!['kernel']!));
+    });
+    expect(seen['pw']!.dataSync()).toEqual(w.dataSync());
+    // a 2-bit layer next to it still lands on 4 levels per channel
+    expect(new Set(seen['dw']!.dataSync()).size).toBeLessThanOrEqual(4 * 8);
+    expect(new Set(seen['dw']!.dataSync()).size).toBeLessThan(q.net.params['b1/dw']!['kernel']!.size);
+    tf.dispose([...Object.values(seen), ...calib]);
+    q.dispose();
+    disposeNetwork(n);
+  });
+
+  it("weightGrid 'auto': a zero point per channel below 8 bits, a symmetric grid for the 8-bit layers", () => {
+    const n = net();
+    const calib = [new Rng(7).uniform([8, 8, 8, 1])];
+    const q = quantizeNetwork(n, calib, { wBits: 3, aBits: 8, weightGrid: 'auto' });
+    const hard = q.harden();
+    expect(hard.get('stem/conv')!.bits).toBe(8);
+    for (const l of ['stem/conv', 'head/fc']) {
+      // signed codes around a zero point of 0
+      expect(Array.from(hard.get(l)!.zeroPoint).every((z) => z === 0), l).toBe(true);
+      expect(Math.min(...hard.get(l)!.codes), l).toBeLessThan(0);
+    }
+    for (const l of ['b1/dw', 'b1/pw']) {
+      // unsigned codes 0..7 and a zero point per channel
+      expect(hard.get(l)!.zeroPoint, l).toHaveLength(8);
+      expect(Array.from(hard.get(l)!.zeroPoint).some((z) => z !== 0), l).toBe(true);
+      expect(Math.min(...hard.get(l)!.codes)).toBeGreaterThanOrEqual(0);
+      expect(Math.max(...hard.get(l)!.codes)).toBeLessThanOrEqual(7);
+    }
+    expect(() => quantizeNetwork(n, calib, { wBits: 3, aBits: 8, weightGrid: 'skew' as never })).toThrow(/weightGrid must be one of symmetric, asymmetric, auto, got 'skew'/);
+    q.dispose();
+    tf.dispose(calib);
+    disposeNetwork(n);
+  });
+
   it('an empty calibration set is a clear error', () => {
     const n = net();
     expect(() => quantizeNetwork(n, [], { wBits: 4, aBits: 4 })).toThrow(/calibration set is empty/);

@@ -42,10 +42,12 @@ export interface PtqCommandOptions {
   keep8bit: string;
   granularity: string;
   weightGrid: string;
+  biasCorrection?: boolean;
   estimator: string;
   rounding?: string;
   mixing?: string;
   ar?: string;
+  arWeighting?: string;
   recon?: string;
   lrWeights?: number;
   lrAct?: number;
@@ -71,7 +73,7 @@ export interface PtqCommandOptions {
 const STATE_FILE = 'ptq-state.json';
 
 /** The method plan of a `lowbit ptq` run (`--recon` overrides the preset's granularity). */
-export function ptqPlan(o: Pick<PtqCommandOptions, 'method' | 'iters' | 'batch' | 'rounding' | 'mixing' | 'ar' | 'recon' | 'lrWeights' | 'lrAct' | 'targets'>): MethodPlan {
+export function ptqPlan(o: Pick<PtqCommandOptions, 'method' | 'iters' | 'batch' | 'rounding' | 'mixing' | 'ar' | 'arWeighting' | 'recon' | 'lrWeights' | 'lrAct' | 'targets'>): MethodPlan {
   return planMethod(o.method, { ...o, granularity: o.recon });
 }
 
@@ -171,6 +173,8 @@ export async function runPtq(o: PtqCommandOptions): Promise<void> {
     weightGrid: o.weightGrid,
     estimator: o.estimator,
     keep8bit: keep,
+    /** Bias correction after the method (null when --bias-correction off). */
+    biasCorrection: q.biasCorrection,
     calibImages: calib.size,
     testImages: test?.size ?? 0,
     fp32Accuracy: fp?.accuracy ?? null,
@@ -217,6 +221,9 @@ export async function runPtq(o: PtqCommandOptions): Promise<void> {
   console.log(
     [
       `method         ${o.method} W${o.wbits}A${o.abits}: ${plan.rounding} rounding, ${plan.mixing} mixing${rc ? `, ${rc.granularity}-wise, ${q.iterations} iterations${rc.granularity === 'network' ? '' : ` per ${rc.granularity}`}` : ''}`,
+      q.biasCorrection
+        ? `bias           ${q.biasCorrection.kept ? 'corrected' : 'left as it was (the correction did not lower the output error on held-back calibration images)'} in ${q.biasCorrection.layers.length} layers, fitted on ${q.biasCorrection.images} calibration images${q.biasCorrection.outputError ? `; output error vs float ${q.biasCorrection.outputError.before.toExponential(2)} → ${q.biasCorrection.outputError.after.toExponential(2)}` : ''} (${q.biasCorrection.seconds.toFixed(1)} s)`
+        : 'bias           not corrected (--bias-correction off)',
       ...(fp && qe
         ? [
             `fp32 top-1     ${(100 * fp.accuracy).toFixed(2)}%`,
@@ -244,14 +251,14 @@ function settingsConfig(o: PtqCommandOptions, keep: Array<'first' | 'last'>) {
     wBits: o.wbits,
     aBits: o.abits,
     granularity: o.granularity as 'channel' | 'tensor',
-    weightGrid: o.weightGrid as 'symmetric' | 'asymmetric',
+    weightGrid: o.weightGrid as 'auto',
     estimator: o.estimator as 'mse',
     keep8bit: keep,
     seed: o.seed,
     memoryMB: o.memoryMb,
     // the flags given (an absent flag leaves the field to quantize()'s defaults)
-    ...defined({ iterations: o.iters, batchSize: o.batch, rounding: o.rounding as 'asoftmax' | undefined, mixing: o.mixing as 'amixup' | undefined, cacheMB: o.cacheMb }),
-    ...defined({ regularize: o.ar as 'blocks' | undefined, reconstruction: o.recon as 'network' | undefined, weightLr: o.lrWeights, activationLr: o.lrAct, targets: o.targets as 'cache' | undefined }),
+    ...defined({ biasCorrection: o.biasCorrection, iterations: o.iters, batchSize: o.batch, rounding: o.rounding as 'asoftmax' | undefined, mixing: o.mixing as 'amixup' | undefined, cacheMB: o.cacheMb }),
+    ...defined({ arWeighting: o.arWeighting as 'sum' | undefined, regularize: o.ar as 'blocks' | undefined, reconstruction: o.recon as 'network' | undefined, weightLr: o.lrWeights, activationLr: o.lrAct, targets: o.targets as 'cache' | undefined }),
   };
 }
 

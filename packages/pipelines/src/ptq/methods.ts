@@ -3,7 +3,7 @@ import { amixup, noMixing, qdrop, type ReportingMixer } from '@lowbit/amixup';
 import { adaRound, asoftmaxRounding } from '@lowbit/asoftmax-rounding';
 import type { LayerSpec } from '@lowbit/nn';
 import { PRESET_NAMES, PRESETS, type PresetName, type ReconstructionConfig } from '@lowbit/nwq-reconstruct';
-import { stepSizeInit } from '@lowbit/quantizers';
+import { stepSizeInit, symmetricGridAt, type WeightGrid } from '@lowbit/quantizers';
 
 export type Rounding = 'nearest' | 'adaround' | 'asoftmax';
 export type Mixing = 'none' | 'qdrop' | 'amixup';
@@ -22,6 +22,7 @@ export interface MethodOverrides {
   rounding?: string;
   mixing?: string;
   ar?: string;
+  arWeighting?: string;
   granularity?: string;
   lrWeights?: number;
   lrAct?: number;
@@ -36,6 +37,7 @@ const CONFIG_NAMES: Record<string, string> = {
   '--rounding': 'rounding',
   '--mixing': 'mixing',
   '--ar': 'regularize',
+  '--ar-weighting': 'arWeighting',
   '--granularity': 'reconstruction',
   '--targets': 'targets',
   '--iters': 'iterations',
@@ -57,10 +59,10 @@ export function planMethod(method: string, o: MethodOverrides, names: OptionName
   const rounding = oneOf('--rounding', o.rounding, ['nearest', 'adaround', 'asoftmax'] as const, names) ?? preset.rounding;
   const mixing = oneOf('--mixing', o.mixing, ['none', 'qdrop', 'amixup'] as const, names) ?? preset.mixing;
   if (!preset.config) {
-    if (o.iters !== undefined || o.rounding !== undefined || o.mixing !== undefined || o.ar !== undefined || o.granularity !== undefined) {
+    if (o.iters !== undefined || o.rounding !== undefined || o.mixing !== undefined || o.ar !== undefined || o.arWeighting !== undefined || o.granularity !== undefined) {
       throw new LowbitError(
         names === 'flags' ? 'E_ARG' : 'E_CONFIG',
-        names === 'flags' ? `--method rtn runs no optimisation; --iters/--rounding/--mixing/--ar/--granularity do not apply` : `method 'rtn' runs no optimisation; config.iterations/rounding/mixing/regularize/reconstruction do not apply`,
+        names === 'flags' ? `--method rtn runs no optimisation; --iters/--rounding/--mixing/--ar/--ar-weighting/--recon do not apply` : `method 'rtn' runs no optimisation; config.iterations/rounding/mixing/regularize/arWeighting/reconstruction do not apply`,
       );
     }
     return { method: name, rounding: 'nearest', mixing: 'none', config: null };
@@ -70,6 +72,8 @@ export function planMethod(method: string, o: MethodOverrides, names: OptionName
   if (o.batch !== undefined) config.batchSize = o.batch;
   const ar = oneOf('--ar', o.ar, ['blocks', 'layers', 'none'] as const, names);
   if (ar) config.regularize = ar;
+  const arw = oneOf('--ar-weighting', o.arWeighting, ['sum', 'relative'] as const, names);
+  if (arw) config.arWeighting = arw;
   const g = oneOf('--granularity', o.granularity, ['network', 'block', 'layer'] as const, names);
   if (g) config.granularity = g;
   if (o.lrWeights !== undefined) config.weightLr = o.lrWeights;
@@ -83,10 +87,13 @@ export function planMethod(method: string, o: MethodOverrides, names: OptionName
 }
 
 /** The weight quantizer factory of a plan (undefined: plain round-to-nearest). */
-export function weightQuantizerFor(rounding: Rounding, weightGrid: 'symmetric' | 'asymmetric' = 'symmetric'): ((layer: LayerSpec, bits: number, axis: number) => WeightQuantizer) | undefined {
+export function weightQuantizerFor(rounding: Rounding, weightGrid: WeightGrid = 'symmetric'): ((layer: LayerSpec, bits: number, axis: number) => WeightQuantizer) | undefined {
   if (rounding === 'nearest') return undefined;
-  const initStep = stepSizeInit('mse', { symmetric: weightGrid === 'symmetric' });
-  return (_layer, bits, axis) => (rounding === 'asoftmax' ? asoftmaxRounding({ bits, axis, initStep }) : adaRound({ bits, axis, initStep })) as WeightQuantizer;
+  const inits = { symmetric: stepSizeInit('mse', { symmetric: true }), asymmetric: stepSizeInit('mse', { symmetric: false }) };
+  return (_layer, bits, axis) => {
+    const initStep = inits[symmetricGridAt(weightGrid, bits) ? 'symmetric' : 'asymmetric'];
+    return (rounding === 'asoftmax' ? asoftmaxRounding({ bits, axis, initStep }) : adaRound({ bits, axis, initStep })) as WeightQuantizer;
+  };
 }
 
 export function mixerFor(mixing: Mixing): ReportingMixer {

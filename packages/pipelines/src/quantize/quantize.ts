@@ -1,11 +1,12 @@
 import { evalContext, initBackend, LowbitError, Rng } from '@lowbit/core';
 import { type BitPolicy, disposeNetwork, encodeNetwork } from '@lowbit/nn';
 import { type ProgressInfo, type ReconstructionSnapshot, reconstruct } from '@lowbit/nwq-reconstruct';
-import type { RangeEstimator } from '@lowbit/quantizers';
+import { type BiasCorrectionReport, correctBias, type RangeEstimator, type WeightGrid } from '@lowbit/quantizers';
 import { freeMemoryBytes, startQuantizeReplicas } from '#platform';
 import { bitOpsReport, type SizeReport, sizeReport } from '../ptq/report.js';
 import type { OptionNames } from '../ptq/methods.js';
 import { topOneAgreement } from './agreement.js';
+import { biasCorrectionImages, rowBatches } from './bias-correction.js';
 import { type CalibrationInput, type CalibrationRows, readCalibration } from './calibration-data.js';
 import { loadModel, type ModelSource } from './model-source.js';
 import { defaultCacheMB, type MemoryPlan, planOf, prepareRun } from './prepare.js';
@@ -49,12 +50,19 @@ export interface QuantizeConfig {
   /** Weight grid: one scale per output channel (default) or per tensor. */
   granularity?: 'channel' | 'tensor';
   /**
-   * Weight grid shape: `symmetric` signed (default) or `asymmetric` (a zero point per channel,
-   * codes `[0, 2^b − 1]`, the MSE search fitting both ends; QDrop/BRECQ's grid).
+   * Weight grid shape: `symmetric` signed, `asymmetric` (a zero point per channel, codes
+   * `[0, 2^b − 1]`, the MSE search fitting both ends; QDrop/BRECQ's grid), or `auto` (default
+   * {@link DEFAULT_WEIGHT_GRID}): asymmetric below 8 bits, symmetric for 8-bit layers.
    */
-  weightGrid?: 'symmetric' | 'asymmetric';
+  weightGrid?: WeightGrid;
   /** Range estimator of weight and activation steps (default `mse`). */
   estimator?: RangeEstimator;
+  /**
+   * Empirical bias correction after the method (default {@link DEFAULT_BIAS_CORRECTION}): layer by
+   * layer, each quantized layer's bias absorbs the shift of its channel means against the float
+   * network on calibration images (the weights and their grids do not change).
+   */
+  biasCorrection?: boolean;
   /** Layers kept at 8 bits (weights and input activations); default `['first', 'last']`. */
   keep8bit?: Array<'first' | 'last'>;
   /**
@@ -83,6 +91,8 @@ export interface QuantizeConfig {
   rounding?: 'nearest' | 'adaround' | 'asoftmax';
   mixing?: 'none' | 'qdrop' | 'amixup';
   regularize?: 'blocks' | 'layers' | 'none';
+  /** How network-wise AR weighs its points: `sum` of squared errors (default) or `relative` to each target's norm. */
+  arWeighting?: 'sum' | 'relative';
   reconstruction?: 'network' | 'block' | 'layer';
   weightLr?: number;
   activationLr?: number;
@@ -124,9 +134,11 @@ export interface QuantizeReport {
   iterations: number;
   threads: number;
   granularity: 'channel' | 'tensor';
-  weightGrid: 'symmetric' | 'asymmetric';
+  weightGrid: WeightGrid;
   estimator: RangeEstimator;
   keep8bit: Array<'first' | 'last'>;
+  /** What bias correction did (null when off). */
+  biasCorrection: BiasCorrectionReport | null;
   calibImages: number;
   /** Share of calibration images with the float model's top-1 class. */
   calibrationAgreement: number;
@@ -151,8 +163,11 @@ export interface QuantizeResult {
   report: QuantizeReport;
 }
 
+/** Bias correction by default (chosen by measurement: docs/benchmarks.md "Bias correction"). */
+export const DEFAULT_BIAS_CORRECTION = true;
+
 /** The default weight grid (chosen by measurement: docs/benchmarks.md "Weight grids"). */
-export const DEFAULT_WEIGHT_GRID: 'symmetric' | 'asymmetric' = 'symmetric';
+export const DEFAULT_WEIGHT_GRID: WeightGrid = 'auto';
 
 /** The settings of a config, with its defaults (exported for the CLI and the replicas). */
 export function settingsOf(c: Omit<QuantizeConfig, 'calibration'>, names: OptionNames = 'config'): PtqSettings {
@@ -166,12 +181,14 @@ export function settingsOf(c: Omit<QuantizeConfig, 'calibration'>, names: Option
     estimator: c.estimator ?? 'mse',
     keep8bit: c.keep8bit ?? ['first', 'last'],
     seed: c.seed ?? 0,
+    biasCorrection: c.biasCorrection ?? DEFAULT_BIAS_CORRECTION,
     ...(layers ? { policy: layers } : {}),
     ...(c.iterations !== undefined ? { iters: c.iterations } : {}),
     ...(c.batchSize !== undefined ? { batch: c.batchSize } : {}),
     ...(c.rounding !== undefined ? { rounding: c.rounding } : {}),
     ...(c.mixing !== undefined ? { mixing: c.mixing } : {}),
     ...(c.regularize !== undefined ? { ar: c.regularize } : {}),
+    ...(c.arWeighting !== undefined ? { arWeighting: c.arWeighting } : {}),
     ...(c.reconstruction !== undefined ? { granularity: c.reconstruction } : {}),
     ...(c.weightLr !== undefined ? { lrWeights: c.weightLr } : {}),
     ...(c.activationLr !== undefined ? { lrAct: c.activationLr } : {}),
@@ -289,6 +306,19 @@ export async function quantize(source: ModelSource, config: QuantizeConfig): Pro
   } finally {
     await replicas?.close();
   }
+  let biasCorrection: BiasCorrectionReport | null = null;
+  try {
+    if (settings.biasCorrection) {
+      // fitted on the first calibration images; kept only if it lowers the output error on the next ones (the same ones when there are no others)
+      const images = biasCorrectionImages(q.net, rows.size);
+      const check = rows.size > images ? { from: images, count: Math.min(images, rows.size - images) } : { from: 0, count: images };
+      biasCorrection = correctBias(q, () => rowBatches(rows, memory.statsBatch, images), { validation: () => rowBatches(rows, memory.statsBatch, check.count, check.from) });
+    }
+  } catch (e) {
+    q.dispose();
+    if (loaded.owned) disposeNetwork(loaded.net);
+    throw e;
+  }
   const agreement = topOneAgreement(q.net, rows, q.forwardOptions(evalContext(new Rng(0))), memory.agreementBatch);
   const heldOutAgreement = held ? topOneAgreement(q.net, held, q.forwardOptions(evalContext(new Rng(0))), memory.agreementBatch) : null;
   const model = QuantizedModel.fromQuantizedNetwork(q, loaded.format);
@@ -306,6 +336,7 @@ export async function quantize(source: ModelSource, config: QuantizeConfig): Pro
     weightGrid: settings.weightGrid,
     estimator: settings.estimator,
     keep8bit: settings.keep8bit,
+    biasCorrection,
     calibImages: rows.size,
     calibrationAgreement: agreement,
     heldOutAgreement,

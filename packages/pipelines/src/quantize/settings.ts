@@ -1,6 +1,6 @@
 import { LowbitError } from '@lowbit/core';
 import type { BitPolicy } from '@lowbit/nn';
-import { grid, type RangeEstimator } from '@lowbit/quantizers';
+import { grid, type RangeEstimator, WEIGHT_GRIDS, type WeightGrid } from '@lowbit/quantizers';
 import type { MethodOverrides, OptionNames } from '../ptq/methods.js';
 
 /**
@@ -13,13 +13,15 @@ export interface PtqSettings extends MethodOverrides {
   wBits: number;
   aBits: number;
   weightGranularity: 'channel' | 'tensor';
-  /** Weight grid: symmetric signed, or asymmetric with a zero point per channel (MSE over both ends). */
-  weightGrid: 'symmetric' | 'asymmetric';
+  /** Weight grid: symmetric signed, asymmetric with a zero point per channel (MSE over both ends), or auto (asymmetric below 8 bits). */
+  weightGrid: WeightGrid;
   estimator: RangeEstimator;
   keep8bit: Array<'first' | 'last'>;
   seed: number;
   /** Per-layer bits that override wBits/aBits/keep8bit for the layers they name. */
   policy?: BitPolicy;
+  /** Empirical bias correction after the method (see `correctBias` in @lowbit/quantizers). */
+  biasCorrection?: boolean;
   /** Working-set budget of one batched pass on the backend, MB (default 1024): sizes every micro-batch. */
   memoryMB?: number;
   /** Float-target cache budget in JS memory, MB (default 2048; over it the targets are recomputed per batch). */
@@ -43,11 +45,12 @@ export function validateSettings(s: PtqSettings, names: OptionNames = 'config'):
     }
   }
   if (s.weightGranularity !== 'channel' && s.weightGranularity !== 'tensor') throw new LowbitError(code, `${label('granularity', '--granularity')} must be channel or tensor, got '${s.weightGranularity}'`);
-  if (s.weightGrid !== 'symmetric' && s.weightGrid !== 'asymmetric') throw new LowbitError(code, `${label('weightGrid', '--weight-grid')} must be symmetric or asymmetric, got '${s.weightGrid}'`);
+  if (!WEIGHT_GRIDS.includes(s.weightGrid)) throw new LowbitError(code, `${label('weightGrid', '--weight-grid')} must be one of ${WEIGHT_GRIDS.join(', ')}, got '${s.weightGrid}'`);
   if (!ESTIMATORS.includes(s.estimator)) throw new LowbitError(code, `${label('estimator', '--estimator')} must be one of ${ESTIMATORS.join(', ')}, got '${s.estimator}'`);
   if (!Array.isArray(s.keep8bit) || s.keep8bit.some((k) => k !== 'first' && k !== 'last')) {
     throw new LowbitError(code, `${label('keep8bit', '--keep-8bit')} takes 'first', 'last', both or none, got ${JSON.stringify(s.keep8bit)}`);
   }
+  if (s.biasCorrection !== undefined && typeof s.biasCorrection !== 'boolean') throw new LowbitError(code, `${label('biasCorrection', '--bias-correction')} must be ${names === 'flags' ? 'on or off' : 'true or false'}, got ${JSON.stringify(s.biasCorrection)}`);
   if (!(Number.isInteger(s.seed) && s.seed >= 0)) throw new LowbitError(code, `${label('seed', '--seed')} must be an integer ≥ 0, got ${s.seed}`);
   for (const [field, flag, v, min] of [
     ['memoryMB', '--memory-mb', s.memoryMB, 1],

@@ -1,0 +1,37 @@
+import type * as tf from '@tensorflow/tfjs-core';
+import { type Network, quantizableLayers } from '@lowbit/nn';
+import type { CalibrationRows } from './calibration-data.js';
+
+/** Multiply-accumulates the bias-correction passes may cost per run (about 2 s at 30 GFLOP/s). */
+export const BIAS_CORRECTION_WORK_MACS = 3e10;
+const MIN_IMAGES = 32;
+const MAX_IMAGES = 256;
+
+/**
+ * Calibration images for bias correction: as many as {@link BIAS_CORRECTION_WORK_MACS} allows for
+ * its passes (one per quantized layer, each up to that layer: the sum of the layers' prefix MACs
+ * per image), between 32 and 256 (a channel mean over 32 images of 7×7 positions averages 1,568 values), never more than there are.
+ */
+export function biasCorrectionImages(net: Network, available: number): number {
+  let prefix = 0;
+  let perImage = 0;
+  for (const l of quantizableLayers(net)) {
+    prefix += l.macs;
+    perImage += prefix;
+  }
+  const byWork = perImage > 0 ? Math.floor(BIAS_CORRECTION_WORK_MACS / perImage) : MAX_IMAGES;
+  return Math.min(available, Math.max(MIN_IMAGES, Math.min(MAX_IMAGES, byWork)));
+}
+
+/** `limit` calibration images from index `start` in batches of `batchSize`, each disposed once consumed. */
+export function* rowBatches(rows: CalibrationRows, batchSize: number, limit: number, start = 0): Generator<tf.Tensor> {
+  const end = Math.min(start + limit, rows.size);
+  for (let from = start; from < end; from += batchSize) {
+    const x = rows.batch(Int32Array.from({ length: Math.min(batchSize, end - from) }, (_, i) => from + i));
+    try {
+      yield x;
+    } finally {
+      x.dispose();
+    }
+  }
+}

@@ -1,0 +1,194 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { evalContext, LowbitError, Rng } from '@lowbit/core';
+import { type ForwardOptions, forward, type Network, quantizableLayers } from '@lowbit/nn';
+import type { StepContext } from '@lowbit/core';
+
+/**
+ * What bias correction needs of a quantized network: the network whose biases move, which of its
+ * layers are quantized, and the forward hooks that run it quantized. A {@link QuantizedNetwork}
+ * is one; so is a hardened model (weights already on their grids, an identity weight hook).
+ */
+export interface BiasCorrectable {
+  net: Network;
+  layers: { has(name: string): boolean };
+  forwardOptions(ctx: StepContext): Pick<ForwardOptions, 'weight' | 'activation'>;
+}
+
+export interface BiasCorrectionOptions {
+  /**
+   * The float network to match, with the same node names (BN folded as `q.net` is). Default:
+   * `q.net` itself without its weight quantizers and with the biases it had before the call —
+   * right for a {@link QuantizedNetwork}, whose kernels stay float; a hardened model needs it.
+   */
+  reference?: Network;
+  /**
+   * Which network the corrected layers should match on average: `quantized` (default) runs the
+   * activation quantizers too, as the quantized network is evaluated; `float` corrects for the
+   * weights alone (what a stock TF.js export computes).
+   */
+  activations?: 'quantized' | 'float';
+  /**
+   * Keep the correction only where it helps (default `true`): the relative squared error of the
+   * network's output against the float network's, on `validation` images (default: the same
+   * images), is measured before and after, and the original biases come back when it did not drop.
+   * Mean matching is not always a gain: with large quantization noise the channel means it fixes
+   * can be what a later ReLU relied on.
+   */
+  onlyIfBetter?: boolean;
+  /** Images for that check (given afresh on each call, caller-owned); default the correction's own. */
+  validation?: () => Iterable<tf.Tensor>;
+}
+
+export interface BiasCorrectionReport {
+  /** Layers whose bias was corrected, in network order. */
+  layers: string[];
+  /** Quantized layers left alone because they have no bias. */
+  skipped: string[];
+  /** Largest |shift| of a channel mean, relative to the RMS of that layer's float output. */
+  maxRelativeShift: number;
+  images: number;
+  /** Relative squared error of the output against the float network's, before and after (null when not checked). */
+  outputError: { before: number; after: number } | null;
+  /** Whether the corrected biases were kept (false: the check found no gain and restored them). */
+  kept: boolean;
+  seconds: number;
+}
+
+/** Per-channel sums of a layer output over the batch and spatial positions, and their count. */
+function channelSums(y: tf.Tensor): tf.Tensor1D {
+  return tf.sum(y, Array.from({ length: y.rank - 1 }, (_, i) => i)) as tf.Tensor1D;
+}
+
+/**
+ * Empirical bias correction (Nagel et al. 2019; AIMET's "bias correction"): quantizing weights
+ * shifts the mean of every output channel of a layer, and through a deep network these shifts
+ * add up. Layer by layer in network order, this runs the calibration images through the float
+ * network and through the quantized one (its earlier layers already corrected), and subtracts
+ * from each quantized layer's bias the difference of the two channel means. The weights and
+ * their grids are unchanged; only the float biases of `q.net` move.
+ *
+ * `batches` gives the calibration images afresh on every call (the run makes one float pass and
+ * one quantized pass per layer, each only up to that layer's block); the caller owns them.
+ *
+ * @example
+ * const q = quantizeNetwork(net, calib, { wBits: 2, aBits: 4, weightGrid: 'asymmetric' });
+ * correctBias(q, () => calib);
+ */
+export function correctBias(q: BiasCorrectable, batches: () => Iterable<tf.Tensor>, o: BiasCorrectionOptions = {}): BiasCorrectionReport {
+  const t0 = performance.now();
+  const mode = o.activations ?? 'quantized';
+  if (mode !== 'quantized' && mode !== 'float') throw new LowbitError('E_CONFIG', `bias correction: activations must be quantized or float, got '${String(mode)}'`);
+  const net = q.net;
+  const layers = quantizableLayers(net).filter((l) => q.layers.has(l.spec.name));
+  const corrected = layers.filter((l) => net.params[l.spec.name]?.['bias']);
+  const skipped = layers.filter((l) => !net.params[l.spec.name]?.['bias']).map((l) => l.spec.name);
+  const names = corrected.map((l) => l.spec.name);
+  const reference = o.reference;
+  if (reference) {
+    const missing = names.filter((n) => !reference.params[n]?.['bias']);
+    if (missing.length) throw new LowbitError('E_CONFIG', `bias correction: the reference network lacks the biased layer(s) ${missing.slice(0, 5).join(', ')}`);
+  }
+  // the float network: the same kernels without their quantizers, the biases as they were
+  const original = new Map(names.map((n) => [n, tf.clone(net.params[n]!['bias']!)]));
+  const floatParams = (spec: { name: string }, p: Record<string, tf.Tensor>) => {
+    const b = original.get(spec.name);
+    return b ? { ...p, bias: b } : p;
+  };
+  const report: BiasCorrectionReport = { layers: names, skipped, maxRelativeShift: 0, images: 0, outputError: null, kept: true, seconds: 0 };
+  const check = o.onlyIfBetter ?? true;
+  const ctx = evalContext(new Rng(0));
+  // relative squared error of the quantized output against the float output, with the biases as they are (or the original ones)
+  const outputError = (withOriginal: boolean): number => {
+    const hooks = q.forwardOptions(ctx);
+    let num = 0;
+    let den = 0;
+    for (const x of (o.validation ?? batches)()) {
+      const [a, b] = tf.tidy(() => {
+        const f = reference ? forward(reference, x).output : forward(net, x, { params: floatParams }).output;
+        const y = forward(net, x, {
+          ...(hooks.weight ? { weight: hooks.weight } : {}),
+          ...(hooks.activation && mode === 'quantized' ? { activation: hooks.activation } : {}),
+          ...(withOriginal ? { params: floatParams } : {}),
+        }).output;
+        return [tf.sum(tf.squaredDifference(y, f)).dataSync()[0]!, tf.sum(tf.square(f)).dataSync()[0]!];
+      });
+      num += a!;
+      den += b!;
+    }
+    return den > 0 ? num / den : num;
+  };
+  try {
+    // float channel means and mean squares of every corrected layer, in one pass
+    const floatSum = new Map<string, tf.Tensor1D>();
+    const floatSq = new Map<string, number>();
+    const positions = new Map<string, number>();
+    let images = 0;
+    for (const x of batches()) {
+      images += x.shape[0]!;
+      tf.tidy(() => {
+        const r = reference ? forward(reference, x, { tapNodes: names }) : forward(net, x, { params: floatParams, tapNodes: names });
+        for (const n of names) {
+          const y = r.nodes.get(n)!;
+          positions.set(n, (positions.get(n) ?? 0) + y.size / y.shape[y.rank - 1]!);
+          floatSq.set(n, (floatSq.get(n) ?? 0) + tf.sum(tf.square(y)).dataSync()[0]!);
+          const s = channelSums(y);
+          const prev = floatSum.get(n);
+          floatSum.set(n, tf.keep(prev ? tf.add(prev, s) : s) as tf.Tensor1D);
+          prev?.dispose();
+        }
+      });
+    }
+    if (images === 0) throw new LowbitError('E_CALIB', 'bias correction needs at least one calibration batch');
+    report.images = images;
+    const before = check ? outputError(true) : 0;
+    for (const l of corrected) {
+      const n = l.spec.name;
+      const hooks = q.forwardOptions(ctx);
+      const quantAct = hooks.activation ?? ((_: string, v: tf.Tensor) => v);
+      let sum: tf.Tensor1D | null = null;
+      for (const x of batches()) {
+        const s = tf.tidy(() => {
+          // the layer's own output before any activation quantizer that may sit on it
+          let raw: tf.Tensor | null = null;
+          const r = forward(net, x, {
+            ...(hooks.weight ? { weight: hooks.weight } : {}),
+            activation: (site, v) => {
+              if (site === n) raw = v;
+              return mode === 'quantized' ? quantAct(site, v) : v;
+            },
+            tapNodes: [n],
+            toBlock: l.block,
+          });
+          return channelSums(raw ?? r.nodes.get(n)!);
+        });
+        const prev: tf.Tensor1D | null = sum;
+        sum = prev ? (tf.tidy(() => tf.add(prev, s)) as tf.Tensor1D) : s;
+        if (prev) {
+          prev.dispose();
+          s.dispose();
+        }
+      }
+      const count = positions.get(n)!;
+      const shift = tf.tidy(() => tf.div(tf.sub(sum!, floatSum.get(n)!), count));
+      sum!.dispose();
+      const rms = Math.sqrt(floatSq.get(n)! / (count * floatSum.get(n)!.size));
+      const maxShift = tf.tidy(() => tf.max(tf.abs(shift)).dataSync()[0]!);
+      if (rms > 0) report.maxRelativeShift = Math.max(report.maxRelativeShift, maxShift / rms);
+      const bias = net.params[n]!['bias']! as tf.Variable;
+      tf.tidy(() => bias.assign(tf.sub(bias, shift)));
+      shift.dispose();
+    }
+    for (const s of floatSum.values()) s.dispose();
+    if (check) {
+      report.outputError = { before, after: outputError(false) };
+      if (!(report.outputError.after < before)) {
+        report.kept = false;
+        for (const n of names) (net.params[n]!['bias'] as tf.Variable).assign(original.get(n)!);
+      }
+    }
+  } finally {
+    for (const b of original.values()) b.dispose();
+  }
+  report.seconds = (performance.now() - t0) / 1000;
+  return report;
+}
