@@ -54,7 +54,7 @@ export interface BiasCorrectionReport {
   seconds: number;
 }
 
-/** Per-channel sums of a layer output over the batch and spatial positions, and their count. */
+/** Per-channel sums of a layer output over the batch and spatial positions. */
 function channelSums(y: tf.Tensor): tf.Tensor1D {
   return tf.sum(y, Array.from({ length: y.rank - 1 }, (_, i) => i)) as tf.Tensor1D;
 }
@@ -97,8 +97,8 @@ export function correctBias(q: BiasCorrectable, batches: () => Iterable<tf.Tenso
   const report: BiasCorrectionReport = { layers: names, skipped, maxRelativeShift: 0, images: 0, outputError: null, kept: true, seconds: 0 };
   const check = o.onlyIfBetter ?? true;
   const ctx = evalContext(new Rng(0));
-  // relative squared error of the quantized output against the float output, with the biases as they are (or the original ones)
-  const outputError = (withOriginal: boolean): number => {
+  // relative squared error of the quantized output against the float output, with the biases as they are now
+  const outputError = (): number => {
     const hooks = q.forwardOptions(ctx);
     let num = 0;
     let den = 0;
@@ -108,7 +108,6 @@ export function correctBias(q: BiasCorrectable, batches: () => Iterable<tf.Tenso
         const y = forward(net, x, {
           ...(hooks.weight ? { weight: hooks.weight } : {}),
           ...(hooks.activation && mode === 'quantized' ? { activation: hooks.activation } : {}),
-          ...(withOriginal ? { params: floatParams } : {}),
         }).output;
         return [tf.sum(tf.squaredDifference(y, f)).dataSync()[0]!, tf.sum(tf.square(f)).dataSync()[0]!];
       });
@@ -140,7 +139,8 @@ export function correctBias(q: BiasCorrectable, batches: () => Iterable<tf.Tenso
     }
     if (images === 0) throw new LowbitError('E_CALIB', 'bias correction needs at least one calibration batch');
     report.images = images;
-    const before = check ? outputError(true) : 0;
+    // measured before any bias moves
+    const before = check ? outputError() : 0;
     for (const l of corrected) {
       const n = l.spec.name;
       const hooks = q.forwardOptions(ctx);
@@ -180,7 +180,7 @@ export function correctBias(q: BiasCorrectable, batches: () => Iterable<tf.Tenso
     }
     for (const s of floatSum.values()) s.dispose();
     if (check) {
-      report.outputError = { before, after: outputError(false) };
+      report.outputError = { before, after: outputError() };
       if (!(report.outputError.after < before)) {
         report.kept = false;
         for (const n of names) (net.params[n]!['bias'] as tf.Variable).assign(original.get(n)!);

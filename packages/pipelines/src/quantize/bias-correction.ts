@@ -23,7 +23,7 @@ export function biasCorrectionImages(net: Network, available: number): number {
   return Math.min(available, Math.max(MIN_IMAGES, Math.min(MAX_IMAGES, byWork)));
 }
 
-/** `limit` calibration images from index `start` in batches of `batchSize`, each disposed once consumed. */
+/** `limit` calibration images from index `start` in batches of `batchSize`, each disposed once consumed (statistics and bias-correction passes). */
 export function* rowBatches(rows: CalibrationRows, batchSize: number, limit: number, start = 0): Generator<tf.Tensor> {
   const end = Math.min(start + limit, rows.size);
   for (let from = start; from < end; from += batchSize) {

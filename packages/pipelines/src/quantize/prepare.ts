@@ -4,6 +4,7 @@ import { checkPassFits, DEFAULT_PASS_BUDGET_BYTES, microBatchSize, quantizableLa
 import type { CalibrationSource, ReconstructionConfig } from '@lowbit/nwq-reconstruct';
 import { prepareQuantized, type QuantizedNetwork } from '@lowbit/quantizers';
 import { type MethodPlan, mixerFor, type OptionNames, planMethod, weightQuantizerFor } from '../ptq/methods.js';
+import { rowBatches } from './bias-correction.js';
 import type { CalibrationRows } from './calibration-data.js';
 import type { PtqSettings } from './settings.js';
 import { type IterationSchedule, scaledIterations } from './speed.js';
@@ -108,16 +109,7 @@ export function prepareRun(
   let memory: MemoryPlan;
   try {
     memory = memoryPlan(q.net, s, plan.config ? Math.min(plan.config.batchSize, rows.size) : null, names);
-    const stats = function* () {
-      for (const x of rows.batches(memory.statsBatch)) {
-        try {
-          yield x;
-        } finally {
-          x.dispose();
-        }
-      }
-    };
-    q.calibrate(stats());
+    q.calibrate(rowBatches(rows, memory.statsBatch, rows.size));
   } catch (e) {
     q.dispose();
     throw e;

@@ -163,7 +163,7 @@ export interface QuantizeResult {
   report: QuantizeReport;
 }
 
-/** Bias correction by default (chosen by measurement: docs/benchmarks.md "Bias correction"). */
+/** Bias correction by default (chosen by measurement: docs/benchmarks.md "Bias correction, and NWQ on both grids, on the foreign models"). */
 export const DEFAULT_BIAS_CORRECTION = true;
 
 /** The default weight grid (chosen by measurement: docs/benchmarks.md "Weight grids"). */
@@ -253,6 +253,7 @@ export async function quantize(source: ModelSource, config: QuantizeConfig): Pro
   const threads = rc ? Math.min(threadsWanted, rc.batchSize, rows.size) : 1;
   let replicas: QuantizeReplicas | null = null;
   let recon = { seconds: 0, units: 0 };
+  let biasCorrection: BiasCorrectionReport | null = null;
   try {
     if (rc) {
       if (threads > 1) {
@@ -299,15 +300,6 @@ export async function quantize(source: ModelSource, config: QuantizeConfig): Pro
       recon = { seconds: r.seconds, units: r.units.length };
       notes.push(...r.notes);
     }
-  } catch (e) {
-    q.dispose();
-    if (loaded.owned) disposeNetwork(loaded.net);
-    throw e;
-  } finally {
-    await replicas?.close();
-  }
-  let biasCorrection: BiasCorrectionReport | null = null;
-  try {
     if (settings.biasCorrection) {
       // fitted on the first calibration images; kept only if it lowers the output error on the next ones (the same ones when there are no others)
       const images = biasCorrectionImages(q.net, rows.size);
@@ -318,6 +310,8 @@ export async function quantize(source: ModelSource, config: QuantizeConfig): Pro
     q.dispose();
     if (loaded.owned) disposeNetwork(loaded.net);
     throw e;
+  } finally {
+    await replicas?.close();
   }
   const agreement = topOneAgreement(q.net, rows, q.forwardOptions(evalContext(new Rng(0))), memory.agreementBatch);
   const heldOutAgreement = held ? topOneAgreement(q.net, held, q.forwardOptions(evalContext(new Rng(0))), memory.agreementBatch) : null;
