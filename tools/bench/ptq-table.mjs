@@ -7,11 +7,14 @@
 //          [--methods rtn,adaround,brecq,qdrop,nwq] [--ablations] [--ablation-settings w2a4] [--jobs 2] [--iters N] [--render-only]
 //          (`--methods none` runs only the ablations; they run at --ablation-settings, default all --settings)
 //          [--results docs/ptq-results.json] [--doc docs/benchmarks.md]
-//          [--weight-grid asymmetric] (every run on that grid; its rows are named '<method>, asymmetric grid')
+//          [--weight-grid asymmetric|symmetric|auto] (every run on that grid; its rows are named '<method>, <grid> grid';
+//            without it the runs take the CLI's default grid and the rows are named '<method>')
+//          [--section NAME] (render into the markers <!-- ptq-NAME:start … --> / <!-- ptq-NAME:end --> instead of the main PTQ table)
 //          [--extra '--bias-correction off' --suffix 'no bias correction'] (more flags for every run; rows named '<method>, <suffix>')
 //          [--threads N] (passed to every run; with --jobs 2 on 2 cores, --threads 1 keeps them apart)
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { option, replaceSection, writeJson } from './lib.mjs';
 
@@ -24,12 +27,13 @@ const methods = opt('--methods', 'rtn,adaround,brecq,qdrop,nwq').split(',').filt
 const ablationSettings = opt('--ablation-settings', settings.join(',')).split(',');
 const jobs = Number(opt('--jobs', '2'));
 const iters = opt('--iters', undefined);
-const grid = opt('--weight-grid', 'symmetric');
+const grid = opt('--weight-grid', undefined);
 const threads = opt('--threads', undefined);
-const gridExtra = grid === 'symmetric' ? [] : ['--weight-grid', grid];
+const gridExtra = grid ? ['--weight-grid', grid] : [];
 const extra = (opt('--extra', '') ?? '').split(/\s+/).filter(Boolean);
 const suffix = opt('--suffix', extra.length ? extra.join(' ') : '');
-const gridName = (n) => [n, ...(grid === 'symmetric' ? [] : [`${grid} grid`]), ...(suffix ? [suffix] : [])].join(', ');
+const gridName = (n) => [n, ...(grid ? [`${grid} grid`] : []), ...(suffix ? [suffix] : [])].join(', ');
+const section = opt('--section', undefined);
 const resultsPath = opt('--results', `${root}docs/ptq-results.json`);
 const docPath = opt('--doc', `${root}docs/benchmarks.md`);
 
@@ -93,6 +97,8 @@ await Promise.all(workers);
 const pct = (x) => `${(100 * x).toFixed(2)}`;
 const md = [];
 // every model and method in the results file, not only this run's: the table is the whole record
+// a model.json path shows as its directory's name (tools/foreign/models/foreign-mbv2/model.json → foreign-mbv2)
+const display = (m) => (m.endsWith('/model.json') ? m.split('/').at(-2) : m);
 const allModels = [...new Set(['resnet-fm', 'mbv2-fm', ...results.map((r) => r.model)])];
 for (const model of allModels) {
   const rows = results.filter((r) => r.model === model);
@@ -100,7 +106,7 @@ for (const model of allModels) {
   const fp = rows[0].report.fp32Accuracy;
   // columns: every setting this model has results for (not only this run's --settings)
   const cols = ['w4a4', 'w2a4', 'w3a3', 'w2a2', ...new Set(rows.map((r) => r.setting))].filter((s, i, all) => all.indexOf(s) === i && rows.some((r) => r.setting === s));
-  md.push(`### ${model} (FP32 ${pct(fp)}%): test top-1 %, first/last layer 8-bit, 1,024 calibration images`);
+  md.push(`### ${display(model)} (FP32 ${pct(fp)}%): test top-1 %, first/last layer 8-bit, 1,024 calibration images`);
   md.push('');
   md.push(`| method | ${cols.map((s) => s.toUpperCase()).join(' | ')} | iterations | wall time (s) per setting |`);
   md.push(`|---|${cols.map(() => '---').join('|')}|---|---|`);
@@ -126,17 +132,18 @@ for (const model of allModels) {
   const fp = rows[0].report.fp32Accuracy;
   const data = rows.map((r) => ({ setting: r.setting.toUpperCase(), method: r.name, accuracy: 100 * r.report.quantizedAccuracy }));
   for (const s of order) if (rows.some((r) => r.setting === s)) data.push({ setting: s.toUpperCase(), method: 'FP32', accuracy: 100 * fp });
-  const slug = model.replace(/[^\w.-]+/g, '_');
+  const slug = display(model).replace(/[^\w.-]+/g, '_');
   await writeChart(`${root}docs/plots/ptq-${slug}`, {
-    title: `${model}: PTQ test top-1 by method (first/last 8-bit)`,
+    title: `${display(model)}: PTQ test top-1 by method (first/last 8-bit)`,
     data,
     x: { field: 'setting', title: 'bit-widths', type: 'ordinal', sort: order.map((o) => o.toUpperCase()) },
     y: { field: 'accuracy', title: 'test top-1 (%)' },
     color: 'method',
   });
-  md.push(`![${model} PTQ accuracy by method and bit-width](plots/ptq-${slug}.png)`);
+  md.push(`![${display(model)} PTQ accuracy by method and bit-width](plots/ptq-${slug}.png)`);
   md.push('');
 }
-md.push("Produced by `node tools/bench/ptq-table.mjs` (one `lowbit ptq --json` process per cell; a rerun skips finished cells); every run's exact command and full report are in `docs/ptq-results.json`; the plots are `docs/plots/ptq-<model>.svg|png`.");
-replaceSection(docPath, '<!-- ptq:start (generated by tools/bench/ptq-table.mjs) -->', '<!-- ptq:end -->', md.join('\n'), 'Post-training quantization');
+md.push(`Produced by \`node tools/bench/ptq-table.mjs\` (one \`lowbit ptq --json\` process per cell; a rerun skips finished cells); every run's exact command and full report are in \`${relative(root, resultsPath)}\`; the plots are \`docs/plots/ptq-<model>.svg|png\`.`);
+const tag = section ? `ptq-${section}` : 'ptq';
+replaceSection(docPath, `<!-- ${tag}:start (generated by tools/bench/ptq-table.mjs) -->`, `<!-- ${tag}:end -->`, md.join('\n'), section ? undefined : 'Post-training quantization');
 console.log(md.join('\n'));

@@ -1,4 +1,4 @@
-export { initBackend } from './backend.js';
+export { initBackend, TFJS_WASM_FILES } from './backend.js';
 export type { BackendInfo, BackendName, InitBackendOptions } from './backend.js';
 export { registerGradients, lowbitGradConfigs } from './gradients/register.js';
 export { conv2dGradConfig } from './gradients/conv2d-grad.js';

@@ -7,7 +7,7 @@ import { type LabeledSet, makeLabeledSet } from './labeled-set.js';
 /** Where Debian's `dataset-fashion-mnist` package installs the data. */
 export const DEFAULT_FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
 
-export const FASHION_MNIST_CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'] as const;
+export { FASHION_MNIST_CLASSES } from './classes.js';
 
 const FILES = {
   train: ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte'],

@@ -1,5 +1,5 @@
-import { gunzipSync, gzipSync } from 'node:zlib';
 import { LowbitError } from '@lowbit/core';
+import { gunzipSync, gzipSync } from '#platform';
 
 /** An IDX array (the MNIST file format): unsigned bytes with a shape. */
 export interface IdxArray {
@@ -18,8 +18,9 @@ export function parseIdx(bytes: Uint8Array, source: string): IdxArray {
   let raw = bytes;
   if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
     try {
-      raw = gunzipSync(bytes);
+      raw = gunzipSync(bytes, source);
     } catch (e) {
+      if (e instanceof LowbitError) throw e;
       throw new LowbitError('E_IDX', `${source}: corrupt gzip data (${(e as Error).message})`);
     }
   }
@@ -63,7 +64,7 @@ export function encodeIdx(arr: IdxArray, gzip = true): Uint8Array {
     view.setUint32(4 + 4 * i, d, false);
   });
   out.set(arr.data, 4 + 4 * rank);
-  return gzip ? new Uint8Array(gzipSync(out, { level: 9 })) : out;
+  return gzip ? new Uint8Array(gzipSync(out)) : out;
 }
 
 function hex(b: number): string {

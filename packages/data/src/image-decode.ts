@@ -1,6 +1,4 @@
-import { LowbitError } from '@lowbit/core';
-import jpeg from 'jpeg-js';
-import { PNG } from 'pngjs';
+import { decodeImagePlatform, decodeImageSync } from '#platform';
 
 /** A decoded image: RGBA bytes, row-major. */
 export interface RgbaImage {
@@ -9,23 +7,28 @@ export interface RgbaImage {
   data: Uint8Array;
 }
 
-/** Decodes PNG or JPEG bytes (detected by signature); errors name `source`. */
+/**
+ * Decodes PNG or JPEG bytes (detected by signature); errors name `source`. Synchronous, so Node
+ * only (pngjs / jpeg-js); in a browser use {@link decodeImageAsync}, which asks the platform.
+ */
 export function decodeImage(bytes: Uint8Array, source: string): RgbaImage {
-  const isPng = bytes.length > 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47;
-  const isJpeg = bytes.length > 3 && bytes[0] === 0xff && bytes[1] === 0xd8;
-  try {
-    if (isPng) {
-      const png = PNG.sync.read(Buffer.from(bytes));
-      return { width: png.width, height: png.height, data: new Uint8Array(png.data) };
-    }
-    if (isJpeg) {
-      const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxMemoryUsageInMB: 512 });
-      return { width: img.width, height: img.height, data: img.data };
-    }
-  } catch (e) {
-    throw new LowbitError('E_IMAGE', `${source}: cannot decode image (${(e as Error).message})`);
-  }
-  throw new LowbitError('E_IMAGE', `${source}: not a PNG or JPEG file (unrecognised signature)`);
+  return decodeImageSync(bytes, source);
+}
+
+/** Which of the two formats `bytes` hold, by signature (null: neither). */
+export function imageFormat(bytes: Uint8Array): 'png' | 'jpeg' | null {
+  if (bytes.length > 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47) return 'png';
+  if (bytes.length > 3 && bytes[0] === 0xff && bytes[1] === 0xd8) return 'jpeg';
+  return null;
+}
+
+/**
+ * Decodes PNG or JPEG bytes (or a `Blob`/`File` in a browser) to RGBA wherever lowbit runs: in Node
+ * with pngjs / jpeg-js (the same pixels as {@link decodeImage}), in a browser or worker with the
+ * platform's decoder (`createImageBitmap` + `OffscreenCanvas`, no colour-space conversion). Errors name `source`.
+ */
+export function decodeImageAsync(input: Uint8Array | Blob, source: string): Promise<RgbaImage> {
+  return decodeImagePlatform(input, source);
 }
 
 /** Order of the three channels of a colour image: `rgb` (tfjs, Keras) or `bgr` (OpenCV, Caffe-style models). */

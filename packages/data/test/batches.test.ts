@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, Rng } from '@lowbit/core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { augmentImage, batchCount, batches, calibrationIndices, makeBatch, makeLabeledSet } from '../src/index.js';
+import { augmentImage, batchCount, batches, calibrationIndices, makeBatch, makeLabeledSet } from '../src/index.node.js';
 
 beforeAll(() => initBackend({ backend: 'wasm', fallback: false }));
 

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { bundledCalibrationSet, bundledTestSet, DEFAULT_FASHION_MNIST_DIR, loadFashionMnist } from '../src/index.js';
+import { bundledCalibrationSet, bundledTestSet, DEFAULT_FASHION_MNIST_DIR, loadFashionMnist } from '../src/index.node.js';
 
 describe('bundled Fashion-MNIST subsets', () => {
   it('the test set has 10,000 28×28 images, 1,000 per class', () => {

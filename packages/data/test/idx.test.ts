@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { LowbitError } from '@lowbit/core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { encodeIdx, loadFashionMnist, parseIdx, readIdxPair } from '../src/index.js';
+import { encodeIdx, loadFashionMnist, parseIdx, readIdxPair } from '../src/index.node.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lowbit-idx-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

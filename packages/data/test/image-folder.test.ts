@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readImageFolder } from '../src/index.js';
+import { readImageFolder } from '../src/index.node.js';
 
 const root = mkdtempSync(join(tmpdir(), 'lowbit-img-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

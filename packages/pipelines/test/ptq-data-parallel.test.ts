@@ -7,7 +7,8 @@ import { loadReference } from '@lowbit/models/node';
 import { analyze, disposeNetwork, encodeNetwork, forward, type Network } from '@lowbit/nn';
 import * as tf from '@tensorflow/tfjs-core';
 import { calibrationRows, type CalibrationRows, prepareRun, type PtqSettings, readCalibration } from '../src/index.js';
-import { exchangeSize, startQuantizeReplicas } from '../src/quantize/replicas.js';
+import { exchangeSize } from '../src/quantize/replica-types.js';
+import { startQuantizeReplicas } from '../src/quantize/replicas.js';
 
 // The workers load the built replica module (nx builds before testing) without vitest's source condition.
 const module = new URL('../dist/quantize/replica.js', import.meta.url);

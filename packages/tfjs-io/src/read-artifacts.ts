@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { LowbitError } from '@lowbit/core';
 
@@ -15,77 +13,13 @@ export interface TfjsArtifacts {
 
 const BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2 };
 
-function entryBytes(e: tf.io.WeightsManifestEntry): number {
+/** Bytes of one manifest entry as stored (its quantized dtype if any). */
+export function entryBytes(e: tf.io.WeightsManifestEntry): number {
   const n = e.shape.reduce((a, b) => a * b, 1);
   const dt = e.quantization?.dtype ?? e.dtype;
   const b = BYTES[dt];
   if (b === undefined) throw new LowbitError('E_WEIGHTS', `weight '${e.name}' has unsupported dtype '${dt}'`);
   return n * b;
-}
-
-/**
- * Reads a TF.js `model.json` and its weight shards from disk. Every problem is a specific error
- * naming the file and field: unreadable or malformed JSON, an unknown format, a missing or short
- * shard, a manifest that does not match the bytes, non-finite weights.
- */
-export function readTfjsModel(path: string): TfjsArtifacts {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new LowbitError('E_NOT_FOUND', `cannot read model file '${path}': ${(e as Error).message}`);
-  }
-  let json: Record<string, unknown>;
-  try {
-    json = JSON.parse(text) as Record<string, unknown>;
-  } catch (e) {
-    throw new LowbitError('E_FORMAT', `${path}: not valid JSON (${(e as Error).message})`);
-  }
-  if (!json || typeof json !== 'object' || Array.isArray(json)) throw new LowbitError('E_FORMAT', `${path}: expected a JSON object`);
-  const topo = json['modelTopology'] as Record<string, unknown> | undefined;
-  let format = json['format'] as string | undefined;
-  if (format === undefined && topo) format = 'node' in topo ? 'graph-model' : 'layers-model';
-  if (format !== 'layers-model' && format !== 'graph-model') {
-    throw new LowbitError('E_FORMAT', `${path}: field 'format' must be 'layers-model' or 'graph-model', got ${JSON.stringify(json['format'])}`);
-  }
-  if (!topo || typeof topo !== 'object') throw new LowbitError('E_FORMAT', `${path}: field 'modelTopology' is missing`);
-  const manifest = json['weightsManifest'] as Array<{ paths: string[]; weights: tf.io.WeightsManifestEntry[] }> | undefined;
-  if (!Array.isArray(manifest)) throw new LowbitError('E_FORMAT', `${path}: field 'weightsManifest' must be a list of weight groups`);
-  const specs: tf.io.WeightsManifestEntry[] = [];
-  const buffers: Uint8Array[] = [];
-  manifest.forEach((group, gi) => {
-    if (!Array.isArray(group?.paths) || !Array.isArray(group?.weights)) {
-      throw new LowbitError('E_FORMAT', `${path}: field 'weightsManifest[${gi}]' needs 'paths' and 'weights' lists`);
-    }
-    const parts = group.paths.map((p) => {
-      const file = join(dirname(path), p);
-      try {
-        return new Uint8Array(readFileSync(file));
-      } catch (e) {
-        throw new LowbitError('E_WEIGHTS', `${path}: weight shard '${p}' (weightsManifest[${gi}]) cannot be read: ${(e as Error).message}`);
-      }
-    });
-    const total = parts.reduce((s, p) => s + p.length, 0);
-    const need = group.weights.reduce((s, e) => s + entryBytes(e), 0);
-    if (total !== need) {
-      throw new LowbitError('E_WEIGHTS', `${path}: weightsManifest[${gi}] shards (${group.paths.join(', ')}) hold ${total} bytes, the manifest needs ${need}`);
-    }
-    const buf = new Uint8Array(total);
-    let off = 0;
-    for (const p of parts) {
-      buf.set(p, off);
-      off += p.length;
-    }
-    buffers.push(buf);
-    specs.push(...group.weights);
-  });
-  const all = new Uint8Array(buffers.reduce((s, b) => s + b.length, 0));
-  let off = 0;
-  for (const b of buffers) {
-    all.set(b, off);
-    off += b.length;
-  }
-  return decodeArtifacts(path, json, format, specs, all);
 }
 
 /** The error message for a weight with a non-finite value. */

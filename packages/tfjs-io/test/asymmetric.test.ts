@@ -8,8 +8,8 @@ import { bundledTestSet, makeBatch, subset } from '@lowbit/data';
 import { disposeNetwork, forward, type Network } from '@lowbit/nn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { quantizedReference } from './quantized-fixture.js';
-import { codesOnGrid, exportGraphModel, exportLayersModel, exportPacked, type TfjsExport, writeTfjsExport } from '../src/index.js';
-import { packedHandler } from '../src/packed/index.js';
+import { codesOnGrid, exportGraphModel, exportLayersModel, exportPacked, type TfjsExport, writeTfjsExport } from '../src/index.node.js';
+import { packedHandler } from '../src/packed/index.node.js';
 import { stockGraph, stockLayers } from './stock-load.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lowbit-asym-'));

@@ -7,7 +7,7 @@ import { bundledTestSet, makeBatch, subset } from '@lowbit/data';
 import { loadReference } from '@lowbit/models/node';
 import { disposeNetwork, forward, type Network, type NodeSpec } from '@lowbit/nn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exportGraphModel, exportLayersModel, importTfjsModel, type LayerGrids, writeTfjsExport } from '../src/index.js';
+import { exportGraphModel, exportLayersModel, importTfjsModel, type LayerGrids, writeTfjsExport } from '../src/index.node.js';
 import { cnnGraph, squeezeGraph } from './graph-fixtures.js';
 import { allOpsNetwork } from './ir-fixtures.js';
 import { quantizedReference } from './quantized-fixture.js';

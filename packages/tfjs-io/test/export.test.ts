@@ -7,7 +7,7 @@ import { bundledTestSet, makeBatch, subset } from '@lowbit/data';
 import { disposeNetwork, forward } from '@lowbit/nn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { quantizedReference } from './quantized-fixture.js';
-import { exportGraphModel, exportLayersModel, writeTfjsExport } from '../src/index.js';
+import { exportGraphModel, exportLayersModel, writeTfjsExport } from '../src/index.node.js';
 import { stockGraph, stockLayers as stockLoad } from './stock-load.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lowbit-export-'));

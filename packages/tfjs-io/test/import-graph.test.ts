@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, Rng } from '@lowbit/core';
 import { disposeNetwork, forward, type Network, quantizableLayers } from '@lowbit/nn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exportGraphModel, exportLayersModel, importTfjsModel, writeTfjsExport } from '../src/index.js';
+import { exportGraphModel, exportLayersModel, importTfjsModel, writeTfjsExport } from '../src/index.node.js';
 import { cnnGraph, convertedOpsGraph, embeddingGraph, GraphBuilder, multiHeadGraph, onnxStyleGraph, segmenterGraph, squeezeGraph, upsampleGraph } from './graph-fixtures.js';
 import { stockGraph, stockLayers } from './stock-load.js';
 

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, Rng } from '@lowbit/core';
 import { analyze, disposeNetwork, forward, quantizableLayers } from '@lowbit/nn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exportLayersModel, importTfjsModel, writeTfjsExport } from '../src/index.js';
+import { exportLayersModel, importTfjsModel, writeTfjsExport } from '../src/index.node.js';
 import { stockLayers } from './stock-load.js';
 import { kitchenSink, randomizeBatchNorms, saveLayersModel } from './tfjs-fixtures.js';
 

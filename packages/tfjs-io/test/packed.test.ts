@@ -9,8 +9,8 @@ import { loadReference } from '@lowbit/models/node';
 import { createNetwork, disposeNetwork, forward, NetworkBuilder } from '@lowbit/nn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { quantizedCopy, quantizedReference } from './quantized-fixture.js';
-import { exportLayersModel, exportPacked, writeTfjsExport } from '../src/index.js';
-import { compactTopology, expandTopology, packBits, packedHandler, readPackedJson, unpackBits } from '../src/packed/index.js';
+import { exportLayersModel, exportPacked, writeTfjsExport } from '../src/index.node.js';
+import { compactTopology, expandTopology, packBits, packedHandler, readPackedJson, unpackBits } from '../src/packed/index.node.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lowbit-packed-'));
 beforeAll(() => initBackend({ backend: 'wasm', fallback: false }));

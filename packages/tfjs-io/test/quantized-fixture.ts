@@ -3,7 +3,7 @@ import { bundledCalibrationSet, makeBatch } from '@lowbit/data';
 import { loadReference } from '@lowbit/models/node';
 import { cloneNetwork, disposeNetwork, type Network } from '@lowbit/nn';
 import { dequantizeHardened, quantizeNetwork } from '@lowbit/quantizers';
-import type { LayerGrids } from '../src/index.js';
+import type { LayerGrids } from '../src/index.node.js';
 
 /**
  * A weight-quantized (RTN) copy of a BN-folded reference network and its grids — what `lowbit ptq`

@@ -7,7 +7,7 @@ import { initBackend, Rng } from '@lowbit/core';
 import { disposeNetwork, forward, quantizableLayers } from '@lowbit/nn';
 import { dequantizeHardened, quantizeNetwork } from '@lowbit/quantizers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exportGraphModel, importTfjsModel, type LayerGrids, writeTfjsExport } from '../src/index.js';
+import { exportGraphModel, importTfjsModel, type LayerGrids, writeTfjsExport } from '../src/index.node.js';
 import { stockGraph } from './stock-load.js';
 
 // Real models shipped with the tests (fixtures/human-models/README.md): import fidelity against

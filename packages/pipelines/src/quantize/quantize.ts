@@ -12,8 +12,7 @@ import { loadModel, type ModelSource } from './model-source.js';
 import { defaultCacheMB, type MemoryPlan, planOf, prepareRun } from './prepare.js';
 import { type IterationSchedule, measureConvGflops, type SpeedReport, speedReport } from './speed.js';
 import { QuantizedModel } from './quantized-model.js';
-import { exchangeSize } from './replicas.js';
-import type { QuantizeReplicas } from './replica-types.js';
+import { exchangeSize, type QuantizeReplicas } from './replica-types.js';
 import { type PtqSettings, validateSettings } from './settings.js';
 
 export type QuantizeMethod = 'nwq' | 'qdrop' | 'brecq' | 'adaround' | 'rtn';

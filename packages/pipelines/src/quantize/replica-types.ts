@@ -1,3 +1,4 @@
+import type { QuantizedNetwork } from '@lowbit/quantizers';
 import type { Replicas } from '@lowbit/core/node';
 import type { NetworkJson } from '@lowbit/nn';
 import type { ReconstructionSnapshot } from '@lowbit/nwq-reconstruct';
@@ -19,3 +20,11 @@ export interface QuantizeReplicaInit {
 }
 
 export type QuantizeReplicas = Replicas<{ kind: 'run' }>;
+
+/** Values exchanged per reconstruction step at most: every quantizer variable, plus the loss numbers. */
+export function exchangeSize(q: QuantizedNetwork): number {
+  let n = 0;
+  for (const l of q.layers.values()) for (const v of l.quantizer.variables(l.state)) n += v.size;
+  for (const s of q.sites.values()) for (const v of s.quantizer.variables(s.state)) n += v.size;
+  return n + 16;
+}

@@ -1,5 +1,5 @@
-// Browser-safe entry (`@lowbit/tfjs-io/loader`): no Node built-ins are imported statically.
-export { packedHandler } from './loader.js';
+// Browser-safe entry of `@lowbit/tfjs-io/loader` (the `default` condition): no Node built-ins.
+export { createPackedHandler, fetchBytes, type PackedSource, packedHandler } from './loader.js';
 export { decodePacked } from './decode.js';
 export { packBits, unpackBits } from './bits.js';
 export { PACKED_FORMAT, PACKED_VERSION, packedBytes } from './format.js';

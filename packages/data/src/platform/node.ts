@@ -1,0 +1,39 @@
+// Node side of the platform seam ('#platform' in package.json imports): zlib, pngjs and jpeg-js.
+import { gunzipSync as zlibGunzip, gzipSync as zlibGzip } from 'node:zlib';
+import { LowbitError } from '@lowbit/core';
+import jpeg from 'jpeg-js';
+import { PNG } from 'pngjs';
+import type { RgbaImage } from '../image-decode.js';
+
+export const platform = 'node' as const;
+
+export function gunzipSync(bytes: Uint8Array, _source: string): Uint8Array {
+  return new Uint8Array(zlibGunzip(bytes));
+}
+
+export function gzipSync(bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(zlibGzip(bytes, { level: 9 }));
+}
+
+export function decodeImageSync(bytes: Uint8Array, source: string): RgbaImage {
+  const isPng = bytes.length > 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47;
+  const isJpeg = bytes.length > 3 && bytes[0] === 0xff && bytes[1] === 0xd8;
+  try {
+    if (isPng) {
+      const png = PNG.sync.read(Buffer.from(bytes));
+      return { width: png.width, height: png.height, data: new Uint8Array(png.data) };
+    }
+    if (isJpeg) {
+      const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxMemoryUsageInMB: 512 });
+      return { width: img.width, height: img.height, data: img.data };
+    }
+  } catch (e) {
+    throw new LowbitError('E_IMAGE', `${source}: cannot decode image (${(e as Error).message})`);
+  }
+  throw new LowbitError('E_IMAGE', `${source}: not a PNG or JPEG file (unrecognised signature)`);
+}
+
+export async function decodeImagePlatform(input: Uint8Array | Blob, source: string): Promise<RgbaImage> {
+  const bytes = input instanceof Uint8Array ? input : new Uint8Array(await input.arrayBuffer());
+  return decodeImageSync(bytes, source);
+}
