@@ -31,3 +31,6 @@ export { evaluate } from './eval/evaluate-model.js';
 export type { EvaluateOptions, Evaluation, EvaluationData } from './eval/evaluate-model.js';
 export { applyPolicy } from './mpq/apply.js';
 export { mpq } from './mpq/namespace.js';
+export { serveQuantize } from './worker/serve.js';
+export { quantizeInWorker } from './worker/client.js';
+export type { FromWorker, ImageRows, MessageEndpoint, QuantizeJob, ToWorker, WorkerQuantizeConfig, WorkerQuantizeResult } from './worker/protocol.js';

@@ -29,9 +29,9 @@ export interface CalibrationRows {
   batches(batchSize: number): Generator<tf.Tensor4D>;
 }
 
-function sharedFloats(n: number): Float32Array {
-  const bytes = n * 4;
-  return typeof SharedArrayBuffer === 'function' ? new Float32Array(new SharedArrayBuffer(bytes)) : new Float32Array(bytes);
+/** `n` floats, in a SharedArrayBuffer where the platform has one (Node; a cross-origin isolated page). */
+export function sharedFloats(n: number): Float32Array {
+  return typeof SharedArrayBuffer === 'function' ? new Float32Array(new SharedArrayBuffer(n * 4)) : new Float32Array(n);
 }
 
 /** Wraps float rows (e.g. received by a replica) as {@link CalibrationRows}. */

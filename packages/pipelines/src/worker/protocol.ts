@@ -1,0 +1,46 @@
+import type * as tf from '@tensorflow/tfjs-core';
+import type { InitBackendOptions } from '@lowbit/core';
+import type { QuantizeConfig, QuantizeProgress, QuantizeReport } from '../quantize/quantize.js';
+import type { ModelFile, SaveOptions } from '../quantize/quantized-model.js';
+
+/** Images as plain data, preprocessed as the model expects: `data` holds `shape` = `[N, H, W, C]` float32 values. */
+export interface ImageRows {
+  data: Float32Array;
+  shape: [number, number, number, number];
+}
+
+/** What {@link quantize} takes, minus what cannot cross to a worker (callbacks, tensors, checkpoints). */
+export type WorkerQuantizeConfig = Omit<QuantizeConfig, 'calibration' | 'heldOut' | 'onProgress' | 'signal' | 'checkpoint' | 'initBackend'>;
+
+/** One quantization job for a worker running {@link serveQuantize}. */
+export interface QuantizeJob {
+  /** The model as `tf.io.ModelArtifacts` (e.g. `await tf.io.http(url).load()` or `tf.io.browserFiles(files).load()`). */
+  model: tf.io.ModelArtifacts;
+  calibration: ImageRows;
+  heldOut?: ImageRows;
+  config?: WorkerQuantizeConfig;
+  /** The exports to build, each a list of files to download (default one `tfjs` export). */
+  saves?: SaveOptions[];
+  /** How the worker starts its backend (default `initBackend()`; in a page usually `{ wasmPaths }`). */
+  backend?: InitBackendOptions;
+}
+
+/** What a job gives back: the report and, per requested save, its files. */
+export interface WorkerQuantizeResult {
+  report: QuantizeReport;
+  files: ModelFile[][];
+}
+
+export type ToWorker = ({ type: 'quantize'; id: number } & QuantizeJob) | { type: 'cancel'; id: number };
+
+export type FromWorker =
+  | { type: 'progress'; id: number; progress: QuantizeProgress }
+  | { type: 'done'; id: number; result: WorkerQuantizeResult }
+  | { type: 'error'; id: number; code: string; message: string };
+
+/** The side of a `Worker` (or a worker's global scope, or a Node `MessagePort`) the protocol uses. */
+export interface MessageEndpoint {
+  postMessage(message: unknown, transfer?: Transferable[]): void;
+  addEventListener(type: 'message', listener: (event: MessageEvent) => void): void;
+  removeEventListener(type: 'message', listener: (event: MessageEvent) => void): void;
+}
