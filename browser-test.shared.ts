@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { extname, join, normalize, resolve } from 'node:path';
+import { dirname, extname, join, normalize, resolve } from 'node:path';
 import { build } from 'esbuild';
 import { type Browser, chromium, type Page } from 'playwright-core';
 
@@ -89,4 +89,26 @@ export async function screenshot(page: Page, dir: string, name: string): Promise
   const file = join(out, `${name}.png`);
   await page.screenshot({ path: file, fullPage: true });
   return file;
+}
+
+/** The part of `@tensorflow/tfjs` that {@link stockLoad} uses (passed in: each package has its own dev copy to resolve). */
+interface StockTfjs<M> {
+  io: {
+    getModelArtifactsForJSON(j: never, load: (manifest: Array<{ paths: string[]; weights: unknown[] }>) => Promise<[unknown[], ArrayBuffer]>): Promise<unknown>;
+    fromMemory(a: never): unknown;
+  };
+  loadLayersModel(h: never): Promise<M>;
+}
+
+/**
+ * Stock `tf.loadLayersModel` of a model.json on disk (what a page downloaded): the artifacts are
+ * built by tfjs's own `getModelArtifactsForJSON`, as `tf.io.http` builds them for a URL.
+ */
+export async function stockLoad<M>(tfjs: StockTfjs<M>, modelJson: string): Promise<M> {
+  const j = JSON.parse(readFileSync(modelJson, 'utf8')) as never;
+  const artifacts = await tfjs.io.getModelArtifactsForJSON(j, async (manifest) => {
+    const all = Buffer.concat(manifest.flatMap((g) => g.paths.map((p) => readFileSync(join(dirname(modelJson), p)))));
+    return [manifest.flatMap((g) => g.weights), all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength) as ArrayBuffer];
+  });
+  return tfjs.loadLayersModel(tfjs.io.fromMemory(artifacts as never) as never);
 }

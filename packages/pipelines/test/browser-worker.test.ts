@@ -2,7 +2,7 @@
 // (no configuration) sends a TF.js model and calibration images to a worker running
 // serveQuantize(), gets progress messages, can cancel, and receives the export files — which stock
 // TF.js loads in Node with the predictions of the same quantization run in Node.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -16,7 +16,7 @@ import { disposeNetwork } from '@lowbit/nn';
 import { exportLayersModel, writeTfjsExport } from '@lowbit/tfjs-io';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bundlePage, launchChromium, pageErrors, type Served, screenshot, serve } from '../../../browser-test.shared.js';
+import { bundlePage, launchChromium, pageErrors, type Served, screenshot, serve, stockLoad } from '../../../browser-test.shared.js';
 import { quantize, type QuantizeReport } from '../src/index.js';
 
 const pkg = fileURLToPath(new URL('..', import.meta.url));
@@ -60,16 +60,6 @@ window.run = async (config, o = {}) => {
 };
 document.body.textContent = 'ready';
 `;
-
-/** Stock tf.loadLayersModel of a model.json on disk (the artifacts built by tfjs's own getModelArtifactsForJSON, as tf.io.http does). */
-async function stockLoad(modelJson: string): Promise<tfjs.LayersModel> {
-  const j = JSON.parse(readFileSync(modelJson, 'utf8')) as tfjs.io.ModelJSON;
-  const artifacts = await tfjs.io.getModelArtifactsForJSON(j, async (manifest) => {
-    const all = Buffer.concat(manifest.flatMap((g) => g.paths.map((p) => readFileSync(join(dirname(modelJson), p)))));
-    return [manifest.flatMap((g) => g.weights), all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength)];
-  });
-  return tfjs.loadLayersModel(tfjs.io.fromMemory(artifacts));
-}
 
 interface RunResult {
   report?: QuantizeReport;
@@ -137,7 +127,7 @@ describe('quantize() in a Web Worker in headless Chromium', () => {
     const nodeOut = join(dir, 'node-export');
     mkdirSync(nodeOut);
     for (const f of nodeFiles) writeFileSync(join(nodeOut, f.name), f.data);
-    const [ma, mb] = [await stockLoad(join(out, 'model.json')), await stockLoad(join(nodeOut, 'model.json'))];
+    const [ma, mb] = [await stockLoad<tfjs.LayersModel>(tfjs as never, join(out, 'model.json')), await stockLoad<tfjs.LayersModel>(tfjs as never, join(nodeOut, 'model.json'))];
     const agree = tf.tidy(() => {
       const pa = (ma.predict(held) as tf.Tensor).argMax(1);
       const pb = (mb.predict(held) as tf.Tensor).argMax(1);

@@ -28,6 +28,12 @@ export interface QuantizeJob {
 /** What a job gives back: the report and, per requested save, its files. */
 export interface WorkerQuantizeResult {
   report: QuantizeReport;
+  /**
+   * Top-1 agreement with the float model on the held-out images of the weight-only model — what a
+   * stock TF.js export computes (activations float) — beside the report's `heldOutAgreement`
+   * (activations quantized too); null without held-out images.
+   */
+  exportAgreement: number | null;
   files: ModelFile[][];
 }
 

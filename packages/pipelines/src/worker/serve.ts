@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, LowbitError } from '@lowbit/core';
+import { evaluate } from '../eval/evaluate-model.js';
 import { quantize } from '../quantize/quantize.js';
 import type { FromWorker, ImageRows, MessageEndpoint, QuantizeJob, ToWorker } from './protocol.js';
 
@@ -52,9 +53,11 @@ async function runJob(job: QuantizeJob, signal: AbortSignal, onProgress: Paramet
   try {
     const r = await quantize(job.model, { ...(job.config ?? {}), calibration, ...(heldOut ? { heldOut } : {}), onProgress, signal, initBackend: false });
     try {
+      // what a stock TF.js export computes (weights on their grids, float activations), on the held-back images
+      const exportAgreement = heldOut ? ((await evaluate(r.model, heldOut, { reference: job.model, activations: 'float' })).agreement?.top1 ?? null) : null;
       const files = [];
       for (const save of job.saves ?? [{ target: 'tfjs' as const }]) files.push(await r.model.files(save));
-      return { report: r.report, files };
+      return { report: r.report, exportAgreement, files };
     } finally {
       r.model.dispose();
     }
