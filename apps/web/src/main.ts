@@ -81,6 +81,7 @@ function showProgress(points: Array<{ step: number; loss: number }>, p: Quantize
   const unit = p.units > 1 ? ` — ${p.unit} (${p.unitIndex + 1}/${p.units})` : '';
   status('progress-text', `step ${done} / ${all}${unit}, loss ${p.loss.toPrecision(4)}, ${p.elapsedSeconds.toFixed(0)} s elapsed, about ${Math.max(0, p.etaSeconds).toFixed(0)} s left`);
   $('loss-chart').replaceChildren(lossChart(points, all));
+  if (p.heldOutAgreement !== undefined) status('agreement-text', `held-back agreement so far: ${(100 * p.heldOutAgreement).toFixed(1)}% (step ${done}, as if the run stopped there)`);
 }
 
 function download(name: string, data: Uint8Array): void {
@@ -139,6 +140,7 @@ async function start(): Promise<void> {
   controller = new AbortController();
   refresh();
   const points: Array<{ step: number; loss: number }> = [];
+  status('agreement-text', '');
   const t0 = performance.now();
   const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
   try {

@@ -83,6 +83,7 @@ describe('apps/web in headless Chromium', () => {
     await page.click('#start');
     await page.waitForSelector('#result-table', { timeout: 240_000 });
     expect(await page.textContent('#progress-text')).toMatch(/^done in/);
+    expect(await page.textContent('#agreement-text')).toMatch(/^held-back agreement so far: \d+\.\d% \(step 40, as if the run stopped there\)$/);
     expect(await page.$$eval('#loss-chart polyline', (l) => l.length)).toBe(1);
     expect(await page.$$eval('#bits-chart rect', (r) => r.length)).toBeGreaterThan(10);
     await screenshot(page, app, '5-result');

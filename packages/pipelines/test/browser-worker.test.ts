@@ -44,7 +44,7 @@ window.run = async (config, o = {}) => {
   const t0 = performance.now();
   try {
     const r = await quantizeInWorker(worker, job, { signal: controller.signal, onProgress: (p) => {
-      progress.push({ step: p.step, total: p.total, loss: p.loss, eta: p.etaSeconds });
+      progress.push({ step: p.step, total: p.total, loss: p.loss, eta: p.etaSeconds, agreement: p.heldOutAgreement });
       document.body.textContent = 'step ' + p.step + ' / ' + p.total + ', loss ' + p.loss.toFixed(4);
       if (o.cancelAtStep !== undefined && p.step >= o.cancelAtStep) controller.abort();
     } });
@@ -64,7 +64,7 @@ document.body.textContent = 'ready';
 interface RunResult {
   report?: QuantizeReport;
   files?: Array<Array<{ name: string; data: number[] }>>;
-  progress: Array<{ step: number; total: number; loss: number; eta: number }>;
+  progress: Array<{ step: number; total: number; loss: number; eta: number; agreement?: number }>;
   ticks: number;
   ms: number;
   error?: string;
@@ -148,6 +148,8 @@ describe('quantize() in a Web Worker in headless Chromium', () => {
     expect(got.progress.length).toBeGreaterThanOrEqual(3);
     expect(got.progress.at(-1)!.step).toBe(20);
     expect(got.progress.every((p) => Number.isFinite(p.loss) && p.total === 20)).toBe(true);
+    // the agreement so far, measured on the held-out images during the run
+    expect(got.progress.filter((p) => p.agreement !== undefined).length).toBeGreaterThanOrEqual(2);
     // a 20 ms timer on the page's thread kept firing through the run (≥ half of its ticks)
     expect(got.ticks).toBeGreaterThanOrEqual(Math.floor(got.ms / 20 / 2));
     expect(got.report!.heldOutAgreement).toBeGreaterThan(0.9);

@@ -116,6 +116,18 @@ describe('quantize(model, config)', () => {
     off.model.dispose();
   });
 
+  it('with heldOut, progress reports the agreement so far; the last equals the report (no bias correction after)', async () => {
+    const held = new Rng(9).uniform([24, 12, 12, 1]);
+    const seen: Array<{ step: number; agreement?: number }> = [];
+    const r = await quantize(model, { method: 'nwq', wBits: 2, aBits: 4, calibration, heldOut: held, iterations: 20, batchSize: 8, biasCorrection: false, agreementEvery: 10, onProgress: (p) => seen.push({ step: p.step, ...(p.heldOutAgreement !== undefined ? { agreement: p.heldOutAgreement } : {}) }) });
+    expect(seen.filter((p) => p.agreement !== undefined).map((p) => p.step)).toEqual([10, 20]);
+    expect(seen.at(-1)!.agreement).toBe(r.report.heldOutAgreement);
+    for (const p of seen) if (p.agreement !== undefined) expect(p.agreement * 24).toBeCloseTo(Math.round(p.agreement * 24), 9);
+    r.model.dispose();
+    tf.dispose(held);
+    await expect(quantize(model, { method: 'nwq', calibration, heldOut: calibration, iterations: 5, agreementEvery: -1 })).rejects.toThrow(/agreementEvery must be an integer ≥ 0, got -1/);
+  });
+
   it('bad configs are clear errors naming the field, before any work', async () => {
     const cases: Array<[Record<string, unknown>, RegExp]> = [
       [{ method: 'gptq' }, /config\.method must be one of/],

@@ -35,6 +35,11 @@ export interface QuantizeProgress {
   elapsedSeconds: number;
   /** Estimated seconds to the end of the reconstruction. */
   etaSeconds: number;
+  /**
+   * With `heldOut`, at the steps of `agreementEvery`: the share of the held-out images whose
+   * top-1 class the model keeps if the run stopped now (rounding hardened as it stands).
+   */
+  heldOutAgreement?: number;
 }
 
 /**
@@ -79,6 +84,11 @@ export interface QuantizeConfig {
    * (`heldOutAgreement`) — an estimate the calibration images, which the run fitted, cannot give.
    */
   heldOut?: CalibrationInput;
+  /**
+   * With `heldOut`: measure the held-out agreement every this many reconstruction steps and report
+   * it in `onProgress` (`heldOutAgreement`); default about ten times per run, 0 only at the end.
+   */
+  agreementEvery?: number;
   /**
    * Reconstruction steps (per unit for block/layer methods); default the method's (NWQ 1,000),
    * scaled down for large models (`report.schedule`, see `scaledIterations`).
@@ -264,6 +274,7 @@ export async function quantize(source: ModelSource, config: QuantizeConfig): Pro
         for (let r = 1; r < replicas.size; r++) replicas.post(r, { kind: 'run' });
       }
       const total = rc.iterations;
+      if (config.agreementEvery !== undefined && !(Number.isInteger(config.agreementEvery) && config.agreementEvery >= 0)) throw new LowbitError('E_CONFIG', `agreementEvery must be an integer ≥ 0, got ${config.agreementEvery}`);
       const r = await reconstruct({
         setup: q,
         calibration,
@@ -278,6 +289,11 @@ export async function quantize(source: ModelSource, config: QuantizeConfig): Pro
           if (!config.onProgress) return;
           const done = p.unitIndex * total + p.step;
           const all = p.units * total;
+          // about ten measurements over the whole run (every unit's steps count), on multiples of the progress interval
+          const measureAgreement = (d: number, a: number) => {
+            const every = config.agreementEvery ?? Math.max(5, Math.ceil(a / 10 / 5) * 5);
+            return every > 0 && (d % every === 0 || d === a);
+          };
           const rate = p.elapsedSeconds / Math.max(1, done - (config.checkpoint?.resume ? config.checkpoint.resume.unitIndex * total + config.checkpoint.resume.step : 0));
           config.onProgress({
             phase: 'reconstruct',
@@ -292,6 +308,7 @@ export async function quantize(source: ModelSource, config: QuantizeConfig): Pro
             ...(plan.mixing !== 'none' ? { mixProbability: mixer.probability(p.step - 1, p.total) } : {}),
             elapsedSeconds: p.elapsedSeconds,
             etaSeconds: rate * (all - done),
+            ...(held && measureAgreement(done, all) ? { heldOutAgreement: topOneAgreement(q.net, held, q.forwardOptions(evalContext(new Rng(0))), memory.agreementBatch) } : {}),
           });
         },
       });
