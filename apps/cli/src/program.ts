@@ -114,7 +114,8 @@ export function buildProgram(): Command {
     .option('--input-range <lo,hi>', 'pixel values the model expects: bytes 0..255 map linearly to [lo, hi]', '0,1')
     .option('--channel-order <order>', 'colour channel order the model expects, for --calib/--test image folders and 3-channel models: rgb | bgr', 'rgb')
     .option('--fit <how>', 'image folders: stretch (the whole image resized) | crop (the centred region of the input aspect ratio)', 'stretch')
-    .option('--out <dir>', 'output directory (default runs/ptq/<model>-<method>-w<b>a<b>)')
+    .option('--out <dir>', 'output directory (default runs/ptq/<model>-<method>-w<b>a<b>); checked before the run')
+    .option('--force', 'allow --out to be the folder of the input model (its files may be replaced)', false)
     .option('--checkpoint-every <n>', 'save the reconstruction state every N steps', positiveInt('--checkpoint-every'), 100)
     .option('--resume', 'continue a stopped run from the state in --out', false)
     .option('--threads <n>', `split every reconstruction batch over N threads (data parallelism; same result as 1 thread up to float rounding; default: the cores, ${defaultThreads()} here)`, positiveInt('--threads'), defaultThreads())
@@ -133,7 +134,8 @@ export function buildProgram(): Command {
     )
     .option('--per-channel <dtype>', 'how kernels on per-channel grids are stored in the stock format: uint8 (integer codes, 1 byte a weight; the scales (float16) and bias applied in a following layer) | float32 (dequantized, exact) | float16', 'uint8')
     .option('--code-bias <dtype>', 'with --per-channel uint8: the bias beside the codes in float16 | uint8 (256 levels from its smallest to its largest value, as the TF.js converter stores biases: 1 byte a channel, less close)', 'float16')
-    .requiredOption('--out <dir>', 'output directory')
+    .requiredOption('--out <dir>', 'output directory (checked before the work)')
+    .option('--force', 'allow --out to be the folder of the input model (its files may be replaced)', false)
     .option('--json', 'print a JSON report', false)
     .action(async (o) => runExport(o));
 

@@ -6,7 +6,7 @@
 // biasCorrectionImages(net, 1024) bundled calibration images for the correction, the next as many
 // for the output-error check that keeps it only when it helps (--always: no check). For A/B tables
 // (docs/benchmarks.md "Bias correction").
-//   node packages/pipelines/scripts/bias-correct-output.mjs PTQ_OUT/model.json FLOAT_MODEL.json [--test 10000] [--images N] [--always]
+//   node packages/pipelines/scripts/bias-correct-output.mjs PTQ_OUT/model.json FLOAT_MODEL.json [--test 10000] [--images N] [--always] [--criterion mse|kl]
 import { parseArgs } from 'node:util';
 import { initBackend } from '@lowbit/core';
 import { bundledCalibrationSet, bundledTestSet, subset, batches } from '@lowbit/data';
@@ -15,7 +15,7 @@ import { correctBias } from '@lowbit/quantizers';
 import { biasCorrectionImages, evaluate, loadModel, quantizedHooks } from '@lowbit/pipelines';
 import { loadEvaluable } from '@lowbit/pipelines/node';
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { test: { type: 'string', default: '10000' }, images: { type: 'string' }, always: { type: 'boolean', default: false }, activations: { type: 'string', default: 'quantized' } } });
+const { values, positionals } = parseArgs({ allowPositionals: true, options: { test: { type: 'string', default: '10000' }, images: { type: 'string' }, always: { type: 'boolean', default: false }, criterion: { type: 'string', default: 'mse' }, activations: { type: 'string', default: 'quantized' } } });
 const [out, floatPath] = positionals;
 if (!out || !floatPath) {
   console.error('usage: bias-correct-output.mjs PTQ_OUT/model.json FLOAT_MODEL.json [--test 10000] [--images 256]');
@@ -43,7 +43,7 @@ const rowsOf = (from, count) => {
 const calib = rowsOf(0, images);
 const validation = rowsOf(images, Math.min(images, calibSet.size - images));
 const hooks = quantizedHooks(q.quantization);
-const r = correctBias({ net: q.network, layers: new Set(Object.keys(q.quantization.layers)), forwardOptions: () => ({ activation: hooks.activation }) }, () => calib, { reference, activations: values.activations, onlyIfBetter: !values.always, validation: () => validation });
+const r = correctBias({ net: q.network, layers: new Set(Object.keys(q.quantization.layers)), forwardOptions: () => ({ activation: hooks.activation }) }, () => calib, { reference, activations: values.activations, onlyIfBetter: !values.always, criterion: values.criterion, validation: () => validation });
 const after = await evaluate(q, test, { reference: floatPath });
 console.log(JSON.stringify({ model: out, before: before.accuracy, after: after.accuracy, agreementBefore: before.agreement.top1, agreementAfter: after.agreement.top1, layers: r.layers.length, images: r.images, maxRelativeShift: r.maxRelativeShift, kept: r.kept, outputError: r.outputError }));
 for (const x of [...calib, ...validation]) x.dispose();

@@ -37,6 +37,12 @@ export interface BiasCorrectionOptions {
   onlyIfBetter?: boolean;
   /** Images for that check (given afresh on each call, caller-owned); default the correction's own. */
   validation?: () => Iterable<tf.Tensor>;
+  /**
+   * What the check compares: `mse` (default) — the relative squared error of the outputs; `kl` —
+   * the mean KL divergence of the quantized network's class distribution from the float one's
+   * (softmax of logits, or the outputs themselves when they are already probabilities).
+   */
+  criterion?: 'mse' | 'kl';
 }
 
 export interface BiasCorrectionReport {
@@ -47,11 +53,18 @@ export interface BiasCorrectionReport {
   /** Largest |shift| of a channel mean, relative to the RMS of that layer's float output. */
   maxRelativeShift: number;
   images: number;
-  /** Relative squared error of the output against the float network's, before and after (null when not checked). */
+  /** The check's measure (`criterion`) of the output against the float network's, before and after (null when not checked). */
   outputError: { before: number; after: number } | null;
   /** Whether the corrected biases were kept (false: the check found no gain and restored them). */
   kept: boolean;
   seconds: number;
+}
+
+/** Log class probabilities of a network output `[N, K]`: the output itself when its rows are already distributions, else its log-softmax. */
+function logProbs(y: tf.Tensor): tf.Tensor2D {
+  const y2 = (y.rank === 2 ? y : tf.reshape(y, [y.shape[0]!, -1])) as tf.Tensor2D;
+  const isDistribution = tf.min(y2).dataSync()[0]! >= 0 && tf.max(tf.abs(tf.sub(tf.sum(y2, 1), 1))).dataSync()[0]! < 1e-3;
+  return (isDistribution ? tf.log(tf.maximum(y2, 1e-12)) : tf.logSoftmax(y2)) as tf.Tensor2D;
 }
 
 /** Per-channel sums of a layer output over the batch and spatial positions. */
@@ -96,8 +109,9 @@ export function correctBias(q: BiasCorrectable, batches: () => Iterable<tf.Tenso
   };
   const report: BiasCorrectionReport = { layers: names, skipped, maxRelativeShift: 0, images: 0, outputError: null, kept: true, seconds: 0 };
   const check = o.onlyIfBetter ?? true;
+  const criterion = o.criterion ?? 'mse';
   const ctx = evalContext(new Rng(0));
-  // relative squared error of the quantized output against the float output, with the biases as they are now
+  // the quantized output against the float output, with the biases as they are now: relative squared error, or mean KL per image
   const outputError = (): number => {
     const hooks = q.forwardOptions(ctx);
     let num = 0;
@@ -109,6 +123,10 @@ export function correctBias(q: BiasCorrectable, batches: () => Iterable<tf.Tenso
           ...(hooks.weight ? { weight: hooks.weight } : {}),
           ...(hooks.activation && mode === 'quantized' ? { activation: hooks.activation } : {}),
         }).output;
+        if (criterion === 'kl') {
+          const lf = logProbs(f);
+          return [tf.sum(tf.mul(tf.exp(lf), tf.sub(lf, logProbs(y)))).dataSync()[0]!, f.shape[0]!];
+        }
         return [tf.sum(tf.squaredDifference(y, f)).dataSync()[0]!, tf.sum(tf.square(f)).dataSync()[0]!];
       });
       num += a!;

@@ -153,6 +153,25 @@ describe('correctBias (empirical bias correction)', () => {
     expect(kept).toBeGreaterThan(0);
   });
 
+  it("criterion 'kl' measures the mean KL divergence of the class distributions (checked by hand before the correction)", () => {
+    const n = net();
+    const calib = [new Rng(5).uniform([16, 8, 8, 2])];
+    const q = quantizeNetwork(n, calib, { wBits: 2, aBits: 4, weightGrid: 'asymmetric' });
+    const hooks = q.forwardOptions(evalContext(new Rng(0)));
+    const want = tf.tidy(() => {
+      const lf = tf.logSoftmax(forward(q.net, calib[0]!).output);
+      const lq = tf.logSoftmax(forward(q.net, calib[0]!, { weight: hooks.weight!, activation: hooks.activation! }).output);
+      return tf.mean(tf.sum(tf.mul(tf.exp(lf), tf.sub(lf, lq)), 1)).dataSync()[0]!;
+    });
+    const r = correctBias(q, () => calib, { criterion: 'kl' });
+    expect(want).toBeGreaterThan(0);
+    expect(r.outputError!.before).toBeCloseTo(want, 5);
+    expect(r.kept).toBe(r.outputError!.after < r.outputError!.before);
+    tf.dispose(calib);
+    q.dispose();
+    disposeNetwork(n);
+  });
+
   it('a layer the policy keeps float is not corrected; no batches is a clear error', () => {
     const n = net();
     const rng = new Rng(4);

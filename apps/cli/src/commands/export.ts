@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend, LowbitError } from '@lowbit/core';
+import { prepareOutputDir, removeIfUnused } from '@lowbit/core/node';
 import { disposeNetwork } from '@lowbit/nn';
 import { readNetworkJson } from '@lowbit/nn/node';
 import { exportGraphModel, exportLayersModel, fileBytes, type TfjsExport, tfjsExportFiles, writeTfjsExport } from '@lowbit/tfjs-io';
@@ -15,6 +16,8 @@ export interface ExportCommandOptions {
   /** layers | graph; default: the source's format. */
   format?: string;
   out: string;
+  /** Allow --out to be the folder of the input model (its files may be replaced). */
+  force?: boolean;
   perChannel: string;
   codeBias: string;
   json: boolean;
@@ -27,6 +30,17 @@ export async function runExport(o: ExportCommandOptions): Promise<void> {
   if (o.format !== undefined && o.format !== 'layers' && o.format !== 'graph') throw new LowbitError('E_ARG', `--format must be layers or graph, got '${o.format}'`);
   if (o.target === 'lowbit-packed' && o.format === 'graph') throw new LowbitError('E_ARG', '--format graph is for --target tfjs; the lowbit-packed format has a LayersModel topology');
   if (o.model === undefined && o.policy === undefined) throw new LowbitError('E_ARG', 'give --model (a model to export) or --policy (a policy.json of lowbit mpq search)');
+  // before any work: a bad --out (a file, /proc, not writable, the input's own folder) fails here
+  const outDir = prepareOutputDir(o.out, { inputs: [o.model ?? '', o.policy ?? ''], force: o.force });
+  try {
+    await runExportInto(o);
+  } catch (e) {
+    removeIfUnused(outDir);
+    throw e;
+  }
+}
+
+async function runExportInto(o: ExportCommandOptions): Promise<void> {
   await initBackend();
   const source = o.policy ? policyFileModel(o.policy, o.model) : null;
   const model = source ? source.oneShot : o.model!;
@@ -36,7 +50,7 @@ export async function runExport(o: ExportCommandOptions): Promise<void> {
     disposeNetwork(net);
     throw new LowbitError('E_ARG', `--target lowbit-packed needs a quantized model (the model.json written by lowbit ptq, or --policy); '${model}' has no quantization metadata`);
   }
-  const format = o.format ?? (!source && tfjsOrigin(model) === 'graph-model' ? 'graph' : 'layers');
+  const format = (o.format ?? (!source && tfjsOrigin(model) === 'graph-model' ? 'graph' : 'layers')) as 'layers' | 'graph';
   // a quantized model exports through QuantizedModel (its exporters check every code against its grid); a float one as is
   const q = source ? source.model : quant ? new QuantizedModel(net, quant) : null;
   const perChannel = o.perChannel as 'uint8' | 'float32' | 'float16';

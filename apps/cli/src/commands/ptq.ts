@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend, LowbitError } from '@lowbit/core';
-import { atomicWriteFile } from '@lowbit/core/node';
+import { atomicWriteFile, type PreparedOutputDir, prepareOutputDir, removeIfUnused } from '@lowbit/core/node';
 import { analyze, disposeNetwork } from '@lowbit/nn';
 import {
   channelOrder,
@@ -31,6 +31,8 @@ import { onStopRequest } from '../util/stop-request.js';
 /** The options of `lowbit ptq`. */
 export interface PtqCommandOptions {
   model: string;
+  /** Allow --out to be the folder of an input (files there may be replaced). */
+  force?: boolean;
   method: string;
   wbits: number;
   abits: number;
@@ -119,6 +121,15 @@ export async function runPtq(o: PtqCommandOptions): Promise<void> {
   const preprocess = inputRange(o.inputRange, net.inputShape[net.inputShape.length - 1]!);
   const numOutputs = analyze(net).outputShape[0]!;
   const { set: test, note: testNote } = loadTestSet(o.test, net.inputShape, numOutputs, o.testLimit, order);
+  // the output directory is checked (and made) before the work: the model, its weights, the report and the resume state
+  const paramBytes = Object.values(net.params).reduce((s, p) => s + Object.values(p).reduce((t, v) => t + 4 * v.size, 0), 0);
+  let outDir: PreparedOutputDir;
+  try {
+    outDir = prepareOutputDir(out, { inputs: [o.model, o.calib, o.heldout ?? ''], force: o.force, expectedBytes: 3 * paramBytes + 2 ** 20 });
+  } catch (e) {
+    disposeNetwork(net);
+    throw e;
+  }
   const progress = new Progress();
   const log = (m: string): void => void (o.json || progress.log(m));
   log(`model ${o.model}; calibration ${calib.size} images (${calib.name}); ${test ? `test ${test.size} images` : testNote}`);
@@ -144,6 +155,7 @@ export async function runPtq(o: PtqCommandOptions): Promise<void> {
   } catch (e) {
     progress.done();
     disposeNetwork(net);
+    if (!(e instanceof LowbitError && e.code === 'E_ABORTED')) removeIfUnused(outDir);
     if (e instanceof LowbitError && e.code === 'E_ABORTED') {
       log(`stopped; resume with the same command plus --resume (state in ${statePath})`);
       process.exitCode = 130;

@@ -1,0 +1,93 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, realpathSync, rmdirSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve, sep } from 'node:path';
+import { LowbitError } from '../errors.js';
+
+/** Pseudo file systems where no output belongs (a write there hangs or means something else). */
+const FORBIDDEN = ['/proc', '/sys', '/dev'];
+
+export interface OutputDirOptions {
+  /** How the directory is named in errors (default `--out`). */
+  label?: string;
+  /** Input files (model.json paths): writing into the folder of one of them is refused unless `force`. */
+  inputs?: readonly string[];
+  /** Allow writing into an input's folder (files there may be replaced). */
+  force?: boolean;
+  /** Bytes the outputs will take about: refused when the file system has less free (with 10% to spare). */
+  expectedBytes?: number;
+}
+
+const real = (p: string): string => {
+  try {
+    return realpathSync(p);
+  } catch {
+    return resolve(p);
+  }
+};
+
+/**
+ * Checks and creates an output directory before any work, so that a long run cannot fail at the
+ * end for want of a place to write: not empty, not under /proc, /sys or /dev, not an existing file,
+ * creatable and writable (a probe file is written and removed), enough free space for
+ * `expectedBytes`, and not the folder of an input model unless `force`. Every refusal is a
+ * `LowbitError` (`E_OUT`) naming the directory and the reason. Returns the absolute path and
+ * whether it was created here (then {@link removeIfUnused} takes it away again after a failure).
+ */
+export function prepareOutputDir(dir: string, o: OutputDirOptions = {}): PreparedOutputDir {
+  const label = o.label ?? '--out';
+  if (typeof dir !== 'string' || dir.trim() === '') throw new LowbitError('E_OUT', `${label} is empty: give the directory to write to`);
+  const abs = resolve(dir);
+  const under = FORBIDDEN.find((f) => abs === f || abs.startsWith(f + sep) || real(abs).startsWith(f + sep));
+  if (under) throw new LowbitError('E_OUT', `${label} ${dir}: is under ${under}, a system pseudo file system; choose a directory on disk`);
+  if (existsSync(abs) && !statSync(abs).isDirectory()) throw new LowbitError('E_OUT', `${label} ${dir}: is an existing file, not a directory`);
+  for (const input of o.inputs ?? []) {
+    if (!input || !existsSync(input)) continue;
+    if (real(dirname(input)) === real(abs) && !o.force) {
+      throw new LowbitError('E_OUT', `${label} ${dir}: is the folder of the input ${input}; writing there would replace its files. Choose another ${label}, or pass --force`);
+    }
+  }
+  const created = !existsSync(abs);
+  try {
+    mkdirSync(abs, { recursive: true });
+  } catch (e) {
+    throw new LowbitError('E_OUT', `${label} ${dir}: cannot create it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  // a refusal after the directory was made here takes it away again
+  try {
+    const probe = join(abs, `.lowbit-write-probe.${process.pid}.${randomBytes(4).toString('hex')}`);
+    try {
+      writeFileSync(probe, 'x');
+    } catch (e) {
+      throw new LowbitError('E_OUT', `${label} ${dir}: is not writable (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    } finally {
+      rmSync(probe, { force: true });
+    }
+    if (o.expectedBytes && o.expectedBytes > 0) {
+      const fs = statfsSync(abs);
+      const free = fs.bavail * fs.bsize;
+      if (free < o.expectedBytes * 1.1) {
+        const mb = (b: number) => `${(b / 2 ** 20).toFixed(1)} MB`;
+        throw new LowbitError('E_OUT', `${label} ${dir}: the outputs need about ${mb(o.expectedBytes)}, the file system has ${mb(free)} free`);
+      }
+    }
+  } catch (e) {
+    removeIfUnused({ path: abs, created });
+    throw e;
+  }
+  return { path: abs, created };
+}
+
+export interface PreparedOutputDir {
+  path: string;
+  /** The directory did not exist before {@link prepareOutputDir}. */
+  created: boolean;
+}
+
+/** After a failed run: removes the output directory again if this run created it and left it empty. */
+export function removeIfUnused(d: PreparedOutputDir): void {
+  try {
+    if (d.created && readdirSync(d.path).length === 0) rmdirSync(d.path);
+  } catch {
+    // already gone, or not ours to remove
+  }
+}
