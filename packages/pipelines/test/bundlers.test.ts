@@ -1,5 +1,5 @@
 // A browser project that imports lowbit builds with no bundler configuration (issue 18): esbuild
-// (platform browser) and Vite (an index.html app) bundle the published entries — dist, through
+// (platform browser), Vite (an index.html app) and webpack 5 (target web) bundle the published entries — dist, through
 // package.json "exports" — and the bundles hold no Node built-in. Needs `pnpm build` (nx builds
 // before testing).
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build as esbuild } from 'esbuild';
 import { build as viteBuild } from 'vite';
+import webpack from 'webpack';
 import { afterAll, describe, expect, it } from 'vitest';
 
 // inside this package, so that '@lowbit/*' and '@tensorflow/*' resolve through its node_modules as they would in a user's project
@@ -70,5 +71,22 @@ describe('bundling lowbit for the browser with no configuration', () => {
     // Vite replaces a Node built-in it cannot bundle by a stub and says so: there must be no such notice
     expect(warnings.filter((w) => /externalized for browser compatibility|__vite-browser-external/.test(w))).toEqual([]);
     expect(code).not.toContain('__vite-browser-external');
+  });
+
+  it('webpack 5 (target web, production) bundles the same entries', async () => {
+    const root = join(dir, 'webpack');
+    mkdirSync(root, { recursive: true });
+    writeFileSync(join(root, 'main.js'), ENTRY);
+    const stats = await new Promise<webpack.Stats>((ok, fail) =>
+      webpack({ mode: 'production', target: 'web', entry: join(root, 'main.js'), output: { path: join(root, 'dist'), filename: 'out.js' }, performance: { hints: false }, optimization: { minimize: false } }, (err, st) => (err || !st ? fail(err ?? new Error('no stats')) : ok(st))),
+    );
+    const info = stats.toJson({ all: false, errors: true, warnings: true });
+    expect((info.errors ?? []).map((e) => e.message)).toEqual([]);
+    expect((info.warnings ?? []).map((e) => e.message)).toEqual([]);
+    const code = readFileSync(join(root, 'dist', 'out.js'), 'utf8');
+    expect(nodeImports(code)).toEqual([]);
+    // the namespace's export map: the browser entry's, without the Node readers
+    expect(code.includes('importModelArtifacts:')).toBe(true);
+    expect(['readTfjsModel:', 'writeTfjsExport:', 'importTfjsModel:'].filter((k) => code.includes(k))).toEqual([]);
   });
 });
