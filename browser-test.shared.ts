@@ -2,10 +2,10 @@
 // installs it) driven by playwright-core pointed at the system binary — no browser is downloaded.
 // Pages are bundled with esbuild from the packages' published entries (dist, `browser`/default
 // conditions) and served on 127.0.0.1 only. Screenshots go to `<package>/.vitest-results/screenshots`.
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { dirname, extname, join, normalize, resolve } from 'node:path';
+import { basename, dirname, extname, join, normalize, resolve } from 'node:path';
 import { build } from 'esbuild';
 import { type Browser, chromium, type Page } from 'playwright-core';
 
@@ -66,10 +66,16 @@ export async function serve(routes: Record<string, string>, o: { isolated?: bool
   return { url: `http://127.0.0.1:${port}`, requests, close: () => new Promise((ok) => server.close(() => ok())) };
 }
 
-/** Bundles `code` (an ES module resolving packages from `resolveDir`) for the browser into `outfile`, as a user's esbuild build would: no configuration. */
-export async function bundlePage(code: string, resolveDir: string, outfile: string): Promise<void> {
-  mkdirSync(resolve(outfile, '..'), { recursive: true });
+/**
+ * Bundles `code` (an ES module resolving packages from `resolveDir`) for the browser into `outfile`,
+ * as a user's esbuild build would: no configuration. With `html`, also writes an `index.html`
+ * beside it that loads the bundle as a module (a page to open).
+ */
+export async function bundlePage(code: string, resolveDir: string, outfile: string, o: { html?: boolean } = {}): Promise<void> {
+  const dir = resolve(outfile, '..');
+  mkdirSync(dir, { recursive: true });
   await build({ stdin: { contents: code, resolveDir, loader: 'js', sourcefile: 'page.js' }, bundle: true, platform: 'browser', format: 'esm', outfile, logLevel: 'silent', target: 'es2022' });
+  if (o.html) writeFileSync(join(dir, 'index.html'), `<!doctype html><html><body><script type="module" src="./${basename(outfile)}"></script></body></html>\n`);
 }
 
 /** Collects a page's console errors and uncaught exceptions (a test asserts there were none). */

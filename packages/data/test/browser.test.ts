@@ -1,7 +1,7 @@
 // Image decoding in a real headless Chromium through the platform (createImageBitmap +
 // OffscreenCanvas): the browser build of '@lowbit/data' decodes PNG to exactly the pixels pngjs
 // gives in Node, JPEG to within decoder rounding of jpeg-js, and names the source on bad bytes.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -58,8 +58,7 @@ const png = (() => {
 const jpg = new Uint8Array(jpeg.encode({ width: W, height: H, data: Buffer.from(pixels) }, 95).data);
 
 beforeAll(async () => {
-  await bundlePage(PAGE, pkg, join(dir, 'main.js'));
-  writeFileSync(join(dir, 'index.html'), '<!doctype html><html><body><script type="module" src="./main.js"></script></body></html>\n');
+  await bundlePage(PAGE, pkg, join(dir, 'main.js'), { html: true });
   server = await serve({ '/': dir });
   browser = await launchChromium();
   page = await browser.newPage();

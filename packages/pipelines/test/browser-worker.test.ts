@@ -88,9 +88,8 @@ beforeAll(async () => {
   mkdirSync(join(dir, 'data'));
   writeFileSync(join(dir, 'data', 'calib.bin'), calib.dataSync() as Float32Array);
   writeFileSync(join(dir, 'data', 'held.bin'), held.dataSync() as Float32Array);
-  await bundlePage(PAGE, pkg, join(dir, 'page', 'main.js'));
+  await bundlePage(PAGE, pkg, join(dir, 'page', 'main.js'), { html: true });
   await bundlePage(WORKER, pkg, join(dir, 'page', 'worker.js'));
-  writeFileSync(join(dir, 'page', 'index.html'), '<!doctype html><html><body><script type="module" src="./main.js"></script></body></html>\n');
   server = await serve({ '/': join(dir, 'page'), '/wasm/': wasmDist, '/model/': join(dir, 'model'), '/data/': join(dir, 'data') });
   browser = await launchChromium();
   page = await browser.newPage();

@@ -48,9 +48,7 @@ beforeAll(async () => {
   const { net, grids } = quantizedReference('mbv2-fm', 4, 'channel', 'asymmetric');
   writeTfjsExport(join(dir, 'model'), exportPacked(net, { grids }));
   disposeNetwork(net);
-  await bundlePage(PAGE, pkg, join(dir, 'page', 'main.js'));
-  const { writeFileSync } = await import('node:fs');
-  writeFileSync(join(dir, 'page', 'index.html'), '<!doctype html><html><body><script type="module" src="./main.js"></script></body></html>\n');
+  await bundlePage(PAGE, pkg, join(dir, 'page', 'main.js'), { html: true });
   server = await serve({ '/': join(dir, 'page'), '/wasm/': join(wasmDir, 'dist'), '/model/': join(dir, 'model') });
   browser = await launchChromium();
 }, 180_000);
