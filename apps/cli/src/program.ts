@@ -1,11 +1,15 @@
 import { LowbitError } from '@lowbit/core';
-import { Command, InvalidArgumentError } from 'commander';
+import { writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { formatInfo, runInfo } from './commands/info.js';
 import { runTrain, TRAIN_DEFAULTS } from './commands/train.js';
 import { runEval } from './commands/eval.js';
 import { runPtq } from './commands/ptq.js';
 import { runExport } from './commands/export.js';
 import { runMpqSearch, runMpqTrain } from './commands/mpq.js';
+import { exitOnInterrupt } from './util/stop-request.js';
 import { defaultThreads } from '@lowbit/pipelines/node';
 
 export function positiveInt(name: string) {
@@ -29,7 +33,7 @@ export function buildProgram(): Command {
   const program = new Command('lowbit')
     .description('Low-bit quantization of neural networks for TF.js: NWQ post-training quantization and retraining-free mixed precision.')
     .version('0.1.0')
-    .showHelpAfterError();
+    .hook('preAction', (_program, command) => warnThreads(command.opts()['threads']));
 
   program
     .command('info')
@@ -220,16 +224,83 @@ export function nonNegativeInt(name: string) {
   };
 }
 
-/** Runs the CLI; bad input becomes a one-line error and exit code 2. */
-export async function main(argv: string[]): Promise<void> {
+/** A warning (stderr) when --threads asks for more threads than the machine has cores: legal, and slower than one per core. */
+function warnThreads(threads: unknown): void {
+  const cores = availableParallelism();
+  if (typeof threads === 'number' && threads > cores) {
+    console.error(`lowbit: warning: --threads ${threads} is more than the ${cores} core${cores === 1 ? '' : 's'} here; the threads share them and the run is slower than with --threads ${cores}`);
+  }
+}
+
+/** Every command of `program`, itself first. */
+function allCommands(c: Command): Command[] {
+  return [c, ...c.commands.flatMap(allCommands)];
+}
+
+/** `lowbit ptq` for the ptq command: the name a user typed. */
+function commandPath(c: Command): string {
+  const names: string[] = [];
+  for (let x: Command | null = c; x; x = x.parent) names.unshift(x.name());
+  return names.join(' ');
+}
+
+/**
+ * Option and usage errors as one line with a `--help` hint and exit code 2, instead of
+ * commander's exit 1 and a usage dump: every command throws instead of exiting, and writes its
+ * parse errors through this format.
+ */
+function oneLineErrors(program: Command): void {
+  for (const c of allCommands(program)) {
+    c.exitOverride();
+    c.configureOutput({
+      outputError: (str, write) => {
+        const message = str
+          .trim()
+          .replace(/^error:\s*/, '')
+          .replace(/\s*\n\s*/g, ' ');
+        write(`${commandPath(c)}: error: ${message} (see '${commandPath(c)} --help')\n`);
+      },
+    });
+  }
+}
+
+/** Where the trace of an internal error goes: a file in the temp directory, so that the terminal gets one line. */
+function saveTrace(e: unknown, argv: string[]): string | null {
   try {
-    await buildProgram().parseAsync(argv);
+    const file = join(tmpdir(), `lowbit-error-${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}.log`);
+    const trace = e instanceof Error ? (e.stack ?? `${e.name}: ${e.message}`) : String(e);
+    writeFileSync(file, `lowbit ${argv.slice(2).join(' ')}\nnode ${process.version} ${process.platform}-${process.arch}\n\n${trace}\n`);
+    return file;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Runs the CLI with one error path: bad input (a {@link LowbitError}, or an option commander
+ * rejects) is one line on stderr and exit code 2; anything else is an internal error: one line
+ * that says so, the trace in a file, exit code 1. Help and --version exit 0. (`program`: the
+ * commands to run, lowbit's own by default.)
+ */
+export async function main(argv: string[], program: Command = buildProgram()): Promise<void> {
+  oneLineErrors(program);
+  exitOnInterrupt();
+  try {
+    await program.parseAsync(argv);
   } catch (e) {
+    if (e instanceof CommanderError) {
+      // help and version are "errors" to commander when it is told not to exit; their exit code is theirs
+      process.exitCode = e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help' ? e.exitCode : 2;
+      return;
+    }
     if (e instanceof LowbitError) {
-      console.error(`lowbit: error: ${e.message}`);
+      console.error(`lowbit: error: ${e.message.replace(/\s*\n\s*/g, ' ')} [${e.code}]`);
       process.exitCode = 2;
       return;
     }
-    throw e;
+    const file = saveTrace(e, argv);
+    const message = e instanceof Error ? e.message.split('\n')[0] : String(e);
+    console.error(`lowbit: internal error: ${message} — this is a bug in lowbit; ${file ? `the trace is in ${file}` : 'no trace could be written'}. Please report it with that file.`);
+    process.exitCode = 1;
   }
 }

@@ -31,6 +31,10 @@ const cases: Array<[string, () => string[], RegExp]> = [
   ['export --out the input model folder', () => ['export', '--model', model(), '--out', modelDir], /is the folder of the input .*model\.json/],
   ['export --out /sys/x', () => ['export', '--model', 'resnet-fm', '--out', '/sys/lowbit-x'], /is under \/sys/],
   ['export --out an existing file', () => ['export', '--model', 'resnet-fm', '--out', aFile], /is an existing file/],
+  ['train --out /proc/x', () => ['train', '--data', 'bundled', '--epochs', '1', '--out', '/proc/lowbit-x'], /is under \/proc/],
+  ['mpq train --out an existing file', () => ['mpq', 'train', '--data', 'bundled', '--out', aFile], /a-file\.txt: is an existing file/],
+  ['mpq train --out the input model folder', () => ['mpq', 'train', '--model', model(), '--data', 'bundled', '--out', modelDir], /is the folder of the input .*model\.json/],
+  ['mpq search --out /sys/x', () => ['mpq', 'search', '--uniform', 'W4A4', '--out', '/sys/lowbit-x'], /is under \/sys/],
 ];
 
 describe('--out is checked before any work', () => {

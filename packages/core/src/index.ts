@@ -23,6 +23,9 @@ export type {
   WeightQuantizer,
 } from './types.js';
 export { LowbitError, check } from './errors.js';
+export { checkSchema, fieldPath, type SchemaCheckOptions } from './schema.js';
+export { confinedPath } from './relative-path.js';
+export { yieldToEventLoop } from './event-loop.js';
 export { sgd } from './optim/sgd.js';
 export type { SgdOptions } from './optim/sgd.js';
 export { adam } from './optim/adam.js';

@@ -1,3 +1,4 @@
+import { checkNetworkSpec } from './schema.js';
 import { LowbitError } from '@lowbit/core';
 import { opFor } from './ops/registry.js';
 import type { NetworkSpec, NodeSpec, Shape } from './spec.js';
@@ -38,6 +39,7 @@ const cache = new WeakMap<NetworkSpec, NetworkInfo>();
 export function analyze(spec: NetworkSpec): NetworkInfo {
   const hit = cache.get(spec);
   if (hit) return hit;
+  checkNetworkSpec(spec, `network '${String((spec as { name?: unknown } | null)?.name ?? '')}'`, 'E_SPEC');
   if (!Array.isArray(spec.inputShape) || spec.inputShape.length === 0 || spec.inputShape.some((d) => !(Number.isInteger(d) && d > 0))) {
     throw new LowbitError('E_SPEC', `network '${spec.name}': inputShape must be positive integers, got ${JSON.stringify(spec.inputShape)}`);
   }

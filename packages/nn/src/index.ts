@@ -30,6 +30,7 @@ export type {
   ZeroPadSpec,
 } from './spec.js';
 export { isLayer, specOf } from './spec.js';
+export { checkNetworkJson, checkNetworkSpec, networkJsonSchema, networkSpecSchema } from './schema.js';
 export { analyze } from './analyze.js';
 export type { NetworkInfo, NodeInfo } from './analyze.js';
 export { BlockBuilder, NetworkBuilder } from './builder.js';

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { LowbitError } from '@lowbit/core';
 import { analyze } from './analyze.js';
+import { checkNetworkJson } from './schema.js';
 import { paramDefs } from './create.js';
 import { type Network, type NetworkSpec, type NodeParams, specOf } from './spec.js';
 
@@ -53,7 +54,7 @@ export function decodeNetwork(json: unknown, weightData: ArrayBuffer, source = '
   if (j.formatVersion !== NETWORK_FORMAT_VERSION) {
     throw new LowbitError('E_FORMAT', `${source}: field 'formatVersion' must be ${NETWORK_FORMAT_VERSION}, got ${JSON.stringify(j.formatVersion)}`);
   }
-  if (!j.network || !Array.isArray(j.network.nodes)) throw new LowbitError('E_FORMAT', `${source}: field 'network' is missing or has no 'nodes' list`);
+  checkNetworkJson(j, source);
   const manifest = j.weightsManifest;
   if (!Array.isArray(manifest) || manifest.length !== 1 || !Array.isArray(manifest[0]?.weights)) {
     throw new LowbitError('E_FORMAT', `${source}: field 'weightsManifest' must hold one group with a 'weights' list`);
@@ -91,6 +92,10 @@ export function decodeNetwork(json: unknown, weightData: ArrayBuffer, source = '
         params[node][p] = tf.variable(t, def.trainable);
       }
     }
+  } catch (e) {
+    // nothing of a file that fails to load stays in memory
+    for (const ps of Object.values(params)) for (const v of Object.values(ps)) v.dispose();
+    throw e;
   } finally {
     for (const t of Object.values(decoded)) t.dispose();
   }

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { adam, allReduceGrads, broadcastParams, constant, cosine, LowbitError, type Optimizer, type QuantSetup, type ReplicaGroup, Rng, type RngState, type StepContext, paramGrads, shareRange } from '@lowbit/core';
+import { adam, allReduceGrads, broadcastParams, constant, cosine, LowbitError, type Optimizer, paramGrads, type QuantSetup, type ReplicaGroup, Rng, type RngState, shareRange, type StepContext, yieldToEventLoop } from '@lowbit/core';
 import { quantizableLayers, type Network } from '@lowbit/nn';
 import { BatchSampler, type CalibrationSource } from './calibration.js';
 import type { ReconstructionConfig } from './config.js';
@@ -99,11 +99,6 @@ function validate(c: ReconstructionConfig): void {
   if (c.cachePrecision !== undefined && !['auto', 'float32', 'float16'].includes(c.cachePrecision)) bad(`cachePrecision must be auto, float32 or float16, got '${c.cachePrecision}'`);
   if (c.cacheArena !== undefined && !(typeof SharedArrayBuffer === 'function' && c.cacheArena instanceof SharedArrayBuffer)) bad('cacheArena must be a SharedArrayBuffer');
   if (!(c.weightLr >= 0) || !(c.activationLr >= 0)) bad('learning rates must be ≥ 0');
-}
-
-/** Lets pending events (signals, timers, messages) run: a macrotask, so that it works in Node and in browsers. */
-function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => (typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0)));
 }
 
 /** True on any rank when a stop was requested on any (one small all-reduce per step). */

@@ -3,19 +3,20 @@
 // --bias-correction off) and prints test top-1 before and after: the same result as the run with
 // --bias-correction on (the correction comes after the method and changes nothing else), without
 // running the method again. The images are those quantize() takes: the first
-// biasCorrectionImages(net, 1024) bundled calibration images for the correction, the next as many
-// for the output-error check that keeps it only when it helps (--always: no check). For A/B tables
+// biasCorrectionImages(net, 1024) bundled calibration images for the correction, the rest (up to
+// BIAS_CHECK_IMAGES) for the check that keeps it unless it costs top-1 agreement with the float model (--always: no check). For A/B tables
 // (docs/benchmarks.md "Bias correction").
-//   node packages/pipelines/scripts/bias-correct-output.mjs PTQ_OUT/model.json FLOAT_MODEL.json [--test 10000] [--images N] [--always] [--criterion mse|kl]
+//   node packages/pipelines/scripts/bias-correct-output.mjs PTQ_OUT/model.json FLOAT_MODEL.json [--test 10000] [--images N] [--always] [--criterion mse|kl|agreement] [--check-images N|rest]
 import { parseArgs } from 'node:util';
 import { initBackend } from '@lowbit/core';
 import { bundledCalibrationSet, bundledTestSet, subset, batches } from '@lowbit/data';
-import { foldBatchNorm, disposeNetwork } from '@lowbit/nn';
+import { foldBatchNorm, disposeNetwork, forward } from '@lowbit/nn';
+import * as tf from '@tensorflow/tfjs-core';
 import { correctBias } from '@lowbit/quantizers';
-import { biasCorrectionImages, evaluate, loadModel, quantizedHooks } from '@lowbit/pipelines';
+import { BIAS_CHECK_IMAGES, biasCorrectionImages, evaluate, loadModel, quantizedHooks } from '@lowbit/pipelines';
 import { loadEvaluable } from '@lowbit/pipelines/node';
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { test: { type: 'string', default: '10000' }, images: { type: 'string' }, always: { type: 'boolean', default: false }, criterion: { type: 'string', default: 'mse' }, activations: { type: 'string', default: 'quantized' } } });
+const { values, positionals } = parseArgs({ allowPositionals: true, options: { test: { type: 'string', default: '10000' }, images: { type: 'string' }, always: { type: 'boolean', default: false }, criterion: { type: 'string', default: 'agreement' }, 'check-images': { type: 'string' }, flags: { type: 'boolean', default: false }, activations: { type: 'string', default: 'quantized' } } });
 const [out, floatPath] = positionals;
 if (!out || !floatPath) {
   console.error('usage: bias-correct-output.mjs PTQ_OUT/model.json FLOAT_MODEL.json [--test 10000] [--images 256]');
@@ -41,11 +42,20 @@ const rowsOf = (from, count) => {
   return xs;
 };
 const calib = rowsOf(0, images);
-const validation = rowsOf(images, Math.min(images, calibSet.size - images));
+// the check's images: the rest of the calibration set up to BIAS_CHECK_IMAGES (quantize()'s rule), or --check-images N | rest
+const checkCount = values['check-images'] === 'rest' ? calibSet.size - images : values['check-images'] ? Number(values['check-images']) : Math.min(BIAS_CHECK_IMAGES, calibSet.size - images);
+const validation = rowsOf(images, checkCount);
 const hooks = quantizedHooks(q.quantization);
+// --flags: per-image top-1 disagreement with the float model on every held-back calibration image, before and after
+// the correction (kept regardless), so that any check rule and check-set size can be evaluated from one run
+const heldBack = values.flags ? rowsOf(images, calibSet.size - images) : [];
+const disagreement = () => heldBack.flatMap((x) => Array.from(tf.tidy(() => tf.cast(tf.notEqual(tf.argMax(forward(reference, x).output, 1), tf.argMax(forward(q.network, x, { activation: hooks.activation }).output, 1)), 'int32').dataSync())));
+const flagsBefore = values.flags ? disagreement() : null;
 const r = correctBias({ net: q.network, layers: new Set(Object.keys(q.quantization.layers)), forwardOptions: () => ({ activation: hooks.activation }) }, () => calib, { reference, activations: values.activations, onlyIfBetter: !values.always, criterion: values.criterion, validation: () => validation });
 const after = await evaluate(q, test, { reference: floatPath });
-console.log(JSON.stringify({ model: out, before: before.accuracy, after: after.accuracy, agreementBefore: before.agreement.top1, agreementAfter: after.agreement.top1, layers: r.layers.length, images: r.images, maxRelativeShift: r.maxRelativeShift, kept: r.kept, outputError: r.outputError }));
+const flagsAfter = values.flags ? disagreement() : null;
+console.log(JSON.stringify({ model: out, before: before.accuracy, after: after.accuracy, agreementBefore: before.agreement.top1, agreementAfter: after.agreement.top1, layers: r.layers.length, images: r.images, maxRelativeShift: r.maxRelativeShift, kept: r.kept, outputError: r.outputError, changedImages: r.changedImages, ...(values.flags ? { flagsBefore: flagsBefore.join(''), flagsAfter: flagsAfter.join('') } : {}) }));
+for (const x of heldBack) x.dispose();
 for (const x of [...calib, ...validation]) x.dispose();
 disposeNetwork(reference);
 e.dispose();

@@ -140,6 +140,12 @@ describe('quantize(model, config)', () => {
       [{ biasCorrection: 'yes' }, /config\.biasCorrection must be true or false, got "yes"/],
       [{ method: 'rtn', arWeighting: 'relative' }, /method 'rtn' runs no optimisation/],
       [{ arWeighting: 'mean' }, /config\.arWeighting must be one of sum, relative, got 'mean'/],
+      [{ method: 'rtn', batchSize: 8, targets: 'per-batch' }, /method 'rtn' runs no optimisation; config\.iterations, config\.batchSize, config\.targets do not apply/],
+      [{ method: 'adaround', regularize: 'blocks' }, /config\.regularize applies to network-wise reconstruction \(nwq, or config\.reconstruction network\); method 'adaround' reconstructs layer by layer/],
+      // an option that does not exist is a typo, not something to ignore
+      [{ lrWeights: 1e9 }, /config\.lrWeights is not an option \(did you mean config\.weightLr\?\)/],
+      [{ wbits: 2 }, /config\.wbits is not an option \(did you mean config\.wBits\?\)/],
+      [{ calibrationImages: 64 }, /config\.calibrationImages is not an option; the options are method, wBits/],
     ];
     for (const [c, re] of cases) await expect(quantize(model, { calibration, iterations: 1, ...c })).rejects.toThrow(re);
     await expect(quantize(model, {} as never)).rejects.toThrow(/config\.calibration is required/);

@@ -40,9 +40,14 @@ export interface BiasCorrectionOptions {
   /**
    * What the check compares: `mse` (default) — the relative squared error of the outputs; `kl` —
    * the mean KL divergence of the quantized network's class distribution from the float one's
-   * (softmax of logits, or the outputs themselves when they are already probabilities).
+   * (softmax of logits, or the outputs themselves when they are already probabilities);
+   * `agreement` — the fraction of images whose top-1 class differs from the float network's;
+   * the correction is then kept unless it is significantly worse: the images it makes disagree
+   * (w) outnumber those it makes agree (b) by more than two standard deviations of a paired
+   * (McNemar) comparison, `w − b > 2·√(w + b)` — mean matching usually helps, and a few images
+   * either way on a small check set are noise.
    */
-  criterion?: 'mse' | 'kl';
+  criterion?: 'mse' | 'kl' | 'agreement';
 }
 
 export interface BiasCorrectionReport {
@@ -55,6 +60,8 @@ export interface BiasCorrectionReport {
   images: number;
   /** The check's measure (`criterion`) of the output against the float network's, before and after (null when not checked). */
   outputError: { before: number; after: number } | null;
+  /** With `criterion: 'agreement'`: check images whose top-1 agreement the correction lost (`worse`) and gained (`better`). */
+  changedImages?: { worse: number; better: number };
   /** Whether the corrected biases were kept (false: the check found no gain and restored them). */
   kept: boolean;
   seconds: number;
@@ -110,12 +117,15 @@ export function correctBias(q: BiasCorrectable, batches: () => Iterable<tf.Tenso
   const report: BiasCorrectionReport = { layers: names, skipped, maxRelativeShift: 0, images: 0, outputError: null, kept: true, seconds: 0 };
   const check = o.onlyIfBetter ?? true;
   const criterion = o.criterion ?? 'mse';
+  if (criterion !== 'mse' && criterion !== 'kl' && criterion !== 'agreement') throw new LowbitError('E_CONFIG', `bias correction: criterion must be mse, kl or agreement, got '${String(criterion)}'`);
   const ctx = evalContext(new Rng(0));
-  // the quantized output against the float output, with the biases as they are now: relative squared error, or mean KL per image
-  const outputError = (): number => {
+  // the quantized output against the float output, with the biases as they are now: relative squared error, mean KL per image, or top-1 disagreement rate
+  // (with, for agreement, which images disagree)
+  const outputError = (): { value: number; disagree: Uint8Array } => {
     const hooks = q.forwardOptions(ctx);
     let num = 0;
     let den = 0;
+    const flags: number[] = [];
     for (const x of (o.validation ?? batches)()) {
       const [a, b] = tf.tidy(() => {
         const f = reference ? forward(reference, x).output : forward(net, x, { params: floatParams }).output;
@@ -127,12 +137,18 @@ export function correctBias(q: BiasCorrectable, batches: () => Iterable<tf.Tenso
           const lf = logProbs(f);
           return [tf.sum(tf.mul(tf.exp(lf), tf.sub(lf, logProbs(y)))).dataSync()[0]!, f.shape[0]!];
         }
+        if (criterion === 'agreement') {
+          const flat = (t: tf.Tensor) => (t.rank === 2 ? t : tf.reshape(t, [t.shape[0]!, -1]));
+          const d = Array.from(tf.cast(tf.notEqual(tf.argMax(flat(f), 1), tf.argMax(flat(y), 1)), 'int32').dataSync());
+          flags.push(...d);
+          return [d.reduce((s, v) => s + v, 0), f.shape[0]!];
+        }
         return [tf.sum(tf.squaredDifference(y, f)).dataSync()[0]!, tf.sum(tf.square(f)).dataSync()[0]!];
       });
       num += a!;
       den += b!;
     }
-    return den > 0 ? num / den : num;
+    return { value: den > 0 ? num / den : num, disagree: Uint8Array.from(flags) };
   };
   try {
     // float channel means and mean squares of every corrected layer, in one pass
@@ -158,7 +174,7 @@ export function correctBias(q: BiasCorrectable, batches: () => Iterable<tf.Tenso
     if (images === 0) throw new LowbitError('E_CALIB', 'bias correction needs at least one calibration batch');
     report.images = images;
     // measured before any bias moves
-    const before = check ? outputError() : 0;
+    const before = check ? outputError() : null;
     for (const l of corrected) {
       const n = l.spec.name;
       const hooks = q.forwardOptions(ctx);
@@ -198,8 +214,20 @@ export function correctBias(q: BiasCorrectable, batches: () => Iterable<tf.Tenso
     }
     for (const s of floatSum.values()) s.dispose();
     if (check) {
-      report.outputError = { before, after: outputError() };
-      if (!(report.outputError.after < before)) {
+      const after = outputError();
+      report.outputError = { before: before!.value, after: after.value };
+      let keep = after.value < before!.value;
+      if (criterion === 'agreement') {
+        let worse = 0;
+        let better = 0;
+        for (let i = 0; i < after.disagree.length; i++) {
+          if (after.disagree[i]! > before!.disagree[i]!) worse++;
+          else if (after.disagree[i]! < before!.disagree[i]!) better++;
+        }
+        report.changedImages = { worse, better };
+        keep = !(worse - better > 2 * Math.sqrt(worse + better));
+      }
+      if (!keep) {
         report.kept = false;
         for (const n of names) (net.params[n]!['bias'] as tf.Variable).assign(original.get(n)!);
       }

@@ -172,6 +172,35 @@ describe('correctBias (empirical bias correction)', () => {
     disposeNetwork(n);
   });
 
+  it("criterion 'agreement' counts the images whose top-1 class differs from the float network's (checked by hand) and keeps unless significantly worse", () => {
+    const n = net();
+    const calib = [new Rng(6).uniform([32, 8, 8, 2])];
+    const q = quantizeNetwork(n, calib, { wBits: 2, aBits: 2, weightGrid: 'asymmetric' });
+    const hooks = q.forwardOptions(evalContext(new Rng(0)));
+    // the float network's classes, before any bias moves
+    const f = tf.tidy(() => tf.argMax(forward(q.net, calib[0]!).output, 1).dataSync());
+    const disagree = () =>
+      tf.tidy(() => {
+        const y = tf.argMax(forward(q.net, calib[0]!, { weight: hooks.weight!, activation: hooks.activation! }).output, 1).dataSync();
+        return Array.from(f).filter((c, i) => c !== y[i]).length / f.length;
+      });
+    const want = disagree();
+    const r = correctBias(q, () => calib, { criterion: 'agreement' });
+    expect(want).toBeGreaterThan(0);
+    expect(r.outputError!.before).toBeCloseTo(want, 6);
+    // images lost and gained add up to the change of the disagreement rate; the correction stays unless significantly worse (McNemar, 2 sd)
+    const { worse, better } = r.changedImages!;
+    expect(worse + better).toBeGreaterThan(0);
+    expect((worse - better) / 32).toBeCloseTo(r.outputError!.after - r.outputError!.before, 9);
+    expect(r.kept).toBe(!(worse - better > 2 * Math.sqrt(worse + better)));
+    // whatever was decided, the network now measures the error the report ends on
+    expect(disagree()).toBeCloseTo(r.kept ? r.outputError!.after : r.outputError!.before, 6);
+    expect(() => correctBias(q, () => calib, { criterion: 'top5' as never })).toThrow(/mse, kl or agreement, got 'top5'/);
+    tf.dispose(calib);
+    q.dispose();
+    disposeNetwork(n);
+  });
+
   it('a layer the policy keeps float is not corrected; no batches is a clear error', () => {
     const n = net();
     const rng = new Rng(4);

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { LowbitError } from '@lowbit/core';
-import { analyze, type Network, type NetworkSpec, type NodeParams, paramDefs } from '@lowbit/nn';
+import { analyze, checkNetworkSpec, type Network, type NetworkSpec, } from '@lowbit/nn';
 import { detectBlocks } from './blocks.js';
+import { importedNetwork } from './import-params.js';
 import { FOLD, shapeConst } from './graph/fold.js';
 import { clean, dataInputs, type GNode } from './graph/graph-node.js';
 import { GraphImport } from './graph/import-context.js';
@@ -46,25 +47,37 @@ export function importGraphModel(a: TfjsArtifacts): Network {
   try {
     for (const n of gnodes) {
       if (PASSIVE.has(n.op)) continue;
-      const ins = dataInputs(n);
-      const consts = ins.map((i) => g.constOf(i));
-      const fold = FOLD[n.op];
-      if (fold && consts.every((c) => c !== null)) {
-        g.fold(n, tf.tidy(() => fold(n, consts as tf.Tensor[])));
-        continue;
+      try {
+        importNode(n, g);
+      } catch (e) {
+        if (e instanceof LowbitError) throw e;
+        // a node whose inputs or attributes are not what its op has (too few inputs, a list where a
+        // number belongs): name it rather than fail inside the op's importer
+        throw new LowbitError('E_FORMAT', `${a.path}: node '${n.name}' (${n.op}) cannot be imported: ${(e as Error).message} (its ${dataInputs(n).length} input(s) or its attributes are not what a ${n.op} node has)`, { nodes: [n.name] });
       }
-      if (n.op === 'Shape') {
-        g.fold(n, shapeConst(g.batch, g.shapeOf(ins[0]!)));
-        continue;
-      }
-      const imp = importerFor.get(n.op);
-      if (!imp) throw g.unsupported(n, `op '${n.op}' is only supported on constants (static shape arithmetic), and an input of this one is computed from the image`);
-      imp.run(n, ins, g);
     }
     return assemble(a, gnodes, g);
   } finally {
     g.dispose();
   }
+}
+
+/** Imports one graph node: folds it when all its inputs are constants, else hands it to its op's importer. */
+function importNode(n: GNode, g: GraphImport): void {
+  const ins = dataInputs(n);
+  const consts = ins.map((i) => g.constOf(i));
+  const fold = FOLD[n.op];
+  if (fold && consts.every((c) => c !== null)) {
+    g.fold(n, tf.tidy(() => fold(n, consts as tf.Tensor[])));
+    return;
+  }
+  if (n.op === 'Shape') {
+    g.fold(n, shapeConst(g.batch, g.shapeOf(ins[0]!)));
+    return;
+  }
+  const imp = importerFor.get(n.op);
+  if (!imp) throw g.unsupported(n, `op '${n.op}' is only supported on constants (static shape arithmetic), and an input of this one is computed from the image`);
+  imp.run(n, ins, g);
 }
 
 /** The network spec (outputs found, blocks detected) and its parameters as variables. */
@@ -95,26 +108,17 @@ function assemble(a: TfjsArtifacts, gnodes: GNode[], g: GraphImport): Network {
   if (new Set(outs).size !== outs.length) throw new LowbitError('E_UNSUPPORTED', `${a.path}: two outputs are the same tensor (${ends.join(', ')})`);
   // (no dead node means the last node is an output: IR nodes are in dependency order)
   const spec: NetworkSpec = { name: 'graph-model', inputShape: g.valueShape('input'), nodes, blocks: detectBlocks(nodes), ...(outs.length > 1 ? { outputs: outs } : {}) };
+  checkNetworkSpec(spec, `${a.path} (imported)`);
   analyze(spec);
   // layer parameters must be finite (other constants may be ±∞); name the stored weight where there is one
   const stored = new Map<tf.Tensor, string>(Object.entries(a.weights).map(([k, t]) => [t, k]));
   for (const [node, ps] of Object.entries(g.params)) {
     for (const [p, t] of Object.entries(ps)) {
+      if (!t) throw new LowbitError('E_FORMAT', `${a.path}: node '${node}' needs its ${p} as a constant, and that input is not a Const node in the graph`);
       const v = t.dtype === 'float32' ? t.dataSync() : null;
       const i = v ? v.findIndex((x) => !Number.isFinite(x)) : -1;
       if (i >= 0) throw new LowbitError('E_WEIGHTS', nonFinite(a.path, stored.get(t) ?? `${node}/${p}`, i));
     }
   }
-  const net: Network = { ...spec, params: {} };
-  for (const [node, pdefs] of Object.entries(paramDefs(spec))) {
-    const ps: NodeParams = {};
-    for (const [p, def] of Object.entries(pdefs)) {
-      const t = g.params[node]?.[p];
-      if (!t) throw new LowbitError('E_WEIGHTS', `${a.path}: no weight for '${node}/${p}'`);
-      if (t.size !== def.shape.reduce((x, y) => x * y, 1)) throw new LowbitError('E_WEIGHTS', `${a.path}: weight for '${node}/${p}' has shape [${t.shape.join(', ')}], the layer needs [${def.shape.join(', ')}]`);
-      ps[p] = tf.tidy(() => tf.variable(tf.reshape(tf.cast(t, 'float32'), def.shape), def.trainable));
-    }
-    net.params[node] = ps;
-  }
-  return net;
+  return importedNetwork(spec, (node, p) => g.params[node]?.[p] ?? undefined, a.path, () => true);
 }

@@ -3,6 +3,7 @@ import { LowbitError } from '@lowbit/core';
 import type { Network } from '@lowbit/nn';
 import { importGraphModel } from './graph-model.js';
 import { importLayersModel } from './layers-model.js';
+import { checkWeightSpecs } from './manifest-schema.js';
 import { decodeArtifacts } from './read-artifacts.js';
 
 /** `weightData` of ModelArtifacts: one buffer, or several (tfjs ≥ 4.10 splits large models) joined in order. */
@@ -33,6 +34,7 @@ export function importModelArtifacts(a: tf.io.ModelArtifacts, source = 'ModelArt
   if (format === undefined) format = 'node' in topo ? 'graph-model' : 'layers-model';
   if (format !== 'layers-model' && format !== 'graph-model') throw new LowbitError('E_FORMAT', `${source}: field 'format' must be 'layers-model' or 'graph-model', got ${JSON.stringify(a.format)}`);
   if (!Array.isArray(a.weightSpecs)) throw new LowbitError('E_FORMAT', `${source}: field 'weightSpecs' must be a list of weight entries (the artifacts hold no weights)`);
+  checkWeightSpecs(a.weightSpecs, source);
   const json = { format, modelTopology: topo as Record<string, unknown>, weightsManifest: [{ paths: [], weights: a.weightSpecs }] };
   const artifacts = decodeArtifacts(source, json, format, a.weightSpecs, joinWeightData(a.weightData));
   try {

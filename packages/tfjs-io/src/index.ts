@@ -1,6 +1,7 @@
 // Browser-safe entry (the `default` condition): import, export and the packed format from memory
 // or URLs. Node adds file reading and writing (`node` condition → index.node.ts).
 export { decodeArtifacts } from './read-artifacts.js';
+export { checkWeightSpecs, checkWeightsManifest, weightEntrySchema, weightsManifestSchema } from './manifest-schema.js';
 export type { TfjsArtifacts } from './read-artifacts.js';
 export { importLayersModel } from './layers-model.js';
 export { importGraphModel } from './graph-model.js';

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { LowbitError } from '@lowbit/core';
-import { analyze, type Network, type NodeParams, type NodeSpec, opFor, paramDefs, type Shape } from '@lowbit/nn';
+import { analyze, checkNetworkSpec, type Network, type NodeSpec, opFor, type Shape } from '@lowbit/nn';
 import { detectBlocks } from './blocks.js';
+import { importedNetwork } from './import-params.js';
 import { kerasTransposeSize } from './keras-shapes.js';
 import type { TfjsArtifacts } from './read-artifacts.js';
 
@@ -83,6 +84,8 @@ function unsupported(l: KerasLayer): string | null {
   const act = c['activation'] as string | undefined;
   if (act !== undefined && !(act in ACTIVATIONS)) return `activation '${act}' is not supported`;
   if (c['data_format'] !== undefined && c['data_format'] !== 'channels_last') return `data_format '${String(c['data_format'])}' (only channels_last)`;
+  const pad = c['padding'];
+  if (l.className !== 'ZeroPadding2D' && pad !== undefined && pad !== 'same' && pad !== 'valid') return `padding ${JSON.stringify(pad)} (only 'same' or 'valid')`;
   const dil = c['dilation_rate'];
   if (dil !== undefined && pair(dil, 1).some((d) => d !== 1)) return `dilation_rate ${JSON.stringify(dil)} (only 1)`;
   switch (l.className) {
@@ -150,6 +153,19 @@ function padding(c: Cfg): 'same' | 'valid' {
  * first, with one error listing every offending layer.
  */
 export function importLayersModel(a: TfjsArtifacts): Network {
+  // tensors made during import (BN defaults); the network's variables are copies
+  const made: tf.Tensor[] = [];
+  try {
+    return importInto(a, (t) => {
+      made.push(t);
+      return t;
+    });
+  } finally {
+    tf.dispose(made);
+  }
+}
+
+function importInto(a: TfjsArtifacts, keep: (t: tf.Tensor) => tf.Tensor): Network {
   const k = kerasLayers(a);
   const problems = k.layers.map((l) => [l, unsupported(l)] as const).filter(([, why]) => why !== null);
   if (problems.length > 0) {
@@ -167,7 +183,6 @@ export function importLayersModel(a: TfjsArtifacts): Network {
     if (hits.length !== 1) throw new LowbitError('E_WEIGHTS', `${a.path}: weight '${layer}/${p}' ${hits.length === 0 ? 'is missing from the manifest' : `is ambiguous (${hits.join(', ')})`}`);
     return a.weights[hits[0]!]!;
   };
-  const hasWeight = (layer: string, p: string) => Object.keys(a.weights).some((n) => n === `${layer}/${p}` || n.endsWith(`/${layer}/${p}`));
   const withActivation = (l: KerasLayer, node: string): string => {
     const act = ACTIVATIONS[(l.config['activation'] as string) ?? 'linear'];
     if (!act) return node;
@@ -233,8 +248,9 @@ export function importLayersModel(a: TfjsArtifacts): Network {
         nodes.push({ op: 'batchNorm', name: l.name, inputs: ins, epsilon: Number(c['epsilon'] ?? 1e-3), momentum: Number(c['momentum'] ?? 0.99) });
         const mean = weight(l.name, 'moving_mean');
         params[l.name] = {
-          gamma: c['scale'] !== false && hasWeight(l.name, 'gamma') ? weight(l.name, 'gamma') : tf.onesLike(mean),
-          beta: c['center'] !== false && hasWeight(l.name, 'beta') ? weight(l.name, 'beta') : tf.zerosLike(mean),
+          // a BatchNormalization with scale/center (the Keras default) has its gamma/beta: a missing one is an error, not 1/0
+          gamma: c['scale'] !== false ? weight(l.name, 'gamma') : keep(tf.onesLike(mean)),
+          beta: c['center'] !== false ? weight(l.name, 'beta') : keep(tf.zerosLike(mean)),
           movingMean: mean,
           movingVariance: weight(l.name, 'moving_variance'),
         };
@@ -327,22 +343,8 @@ export function importLayersModel(a: TfjsArtifacts): Network {
     throw new LowbitError('E_UNSUPPORTED', `${a.path}: the output '${k.output}' must be the last layer (dead branches are not supported)`);
   }
   const spec = { name: k.name, inputShape: k.inputShape, nodes, blocks: detectBlocks(nodes) };
+  checkNetworkSpec(spec, `${a.path} (imported)`);
   analyze(spec);
-  const defs = paramDefs(spec);
-  const net: Network = { ...spec, params: {} };
-  for (const [node, pdefs] of Object.entries(defs)) {
-    const ps: NodeParams = {};
-    for (const [p, def] of Object.entries(pdefs)) {
-      const t = params[node]?.[p];
-      if (!t) throw new LowbitError('E_WEIGHTS', `${a.path}: no weight for '${node}/${p}'`);
-      // PReLU slopes are [1, 1, C] in Keras, [C] in the IR
-      const same = p === 'alpha' ? t.size === def.shape[0] : t.shape.length === def.shape.length && t.shape.every((d, i) => d === def.shape[i]);
-      if (!same) {
-        throw new LowbitError('E_WEIGHTS', `${a.path}: weight for '${node}/${p}' has shape [${t.shape.join(', ')}], the layer needs [${def.shape.join(', ')}]`);
-      }
-      ps[p] = tf.tidy(() => tf.variable(tf.reshape(tf.cast(t, 'float32'), def.shape), def.trainable));
-    }
-    net.params[node] = ps;
-  }
-  return net;
+  // PReLU slopes are [1, 1, C] in Keras, [C] in the IR
+  return importedNetwork(spec, (node, p) => params[node]?.[p], a.path, (p) => p === 'alpha');
 }

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { LowbitError } from '@lowbit/core';
+import { checkTopology } from './topology-schema.js';
 
 /** A TF.js model as stored: its model.json object and its decoded weights by name. */
 export interface TfjsArtifacts {
@@ -33,6 +34,7 @@ export const nonFinite = (source: string, name: string, i: number) => `${source}
  * model in errors (a path, a URL, or 'ModelArtifacts').
  */
 export function decodeArtifacts(source: string, json: Record<string, unknown>, format: 'layers-model' | 'graph-model', specs: tf.io.WeightsManifestEntry[], data: Uint8Array): TfjsArtifacts {
+  checkTopology(json, format, source);
   const need = specs.reduce((s, e) => s + entryBytes(e), 0);
   if (data.length !== need) throw new LowbitError('E_WEIGHTS', `${source}: the weight data holds ${data.length} bytes, the weight specs need ${need}`);
   const buffer = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? (data.buffer as ArrayBuffer) : (data.slice().buffer as ArrayBuffer);

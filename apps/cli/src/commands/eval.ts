@@ -35,6 +35,7 @@ export async function runEval(o: EvalCommandOptions): Promise<void> {
   const net = m.model instanceof QuantizedModel ? m.model.network : m.model;
   const r = evaluateNetwork(net, test, { ...(o.batch ? { batchSize: o.batch } : {}), ...(quant ? { forwardOptions: quantizedHooks(quant) } : {}) });
   m.dispose();
+  warnBatch(o.batch, r.batchSize);
   if (o.json) {
     console.log(JSON.stringify({ model: o.model, quantized: quant !== null, activations: m.activations, data: test.name, accuracy: r.accuracy, loss: r.loss, samples: r.samples, imagesPerSecond: r.imagesPerSecond, confusion: r.confusion }));
     return;
@@ -64,6 +65,7 @@ async function evalFolder(o: EvalCommandOptions): Promise<void> {
     if (!data.labelled && !refPath) throw new LowbitError('E_ARG', `--data '${o.data}' has no class sub-folders (unlabelled): give --reference <model> to measure agreement with it`);
     reference = refPath ? await loadEvaluable(refPath) : null;
     const r = await evaluate(model.model, data, { ...(reference ? { reference: reference.model } : {}), ...(o.batch ? { batchSize: o.batch } : {}) });
+    warnBatch(o.batch, r.batchSize);
     if (o.json) return console.log(JSON.stringify({ model: o.model, reference: refPath ?? null, data: o.data, labelled: data.labelled, classes: data.labelled ? data.set.classNames : null, activations: model.activations, ...r }));
     const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
     const lines = [`model        ${o.model} (activations ${model.activations})`, `data         ${o.data}: ${r.samples} images${data.labelled ? `, ${data.set.classNames.length} classes` : ', unlabelled'}, resized to ${model.inputShape.join('×')}, input range ${o.inputRange}, ${o.channelOrder}${o.fit === 'crop' ? ', centre-cropped' : ''}`];
@@ -74,4 +76,9 @@ async function evalFolder(o: EvalCommandOptions): Promise<void> {
     reference?.dispose();
     model.dispose();
   }
+}
+
+/** A warning on stderr when `--batch` was lowered to what fits one pass's memory. */
+function warnBatch(asked: number | undefined, used: number): void {
+  if (asked !== undefined && used < asked) console.error(`lowbit: warning: --batch ${asked} does not fit one pass's memory budget (1024 MB) for this model; evaluated ${used} images per pass`);
 }

@@ -5,7 +5,7 @@ import { prepareOutputDir, removeIfUnused } from '@lowbit/core/node';
 import { disposeNetwork } from '@lowbit/nn';
 import { readNetworkJson } from '@lowbit/nn/node';
 import { exportGraphModel, exportLayersModel, fileBytes, type TfjsExport, tfjsExportFiles, writeTfjsExport } from '@lowbit/tfjs-io';
-import { accuracyFromPolicy, exportReport, formatExportReport, layerFacts, loadModelArg, policyFileModel, QuantizedModel, readQuantization, tfjsOrigin } from '@lowbit/pipelines/node';
+import { accuracyFromPolicy, checkQuantizationMeta, exportReport, formatExportReport, layerFacts, loadModelArg, policyFileModel, QuantizedModel, readQuantization, tfjsOrigin } from '@lowbit/pipelines/node';
 
 export interface ExportCommandOptions {
   /** The model to export; with --policy, the one-shot network (default: the policy's own). */
@@ -52,6 +52,14 @@ async function runExportInto(o: ExportCommandOptions): Promise<void> {
   }
   const format = (o.format ?? (!source && tfjsOrigin(model) === 'graph-model' ? 'graph' : 'layers')) as 'layers' | 'graph';
   // a quantized model exports through QuantizedModel (its exporters check every code against its grid); a float one as is
+  if (quant && !source) {
+    try {
+      checkQuantizationMeta(quant, model, net);
+    } catch (e) {
+      disposeNetwork(net);
+      throw e;
+    }
+  }
   const q = source ? source.model : quant ? new QuantizedModel(net, quant) : null;
   const perChannel = o.perChannel as 'uint8' | 'float32' | 'float16';
   const codeBias = o.codeBias as 'uint8' | 'float16';

@@ -1,13 +1,13 @@
 import { join } from 'node:path';
 import { initBackend, LowbitError } from '@lowbit/core';
-import { atomicWriteFile } from '@lowbit/core/node';
+import { atomicWriteFile, prepareOutputDir } from '@lowbit/core/node';
 import { bundledCalibrationSet, type LabeledSet, subset } from '@lowbit/data';
 import { bitsToKB, kbToBits, paretoFront, policyFromKnobs } from '@lowbit/greedy-search';
 import { type BitPolicy, bitOps, disposeNetwork, weightBits } from '@lowbit/nn';
 import { writeChart } from '../util/plot.js';
 import { Progress } from '../util/progress.js';
 import { onStopRequest } from '../util/stop-request.js';
-import { applyPolicy, evaluate, evaluatePolicyFile, evaluateNetwork, type Criterion, disposeBatches, evaluatePolicy, fixedBatches, loadOneShot, saveOneShot, type OneShotNet, type Budget, searchOneShot, uniformOneShotPolicy, type MpqTrainConfig, trainOneShot, fashionMnistTest, loadModelArg, loadTrainData, mpqCalibration, oneShotPath, POLICY_FORMAT } from '@lowbit/pipelines/node';
+import { applyPolicy, evaluate, evaluatePolicyFile, evaluateNetwork, type Criterion, disposeBatches, evaluatePolicy, fixedBatches, loadOneShot, saveOneShot, type OneShotNet, type Budget, searchOneShot, uniformOneShotPolicy, type MpqTrainConfig, trainOneShot, fashionMnistTest, loadFloatModelArg, loadTrainData, mpqCalibration, oneShotPath, POLICY_FORMAT } from '@lowbit/pipelines/node';
 
 
 const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
@@ -57,11 +57,19 @@ export async function runMpqTrain(o: MpqTrainCommandOptions): Promise<void> {
   if (o.k < 0 || !Number.isInteger(o.k)) throw new LowbitError('E_ARG', `--k must be an integer >= 0, got ${o.k}`);
   const t0 = performance.now();
   await initBackend();
-  const float = loadModelArg(o.model);
+  const float = loadFloatModelArg(o.model, 'lowbit mpq train');
   const { train, test: fullTest } = loadTrainData(o.data);
   const test = o.testLimit > 0 ? subset(fullTest, o.testLimit) : fullTest;
   const calib = bundledCalibrationSet();
   const out = o.out ?? join('runs', 'mpq', o.model.replace(/[^\w.-]+/g, '_'));
+  // checked (and made) before the training: checkpoints, the one-shot network and the report
+  const paramBytes = Object.values(float.params).reduce((s, p) => s + Object.values(p).reduce((t, v) => t + 4 * v.size, 0), 0);
+  try {
+    prepareOutputDir(out, { inputs: [o.model], expectedBytes: 8 * paramBytes + 2 ** 20 });
+  } catch (e) {
+    disposeNetwork(float);
+    throw e;
+  }
   const config: MpqTrainConfig = {
     model: o.model,
     epochs: o.epochs,
@@ -160,7 +168,9 @@ export async function runMpqTrain(o: MpqTrainCommandOptions): Promise<void> {
     console.log(JSON.stringify(report));
     return;
   }
-  log(['', `fp32 ${pct(fp32.accuracy)}; one-shot weights at max bits ${pct(maxAcc)}`, ...sweep.map((s) => `uniform W${s.bits}A${s.bits} (first/last 8): ${pct(s.accuracy)}  BitOps ${(s.bitOps / 1e6).toFixed(1)} M  size ${s.sizeKB.toFixed(1)} KB`), `one-shot network: ${join(out, 'oneshot')}; report: ${join(out, 'report.json')}`].join('\n'));
+  // the result on stdout (progress and log lines went to stderr)
+  progress.done();
+  console.log(['', `fp32 ${pct(fp32.accuracy)}; one-shot weights at max bits ${pct(maxAcc)}`, ...sweep.map((s) => `uniform W${s.bits}A${s.bits} (first/last 8): ${pct(s.accuracy)}  BitOps ${(s.bitOps / 1e6).toFixed(1)} M  size ${s.sizeKB.toFixed(1)} KB`), `one-shot network: ${join(out, 'oneshot')}; report: ${join(out, 'report.json')}`].join('\n'));
 }
 
 export interface MpqSearchCommandOptions {
@@ -222,6 +232,13 @@ export async function runMpqSearch(o: MpqSearchCommandOptions): Promise<void> {
   const fullTest = fashionMnistTest(o.test);
   const test = o.testLimit > 0 ? subset(fullTest, o.testLimit) : fullTest;
   const out = o.out ?? join('runs', 'mpq-search', `${o.model.replace(/[^\w.-]+/g, '_')}-${budget.kind === 'uniform' ? `W${budget.w}A${budget.a}` : `${budget.kind}-${budget.kind === 'bitops' ? budget.bitOps / 1e9 : budget.bits}`}`);
+  // checked (and made) before the search: policy.json and the Pareto plot
+  try {
+    prepareOutputDir(out, { inputs: [join(path, 'model.json')], expectedBytes: 2 ** 20 });
+  } catch (e) {
+    oneShot.dispose();
+    throw e;
+  }
   const progress = new Progress();
   const log = (m: string) => {
     if (!o.json) progress.log(m);
@@ -327,7 +344,9 @@ export async function runMpqSearch(o: MpqSearchCommandOptions): Promise<void> {
     return;
   }
   const costStr = (c: number) => (s.costKind === 'size' ? `${bitsToKB(c).toFixed(2)} KB` : `${(c / 1e6).toFixed(2)} M BitOps`);
-  log(
+  // the result on stdout (progress and the search's moves went to stderr)
+  progress.done();
+  console.log(
     [
       '',
       policyTable(oneShot, s.result.policy, uniformPolicy),

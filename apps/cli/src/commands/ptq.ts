@@ -12,7 +12,7 @@ import {
   keepList,
   loadCalibration,
   loadCalibrationSplit,
-  loadModelArg,
+  loadFloatModelArg,
   loadTestSet,
   type MethodPlan,
   planMethod,
@@ -115,7 +115,7 @@ export async function runPtq(o: PtqCommandOptions): Promise<void> {
 
   const t0 = performance.now();
   await initBackend();
-  const net = loadModelArg(o.model);
+  const net = loadFloatModelArg(o.model, 'lowbit ptq');
   const { calib, rest } = loadCalibrationSplit(o.calib, o.calibSize, net.inputShape, order, o.heldout ? 0 : 512);
   const held = o.heldout ? loadCalibration(o.heldout, undefined, net.inputShape, order) : rest;
   const preprocess = inputRange(o.inputRange, net.inputShape[net.inputShape.length - 1]!);
@@ -133,6 +133,7 @@ export async function runPtq(o: PtqCommandOptions): Promise<void> {
   const progress = new Progress();
   const log = (m: string): void => void (o.json || progress.log(m));
   log(`model ${o.model}; calibration ${calib.size} images (${calib.name}); ${test ? `test ${test.size} images` : testNote}`);
+  if (resume) log(`resuming at step ${resume.step} of unit ${resume.unitIndex + 1} (state in ${statePath})`);
   const fp = test ? evaluateNetwork(net, test, { preprocess }) : null;
   if (fp) log(`fp32 top-1 ${(100 * fp.accuracy).toFixed(2)}%`);
 
@@ -234,7 +235,7 @@ export async function runPtq(o: PtqCommandOptions): Promise<void> {
     [
       `method         ${o.method} W${o.wbits}A${o.abits}: ${plan.rounding} rounding, ${plan.mixing} mixing${rc ? `, ${rc.granularity}-wise, ${q.iterations} iterations${rc.granularity === 'network' ? '' : ` per ${rc.granularity}`}` : ''}`,
       q.biasCorrection
-        ? `bias           ${q.biasCorrection.kept ? 'corrected' : 'left as it was (the correction did not lower the output error on held-back calibration images)'} in ${q.biasCorrection.layers.length} layers, fitted on ${q.biasCorrection.images} calibration images${q.biasCorrection.outputError ? `; output error vs float ${q.biasCorrection.outputError.before.toExponential(2)} → ${q.biasCorrection.outputError.after.toExponential(2)}` : ''} (${q.biasCorrection.seconds.toFixed(1)} s)`
+        ? `bias           ${q.biasCorrection.kept ? 'corrected' : 'left as it was (the correction made significantly more held-back calibration images disagree with the float model)'} in ${q.biasCorrection.layers.length} layers, fitted on ${q.biasCorrection.images} calibration images${q.biasCorrection.outputError ? `; top-1 disagreement with float ${(100 * q.biasCorrection.outputError.before).toFixed(2)}% → ${(100 * q.biasCorrection.outputError.after).toFixed(2)}%${q.biasCorrection.changedImages ? ` (${q.biasCorrection.changedImages.better} images gained, ${q.biasCorrection.changedImages.worse} lost)` : ''}` : ''} (${q.biasCorrection.seconds.toFixed(1)} s)`
         : 'bias           not corrected (--bias-correction off)',
       ...(fp && qe
         ? [

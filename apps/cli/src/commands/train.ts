@@ -1,4 +1,5 @@
 import { initBackend, LowbitError } from '@lowbit/core';
+import { prepareOutputDir } from '@lowbit/core/node';
 import { DEFAULT_FASHION_MNIST_DIR } from '@lowbit/data';
 import { isReferenceModel, REFERENCE_MODELS } from '@lowbit/models';
 import { countParams } from '@lowbit/nn';
@@ -48,6 +49,8 @@ export async function runTrain(o: TrainCommandOptions): Promise<void> {
     data: o.data,
     trainLimit: o.limit,
   };
+  // checked (and made) before the training: checkpoints and the model
+  prepareOutputDir(o.out, { expectedBytes: 2 ** 24 });
   const stop = onStopRequest('the last complete checkpoint is kept');
   const progress = new Progress();
   try {

@@ -1,4 +1,4 @@
 export { atomicWriteFile, atomicWriteFiles } from './atomic-write.js';
 export { Replicas, startReplicas } from './replicas.js';
 export type { ReplicaEntry, ReplicaServer, ReplicaWorkerData } from './replicas.js';
-export { type OutputDirOptions, type PreparedOutputDir, prepareOutputDir, removeIfUnused } from './output-dir.js';
+export { type OutputDirOptions, type PreparedOutputDir, prepareOutputDir, removeIfUnused, removeStaleTemps } from './output-dir.js';

@@ -52,6 +52,7 @@ export function prepareOutputDir(dir: string, o: OutputDirOptions = {}): Prepare
   } catch (e) {
     throw new LowbitError('E_OUT', `${label} ${dir}: cannot create it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
+  removeStaleTemps(abs);
   // a refusal after the directory was made here takes it away again
   try {
     const probe = join(abs, `.lowbit-write-probe.${process.pid}.${randomBytes(4).toString('hex')}`);
@@ -90,4 +91,37 @@ export function removeIfUnused(d: PreparedOutputDir): void {
   } catch {
     // already gone, or not ours to remove
   }
+}
+
+/** Whether a process with this id is running (a temp file's writer). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the temporary files a killed lowbit process left in `dir` (`.<name>.<pid>.<hex>.tmp`
+ * of `atomicWriteFile`, write probes) whose writer is no longer running: a SIGKILL during a
+ * checkpoint write leaves one behind, and the next run in the directory takes it away. Returns
+ * the names removed.
+ */
+export function removeStaleTemps(dir: string): string[] {
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return removed;
+  }
+  for (const name of names) {
+    const m = /^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$/.exec(name) ?? /^\.lowbit-write-probe\.(\d+)\.[0-9a-f]{8}$/.exec(name);
+    if (!m || alive(Number(m[1]))) continue;
+    rmSync(join(dir, name), { force: true });
+    removed.push(name);
+  }
+  return removed;
 }

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { LowbitError } from '@lowbit/core';
+import { confinedPath, LowbitError } from '@lowbit/core';
 import { atomicWriteFiles } from '@lowbit/core/node';
+import { checkNetworkJson } from '../schema.js';
 import { decodeNetwork, encodeNetwork, type NetworkJson } from '../serialize.js';
 import type { Network } from '../spec.js';
 
@@ -36,8 +37,8 @@ export function readNetworkJson(path: string): NetworkJson {
 /** Loads a network saved by {@link saveNetwork}. */
 export function loadNetwork(path: string): Network {
   const json = readNetworkJson(path);
-  const weightsFile = json.weightsManifest?.[0]?.paths?.[0];
-  if (typeof weightsFile !== 'string') throw new LowbitError('E_FORMAT', `${path}: field 'weightsManifest[0].paths[0]' is missing`);
+  checkNetworkJson(json, path);
+  const weightsFile = confinedPath(json.weightsManifest[0]!.paths[0], path, 'weightsManifest[0].paths[0]');
   const weightsPath = join(dirname(path), weightsFile);
   let bytes: Buffer;
   try {

@@ -28,6 +28,8 @@ export interface Evaluation {
   loss?: number;
   /** Against the reference: same top-1 class, top-1 class among the model's top 5, mean KL(reference ‖ model). */
   agreement?: { top1: number; top5: number; kl: number };
+  /** Images per pass: `batchSize` as asked, lowered to what fits one pass's memory budget. */
+  batchSize: number;
 }
 
 type Runner = { run(x: tf.Tensor): tf.Tensor; dispose(): void; inputShape: number[]; net: Network };
@@ -51,7 +53,9 @@ export async function evaluate(model: QuantizedModel | ModelSource, data: Evalua
   const ref = o.reference ? await runner(o.reference, 'quantized') : null;
   // the model's and the reference's forwards share one scope per batch
   const budgetBytes = (o.memoryMB ?? 1024) * 2 ** 20;
-  const bs = o.batchSize ?? Math.min(...[m, ...(ref ? [ref] : [])].map((r) => microBatchSize(r.net, ref ? 'paired' : 'quantized', { budgetBytes, cap: 128 })));
+  // a batchSize larger than what fits is lowered (a wasm heap overrun aborts the process)
+  const fits = (cap?: number) => Math.min(...[m, ...(ref ? [ref] : [])].map((r) => microBatchSize(r.net, ref ? 'paired' : 'quantized', { budgetBytes, ...(cap ? { cap } : {}) })));
+  const bs = o.batchSize ? Math.min(o.batchSize, fits()) : fits(128);
   try {
     // a set is labelled unless it says otherwise (an image folder without class sub-folders)
     const labelled = typeof data === 'object' && data !== null && 'set' in data && (data as { labelled?: boolean }).labelled !== false;
@@ -108,6 +112,7 @@ export async function evaluate(model: QuantizedModel | ModelSource, data: Evalua
       samples: n,
       ...(labelled ? { accuracy: correct / n, loss: lossSum / n } : {}),
       ...(ref ? { agreement: { top1: same1 / n, top5: same5 / n, kl: klSum / n } } : {}),
+      batchSize: bs,
     };
   } finally {
     m.dispose();

@@ -1,3 +1,4 @@
+import { LowbitError } from '@lowbit/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { batches, type LabeledSet, type Preprocess } from '@lowbit/data';
 import { forward, type ForwardOptions, microBatchSize, type Network } from '@lowbit/nn';
@@ -10,6 +11,8 @@ export interface EvalResult {
   confusion: number[][];
   imagesPerSecond: number;
   seconds: number;
+  /** Images per pass: the `batchSize` asked for, lowered to what fits one pass's memory budget. */
+  batchSize: number;
 }
 
 /**
@@ -27,11 +30,17 @@ export function evaluateNetwork(
   let correct = 0;
   let n = 0;
   const t0 = performance.now();
-  // default: as many images as fit one pass's budget (1 GiB) for this network, at most 250
-  const bs = o.batchSize ?? microBatchSize(net, o.forwardOptions ? 'quantized' : 'inference', { cap: 250 });
+  // default: as many images as fit one pass's budget (1 GiB) for this network, at most 250; a
+  // larger batchSize is lowered to what fits (a wasm heap overrun aborts the process)
+  const kind = o.forwardOptions ? 'quantized' : 'inference';
+  const bs = o.batchSize ? Math.min(o.batchSize, microBatchSize(net, kind)) : microBatchSize(net, kind, { cap: 250 });
   for (const b of batches(set, { batchSize: bs, ...(o.preprocess ? { preprocess: o.preprocess } : {}) })) {
     const [pred, losses] = tf.tidy(() => {
       const logits = forward(net, b.x, o.forwardOptions).output;
+      const outputs = logits.shape[logits.rank - 1];
+      if (logits.rank !== 2 || outputs !== k) {
+        throw new LowbitError('E_DATA', `${set.name} has ${k} classes, the model '${net.name}' has ${logits.rank === 2 ? `${outputs} outputs` : `an output of shape [${logits.shape.slice(1).join(', ')}]`}: the labels must be the model's classes (an image folder: one sub-folder per output, in the order of the outputs)`);
+      }
       const logp = tf.logSoftmax(logits);
       const l = tf.neg(tf.sum(tf.mul(tf.oneHot(b.y, k), logp), 1));
       return [tf.argMax(logits, 1).dataSync(), l.dataSync()];
@@ -49,5 +58,5 @@ export function evaluateNetwork(
     b.y.dispose();
   }
   const seconds = (performance.now() - t0) / 1000;
-  return { accuracy: correct / n, loss: lossSum / n, samples: n, confusion, imagesPerSecond: n / seconds, seconds };
+  return { accuracy: correct / n, loss: lossSum / n, samples: n, confusion, imagesPerSecond: n / seconds, seconds, batchSize: bs };
 }

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LowbitError } from '@lowbit/core';
+import { z } from 'zod';
+import { checkSchema, LowbitError } from '@lowbit/core';
 import { bundledCalibrationSet, type LabeledSet, loadFashionMnist, subset } from '@lowbit/data';
 import { isReferenceModel } from '@lowbit/models';
 import { CHECKPOINTS_DIR } from '@lowbit/models/node';
@@ -43,6 +44,19 @@ export interface PolicyFile {
   testImages: number;
 }
 
+const bits = z.number().int().min(1).max(32);
+/** The fields of a policy.json that are read back: the per-layer bits and what the search recorded. */
+export const policyFileSchema = z.object({
+  policy: z.record(z.string().min(1), z.object({ w: bits, a: bits })),
+  oneShot: z.string().optional(),
+  finalBnImages: z.number().int().positive().optional(),
+  calib: z.string().optional(),
+  accuracy: z.number().min(0).max(1).nullable().optional(),
+  exportAccuracy: z.number().min(0).max(1).nullable().optional(),
+  fp32Accuracy: z.number().min(0).max(1).nullable().optional(),
+  testImages: z.number().int().nonnegative().optional(),
+});
+
 export function readPolicyFile(path: string): PolicyFile {
   if (!existsSync(path)) throw new LowbitError('E_NOT_FOUND', `--policy '${path}' does not exist`);
   let j: Record<string, unknown>;
@@ -51,13 +65,10 @@ export function readPolicyFile(path: string): PolicyFile {
   } catch (e) {
     throw new LowbitError('E_FORMAT', `${path}: not valid JSON (${(e as Error).message})`);
   }
+  if (j === null || typeof j !== 'object' || Array.isArray(j)) throw new LowbitError('E_FORMAT', `${path}: expected a JSON object, got ${JSON.stringify(j)}`);
   if (j['format'] !== POLICY_FORMAT) throw new LowbitError('E_FORMAT', `${path}: field 'format' must be '${POLICY_FORMAT}', got ${JSON.stringify(j['format'])}`);
+  checkSchema(policyFileSchema, j, path);
   const policy = j['policy'];
-  if (!policy || typeof policy !== 'object') throw new LowbitError('E_FORMAT', `${path}: field 'policy' is missing`);
-  for (const [layer, b] of Object.entries(policy as Record<string, unknown>)) {
-    const bb = b as { w?: unknown; a?: unknown };
-    if (typeof bb?.w !== 'number' || typeof bb?.a !== 'number') throw new LowbitError('E_FORMAT', `${path}: policy.${layer} must be {"w": bits, "a": bits}, got ${JSON.stringify(b)}`);
-  }
   const num = (k: string) => (typeof j[k] === 'number' ? (j[k] as number) : null);
   return {
     policy: policy as BitPolicy,

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { cosine, LowbitError, type Optimizer, Rng, type RngState, sgd } from '@lowbit/core';
+import { cosine, LowbitError, type Optimizer, Rng, type RngState, sgd, yieldToEventLoop } from '@lowbit/core';
 import { createScheduler, freezeRatio, type SchedulerState, turbulence, updateFreezing } from '@lowbit/bitwidth-scheduler';
 import { batchCount, epochOrder, type LabeledSet, makeBatch } from '@lowbit/data';
 import { disposeNetwork, type Network } from '@lowbit/nn';
@@ -200,6 +200,8 @@ export async function trainOneShot(o: {
     let correct = 0;
     let seen = 0;
     for (let s = state.mpq.stepInEpoch; s < stepsPerEpoch; s++) {
+      // the event loop runs between steps: a Ctrl-C handler sets what shouldStop reads
+      await yieldToEventLoop();
       if (o.callbacks?.shouldStop?.()) {
         stopped = true;
         break;

@@ -38,7 +38,10 @@ const CONFIG_NAMES: Record<string, string> = {
   '--mixing': 'mixing',
   '--ar': 'regularize',
   '--ar-weighting': 'arWeighting',
-  '--granularity': 'reconstruction',
+  '--recon': 'reconstruction',
+  '--batch': 'batchSize',
+  '--lr-weights': 'weightLr',
+  '--lr-act': 'activationLr',
   '--targets': 'targets',
   '--iters': 'iterations',
 };
@@ -58,13 +61,27 @@ export function planMethod(method: string, o: MethodOverrides, names: OptionName
   const preset = PRESETS[name];
   const rounding = oneOf('--rounding', o.rounding, ['nearest', 'adaround', 'asoftmax'] as const, names) ?? preset.rounding;
   const mixing = oneOf('--mixing', o.mixing, ['none', 'qdrop', 'amixup'] as const, names) ?? preset.mixing;
+  const label = (flag: string) => (names === 'flags' ? flag : `config.${CONFIG_NAMES[flag] ?? flag}`);
+  const code = names === 'flags' ? 'E_ARG' : 'E_CONFIG';
   if (!preset.config) {
-    if (o.iters !== undefined || o.rounding !== undefined || o.mixing !== undefined || o.ar !== undefined || o.arWeighting !== undefined || o.granularity !== undefined) {
-      throw new LowbitError(
-        names === 'flags' ? 'E_ARG' : 'E_CONFIG',
-        names === 'flags' ? `--method rtn runs no optimisation; --iters/--rounding/--mixing/--ar/--ar-weighting/--recon do not apply` : `method 'rtn' runs no optimisation; config.iterations/rounding/mixing/regularize/arWeighting/reconstruction do not apply`,
-      );
-    }
+    // every optimisation setting given to a method without optimisation is named, not ignored
+    const given = (
+      [
+        ['--iters', o.iters],
+        ['--batch', o.batch],
+        ['--rounding', o.rounding],
+        ['--mixing', o.mixing],
+        ['--ar', o.ar],
+        ['--ar-weighting', o.arWeighting],
+        ['--recon', o.granularity],
+        ['--lr-weights', o.lrWeights],
+        ['--lr-act', o.lrAct],
+        ['--targets', o.targets],
+      ] as const
+    )
+      .filter(([, v]) => v !== undefined)
+      .map(([f]) => label(f));
+    if (given.length > 0) throw new LowbitError(code, `${names === 'flags' ? '--method rtn' : "method 'rtn'"} runs no optimisation; ${given.join(', ')} ${given.length === 1 ? 'does' : 'do'} not apply`);
     return { method: name, rounding: 'nearest', mixing: 'none', config: null };
   }
   const config = { ...preset.config };
@@ -74,15 +91,19 @@ export function planMethod(method: string, o: MethodOverrides, names: OptionName
   if (ar) config.regularize = ar;
   const arw = oneOf('--ar-weighting', o.arWeighting, ['sum', 'relative'] as const, names);
   if (arw) config.arWeighting = arw;
-  const g = oneOf('--granularity', o.granularity, ['network', 'block', 'layer'] as const, names);
+  const g = oneOf('--recon', o.granularity, ['network', 'block', 'layer'] as const, names);
   if (g) config.granularity = g;
+  // Activation Regularization is a term of network-wise reconstruction: block- and layer-wise units have none
+  if (config.granularity !== 'network' && (o.ar !== undefined || o.arWeighting !== undefined)) {
+    throw new LowbitError(code, `${[o.ar !== undefined ? label('--ar') : null, o.arWeighting !== undefined ? label('--ar-weighting') : null].filter(Boolean).join(' and ')} ${o.ar !== undefined && o.arWeighting !== undefined ? 'apply' : 'applies'} to network-wise reconstruction (nwq, or ${label('--recon')} network); ${names === 'flags' ? `--method ${name}` : `method '${name}'`} reconstructs ${config.granularity} by ${config.granularity}`);
+  }
   if (o.lrWeights !== undefined) config.weightLr = o.lrWeights;
   if (o.lrAct !== undefined) config.activationLr = o.lrAct;
   const t = oneOf('--targets', o.targets, ['cache', 'per-batch'] as const, names);
   if (t) config.targets = t;
   // AdaRound's regulariser weight is calibrated against BRECQ/QDrop's channel-summed error (also when an ablation gives NWQ AdaRound rounding)
   if (rounding === 'adaround') config.reduction = 'channels';
-  if (rounding === 'nearest' && config.activationLr === 0) throw new LowbitError(names === 'flags' ? 'E_ARG' : 'E_CONFIG', 'nothing to optimise: nearest rounding with fixed activation steps');
+  if (rounding === 'nearest' && config.activationLr === 0) throw new LowbitError(code, 'nothing to optimise: nearest rounding with fixed activation steps');
   return { method: name, rounding, mixing, config };
 }
 

@@ -1,5 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { ForwardOptions } from '@lowbit/nn';
+import { z } from 'zod';
+import { checkSchema, LowbitError } from '@lowbit/core';
+import type { ForwardOptions, Network } from '@lowbit/nn';
+import { codesOnGrid } from '@lowbit/tfjs-io';
 import { fakeQuantize, grid } from '@lowbit/quantizers';
 
 /** Quantization parameters stored in a quantized checkpoint's metadata. */
@@ -27,4 +30,49 @@ export function quantizedHooks(meta: QuantizationMeta): Pick<ForwardOptions, 'ac
 export function gridMeta(h: { bits: number; axis: number | null; scale: Float32Array; zeroPoint: Int32Array; signed: boolean }): QuantizationMeta['layers'][string] {
   const asymmetric = !h.signed || h.zeroPoint.some((z) => z !== 0);
   return { bits: h.bits, axis: h.axis, scale: Array.from(h.scale), ...(asymmetric ? { zeroPoint: Array.from(h.zeroPoint) } : {}) };
+}
+
+const positiveFinite = z.number().positive().refine(Number.isFinite, 'must be a finite number');
+
+/** The `quantization` metadata of a ptq output's model.json. */
+export const quantizationMetaSchema = z.object({
+  format: z.literal('lowbit-quantized'),
+  version: z.literal(1),
+  layers: z.record(
+    z.string(),
+    z.object({
+      bits: z.number().int().min(2).max(16),
+      axis: z.number().int().nonnegative().nullable(),
+      scale: z.array(positiveFinite).min(1),
+      zeroPoint: z.array(z.number().int().nonnegative()).optional(),
+    }),
+  ),
+  sites: z.record(z.string(), z.object({ bits: z.number().int().min(2).max(16), signed: z.boolean(), scale: positiveFinite })),
+});
+
+/**
+ * Checks a ptq output's quantization metadata against its schema (bits, axes, positive finite
+ * scales) and, with the network, that it belongs to it: every layer and site exists, and every
+ * quantized kernel lies on its stored grid (one scale and zero point per channel). A file edited
+ * by hand or mixed with another run's weights is an error here, not a silently different model.
+ */
+export function checkQuantizationMeta(meta: unknown, source: string, net?: Network): QuantizationMeta {
+  const m = checkSchema(z.object({ metadata: z.object({ quantization: quantizationMetaSchema }) }), { metadata: { quantization: meta } }, source) as { metadata: { quantization: QuantizationMeta } };
+  const q = m.metadata.quantization;
+  if (!net) return q;
+  const nodes = new Set(net.nodes.map((n) => n.name));
+  for (const [name, g] of Object.entries(q.layers)) {
+    const kernel = net.params[name]?.['kernel'];
+    if (!kernel) throw new LowbitError('E_FORMAT', `${source}: field 'metadata.quantization.layers' names '${name}', which is not a layer with a kernel in this network`);
+    try {
+      codesOnGrid(name, kernel.shape, kernel.dataSync() as Float32Array, g);
+    } catch (e) {
+      if (e instanceof LowbitError) throw new LowbitError('E_FORMAT', `${source}: field 'metadata.quantization.layers.${name}' does not match the stored kernel: ${e.message}`);
+      throw e;
+    }
+  }
+  for (const name of Object.keys(q.sites)) {
+    if (!nodes.has(name)) throw new LowbitError('E_FORMAT', `${source}: field 'metadata.quantization.sites' names '${name}', which is not a node of this network`);
+  }
+  return q;
 }

@@ -3,7 +3,7 @@ import { type HardenedTensor, LowbitError, type StepContext } from '@lowbit/core
 import { cloneNetwork, disposeNetwork, type Network } from '@lowbit/nn';
 import { readNetworkJson, saveNetwork } from '@lowbit/nn/node';
 import { dequantizeHardened } from '@lowbit/quantizers';
-import { gridMeta, type QuantizationMeta } from './quantization-meta.js';
+import { checkQuantizationMeta, gridMeta, type QuantizationMeta } from './quantization-meta.js';
 import type { QuantizedNetwork } from '@lowbit/quantizers';
 
 /**
@@ -31,8 +31,8 @@ export async function saveQuantized(q: QuantizedNetwork, path: string, extra: Re
 
 /** The quantization metadata of a saved network, or null for a float one. */
 export function readQuantization(path: string): QuantizationMeta | null {
-  const m = readNetworkJson(path).metadata?.['quantization'] as QuantizationMeta | undefined;
-  return m?.format === 'lowbit-quantized' ? m : null;
+  const m = readNetworkJson(path).metadata?.['quantization'];
+  return m === undefined ? null : checkQuantizationMeta(m, path);
 }
 
 export type { Network, StepContext };

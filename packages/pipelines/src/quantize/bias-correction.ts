@@ -5,6 +5,12 @@ import type { CalibrationRows } from './calibration-data.js';
 /** Multiply-accumulates the bias-correction passes may cost per run (about 2 s at 30 GFLOP/s). */
 export const BIAS_CORRECTION_WORK_MACS = 3e10;
 const MIN_IMAGES = 32;
+/**
+ * Calibration images the keep-or-restore check of the correction may use (those after the
+ * correction's own): the check is forward passes only, and more images separate a real loss of
+ * top-1 agreement from noise (docs/benchmarks.md, "the bias-correction check").
+ */
+export const BIAS_CHECK_IMAGES = 1024;
 const MAX_IMAGES = 256;
 
 /**

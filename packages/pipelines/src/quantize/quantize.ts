@@ -6,7 +6,7 @@ import { freeMemoryBytes, startQuantizeReplicas } from '#platform';
 import { bitOpsReport, type SizeReport, sizeReport } from '../ptq/report.js';
 import type { OptionNames } from '../ptq/methods.js';
 import { topOneAgreement } from './agreement.js';
-import { biasCorrectionImages, rowBatches } from './bias-correction.js';
+import { BIAS_CHECK_IMAGES, biasCorrectionImages, rowBatches } from './bias-correction.js';
 import { type CalibrationInput, type CalibrationRows, readCalibration } from './calibration-data.js';
 import { loadModel, type ModelSource } from './model-source.js';
 import { defaultCacheMB, type MemoryPlan, planOf, prepareRun } from './prepare.js';
@@ -64,7 +64,9 @@ export interface QuantizeConfig {
   /**
    * Empirical bias correction after the method (default {@link DEFAULT_BIAS_CORRECTION}): layer by
    * layer, each quantized layer's bias absorbs the shift of its channel means against the float
-   * network on calibration images (the weights and their grids do not change).
+   * network on calibration images (the weights and their grids do not change). It is kept unless
+   * it makes significantly more of the other calibration images (up to {@link BIAS_CHECK_IMAGES})
+   * disagree with the float network's top-1 class (a paired test; the report's `changedImages`).
    */
   biasCorrection?: boolean;
   /** Layers kept at 8 bits (weights and input activations); default `['first', 'last']`. */
@@ -209,6 +211,37 @@ export function settingsOf(c: Omit<QuantizeConfig, 'calibration'>, names: Option
   return s;
 }
 
+/** Every field of {@link QuantizeConfig} (the compiler checks the list is complete): any other is a typo, not an option to ignore. */
+const CONFIG_KEYS = ['method', 'wBits', 'aBits', 'granularity', 'weightGrid', 'estimator', 'biasCorrection', 'keep8bit', 'layers', 'calibration', 'calibrationSize', 'heldOut', 'agreementEvery', 'iterations', 'batchSize', 'rounding', 'mixing', 'regularize', 'arWeighting', 'reconstruction', 'weightLr', 'activationLr', 'targets', 'memoryMB', 'cacheMB', 'seed', 'threads', 'onProgress', 'signal', 'checkpoint', 'initBackend'] as const satisfies ReadonlyArray<keyof QuantizeConfig>;
+type MissingConfigKey = Exclude<keyof QuantizeConfig, (typeof CONFIG_KEYS)[number]>;
+const _allConfigKeys: MissingConfigKey extends never ? true : MissingConfigKey = true;
+
+/** Edit distance of two short strings (insertions, deletions, substitutions). */
+function distance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+/** The camelCase words of a name, lowercased, without a plural s: `lrWeights` and `weightLr` both give {lr, weight}. */
+const words = (k: string) => new Set(k.split(/(?=[A-Z])/).map((w) => w.toLowerCase().replace(/s$/, '')));
+
+/** The known field a misspelt one most likely meant: the same words in another order, or a near spelling. */
+function closestKey(k: string): string | undefined {
+  const w = words(k);
+  const sameWords = CONFIG_KEYS.find((c) => {
+    const cw = words(c);
+    return cw.size === w.size && [...cw].every((x) => w.has(x));
+  });
+  if (sameWords) return sameWords;
+  const ranked = CONFIG_KEYS.map((c) => [c, distance(c.toLowerCase(), k.toLowerCase())] as const).sort((a, b) => a[1] - b[1]);
+  return ranked[0] && ranked[0][1] <= 2 ? ranked[0][0] : undefined;
+}
+
 /**
  * Post-training quantization of a TF.js model in one call: NWQ (network-wise reconstruction with
  * Activation Regularization, ASoftmax rounding and AMixup) or one of its baselines (QDrop, BRECQ,
@@ -224,6 +257,12 @@ export function settingsOf(c: Omit<QuantizeConfig, 'calibration'>, names: Option
  */
 export async function quantize(source: ModelSource, config: QuantizeConfig): Promise<QuantizeResult> {
   if (!config || typeof config !== 'object') throw new LowbitError('E_CONFIG', 'quantize(model, config): config must be an object with at least { calibration }');
+  for (const k of Object.keys(config)) {
+    if (!(CONFIG_KEYS as readonly string[]).includes(k)) {
+      const near = closestKey(k);
+      throw new LowbitError('E_CONFIG', `quantize: config.${k} is not an option${near ? ` (did you mean config.${near}?)` : ''}; the options are ${CONFIG_KEYS.join(', ')}`);
+    }
+  }
   if (config.calibration === undefined || config.calibration === null) throw new LowbitError('E_CONFIG', 'config.calibration is required: a tensor [N, H, W, C], an iterable of batches, or { set, preprocess }');
   const settings = settingsOf(config);
   // resolved once here: replicas must all see the same budget
@@ -317,10 +356,11 @@ export async function quantize(source: ModelSource, config: QuantizeConfig): Pro
       notes.push(...r.notes);
     }
     if (settings.biasCorrection) {
-      // fitted on the first calibration images; kept only if it lowers the output error on the next ones (the same ones when there are no others)
+      // fitted on the first calibration images; kept unless it makes significantly more of the remaining ones
+      // (up to 1,024; the same ones when there are no others) disagree with the float model's top-1 class
       const images = biasCorrectionImages(q.net, rows.size);
-      const check = rows.size > images ? { from: images, count: Math.min(images, rows.size - images) } : { from: 0, count: images };
-      biasCorrection = correctBias(q, () => rowBatches(rows, memory.statsBatch, images), { validation: () => rowBatches(rows, memory.statsBatch, check.count, check.from) });
+      const check = rows.size > images ? { from: images, count: Math.min(BIAS_CHECK_IMAGES, rows.size - images) } : { from: 0, count: images };
+      biasCorrection = correctBias(q, () => rowBatches(rows, memory.statsBatch, images), { criterion: 'agreement', validation: () => rowBatches(rows, memory.statsBatch, check.count, check.from) });
     }
   } catch (e) {
     q.dispose();

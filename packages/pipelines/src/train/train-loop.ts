@@ -1,4 +1,4 @@
-import { adam, cosine, LowbitError, type Optimizer, Rng, sgd, warmup } from '@lowbit/core';
+import { adam, cosine, LowbitError, type Optimizer, Rng, sgd, warmup, yieldToEventLoop } from '@lowbit/core';
 import { batchCount, epochOrder, type LabeledSet, makeBatch } from '@lowbit/data';
 import { referenceSpec } from '@lowbit/models';
 import { createNetwork, type Network } from '@lowbit/nn';
@@ -144,6 +144,8 @@ async function runEpochs(
     let correct = 0;
     let seen = 0;
     for (let s = 0; s < stepsPerEpoch; s++) {
+      // the event loop runs between steps: a Ctrl-C handler sets what shouldStop reads
+      await yieldToEventLoop();
       if (o.callbacks?.shouldStop?.()) {
         stopped = true;
         break;

@@ -50,3 +50,21 @@ export async function loadAnyModel(arg: string): Promise<Network> {
   if (existsSync(arg) && modelFormat(arg) === 'lowbit-packed') return importModelArtifacts(await packedHandler(arg).load!(), arg);
   return loadModelArg(arg);
 }
+
+/**
+ * {@link loadModelArg} for commands that start from a float model (ptq, mpq train): a ptq output
+ * is refused — its weights are already on their grids and its report says which float model it
+ * came from — instead of being quantized again and reported as "fp32".
+ */
+export function loadFloatModelArg(arg: string, command: string): Network {
+  if (!isReferenceModel(arg) && existsSync(arg) && modelFormat(arg) === 'lowbit-network') {
+    const meta = readNetworkJson(arg).metadata;
+    if (meta?.['quantization'] !== undefined) {
+      const report = meta['report'] as { model?: unknown; method?: unknown; wBits?: unknown; aBits?: unknown } | undefined;
+      const what = report ? ` (${String(report.method)} W${String(report.wBits)}A${String(report.aBits)})` : '';
+      const from = typeof report?.model === 'string' ? `: give the float model it came from, --model ${report.model}` : '';
+      throw new LowbitError('E_MODEL', `--model '${arg}' is already quantized by lowbit ptq${what}; ${command} starts from a float model${from}`);
+    }
+  }
+  return loadModelArg(arg);
+}

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type * as tf from '@tensorflow/tfjs-core';
 import { LowbitError } from '@lowbit/core';
+import { checkWeightsManifest } from '../manifest-schema.js';
 import { decodeArtifacts, entryBytes, type TfjsArtifacts } from '../read-artifacts.js';
 
 /**
@@ -30,14 +31,10 @@ export function readTfjsModel(path: string): TfjsArtifacts {
     throw new LowbitError('E_FORMAT', `${path}: field 'format' must be 'layers-model' or 'graph-model', got ${JSON.stringify(json['format'])}`);
   }
   if (!topo || typeof topo !== 'object') throw new LowbitError('E_FORMAT', `${path}: field 'modelTopology' is missing`);
-  const manifest = json['weightsManifest'] as Array<{ paths: string[]; weights: tf.io.WeightsManifestEntry[] }> | undefined;
-  if (!Array.isArray(manifest)) throw new LowbitError('E_FORMAT', `${path}: field 'weightsManifest' must be a list of weight groups`);
+  const manifest = checkWeightsManifest(json['weightsManifest'], path);
   const specs: tf.io.WeightsManifestEntry[] = [];
   const buffers: Uint8Array[] = [];
   manifest.forEach((group, gi) => {
-    if (!Array.isArray(group?.paths) || !Array.isArray(group?.weights)) {
-      throw new LowbitError('E_FORMAT', `${path}: field 'weightsManifest[${gi}]' needs 'paths' and 'weights' lists`);
-    }
     const parts = group.paths.map((p) => {
       const file = join(dirname(path), p);
       try {

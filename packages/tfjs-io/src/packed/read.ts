@@ -24,6 +24,10 @@ export function readPackedJson(json: Record<string, unknown>, where: string): Pa
     throw new Error(`lowbit-packed: ${where}: field 'lowbitPacked.version' must be 1 or ${PACKED_VERSION}, got ${JSON.stringify((m as { version?: unknown }).version)} (a file from a newer lowbit? update @lowbit/tfjs-io)`);
   }
   if (typeof m.path !== 'string' || m.path === '') throw new Error(`lowbit-packed: ${where}: field 'lowbitPacked.path' must be a file name, got ${JSON.stringify(m.path)}`);
+  // the weights file sits beside model.json: no absolute path, URL or '..' that would read elsewhere
+  if (/^[\\/]|^[A-Za-z][A-Za-z0-9+.-]*:|\0/.test(m.path) || m.path.split(/[\\/]/).includes('..')) {
+    throw new Error(`lowbit-packed: ${where}: field 'lowbitPacked.path' must be a file name beside model.json, got ${JSON.stringify(m.path)}`);
+  }
   const topology = json['modelTopology'];
   if (!isObject(topology) || !isObject(topology['config']) || !Array.isArray(topology['config']['layers'])) {
     throw new Error(`lowbit-packed: ${where}: field 'modelTopology.config.layers' must be an array of layers`);

@@ -1,0 +1,169 @@
+// Generator of broken inputs for the bad-input suite (bad-input.test.ts): each case is a mutation
+// of a valid fixture (lowbit's resnet-fm checkpoint, a PyTorch-trained TF.js LayersModel, a
+// lowbit ptq output, a ptq resume state) or a bad option, with the command that reads it and the
+// error it must give.
+import { cpSync, mkdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+type Json = Record<string, unknown>;
+const repo = fileURLToPath(new URL('../../../', import.meta.url));
+export const RESNET_FM = join(repo, 'packages/models/checkpoints/resnet-fm');
+export const FOREIGN_RESNET = join(repo, 'tools/foreign/models/foreign-resnet');
+
+export interface BadInput {
+  name: string;
+  /** Writes the case's files under `dir` and returns the CLI arguments; `out` is the --out the run must not create. */
+  make(dir: string, out: string): string[];
+  /** The LowbitError code printed at the end of the line, or 'usage' for an option error. */
+  code: string;
+  message: RegExp;
+}
+
+/** A copy of a model folder with its model.json changed by `edit`; returns the model.json path. */
+function mutated(from: string, dir: string, edit: (j: Json) => unknown): string {
+  cpSync(from, dir, { recursive: true });
+  const path = join(dir, 'model.json');
+  const j = JSON.parse(readFileSync(path, 'utf8')) as Json;
+  const replaced = edit(j);
+  writeFileSync(path, JSON.stringify(replaced === undefined ? j : replaced));
+  return path;
+}
+
+const nodes = (j: Json) => (j['network'] as { nodes: Json[] }).nodes;
+const firstOp = (j: Json, op: string) => nodes(j).find((n) => n['op'] === op)!;
+const weights = (j: Json) => (j['weightsManifest'] as Array<{ paths: string[]; weights: Json[] }>)[0]!;
+const kerasModel = (j: Json) => ((j['modelTopology'] as Json)['model_config'] ?? j['modelTopology']) as Json;
+const kerasLayers = (j: Json) => (kerasModel(j)['config'] as { layers: Json[] }).layers;
+const kerasLayer = (j: Json, cls: string) => kerasLayers(j).find((l) => l['class_name'] === cls)!['config'] as Json;
+const quant = (j: Json) => (j['metadata'] as { quantization: { layers: Record<string, { scale: number[] }>; sites: Record<string, { scale: number }> } }).quantization;
+const exportTo = (model: string, out: string) => ['export', '--model', model, '--out', out];
+
+/** The cases that need only the shipped fixtures; `ptqOut` is a finished `lowbit ptq` output folder (for quantized-model cases). */
+export function badInputs(ptqOut: () => string): BadInput[] {
+  const net = (name: string, edit: (j: Json) => unknown, code: string, message: RegExp): BadInput => ({
+    name: `lowbit model.json: ${name}`,
+    make: (dir, out) => exportTo(mutated(RESNET_FM, dir, edit), out),
+    code,
+    message,
+  });
+  const keras = (name: string, edit: (j: Json) => unknown, code: string, message: RegExp): BadInput => ({
+    name: `TF.js LayersModel: ${name}`,
+    make: (dir, out) => exportTo(mutated(FOREIGN_RESNET, dir, edit), out),
+    code,
+    message,
+  });
+  const quantized = (name: string, edit: (j: Json) => unknown, code: string, message: RegExp): BadInput => ({
+    name: `ptq output: ${name}`,
+    make: (dir, out) => exportTo(mutated(ptqOut(), dir, edit), out),
+    code,
+    message,
+  });
+  return [
+    net('null', () => null, 'E_FORMAT', /model\.json: expected an object, got null/),
+    net('a list', () => [1, 2, 3], 'E_FORMAT', /model\.json: expected an object, got \[1,2,3\]/),
+    { name: 'lowbit model.json: not JSON', make: (dir, out) => exportTo(notJson(dir), out), code: 'E_FORMAT', message: /model\.json: not valid JSON/ },
+    net('nodes[0] null', (j) => void (nodes(j)[0] = null as unknown as Json), 'E_FORMAT', /field 'network\.nodes\[0\]' must be an object, got null/),
+    net('BatchNorm epsilon -1', (j) => void (firstOp(j, 'batchNorm')['epsilon'] = -1), 'E_FORMAT', /field 'network\.nodes\[\d+\]\.epsilon' \(node '[^']+'\) must be > 0, got -1/),
+    net("padding 'SAME'", (j) => void (firstOp(j, 'conv2d')['padding'] = 'SAME'), 'E_FORMAT', /padding' \(node '[^']+'\) must be 'same', 'valid' or .*got "SAME"/),
+    net("padding 'causal'", (j) => void (firstOp(j, 'conv2d')['padding'] = 'causal'), 'E_FORMAT', /got "causal"/),
+    net('unknown op', (j) => void (firstOp(j, 'relu')['op'] = 'lstm'), 'E_FORMAT', /\.op' \(node '[^']+'\) must be one of .*got "lstm"/),
+    net('filters 1.5', (j) => void (firstOp(j, 'conv2d')['filters'] = 1.5), 'E_FORMAT', /\.filters' \(node '[^']+'\) must be an integer, got 1\.5/),
+    net('input shape negative', (j) => void ((j['network'] as Json)['inputShape'] = [28, -28, 1]), 'E_FORMAT', /field 'network\.inputShape\[1\]' must be > 0, got -28/),
+    net('weight shape "abc"', (j) => void (weights(j).weights[0]!['shape'] = 'abc'), 'E_FORMAT', /weightsManifest\[0\]\.weights\[0\]\.shape' must be a list, got "abc"/),
+    net('weight shape negative', (j) => void (weights(j).weights[0]!['shape'] = [3, 3, -1, 16]), 'E_FORMAT', /\.shape\[2\]' must be >= 0, got -1/),
+    net('weight shape fractional', (j) => void (weights(j).weights[0]!['shape'] = [3, 3, 0.5, 16]), 'E_FORMAT', /\.shape\[2\]' must be an integer, got 0\.5/),
+    net('weight dtype int8', (j) => void (weights(j).weights[0]!['dtype'] = 'int8'), 'E_FORMAT', /\.dtype' must be "float32", got "int8"/),
+    net('weight path outside the folder', (j) => void (weights(j).paths[0] = '../../../../etc/passwd'), 'E_FORMAT', /paths\[0\]' must be a file name inside the model's folder, got "\.\.\/\.\.\/\.\.\/\.\.\/etc\/passwd"/),
+    net('absolute weight path', (j) => void (weights(j).paths[0] = '/etc/passwd'), 'E_FORMAT', /an absolute path/),
+    net('format version 2', (j) => void (j['formatVersion'] = 2), 'E_FORMAT', /field 'formatVersion' must be 1, got 2/),
+    {
+      name: 'lowbit model.json: truncated weights file',
+      make: (dir, out) => {
+        const path = mutated(RESNET_FM, dir, () => undefined);
+        truncateSync(join(dir, 'model.weights.bin'), 1000);
+        return exportTo(path, out);
+      },
+      code: 'E_WEIGHTS',
+      message: /has 1000 bytes, the manifest needs \d+/,
+    },
+    {
+      name: 'lowbit model.json: weights file missing',
+      make: (dir, out) => {
+        const path = mutated(RESNET_FM, dir, () => undefined);
+        writeFileSync(path, readFileSync(path, 'utf8').replace('model.weights.bin', 'gone.bin'));
+        return exportTo(path, out);
+      },
+      code: 'E_NOT_FOUND',
+      message: /cannot read weight file '.*gone\.bin'/,
+    },
+    keras("Conv2D padding 'causal'", (j) => void (kerasLayer(j, 'Conv2D')['padding'] = 'causal'), 'E_UNSUPPORTED', /padding "causal" \(only 'same' or 'valid'\)/),
+    keras("Conv2D padding 'SAME'", (j) => void (kerasLayer(j, 'Conv2D')['padding'] = 'SAME'), 'E_UNSUPPORTED', /padding "SAME" \(only 'same' or 'valid'\)/),
+    keras('BatchNormalization epsilon -1', (j) => void (kerasLayer(j, 'BatchNormalization')['epsilon'] = -1), 'E_FORMAT', /epsilon' \(node '[^']+'\) must be > 0, got -1/),
+    keras('layers not a list', (j) => void Object.assign(kerasModel(j), { config: { layers: 'abc' } }), 'E_FORMAT', /field 'modelTopology\.(model_config\.)?config\.layers' must be a list, got "abc"/),
+    keras('a weight missing', (j) => void (j['weightsManifest'] as Array<{ weights: Json[] }>)[0]!.weights.shift(), 'E_WEIGHTS', /bytes|missing/),
+    quantized('layer scale 0', (j) => void (Object.values(quant(j).layers)[1]!.scale[0] = 0), 'E_FORMAT', /metadata\.quantization\.layers\.[^ ]+\.scale\[0\]' must be > 0, got 0/),
+    quantized('one scale too many', (j) => void Object.values(quant(j).layers)[1]!.scale.push(0.1), 'E_FORMAT', /does not match the stored kernel: .*scale\(s\), the kernel .* channel\(s\)/),
+    quantized('scales of another run', (j) => {
+        const scale = Object.values(quant(j).layers)[1]!.scale;
+        for (let i = 0; i < scale.length; i++) scale[i] = scale[i]! * 1.37;
+      }, 'E_FORMAT', /does not match the stored kernel: .*is not an integer/),
+    quantized('activation scale 0', (j) => void (Object.values(quant(j).sites)[0]!.scale = 0), 'E_FORMAT', /sites\.[^ ]+\.scale' must be > 0, got 0/),
+    quantized('a site that is no node', (j) => void (quant(j).sites['nowhere'] = { scale: 0.1, bits: 4, signed: false } as never), 'E_FORMAT', /names 'nowhere', which is not a node/),
+    {
+      name: 'ptq output given to ptq as the float model',
+      make: (dir, out) => ['ptq', '--model', mutated(ptqOut(), dir, () => undefined), '--method', 'rtn', '--out', out],
+      code: 'E_MODEL',
+      message: /is already quantized by lowbit ptq \(rtn W4A4\); lowbit ptq starts from a float model: give the float model it came from, --model resnet-fm/,
+    },
+    {
+      name: 'ptq output given to mpq train as the float model',
+      make: (dir, out) => ['mpq', 'train', '--model', mutated(ptqOut(), dir, () => undefined), '--data', 'bundled', '--out', out],
+      code: 'E_MODEL',
+      message: /is already quantized by lowbit ptq .*lowbit mpq train starts from a float model/,
+    },
+    ...(
+      [
+        ['ptq --wbits x', ['ptq', '--wbits', 'x'], /lowbit ptq: error: option '--wbits <n>' argument 'x' is invalid\. --wbits must be a positive integer, got 'x' \(see 'lowbit ptq --help'\)/],
+        ['ptq --bogus', ['ptq', '--bogus'], /lowbit ptq: error: unknown option '--bogus' \(see 'lowbit ptq --help'\)/],
+        ['ptq --model (no value)', ['ptq', '--model'], /option '--model <name\|path>' argument missing/],
+        ['unknown command', ['quantise'], /lowbit: error: unknown command 'quantise'/],
+        ['mpq search --bitops -1', ['mpq', 'search', '--bitops', '-1'], /lowbit mpq search: error: .*--bitops must be a positive number, got '-1'/],
+        ['export without --out', ['export', '--model', 'resnet-fm'], /required option '--out <dir>' not specified/],
+      ] as Array<[string, string[], RegExp]>
+    ).map(([name, args, message]): BadInput => ({ name: `option: ${name}`, make: () => args, code: 'usage', message })),
+    ...(
+      [
+        ['rtn --batch 8 --targets per-batch', ['ptq', '--method', 'rtn', '--batch', '8', '--targets', 'per-batch'], /--method rtn runs no optimisation; --batch, --targets do not apply/],
+        ['adaround --ar blocks', ['ptq', '--method', 'adaround', '--ar', 'blocks'], /--ar applies to network-wise reconstruction \(nwq, or --recon network\); --method adaround reconstructs layer by layer/],
+        ['brecq --ar-weighting relative', ['ptq', '--method', 'brecq', '--ar-weighting', 'relative'], /--ar-weighting applies to network-wise reconstruction .*--method brecq reconstructs block by block/],
+        ['--recon pixel', ['ptq', '--recon', 'pixel'], /--recon must be one of network, block, layer, got 'pixel'/],
+      ] as Array<[string, string[], RegExp]>
+    ).map(([name, args, message]): BadInput => ({ name: `flags: ${name}`, make: (_dir, out) => [...args, '--out', out], code: 'E_ARG', message })),
+    ...(
+      [
+        ['a truncated state file', '{"step": 1', /--resume: '.*ptq-state\.json' is not valid JSON .*; delete it to start over/],
+        ['a null state file', 'null', /holds no reconstruction snapshot; delete it to start over/],
+      ] as Array<[string, string, RegExp]>
+    ).map(
+      ([name, text, message]): BadInput => ({
+        name: `ptq --resume with ${name}`,
+        make: (dir) => {
+          mkdirSync(dir);
+          writeFileSync(join(dir, 'ptq-state.json'), text);
+          return ['ptq', '--method', 'nwq', '--iters', '5', '--out', dir, '--resume'];
+        },
+        code: 'E_RESUME',
+        message,
+      }),
+    ),
+  ];
+}
+
+/** A copy of resnet-fm whose model.json is cut off mid-way (not JSON). */
+export function notJson(dir: string): string {
+  cpSync(RESNET_FM, dir, { recursive: true });
+  const path = join(dir, 'model.json');
+  writeFileSync(path, '{"format": "lowbit-network", ');
+  return path;
+}

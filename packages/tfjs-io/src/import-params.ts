@@ -1,0 +1,31 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { LowbitError } from '@lowbit/core';
+import { type Network, type NetworkSpec, type NodeParams, paramDefs } from '@lowbit/nn';
+
+/**
+ * The network of an imported spec: each parameter its node needs, from `get`, checked against
+ * the shape the node needs and copied into a variable. `reshapeable(p)` says when the same number
+ * of values in another shape is accepted (a graph's constants, a Keras PReLU's [1, 1, C] slopes).
+ * On any error the variables made so far are disposed.
+ */
+export function importedNetwork(spec: NetworkSpec, get: (node: string, p: string) => tf.Tensor | undefined, path: string, reshapeable: (p: string) => boolean): Network {
+  const net: Network = { ...spec, params: {} };
+  try {
+    for (const [node, pdefs] of Object.entries(paramDefs(spec))) {
+      const ps: NodeParams = {};
+      net.params[node] = ps;
+      for (const [p, def] of Object.entries(pdefs)) {
+        const t = get(node, p);
+        if (!t) throw new LowbitError('E_WEIGHTS', `${path}: no weight for '${node}/${p}'`);
+        const same = reshapeable(p) ? t.size === def.shape.reduce((x, y) => x * y, 1) : t.shape.length === def.shape.length && t.shape.every((d, i) => d === def.shape[i]);
+        if (!same) throw new LowbitError('E_WEIGHTS', `${path}: weight for '${node}/${p}' has shape [${t.shape.join(', ')}], the layer needs [${def.shape.join(', ')}]`);
+        ps[p] = tf.tidy(() => tf.variable(tf.reshape(tf.cast(t, 'float32'), def.shape), def.trainable));
+      }
+    }
+  } catch (e) {
+    // nothing of a model that fails to import stays in memory
+    for (const ps of Object.values(net.params)) for (const v of Object.values(ps)) v.dispose();
+    throw e;
+  }
+  return net;
+}
