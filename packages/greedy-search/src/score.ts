@@ -17,9 +17,11 @@ export interface ScoreOptions {
  * - `'max'` (default): `errorWeight · err/err_max − (1 − cost/cost_max)`, with `err_max` the
  *   largest error among these moves and `cost_max` the cost of the all-highest setting: the error
  *   relative to the worst move, against the share of the full cost saved.
- * - `'range'` (the reference code's): `errorWeight · (err − err_min)/(err_max − err_min) −
+ * - `'range'`: `errorWeight · (err − err_min)/(err_max − err_min) −
  *   (cost_hi − cost)/(cost_hi − cost_lo)`, both terms min–max normalised over these moves, so the
- *   cheapest move always gains 1 on the cost term.
+ *   cheapest move always gains 1 on the cost term. (Neither is exactly the reference code's, which
+ *   scores `1.5·err/err_max − (1 − cost/cost_hi)` with `cost_hi` the largest cost among the
+ *   step's moves, not the all-highest cost.)
  *
  * A term whose normaliser is 0 (all errors equal, or all zero) contributes 0.
  */

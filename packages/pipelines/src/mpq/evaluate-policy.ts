@@ -35,7 +35,8 @@ export function preparePolicy(o: OneShotNet, policy: BitPolicy, bnBatches: reado
 /**
  * What the search scores a policy against, per score batch: `kl` — the max-bits policy's
  * predicted probabilities (label-free: KL divergence from them); `ce` — the labels as one-hot
- * probabilities (cross-entropy, the error the reference implementation uses).
+ * probabilities (cross-entropy). (The reference implementation scores top-1 error on a fresh
+ * labelled training batch each step, not a cross-entropy.)
  */
 export type Criterion = 'kl' | 'ce';
 
