@@ -10,7 +10,7 @@ import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../src/program.js';
 import { badInputs } from './bad-inputs.js';
-import { lowbit } from './helpers.js';
+import { lowbit, stderrLines } from './helpers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'lowbit-bad-input-'));
 const ptqOut = join(root, 'ptq-out');
@@ -36,13 +36,6 @@ function digest(dir: string): Record<string, string> {
   return out;
 }
 
-/** stderr without Node's own runtime warnings (e.g. NO_COLOR vs FORCE_COLOR in CI). */
-const lines = (stderr: string) =>
-  stderr
-    .trim()
-    .split('\n')
-    .filter((l) => l && !/^\(node:\d+\) Warning: |^\(Use `node --trace-warnings/.test(l));
-
 const cases = badInputs(() => ptqOut);
 let n = 0;
 
@@ -55,7 +48,7 @@ describe('bad inputs: exit 2, one line with the error code, nothing written', ()
     const r = lowbit(...args);
     expect(r.status, r.stderr).toBe(2);
     expect(r.stdout).toBe('');
-    const l = lines(r.stderr);
+    const l = stderrLines(r.stderr);
     expect(l, r.stderr).toHaveLength(1);
     expect(l[0]).toMatch(c.message);
     if (c.code === 'usage') expect(l[0]).toMatch(/^lowbit( [a-z]+)*: error: .*--help/);
@@ -76,7 +69,7 @@ describe('warnings', () => {
     const cores = availableParallelism();
     const r = lowbit('ptq', '--method', 'rtn', '--iters', '5', '--threads', String(cores + 3));
     expect(r.status).toBe(2);
-    const l = lines(r.stderr);
+    const l = stderrLines(r.stderr);
     expect(l[0]).toBe(`lowbit: warning: --threads ${cores + 3} is more than the ${cores} core${cores === 1 ? '' : 's'} here; the threads share them and the run is slower than with --threads ${cores}`);
     expect(l[1]).toMatch(/^lowbit: error: --method rtn runs no optimisation; --iters does not apply \[E_ARG\]$/);
   });

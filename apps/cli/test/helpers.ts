@@ -26,3 +26,11 @@ export async function saveLayersModel(model: tfjs.LayersModel, dir: string): Pro
     }),
   );
 }
+
+/** stderr lines without Node's own runtime warnings (e.g. NO_COLOR vs FORCE_COLOR in CI), which are not lowbit's output. */
+export function stderrLines(stderr: string): string[] {
+  return stderr
+    .trim()
+    .split('\n')
+    .filter((l) => l && !/^\(node:\d+\) Warning: |^\(Use `node --trace-warnings/.test(l));
+}

@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Rng } from '@lowbit/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { lowbit } from './helpers.js';
+import { lowbit, stderrLines } from './helpers.js';
 
 const bin = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'bin.js');
 const root = mkdtempSync(join(tmpdir(), 'lowbit-interrupt-'));
@@ -106,7 +106,9 @@ describe('ptq stopped and resumed', () => {
     writeFileSync(join(out, 'ptq-state.json'), JSON.stringify(s));
     const r = lowbit(...args(out), '--resume');
     expect(r.status).toBe(2);
-    expect(r.stderr.trim()).toMatch(/^lowbit: error: --resume: '.*ptq-state\.json' was changed or damaged after lowbit wrote it \(its checksum does not match\); delete it to start over \[E_RESUME\]$/);
+    const l = stderrLines(r.stderr);
+    expect(l, r.stderr).toHaveLength(1);
+    expect(l[0]).toMatch(/^lowbit: error: --resume: '.*ptq-state\.json' was changed or damaged after lowbit wrote it \(its checksum does not match\); delete it to start over \[E_RESUME\]$/);
     expect(readdirSync(out)).toEqual(['ptq-state.json']);
   });
 });
