@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { LowbitError } from '@lowbit/core';
 import { analyze } from './analyze.js';
 import { checkNetworkJson } from './schema.js';
-import { paramDefs } from './create.js';
+import { disposeNetwork, paramDefs } from './create.js';
 import { type Network, type NetworkSpec, type NodeParams, specOf } from './spec.js';
 
 export const NETWORK_FORMAT = 'lowbit-network';
@@ -54,11 +54,9 @@ export function decodeNetwork(json: unknown, weightData: ArrayBuffer, source = '
   if (j.formatVersion !== NETWORK_FORMAT_VERSION) {
     throw new LowbitError('E_FORMAT', `${source}: field 'formatVersion' must be ${NETWORK_FORMAT_VERSION}, got ${JSON.stringify(j.formatVersion)}`);
   }
+  // the network and the manifest (one group of float32 weights), field by field
   checkNetworkJson(j, source);
   const manifest = j.weightsManifest;
-  if (!Array.isArray(manifest) || manifest.length !== 1 || !Array.isArray(manifest[0]?.weights)) {
-    throw new LowbitError('E_FORMAT', `${source}: field 'weightsManifest' must hold one group with a 'weights' list`);
-  }
   const entries = manifest[0]!.weights;
   const expectedBytes = entries.reduce((s, e) => s + e.shape.reduce((a, b) => a * b, 1) * 4, 0);
   if (weightData.byteLength !== expectedBytes) {
@@ -66,9 +64,6 @@ export function decodeNetwork(json: unknown, weightData: ArrayBuffer, source = '
       'E_WEIGHTS',
       `${source}: weight file '${manifest[0]!.paths?.[0]}' has ${weightData.byteLength} bytes, the manifest needs ${expectedBytes}`,
     );
-  }
-  for (const e of entries) {
-    if (e.dtype !== 'float32') throw new LowbitError('E_WEIGHTS', `${source}: weight '${e.name}' has dtype ${e.dtype}, expected float32`);
   }
   const spec = j.network;
   analyze(spec);
@@ -94,7 +89,7 @@ export function decodeNetwork(json: unknown, weightData: ArrayBuffer, source = '
     }
   } catch (e) {
     // nothing of a file that fails to load stays in memory
-    for (const ps of Object.values(params)) for (const v of Object.values(ps)) v.dispose();
+    disposeNetwork({ ...specOf(spec), params });
     throw e;
   } finally {
     for (const t of Object.values(decoded)) t.dispose();

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { LowbitError } from '@lowbit/core';
-import { type Network, type NetworkSpec, type NodeParams, paramDefs } from '@lowbit/nn';
+import { disposeNetwork, type Network, type NetworkSpec, type NodeParams, paramDefs } from '@lowbit/nn';
 
 /**
  * The network of an imported spec: each parameter its node needs, from `get`, checked against
@@ -24,7 +24,7 @@ export function importedNetwork(spec: NetworkSpec, get: (node: string, p: string
     }
   } catch (e) {
     // nothing of a model that fails to import stays in memory
-    for (const ps of Object.values(net.params)) for (const v of Object.values(ps)) v.dispose();
+    disposeNetwork(net);
     throw e;
   }
   return net;

@@ -5,7 +5,7 @@ import { prepareOutputDir, removeIfUnused } from '@lowbit/core/node';
 import { disposeNetwork } from '@lowbit/nn';
 import { readNetworkJson } from '@lowbit/nn/node';
 import { exportGraphModel, exportLayersModel, fileBytes, type TfjsExport, tfjsExportFiles, writeTfjsExport } from '@lowbit/tfjs-io';
-import { accuracyFromPolicy, checkQuantizationMeta, exportReport, formatExportReport, layerFacts, loadModelArg, policyFileModel, QuantizedModel, readQuantization, tfjsOrigin } from '@lowbit/pipelines/node';
+import { accuracyFromPolicy, checkQuantizationFits, exportReport, formatExportReport, layerFacts, loadModelArg, policyFileModel, QuantizedModel, readQuantization, tfjsOrigin } from '@lowbit/pipelines/node';
 
 export interface ExportCommandOptions {
   /** The model to export; with --policy, the one-shot network (default: the policy's own). */
@@ -54,7 +54,7 @@ async function runExportInto(o: ExportCommandOptions): Promise<void> {
   // a quantized model exports through QuantizedModel (its exporters check every code against its grid); a float one as is
   if (quant && !source) {
     try {
-      checkQuantizationMeta(quant, model, net);
+      checkQuantizationFits(quant, net, model);
     } catch (e) {
       disposeNetwork(net);
       throw e;

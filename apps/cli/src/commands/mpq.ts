@@ -3,7 +3,7 @@ import { initBackend, LowbitError } from '@lowbit/core';
 import { atomicWriteFile, prepareOutputDir } from '@lowbit/core/node';
 import { bundledCalibrationSet, type LabeledSet, subset } from '@lowbit/data';
 import { bitsToKB, kbToBits, paretoFront, policyFromKnobs } from '@lowbit/greedy-search';
-import { type BitPolicy, bitOps, disposeNetwork, weightBits } from '@lowbit/nn';
+import { type BitPolicy, bitOps, disposeNetwork, weightBits, countParams } from '@lowbit/nn';
 import { writeChart } from '../util/plot.js';
 import { Progress } from '../util/progress.js';
 import { onStopRequest } from '../util/stop-request.js';
@@ -63,7 +63,7 @@ export async function runMpqTrain(o: MpqTrainCommandOptions): Promise<void> {
   const calib = bundledCalibrationSet();
   const out = o.out ?? join('runs', 'mpq', o.model.replace(/[^\w.-]+/g, '_'));
   // checked (and made) before the training: checkpoints, the one-shot network and the report
-  const paramBytes = Object.values(float.params).reduce((s, p) => s + Object.values(p).reduce((t, v) => t + 4 * v.size, 0), 0);
+  const paramBytes = 4 * countParams(float, 'all');
   try {
     prepareOutputDir(out, { inputs: [o.model], expectedBytes: 8 * paramBytes + 2 ** 20 });
   } catch (e) {

@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend, LowbitError } from '@lowbit/core';
 import { atomicWriteFile, type PreparedOutputDir, prepareOutputDir, removeIfUnused } from '@lowbit/core/node';
-import { analyze, disposeNetwork } from '@lowbit/nn';
+import { analyze, disposeNetwork, countParams } from '@lowbit/nn';
 import {
   channelOrder,
   DEFAULT_CALIBRATION_IMAGES,
@@ -122,7 +122,7 @@ export async function runPtq(o: PtqCommandOptions): Promise<void> {
   const numOutputs = analyze(net).outputShape[0]!;
   const { set: test, note: testNote } = loadTestSet(o.test, net.inputShape, numOutputs, o.testLimit, order);
   // the output directory is checked (and made) before the work: the model, its weights, the report and the resume state
-  const paramBytes = Object.values(net.params).reduce((s, p) => s + Object.values(p).reduce((t, v) => t + 4 * v.size, 0), 0);
+  const paramBytes = 4 * countParams(net, 'all');
   let outDir: PreparedOutputDir;
   try {
     outDir = prepareOutputDir(out, { inputs: [o.model, o.calib, o.heldout ?? ''], force: o.force, expectedBytes: 3 * paramBytes + 2 ** 20 });

@@ -4,7 +4,7 @@ import { type ChannelOrder, type ImageFolderSet, type Preprocess, readImageFolde
 import { disposeNetwork, type Network } from '@lowbit/nn';
 import { readNetworkJson } from '@lowbit/nn/node';
 import { readQuantization } from '../ptq/quantized-checkpoint.js';
-import { checkQuantizationMeta } from '../ptq/quantization-meta.js';
+import { checkQuantizationFits } from '../ptq/quantization-meta.js';
 import { QuantizedModel } from '../quantize/quantized-model.js';
 import { channelOrder, imageFit, inputRange } from '../util/input-options.js';
 import { loadAnyModel, modelFormat } from '../util/load-model.js';
@@ -24,7 +24,7 @@ export async function loadEvaluable(path: string): Promise<Evaluable> {
   const net = await loadAnyModel(path);
   const quant = existsSync(path) && modelFormat(path) === 'lowbit-network' ? readQuantization(path) : null;
   if (quant) {
-    checkQuantizationMeta(quant, path, net);
+    checkQuantizationFits(quant, net, path);
     const q = new QuantizedModel(net, quant);
     const from = (readNetworkJson(path).metadata?.['report'] as { model?: unknown } | undefined)?.model;
     return { model: q, inputShape: net.inputShape, activations: 'quantized', source: typeof from === 'string' ? from : undefined, dispose: () => q.dispose() };

@@ -7,7 +7,7 @@ export { DEFAULT_CALIBRATION_IMAGES, loadCalibration, loadCalibrationSplit } fro
 export { isFashionMnistDir } from '../util/fashion-mnist-dir.js';
 export { mpqCalibration, oneShotPath, POLICY_FORMAT, type PolicyFile, readPolicyFile } from '../mpq/policy-file.js';
 export { loadAnyModel, loadFloatModelArg, loadModelArg, modelFormat, tfjsOrigin } from '../util/load-model.js';
-export { checkQuantizationMeta, quantizationMetaSchema } from '../ptq/quantization-meta.js';
+export { checkQuantizationFits, checkQuantizationMeta, quantizationMetaSchema } from '../ptq/quantization-meta.js';
 export { fashionMnistTest, loadTestSet, loadTrainData } from '../util/test-data.js';
 export { type ReplicaStartOptions, startLoopReplicas } from '../util/replicas.js';
 export { defaultThreads } from '../util/threads.js';

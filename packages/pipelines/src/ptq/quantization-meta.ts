@@ -52,14 +52,19 @@ export const quantizationMetaSchema = z.object({
 
 /**
  * Checks a ptq output's quantization metadata against its schema (bits, axes, positive finite
- * scales) and, with the network, that it belongs to it: every layer and site exists, and every
- * quantized kernel lies on its stored grid (one scale and zero point per channel). A file edited
- * by hand or mixed with another run's weights is an error here, not a silently different model.
+ * scales) and returns it; {@link checkQuantizationFits} then checks it against the network.
  */
-export function checkQuantizationMeta(meta: unknown, source: string, net?: Network): QuantizationMeta {
+export function checkQuantizationMeta(meta: unknown, source: string): QuantizationMeta {
   const m = checkSchema(z.object({ metadata: z.object({ quantization: quantizationMetaSchema }) }), { metadata: { quantization: meta } }, source) as { metadata: { quantization: QuantizationMeta } };
-  const q = m.metadata.quantization;
-  if (!net) return q;
+  return m.metadata.quantization;
+}
+
+/**
+ * Checks that checked quantization metadata belongs to `net`: every layer and site exists, and
+ * every quantized kernel lies on its stored grid (one scale and zero point per channel). A file
+ * edited by hand or mixed with another run's weights is an error here, not a silently different model.
+ */
+export function checkQuantizationFits(q: QuantizationMeta, net: Network, source: string): void {
   const nodes = new Set(net.nodes.map((n) => n.name));
   for (const [name, g] of Object.entries(q.layers)) {
     const kernel = net.params[name]?.['kernel'];
@@ -74,5 +79,4 @@ export function checkQuantizationMeta(meta: unknown, source: string, net?: Netwo
   for (const name of Object.keys(q.sites)) {
     if (!nodes.has(name)) throw new LowbitError('E_FORMAT', `${source}: field 'metadata.quantization.sites' names '${name}', which is not a node of this network`);
   }
-  return q;
 }
