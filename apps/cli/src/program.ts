@@ -159,6 +159,7 @@ export function buildProgram(): Command {
     .option('--idm-weight <x>', 'information-distortion-mitigation weight (0 = off)', nonNegativeNumber('--idm-weight'), 0.01)
     .option('--no-scheduler', 'no bit-width scheduler (ablation)')
     .option('--scheduler-period <steps>', 'steps between scheduler updates', positiveInt('--scheduler-period'), 100)
+    .option('--freeze-abits', "a layer the scheduler freezes also loses its input's lowest activation bits for the period (the reference's ResNet setting)", false)
     .option('--bits <list>', 'candidate bit-widths', '2,3,4,5,6')
     .option('--seed <n>', 'random seed', nonNegativeInt('--seed'), 1)
     .option('--crop-padding <px>', 'random-crop padding (0 = off)', nonNegativeInt('--crop-padding'), 2)

@@ -138,6 +138,7 @@ export function badInputs(ptqOut: () => string): BadInput[] {
         ['adaround --ar blocks', ['ptq', '--method', 'adaround', '--ar', 'blocks'], /--ar applies to network-wise reconstruction \(nwq, or --recon network\); --method adaround reconstructs layer by layer/],
         ['brecq --ar-weighting relative', ['ptq', '--method', 'brecq', '--ar-weighting', 'relative'], /--ar-weighting applies to network-wise reconstruction .*--method brecq reconstructs block by block/],
         ['--recon pixel', ['ptq', '--recon', 'pixel'], /--recon must be one of network, block, layer, got 'pixel'/],
+        ['mpq train --freeze-abits --no-scheduler', ['mpq', 'train', '--data', 'bundled', '--freeze-abits', '--no-scheduler'], /--freeze-abits freezes with the bit-width scheduler; it does nothing with --no-scheduler/],
       ] as Array<[string, string[], RegExp]>
     ).map(([name, args, message]): BadInput => ({ name: `flags: ${name}`, make: (_dir, out) => [...args, '--out', out], code: 'E_ARG', message })),
     ...(

@@ -26,6 +26,12 @@ export interface ForwardOptions {
   tapBlocks?: boolean | readonly string[];
   /** Record node outputs: `true` for all nodes, or a list of node names. */
   tapNodes?: boolean | readonly string[];
+  /**
+   * Node taps record what the node produced, before the `activation` hook — not what its
+   * consumers see. Default false: a node that is an activation site is tapped after the hook
+   * (quantized), as block taps always are. Feature alignment losses (IDM) want the raw value.
+   */
+  tapBeforeActivationHook?: boolean;
   /** Start at this block; `x` is then the block's input (the previous block's output). */
   fromBlock?: string;
   /** Stop after this block; the output is that block's output. */
@@ -111,7 +117,7 @@ export function forward(net: Network, x: tf.Tensor, options: ForwardOptions = {}
     if (options.weight && isLayer(spec)) params = { ...params, kernel: options.weight(spec, params['kernel']!) };
     const y = opFor(spec).forward(spec, inputs, params, ctx);
     const stored = put(spec.name, y);
-    if (wants(options.tapNodes, spec.name)) nodes.set(spec.name, stored);
+    if (wants(options.tapNodes, spec.name)) nodes.set(spec.name, options.tapBeforeActivationHook ? y : stored);
     const io = info.blockIO.get(n.block)!;
     if (io.last === i && wants(options.tapBlocks, n.block)) blocks.set(n.block, stored);
   }

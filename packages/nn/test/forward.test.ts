@@ -92,6 +92,21 @@ describe('forward', () => {
     disposeNetwork(net);
   });
 
+  it('node taps at an activation site see the hooked value, or the raw one with tapBeforeActivationHook', () => {
+    const net = tinyResNet();
+    const x = batch(2);
+    tf.tidy(() => {
+      const hook = (s: string, v: tf.Tensor) => (s === 'b1/relu1' ? tf.round(v) : v);
+      const raw = forward(net, x, { tapNodes: ['b1/relu1'] }).nodes.get('b1/relu1')!;
+      const hooked = forward(net, x, { activation: hook, tapNodes: ['b1/relu1'] }).nodes.get('b1/relu1')!;
+      const before = forward(net, x, { activation: hook, tapNodes: ['b1/relu1'], tapBeforeActivationHook: true }).nodes.get('b1/relu1')!;
+      expect(maxAbsDiff(hooked, tf.round(raw))).toBe(0);
+      expect(maxAbsDiff(raw, tf.round(raw))).toBeGreaterThan(0.01);
+      expect(maxAbsDiff(before, raw)).toBe(0);
+    });
+    disposeNetwork(net);
+  });
+
   it('taps block outputs, and running blocks piecewise equals the full forward', () => {
     const net = tinyResNet();
     const x = batch(4);

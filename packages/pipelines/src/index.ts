@@ -22,7 +22,7 @@ export { bitOpsReport, type SizeReport, sizeReport } from './ptq/report.js';
 export { type QuantizationMeta, quantizedHooks } from './ptq/quantization-meta.js';
 export { type AccuracyReport, accuracyFrom, accuracyFromPolicy, type ExportReport, exportReport, formatExportReport, type LayerFacts, layerFacts, type LayerReport } from './export/report.js';
 export { type CandidateConfig, calibrateOneShot, createOneShotNet, DEFAULT_CANDIDATES, FLOAT_BITS, type OneShotLayer, type OneShotNet, type OneShotSite } from './mpq/one-shot-net.js';
-export { applyStep, MIN_STEP, type OneShotPlan, oneShotShardGrads, oneShotStep, type OneShotStepOptions, type OneShotStepResult, planStep, projectSteps, samplePolicy } from './mpq/one-shot-step.js';
+export { applyStep, featureTaps, MIN_STEP, type OneShotPlan, oneShotShardGrads, oneShotStep, type OneShotStepOptions, type OneShotStepResult, activeSiteCandidates, planStep, projectSteps, samplePolicy } from './mpq/one-shot-step.js';
 export { type Criterion, disposeBatches, disposeTargets, evaluatePolicy, fixedBatches, policyError, preparePolicy, type ScoreTargets, scoreTargets } from './mpq/evaluate-policy.js';
 export { type Budget, type MpqSearch, type MpqSearchOptions, oneShotKnobs, searchOneShot, settingFromPolicy, uniformOneShotPolicy } from './mpq/search.js';
 export { crossEntropy, shardGrads, type StepResult, trainStep } from './train/step.js';

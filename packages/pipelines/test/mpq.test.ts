@@ -2,9 +2,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { evalContext, initBackend, LowbitError, maxRelError, type Optimizer, paramGrads, Rng, sgd } from '@lowbit/core';
+import { evalContext, initBackend, LowbitError, maxRelError, type Optimizer, paramGrads, ReplicaGroup, Rng, sgd } from '@lowbit/core';
 import { crossEntropy, distillationLoss, idmLoss } from '@lowbit/info-distortion-loss';
-import { createScheduler } from '@lowbit/bitwidth-scheduler';
+import { createScheduler, turbulence, updateFreezing } from '@lowbit/bitwidth-scheduler';
 import { makeBatch, subset } from '@lowbit/data';
 import { bitOpsCost } from '@lowbit/greedy-search';
 import { disposeNetwork, forward } from '@lowbit/nn';
@@ -12,10 +12,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { disposeBatches, disposeTargets, fixedBatches, policyError, preparePolicy, scoreTargets } from '../src/mpq/evaluate-policy.js';
 import { loadOneShot, saveOneShot } from '../src/mpq/one-shot-io.js';
 import { DEFAULT_CANDIDATES, type OneShotNet } from '../src/mpq/one-shot-net.js';
-import { MIN_STEP, oneShotStep, projectSteps, samplePolicy } from '../src/mpq/one-shot-step.js';
+import { activeSiteCandidates, featureTaps, MIN_STEP, oneShotShardGrads, oneShotStep, projectSteps, samplePolicy } from '../src/mpq/one-shot-step.js';
 import { oneShotKnobs, searchOneShot, uniformOneShotPolicy } from '../src/mpq/search.js';
-import { type MpqTrainConfig, trainOneShot, weightCandidates } from '../src/mpq/train-loop.js';
-import { calib, oneShot, tinyNet } from './one-shot-fixtures.js';
+import { layerTurbulence, type MpqTrainConfig, trainOneShot, weightCandidates } from '../src/mpq/train-loop.js';
+import { calib, oneShot, projectionSpec, tinyNet } from './one-shot-fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lowbit-mpq-'));
 beforeAll(() => initBackend({ backend: 'wasm', fallback: false }));
@@ -166,12 +166,12 @@ describe('one-shot step gradients', () => {
         const opts = o.forwardOptions({ step: 0, total: 1, training: true, rng: new Rng(0) });
         o.applyPolicy(o.maxPolicy());
         const feats = [...lowest.keys()].map((l) => o.featureNode(l));
-        const t = forward(o.net, b.x, { ...opts, training: true, tapNodes: feats });
+        const t = forward(o.net, b.x, { ...opts, training: true, ...featureTaps(feats) });
         let loss = crossEntropy(t.output, b.y);
         for (const p of policies) {
           o.applyPolicy(p);
           const low = [...lowest].filter(([l, bits]) => p[l]!.w === bits).map(([l]) => o.featureNode(l));
-          const st = forward(o.net, b.x, { ...opts, training: true, tapNodes: low });
+          const st = forward(o.net, b.x, { ...opts, training: true, ...featureTaps(low) });
           loss = tf.add(loss, distillationLoss(st.output, t.output, b.y)) as tf.Scalar;
           if (low.length) loss = tf.add(loss, idmLoss(st.nodes, t.nodes, low, { weight: 0.05 })) as tf.Scalar;
         }
@@ -182,6 +182,74 @@ describe('one-shot step gradients', () => {
     });
     expect(Object.keys(recorded).sort()).toEqual(Object.keys(joint).sort());
     for (const [k, g] of Object.entries(joint)) expect(maxRelError(recorded[k]!, g), k).toBeLessThan(1e-5);
+    tf.dispose([b.x, b.y]);
+    o.dispose();
+  });
+});
+
+describe('bit-width scheduler in the one-shot loop', () => {
+  it('turbulence averages over the active candidates: a frozen layer\'s lowest grid does not count', () => {
+    const o = oneShot(2);
+    const all = layerTurbulence(o, 0.125);
+    const layer = [...o.layers.values()].find((l) => l.candidates.length > 2)!;
+    const frozen = updateFreezing(createScheduler(weightCandidates(o)), all, 0);
+    frozen.frozen[layer.name] = [layer.candidates[0]!];
+    const active = layerTurbulence(o, 0.125, frozen);
+    const grid = (b: number) => ({ bits: b, step: layer.state.scales[b]!, qmin: layer.state.grids[b]!.qmin, qmax: layer.state.grids[b]!.qmax });
+    const w = o.net.params[layer.name]!['kernel']!;
+    expect(active[layer.name]).toBeCloseTo(turbulence(w, layer.candidates.slice(1).map(grid), 0.125), 12);
+    expect(all[layer.name]).toBeCloseTo(turbulence(w, layer.candidates.map(grid), 0.125), 12);
+    expect(Math.abs(active[layer.name]! - all[layer.name]!)).toBeGreaterThan(1e-6);
+    for (const k of Object.keys(all)) if (k !== layer.name) expect(active[k]).toBe(all[k]);
+    o.dispose();
+  });
+
+  it('with freezeActivations, a frozen layer\'s input site never draws its lowest activation bits; without, it does', () => {
+    const o = oneShot(2);
+    const layer = [...o.layers.values()].find((l) => l.candidates.length > 2 && o.sites.has(l.site))!;
+    const site = o.sites.get(layer.site)!;
+    const sched = createScheduler(weightCandidates(o));
+    sched.frozen[layer.name] = [layer.candidates[0]!];
+    expect(activeSiteCandidates(o, sched, true).get(site.name)).toEqual(site.candidates.slice(1));
+    expect(activeSiteCandidates(o, sched, false).get(site.name)).toEqual(site.candidates);
+    const draws = (freeze: boolean) => {
+      const rng = new Rng(5);
+      return Array.from({ length: 200 }, () => samplePolicy(o, sched, rng, freeze)[layer.name]!);
+    };
+    const lowW = layer.candidates[0]!;
+    const lowA = site.candidates[0]!;
+    expect(draws(true).some((b) => b.a === lowA || b.w === lowW)).toBe(false);
+    expect(draws(false).some((b) => b.a === lowA)).toBe(true);
+    // other sites keep every candidate
+    const other = [...o.sites.values()].find((s) => s.candidates.length > 1 && !s.consumers.includes(layer.name))!;
+    expect(activeSiteCandidates(o, sched, true).get(other.name)).toEqual(other.candidates);
+    o.dispose();
+  });
+});
+
+describe('IDM features', () => {
+  it('are BN outputs before any quantizer: where a BN output is an activation site, IDM leaves that site\'s steps alone', () => {
+    const o = oneShot(4, projectionSpec());
+    expect(o.featureNode('b1/project')).toBe('b1/pbn');
+    expect(o.sites.has('b1/pbn')).toBe(true);
+    const low = o.layers.get('b1/project')!.candidates[0]!;
+    const p = { ...o.maxPolicy(), 'b1/project': { ...o.maxPolicy()['b1/project']!, w: low } };
+    const b = makeBatch(calib, Int32Array.from({ length: 16 }, (_, i) => 200 + i));
+    const run = (idmWeight: number) => {
+      const r = oneShotShardGrads(o, ReplicaGroup.solo(), b.x, b.y, 1, { policies: [p], lowest: [['b1/project', low]], idmWeight }, { step: 0, total: 1, training: true, rng: new Rng(0) });
+      const g = Object.fromEntries(Object.entries(r.grads).map(([k, v]) => [k, v.dataSync().slice() as Float32Array]));
+      tf.dispose(Object.values(r.grads));
+      return { g, idm: r.idm };
+    };
+    const without = run(0);
+    const withIdm = run(10);
+    expect(withIdm.idm).toBeGreaterThan(0);
+    // the IDM term trains the layer that made the feature…
+    expect(maxRelError(withIdm.g['b1/project/kernel']!, without.g['b1/project/kernel']!)).toBeGreaterThan(1e-3);
+    // …and not the quantizer that reads it
+    const siteSteps = Object.keys(without.g).filter((k) => k.startsWith('q/a/b1/pbn/'));
+    expect(siteSteps.length).toBeGreaterThan(0);
+    for (const k of siteSteps) expect(maxRelError(withIdm.g[k]!, without.g[k]!), k).toBeLessThan(1e-6);
     tf.dispose([b.x, b.y]);
     o.dispose();
   });

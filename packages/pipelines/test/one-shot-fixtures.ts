@@ -20,14 +20,29 @@ export function tinySpec(): NetworkSpec {
     .build();
 }
 
+/**
+ * MobileNetV2's shape that matters for IDM: a BN output ('b1/pbn', no ReLU) read directly by a
+ * quantized layer, so the feature IDM aligns is also an activation site.
+ */
+export function projectionSpec(): NetworkSpec {
+  return new NetworkBuilder('tiny-projection', [28, 28, 1])
+    .block('stem', (b, x) => b.relu('relu', b.batchNorm('bn', b.conv2d('conv', x, { filters: 6, kernel: 3, strides: 2 }))))
+    .block('b1', (b, x) => {
+      const h = b.relu6('relu1', b.batchNorm('bn1', b.conv2d('conv1', x, { filters: 8, kernel: 3, strides: 2 })));
+      return b.batchNorm('pbn', b.conv2d('project', h, { filters: 6, kernel: 1 }));
+    })
+    .block('head', (b, x) => b.dense('fc', b.globalAvgPool('gap', b.relu('relu', b.batchNorm('bn', b.conv2d('conv', x, { filters: 8, kernel: 1 })))), { units: 10 }))
+    .build();
+}
+
 export function tinyNet(seed = 1): Network {
   return createNetwork(tinySpec(), { seed });
 }
 
 export const calib = bundledCalibrationSet();
 
-export function oneShot(seed = 1): OneShotNet {
-  const net = tinyNet(seed);
+export function oneShot(seed = 1, spec: NetworkSpec = tinySpec()): OneShotNet {
+  const net = createNetwork(spec, { seed });
   const o = createOneShotNet(net, DEFAULT_CANDIDATES);
   disposeNetwork(net);
   const xs = fixedBatches(calib, 0, 64, 32);

@@ -26,6 +26,7 @@ export interface MpqTrainCommandOptions {
   idmWeight: number;
   scheduler: boolean;
   schedulerPeriod: number;
+  freezeAbits: boolean;
   bits: string;
   seed: number;
   cropPadding: number;
@@ -55,6 +56,7 @@ function uniformSweep(o: OneShotNet, bn: ReturnType<typeof fixedBatches>, test: 
 export async function runMpqTrain(o: MpqTrainCommandOptions): Promise<void> {
   const bits = parseBits(o.bits);
   if (o.k < 0 || !Number.isInteger(o.k)) throw new LowbitError('E_ARG', `--k must be an integer >= 0, got ${o.k}`);
+  if (o.freezeAbits && !o.scheduler) throw new LowbitError('E_ARG', '--freeze-abits freezes with the bit-width scheduler; it does nothing with --no-scheduler');
   const t0 = performance.now();
   await initBackend();
   const float = loadFloatModelArg(o.model, 'lowbit mpq train');
@@ -86,6 +88,7 @@ export async function runMpqTrain(o: MpqTrainCommandOptions): Promise<void> {
     freezeStart: 0.5,
     freezeEnd: 0.2,
     turbulenceThreshold: 0.125,
+    freezeActivations: o.freezeAbits,
     candidates: { bits, depthwiseMin: 3, fixedBits: 8 },
     cropPadding: o.cropPadding,
     flip: o.flip,
@@ -113,7 +116,7 @@ export async function runMpqTrain(o: MpqTrainCommandOptions): Promise<void> {
       resume: o.resume,
       threads,
       callbacks: {
-        onStart: (i) => log(`one-shot training: ${i.layers} layers, ${i.sites} activation sites, candidates {${bits.join(',')}} (depthwise from 3, first/last at 8), K=${o.k}, IDM ${o.idmWeight || 'off'}, scheduler ${o.scheduler ? `every ${o.schedulerPeriod} steps` : 'off'}; ${i.totalSteps} steps${threads > 1 ? `, ${threads} threads` : ''}${i.resumedAtStep ? `, resumed at step ${i.resumedAtStep}` : ''}`),
+        onStart: (i) => log(`one-shot training: ${i.layers} layers, ${i.sites} activation sites, candidates {${bits.join(',')}} (depthwise from 3, first/last at 8), K=${o.k}, IDM ${o.idmWeight || 'off'}, scheduler ${o.scheduler ? `every ${o.schedulerPeriod} steps${o.freezeAbits ? ', freezing activation bits too' : ''}` : 'off'}; ${i.totalSteps} steps${threads > 1 ? `, ${threads} threads` : ''}${i.resumedAtStep ? `, resumed at step ${i.resumedAtStep}` : ''}`),
         onStep: (s) => {
           if (o.json) return;
           progress.update(`mpq train epoch ${s.epoch}/${s.epochs}`, s.step, s.totalSteps, {

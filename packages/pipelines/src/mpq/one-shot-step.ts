@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { allReduceGrads, type GradMap, type Optimizer, paramGrads, ReplicaGroup, type Rng, type StepContext, withBatchNormSync } from '@lowbit/core';
 import { activeCandidates, type SchedulerState, sampleBits } from '@lowbit/bitwidth-scheduler';
 import { crossEntropy, distillationLoss, idmLoss } from '@lowbit/info-distortion-loss';
-import { type BitPolicy, forward } from '@lowbit/nn';
+import { type BitPolicy, type ForwardOptions, forward } from '@lowbit/nn';
 import { FLOAT_BITS, type OneShotNet } from './one-shot-net.js';
 
 export interface OneShotStepOptions {
@@ -13,6 +13,8 @@ export interface OneShotStepOptions {
   rng: Rng;
   /** Weight candidates currently active per layer (the bit-width scheduler's state). */
   scheduler: SchedulerState;
+  /** Frozen layers also lose their input site's lowest activation candidate (default false). */
+  freezeActivations?: boolean;
   ctx: StepContext;
 }
 
@@ -30,13 +32,32 @@ export interface OneShotStepResult {
 }
 
 /**
- * Draws a random policy: each layer's weight bits uniformly from its active candidates (the
- * scheduler's state), each activation site's bits uniformly from its candidates.
+ * Each activation site's active candidates. With `freezeActivations`, a site read by a layer whose
+ * lowest weight candidate the scheduler froze loses its lowest activation candidate too (the
+ * reference's ResNet setting freezes both bits of a turbulent layer); otherwise all candidates.
  */
-export function samplePolicy(o: OneShotNet, scheduler: SchedulerState, rng: Rng): BitPolicy {
+export function activeSiteCandidates(o: OneShotNet, scheduler: SchedulerState, freezeActivations = false): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  for (const s of o.sites.values()) {
+    const frozen = freezeActivations && s.candidates.length > 1 && s.consumers.some((c) => (scheduler.frozen[c]?.length ?? 0) > 0);
+    out.set(s.name, frozen ? s.candidates.slice(1) : s.candidates);
+  }
+  return out;
+}
+
+/**
+ * Draws a random policy: each layer's weight bits uniformly from its active candidates (the
+ * scheduler's state), each activation site's bits uniformly from its active candidates
+ * ({@link activeSiteCandidates}).
+ */
+export function samplePolicy(o: OneShotNet, scheduler: SchedulerState, rng: Rng, freezeActivations = false): BitPolicy {
   const w = sampleBits(scheduler, rng, [...o.layers.keys()]);
+  const active = activeSiteCandidates(o, scheduler, freezeActivations);
   const a: Record<string, number> = {};
-  for (const s of o.sites.values()) a[s.name] = s.candidates[rng.int(s.candidates.length)]!;
+  for (const s of o.sites.values()) {
+    const c = active.get(s.name)!;
+    a[s.name] = c[rng.int(c.length)]!;
+  }
   const p: BitPolicy = {};
   for (const l of o.layers.values()) p[l.name] = { w: w[l.name]!, a: a[l.site] ?? FLOAT_BITS };
   return p;
@@ -66,10 +87,20 @@ export interface OneShotPlan {
 
 /** Draws a step's plan from the scheduler state (advancing `rng` by the K policies). */
 export function planStep(o: OneShotNet, s: OneShotStepOptions): OneShotPlan {
-  const policies = Array.from({ length: s.k }, () => samplePolicy(o, s.scheduler, s.rng));
+  const policies = Array.from({ length: s.k }, () => samplePolicy(o, s.scheduler, s.rng, s.freezeActivations ?? false));
   const lowest: Array<[string, number]> = [];
   for (const l of o.layers.values()) if (l.candidates.length > 1) lowest.push([l.name, activeCandidates(s.scheduler, l.name)[0]!]);
   return { policies, lowest, idmWeight: s.idmWeight };
+}
+
+/**
+ * Forward options that tap IDM features: each layer's BN output as the BN produced it, before any
+ * activation quantizer. (Where a BN output feeds a quantized layer directly — MobileNetV2's
+ * projections — the value consumers see is already quantized; aligning that would train the
+ * site's step on the IDM loss, which the reference, hooking the BN module, does not.)
+ */
+export function featureTaps(nodes: readonly string[]): Pick<ForwardOptions, 'tapNodes' | 'tapBeforeActivationHook'> {
+  return { tapNodes: nodes.length > 0 ? nodes : false, tapBeforeActivationHook: true };
 }
 
 /**
@@ -77,7 +108,7 @@ export function planStep(o: OneShotNet, s: OneShotStepOptions): OneShotPlan {
  * the share's fraction of the batch; 1 alone): a max-bits forward (cross-entropy) plus the plan's
  * random-bit forwards (0.5·CE + 0.5·KL to the max-bits logits, detached), IDM on the layers
  * sampled at their lowest active candidate (their BN outputs against the max-bits pass's,
- * detached); batch norm synchronised over `group`. Returns the gradients of the summed loss and
+ * detached; see {@link featureTaps}); batch norm synchronised over `group`. Returns the gradients of the summed loss and
  * the loss terms, summed over the ranks (the caller disposes the gradients). BN running
  * statistics of every selected switchable set are updated. Leaves the network at the max-bits policy.
  */
@@ -101,7 +132,7 @@ export function oneShotShardGrads(o: OneShotNet, group: ReplicaGroup, x: tf.Tens
     o.applyPolicy(maxPolicy);
     const t = withBatchNormSync(group, () =>
       paramGrads(() => {
-        const r = forward(o.net, x, { ...opts, training: true, updateBnStats: true, tapNodes: plan.idmWeight > 0 ? features : false });
+        const r = forward(o.net, x, { ...opts, training: true, updateBnStats: true, ...featureTaps(plan.idmWeight > 0 ? features : []) });
         teacherLogits = keep(r.output);
         for (const [k, v] of r.nodes) teacherFeatures.set(k, keep(v));
         correctT = keep(tf.sum(tf.cast(tf.equal(tf.argMax(r.output, 1), tf.cast(labels, 'int32')), 'int32')));
@@ -121,7 +152,7 @@ export function oneShotShardGrads(o: OneShotNet, group: ReplicaGroup, x: tf.Tens
       let iT: tf.Tensor | null = null;
       const g = withBatchNormSync(group, () =>
         paramGrads(() => {
-          const student = forward(o.net, x, { ...opts, training: true, updateBnStats: true, tapNodes: useIdm ? low : false });
+          const student = forward(o.net, x, { ...opts, training: true, updateBnStats: true, ...featureTaps(useIdm ? low : []) });
           const d = tf.mul(distillationLoss(student.output, teacherLogits!, labels), weight) as tf.Scalar;
           dT = keep(d);
           if (!useIdm) return d;

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { cosine, LowbitError, type Optimizer, Rng, type RngState, sgd, yieldToEventLoop } from '@lowbit/core';
-import { createScheduler, freezeRatio, type SchedulerState, turbulence, updateFreezing } from '@lowbit/bitwidth-scheduler';
+import { activeCandidates, createScheduler, freezeRatio, type SchedulerState, turbulence, updateFreezing } from '@lowbit/bitwidth-scheduler';
 import { batchCount, epochOrder, type LabeledSet, makeBatch } from '@lowbit/data';
 import { disposeNetwork, type Network } from '@lowbit/nn';
 import { join } from 'node:path';
@@ -33,6 +33,11 @@ export interface MpqTrainConfig {
   freezeEnd: number;
   /** Turbulence threshold, in steps of the grid. */
   turbulenceThreshold: number;
+  /**
+   * A layer the scheduler freezes also loses its input's lowest activation bits for the period
+   * (the reference's ResNet setting). Default false (absent in checkpoints of earlier versions).
+   */
+  freezeActivations?: boolean;
   candidates: CandidateConfig;
   cropPadding: number;
   flip: boolean;
@@ -100,13 +105,18 @@ export function weightCandidates(o: OneShotNet): Record<string, number[]> {
   return Object.fromEntries([...o.layers.values()].map((l) => [l.name, l.candidates.slice()]));
 }
 
-/** Turbulence of every searchable layer's weights under its current candidate grids. */
-export function layerTurbulence(o: OneShotNet, threshold: number): Record<string, number> {
+/**
+ * Turbulence of every searchable layer's weights, averaged over the candidate grids it trained
+ * with during the last period: its active candidates under `scheduler` (a frozen layer's lowest
+ * candidate was not trained and does not count), or all candidates without a scheduler state.
+ */
+export function layerTurbulence(o: OneShotNet, threshold: number, scheduler?: SchedulerState): Record<string, number> {
   const out: Record<string, number> = {};
   for (const l of o.layers.values()) {
     if (l.candidates.length < 2) continue;
     const w = o.net.params[l.name]!['kernel']!;
-    const grids = l.candidates.map((b) => ({ bits: b, step: l.state.scales[b]!, qmin: l.state.grids[b]!.qmin, qmax: l.state.grids[b]!.qmax }));
+    const active = scheduler ? activeCandidates(scheduler, l.name) : l.candidates;
+    const grids = active.map((b) => ({ bits: b, step: l.state.scales[b]!, qmin: l.state.grids[b]!.qmin, qmax: l.state.grids[b]!.qmax }));
     out[l.name] = turbulence(w, grids, threshold);
   }
   return out;
@@ -208,7 +218,7 @@ export async function trainOneShot(o: {
       }
       if (config.scheduler && state.step % config.schedulerPeriod === 0 && state.step > 0) {
         const ratio = freezeRatio(Math.floor(state.step / config.schedulerPeriod), periods, { start: config.freezeStart, end: config.freezeEnd });
-        const turb = layerTurbulence(oneShot, config.turbulenceThreshold);
+        const turb = layerTurbulence(oneShot, config.turbulenceThreshold, state.mpq.scheduler);
         state.mpq.scheduler = updateFreezing(state.mpq.scheduler, turb, ratio);
         const frozen = Object.entries(state.mpq.scheduler.frozen)
           .filter(([, b]) => b.length > 0)
@@ -224,6 +234,7 @@ export async function trainOneShot(o: {
         idmWeight: config.idmWeight,
         rng,
         scheduler: state.mpq.scheduler,
+        freezeActivations: config.freezeActivations ?? false,
         ctx: { step: state.step, total: totalSteps, training: true, rng },
       };
       const r = replicas ? oneShotStepParallel(oneShot, optimizer, b.x, b.y, stepOptions, replicas) : oneShotStep(oneShot, optimizer, b.x, b.y, stepOptions);
