@@ -152,9 +152,14 @@ export function buildProgram(): Command {
     .option('--epochs <n>', 'epochs', positiveInt('--epochs'), 1)
     .option('--steps-per-epoch <n>', 'optimiser steps per epoch (0 = the whole training set)', nonNegativeInt('--steps-per-epoch'), 0)
     .option('--batch <n>', 'batch size', positiveInt('--batch'), 64)
-    .option('--lr <x>', 'initial learning rate (cosine decay to 0)', positiveNumber('--lr'), 0.01)
+    .option('--lr <x>', 'peak learning rate (cosine decay to --lr-min)', positiveNumber('--lr'), 0.01)
+    .option('--lr-min <x>', 'learning rate at the end of the cosine decay', nonNegativeNumber('--lr-min'), 0)
+    .option('--warmup-epochs <x>', 'linear learning-rate warm-up over this many epochs (the reference: 5 of 150)', nonNegativeNumber('--warmup-epochs'), 0)
     .option('--momentum <x>', 'Nesterov momentum', nonNegativeNumber('--momentum'), 0.9)
     .option('--weight-decay <x>', 'L2 weight decay on float kernels', nonNegativeNumber('--weight-decay'), 5e-5)
+    .option('--step-lr <x>', 'train the quantizer steps with their own Adam at this learning rate (the reference: 1e-5) instead of in the SGD', positiveNumber('--step-lr'))
+    .option('--clip <x>', 'clip every gradient element to ±x (the reference: 1)', positiveNumber('--clip'))
+    .option('--ema <decay>', 'keep an exponential moving average of the weights, steps and BN with this decay and return it (the reference: 0.9997; needs many thousand steps)', emaDecay)
     .option('--k <n>', 'random-bit forwards per step', nonNegativeInt('--k'), 3)
     .option('--idm-weight <x>', 'information-distortion-mitigation weight (0 = off)', nonNegativeNumber('--idm-weight'), 0.01)
     .option('--no-scheduler', 'no bit-width scheduler (ablation)')
@@ -215,6 +220,12 @@ export function nonNegativeNumber(name: string) {
     if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`${name} must be a number >= 0, got '${v}'`);
     return n;
   };
+}
+
+function emaDecay(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0 || n >= 1) throw new InvalidArgumentError(`--ema must be a decay in (0, 1), e.g. 0.9997, got '${v}'`);
+  return n;
 }
 
 export function nonNegativeInt(name: string) {

@@ -128,6 +128,7 @@ export function badInputs(ptqOut: () => string): BadInput[] {
         ['ptq --bogus', ['ptq', '--bogus'], /lowbit ptq: error: unknown option '--bogus' \(see 'lowbit ptq --help'\)/],
         ['ptq --model (no value)', ['ptq', '--model'], /option '--model <name\|path>' argument missing/],
         ['unknown command', ['quantise'], /lowbit: error: unknown command 'quantise'/],
+        ['mpq train --ema 1', ['mpq', 'train', '--ema', '1'], /lowbit mpq train: error: .*--ema must be a decay in \(0, 1\), e\.g\. 0\.9997, got '1'/],
         ['mpq search --bitops -1', ['mpq', 'search', '--bitops', '-1'], /lowbit mpq search: error: .*--bitops must be a positive number, got '-1'/],
         ['export without --out', ['export', '--model', 'resnet-fm'], /required option '--out <dir>' not specified/],
       ] as Array<[string, string[], RegExp]>
@@ -138,6 +139,8 @@ export function badInputs(ptqOut: () => string): BadInput[] {
         ['adaround --ar blocks', ['ptq', '--method', 'adaround', '--ar', 'blocks'], /--ar applies to network-wise reconstruction \(nwq, or --recon network\); --method adaround reconstructs layer by layer/],
         ['brecq --ar-weighting relative', ['ptq', '--method', 'brecq', '--ar-weighting', 'relative'], /--ar-weighting applies to network-wise reconstruction .*--method brecq reconstructs block by block/],
         ['--recon pixel', ['ptq', '--recon', 'pixel'], /--recon must be one of network, block, layer, got 'pixel'/],
+        ['mpq train --lr-min above --lr', ['mpq', 'train', '--data', 'bundled', '--lr', '0.01', '--lr-min', '0.1'], /--lr-min 0\.1 must be below --lr 0\.01/],
+        ['mpq train --warmup-epochs 2 --epochs 1', ['mpq', 'train', '--data', 'bundled', '--warmup-epochs', '2'], /--warmup-epochs 2 must be fewer than --epochs 1/],
         ['mpq train --freeze-abits --no-scheduler', ['mpq', 'train', '--data', 'bundled', '--freeze-abits', '--no-scheduler'], /--freeze-abits freezes with the bit-width scheduler; it does nothing with --no-scheduler/],
       ] as Array<[string, string[], RegExp]>
     ).map(([name, args, message]): BadInput => ({ name: `flags: ${name}`, make: (_dir, out) => [...args, '--out', out], code: 'E_ARG', message })),

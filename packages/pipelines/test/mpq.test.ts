@@ -14,7 +14,7 @@ import { loadOneShot, saveOneShot } from '../src/mpq/one-shot-io.js';
 import { DEFAULT_CANDIDATES, type OneShotNet } from '../src/mpq/one-shot-net.js';
 import { activeSiteCandidates, featureTaps, MIN_STEP, oneShotShardGrads, oneShotStep, projectSteps, samplePolicy } from '../src/mpq/one-shot-step.js';
 import { oneShotKnobs, searchOneShot, uniformOneShotPolicy } from '../src/mpq/search.js';
-import { layerTurbulence, type MpqTrainConfig, trainOneShot, weightCandidates } from '../src/mpq/train-loop.js';
+import { layerTurbulence, makeOptimizer, type MpqTrainConfig, trainOneShot, weightCandidates } from '../src/mpq/train-loop.js';
 import { calib, oneShot, projectionSpec, tinyNet } from './one-shot-fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lowbit-mpq-'));
@@ -299,6 +299,78 @@ describe('one-shot training loop', () => {
     await expect(trainOneShot({ config: { ...config, seed: 6 }, float, train, calib, outDir: join(dir, 'part'), resume: true })).rejects.toThrow(/--seed/);
     full.oneShot.dispose();
     resumed.oneShot.dispose();
+    disposeNetwork(float);
+  });
+});
+
+describe('one-shot training recipe', () => {
+  const train = subset(calib, 48);
+  const base: MpqTrainConfig = {
+    model: 'tiny',
+    epochs: 2,
+    stepsPerEpoch: 6,
+    batchSize: 8,
+    lr: 0.02,
+    momentum: 0.9,
+    weightDecay: 5e-5,
+    seed: 5,
+    k: 2,
+    idmWeight: 0.01,
+    scheduler: true,
+    schedulerPeriod: 4,
+    freezeStart: 0.5,
+    freezeEnd: 0.2,
+    turbulenceThreshold: 0.125,
+    candidates: DEFAULT_CANDIDATES,
+    cropPadding: 2,
+    flip: true,
+    calibImages: 64,
+    checkpointEvery: 5,
+    data: 'bundled',
+  };
+  const recipe: MpqTrainConfig = { ...base, warmupEpochs: 0.5, lrMin: 1e-3, stepLr: 1e-3, clipValue: 0.05, emaDecay: 0.5, freezeActivations: true };
+
+  it('learning rate: linear warm-up to the peak, then cosine down to the floor', () => {
+    const opt = makeOptimizer(recipe, 12, 6);
+    const lrs: number[] = [];
+    const p = { 'c/kernel': tf.variable(tf.zeros([1, 1, 1, 1])), 'q/w/c/4': tf.variable(tf.ones([1])) };
+    for (let i = 0; i < 12; i++) {
+      lrs.push(opt.learningRate());
+      opt.step(p, { 'c/kernel': tf.zeros([1, 1, 1, 1]), 'q/w/c/4': tf.zeros([1]) });
+    }
+    expect(lrs.slice(0, 3)).toEqual([0.02 / 3, (2 * 0.02) / 3, 0.02]);
+    expect(lrs[3]).toBeCloseTo(0.02, 12);
+    expect(lrs[11]).toBeCloseTo(1e-3, 12);
+    for (let i = 4; i < 12; i++) expect(lrs[i]!).toBeLessThan(lrs[i - 1]!);
+    expect(opt.name).toBe('partitioned(weights=sgd,steps=adam)');
+    opt.dispose();
+    tf.dispose(Object.values(p));
+  });
+
+  it('with warm-up, floor, Adam steps, clipping, EMA and activation freezing: stopped and resumed = uninterrupted; the result holds the EMA', async () => {
+    const float = tinyNet(2);
+    const run = (config: MpqTrainConfig, out: string, extra: Partial<Parameters<typeof trainOneShot>[0]> = {}) => trainOneShot({ config, float, train, calib, outDir: join(dir, out), resume: false, ...extra });
+    const full = await run(recipe, 'recipe-full');
+    let n = 0;
+    const part = await run(recipe, 'recipe-part', { callbacks: { shouldStop: () => n++ >= 7 } });
+    expect(part.stopped).toBe(true);
+    part.oneShot.dispose();
+    const resumed = await run(recipe, 'recipe-part', { resume: true });
+    const all = (r: { oneShot: OneShotNet }) => snapshot({ ...r.oneShot.trainable(), ...r.oneShot.quantState() });
+    const a = all(full);
+    const b = all(resumed);
+    for (const [k, v] of a) expect(Array.from(b.get(k)!), k).toEqual(Array.from(v));
+    const state = JSON.parse(readFileSync(join(dir, 'recipe-part', 'checkpoints', 'epoch-0002', 'state.json'), 'utf8'));
+    expect(state.extra.some((e: { name: string }) => e.name.startsWith('ema/'))).toBe(true);
+    expect(state.optimizer.name).toBe('partitioned(weights=sgd,steps=adam)');
+    // EMA decay 0 averages nothing: the same weights as no EMA; decay 0.5 returns other weights
+    const noEma = await run({ ...recipe, emaDecay: undefined }, 'recipe-no-ema');
+    const ema0 = await run({ ...recipe, emaDecay: 0 }, 'recipe-ema0');
+    const c = all(noEma);
+    for (const [k, v] of all(ema0)) expect(Array.from(v), k).toEqual(Array.from(c.get(k)!));
+    const kernel = [...a.keys()].find((k) => k.endsWith('/kernel'))!;
+    expect(maxRelError(a.get(kernel)!, c.get(kernel)!)).toBeGreaterThan(1e-4);
+    for (const r of [full, resumed, noEma, ema0]) r.oneShot.dispose();
     disposeNetwork(float);
   });
 });

@@ -20,6 +20,11 @@ export interface MpqTrainCommandOptions {
   stepsPerEpoch: number;
   batch: number;
   lr: number;
+  lrMin: number;
+  warmupEpochs: number;
+  stepLr: number | undefined;
+  clip: number | undefined;
+  ema: number | undefined;
   momentum: number;
   weightDecay: number;
   k: number;
@@ -56,6 +61,8 @@ function uniformSweep(o: OneShotNet, bn: ReturnType<typeof fixedBatches>, test: 
 export async function runMpqTrain(o: MpqTrainCommandOptions): Promise<void> {
   const bits = parseBits(o.bits);
   if (o.k < 0 || !Number.isInteger(o.k)) throw new LowbitError('E_ARG', `--k must be an integer >= 0, got ${o.k}`);
+  if (o.lrMin >= o.lr) throw new LowbitError('E_ARG', `--lr-min ${o.lrMin} must be below --lr ${o.lr}`);
+  if (o.warmupEpochs >= o.epochs) throw new LowbitError('E_ARG', `--warmup-epochs ${o.warmupEpochs} must be fewer than --epochs ${o.epochs}`);
   if (o.freezeAbits && !o.scheduler) throw new LowbitError('E_ARG', '--freeze-abits freezes with the bit-width scheduler; it does nothing with --no-scheduler');
   const t0 = performance.now();
   await initBackend();
@@ -89,6 +96,11 @@ export async function runMpqTrain(o: MpqTrainCommandOptions): Promise<void> {
     freezeEnd: 0.2,
     turbulenceThreshold: 0.125,
     freezeActivations: o.freezeAbits,
+    ...(o.warmupEpochs > 0 ? { warmupEpochs: o.warmupEpochs } : {}),
+    ...(o.lrMin > 0 ? { lrMin: o.lrMin } : {}),
+    ...(o.stepLr !== undefined ? { stepLr: o.stepLr } : {}),
+    ...(o.clip !== undefined ? { clipValue: o.clip } : {}),
+    ...(o.ema !== undefined ? { emaDecay: o.ema } : {}),
     candidates: { bits, depthwiseMin: 3, fixedBits: 8 },
     cropPadding: o.cropPadding,
     flip: o.flip,

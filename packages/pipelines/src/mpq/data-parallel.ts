@@ -44,7 +44,7 @@ export function oneShotStepParallel(o: OneShotNet, optimizer: Optimizer, x: tf.T
   const own = postShards(replicas, x, labels, { plan, step: s.ctx.step, total: s.ctx.total });
   try {
     const { grads, ...result } = oneShotShard(o, replicas.group, own.x, own.labels, own.weight, plan, s.ctx);
-    applyStep(o, optimizer, grads);
+    applyStep(o, optimizer, grads, s.clipValue);
     return result;
   } finally {
     tf.dispose([own.x, own.labels]);

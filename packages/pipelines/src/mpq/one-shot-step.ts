@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { allReduceGrads, type GradMap, type Optimizer, paramGrads, ReplicaGroup, type Rng, type StepContext, withBatchNormSync } from '@lowbit/core';
+import { allReduceGrads, clipGradsByValue, type GradMap, type Optimizer, paramGrads, ReplicaGroup, type Rng, type StepContext, withBatchNormSync } from '@lowbit/core';
 import { activeCandidates, type SchedulerState, sampleBits } from '@lowbit/bitwidth-scheduler';
 import { crossEntropy, distillationLoss, idmLoss } from '@lowbit/info-distortion-loss';
 import { type BitPolicy, type ForwardOptions, forward } from '@lowbit/nn';
@@ -15,6 +15,8 @@ export interface OneShotStepOptions {
   scheduler: SchedulerState;
   /** Frozen layers also lose their input site's lowest activation candidate (default false). */
   freezeActivations?: boolean;
+  /** Clip every gradient element to ±clipValue before the update (default: no clipping). */
+  clipValue?: number;
   ctx: StepContext;
 }
 
@@ -175,12 +177,16 @@ export function oneShotShardGrads(o: OneShotNet, group: ReplicaGroup, x: tf.Tens
   });
 }
 
-/** The optimiser update of a step: step the trainable variables, keep quantizer steps positive. */
-export function applyStep(o: OneShotNet, optimizer: Optimizer, grads: GradMap): void {
+/**
+ * The optimiser update of a step: clip the gradients by value (when `clipValue` is given), step
+ * the trainable variables, keep quantizer steps positive. Disposes the gradients.
+ */
+export function applyStep(o: OneShotNet, optimizer: Optimizer, grads: GradMap, clipValue?: number): void {
   const params = o.trainable();
-  optimizer.step(params, grads);
+  const g = clipValue !== undefined ? clipGradsByValue(grads, clipValue) : grads;
+  optimizer.step(params, g);
   projectSteps(params);
-  tf.dispose(Object.values(grads));
+  tf.dispose(Object.values(g));
 }
 
 /**
@@ -190,7 +196,7 @@ export function applyStep(o: OneShotNet, optimizer: Optimizer, grads: GradMap): 
 export function oneShotStep(o: OneShotNet, optimizer: Optimizer, x: tf.Tensor, labels: tf.Tensor, s: OneShotStepOptions): OneShotStepResult {
   const plan = planStep(o, s);
   const { grads, ...result } = oneShotShardGrads(o, SOLO, x, labels, 1, plan, s.ctx);
-  applyStep(o, optimizer, grads);
+  applyStep(o, optimizer, grads, s.clipValue);
   return result;
 }
 

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { cosine, LowbitError, type Optimizer, Rng, type RngState, sgd, yieldToEventLoop } from '@lowbit/core';
+import { adam, cosine, ExponentialMovingAverage, LowbitError, type Optimizer, partitioned, Rng, type RngState, sgd, warmup, yieldToEventLoop } from '@lowbit/core';
 import { activeCandidates, createScheduler, freezeRatio, type SchedulerState, turbulence, updateFreezing } from '@lowbit/bitwidth-scheduler';
 import { batchCount, epochOrder, type LabeledSet, makeBatch } from '@lowbit/data';
 import { disposeNetwork, type Network } from '@lowbit/nn';
@@ -38,6 +38,18 @@ export interface MpqTrainConfig {
    * (the reference's ResNet setting). Default false (absent in checkpoints of earlier versions).
    */
   freezeActivations?: boolean;
+  // The training recipe beyond plain SGD + cosine (the reference's; each absent = off, as in
+  // checkpoints of earlier versions):
+  /** Linear learning-rate warm-up over this many epochs, then the cosine decay. */
+  warmupEpochs?: number;
+  /** The cosine decay ends at this learning rate (default 0). */
+  lrMin?: number;
+  /** Quantizer steps (`q/…`) on their own Adam at this constant learning rate instead of in the SGD. */
+  stepLr?: number;
+  /** Clip every gradient element to ±clipValue. */
+  clipValue?: number;
+  /** Exponential moving average of the weights, steps and switchable BN with this decay; the returned network holds the averages. */
+  emaDecay?: number;
   candidates: CandidateConfig;
   cropPadding: number;
   flip: boolean;
@@ -88,9 +100,16 @@ export interface MpqTrainResult {
   seconds: number;
 }
 
-function makeOptimizer(c: MpqTrainConfig, totalSteps: number): Optimizer {
-  return sgd({
-    lr: cosine(c.lr, 0),
+/**
+ * The optimiser of a run: SGD (Nesterov) with an optional linear warm-up and a cosine decay to
+ * `lrMin`, weight decay on float kernels only; with `stepLr`, the quantizer steps on their own
+ * Adam (constant learning rate).
+ */
+export function makeOptimizer(c: MpqTrainConfig, totalSteps: number, stepsPerEpoch: number): Optimizer {
+  const decay = cosine(c.lr, c.lrMin ?? 0);
+  const warm = Math.min(1, ((c.warmupEpochs ?? 0) * stepsPerEpoch) / Math.max(1, totalSteps));
+  const weights = sgd({
+    lr: warm > 0 ? warmup(warm, c.lr, decay) : decay,
     totalSteps,
     momentum: c.momentum,
     nesterov: true,
@@ -98,6 +117,20 @@ function makeOptimizer(c: MpqTrainConfig, totalSteps: number): Optimizer {
     // Weight decay on float kernels only: never on quantizer steps or switchable BN.
     decay: (key, v) => v.rank > 1 && !key.startsWith('q/') && !key.startsWith('sbn/'),
   });
+  if (c.stepLr === undefined) return weights;
+  const isStep = (key: string) => key.startsWith('q/');
+  return partitioned([
+    { name: 'weights', select: (key) => !isStep(key), optimizer: weights },
+    { name: 'steps', select: isStep, optimizer: adam({ lr: c.stepLr }) },
+  ]);
+}
+
+const EMA_PREFIX = 'ema/';
+const emaCheckpoint = (ema: ExponentialMovingAverage | null) => (ema ? Object.fromEntries(Object.entries(ema.state()).map(([k, t]) => [`${EMA_PREFIX}${k}`, t])) : {});
+
+/** What the EMA averages: every trainable variable and the quantization state (steps, switchable BN incl. statistics). */
+function emaVariables(o: OneShotNet): Record<string, tf.Variable> {
+  return { ...o.trainable(), ...o.quantState() };
 }
 
 /** Weight-candidate sets per layer: what the scheduler freezes and samples from. */
@@ -124,10 +157,11 @@ export function layerTurbulence(o: OneShotNet, threshold: number, scheduler?: Sc
 
 /**
  * One-shot weight-coupled training (stage 1 of retraining-free mixed precision), starting from a
- * float network: SGD (Nesterov) with cosine decay over all steps, seeded shuffling and
- * augmentation, the bit-width scheduler every `schedulerPeriod` steps, checkpoints (network,
- * quantizer steps, switchable BN, optimiser, scheduler, RNG) every epoch and every
- * `checkpointEvery` steps, exact resume.
+ * float network: SGD (Nesterov) with cosine decay over all steps (optionally: warm-up, a floor,
+ * the quantizer steps on their own Adam, gradient clipping, an EMA of the weights — see
+ * {@link MpqTrainConfig}), seeded shuffling and augmentation, the bit-width scheduler every
+ * `schedulerPeriod` steps, checkpoints (network, quantizer steps, switchable BN, optimiser,
+ * scheduler, RNG, EMA) every epoch and every `checkpointEvery` steps, exact resume.
  */
 export async function trainOneShot(o: {
   config: MpqTrainConfig;
@@ -149,6 +183,7 @@ export async function trainOneShot(o: {
   let oneShot: OneShotNet;
   let optimizer: Optimizer;
   let state: TrainState<MpqTrainConfig> & { mpq: MpqState };
+  let ema: ExponentialMovingAverage | null = null;
   if (o.resume && hasCheckpoint(ckptDir)) {
     const ck = loadCheckpoint<MpqTrainConfig>(ckptDir);
     const saved = ck.state as TrainState<MpqTrainConfig> & { mpq: MpqState };
@@ -159,9 +194,14 @@ export async function trainOneShot(o: {
     oneShot = createOneShotNet(ck.net, config.candidates);
     disposeNetwork(ck.net);
     if (!ck.extra) throw new LowbitError('E_CHECKPOINT', `${ck.path}: no one-shot state (extra.bin); is this a 'lowbit mpq train' checkpoint?`);
-    oneShot.loadQuantState(ck.extra);
+    const emaState = Object.fromEntries(Object.entries(ck.extra).filter(([k]) => k.startsWith(EMA_PREFIX)).map(([k, t]) => [k.slice(EMA_PREFIX.length), t]));
+    oneShot.loadQuantState(Object.fromEntries(Object.entries(ck.extra).filter(([k]) => !k.startsWith(EMA_PREFIX))));
+    if (config.emaDecay) {
+      ema = new ExponentialMovingAverage(emaVariables(oneShot), config.emaDecay);
+      ema.loadState(emaState);
+    }
     tf.dispose(Object.values(ck.extra));
-    optimizer = makeOptimizer(config, totalSteps);
+    optimizer = makeOptimizer(config, totalSteps, stepsPerEpoch);
     optimizer.loadState(ck.optimizer);
     tf.dispose(Object.values(ck.optimizer.tensors));
     state = saved;
@@ -174,7 +214,8 @@ export async function trainOneShot(o: {
     } finally {
       disposeBatches(calib);
     }
-    optimizer = makeOptimizer(config, totalSteps);
+    optimizer = makeOptimizer(config, totalSteps, stepsPerEpoch);
+    if (config.emaDecay) ema = new ExponentialMovingAverage(emaVariables(oneShot), config.emaDecay);
     const rng = new Rng(config.seed);
     const epochRng = new Rng(rng.int(0x7fffffff)).state();
     state = {
@@ -190,7 +231,7 @@ export async function trainOneShot(o: {
   o.callbacks?.onStart?.({ resumedAtStep: state.step, totalSteps, layers: oneShot.layers.size, sites: oneShot.sites.size });
 
   const save = async (name?: string) => {
-    const path = await saveCheckpoint(ckptDir, oneShot.net, optimizer, state, 2, { ...(name ? { name } : {}), extra: oneShot.quantState() });
+    const path = await saveCheckpoint(ckptDir, oneShot.net, optimizer, state, 2, { ...(name ? { name } : {}), extra: { ...oneShot.quantState(), ...emaCheckpoint(ema) } });
     o.callbacks?.onCheckpoint?.({ path, step: state.step, epoch: state.epoch });
   };
   let stopped = false;
@@ -235,12 +276,14 @@ export async function trainOneShot(o: {
         rng,
         scheduler: state.mpq.scheduler,
         freezeActivations: config.freezeActivations ?? false,
+        ...(config.clipValue !== undefined ? { clipValue: config.clipValue } : {}),
         ctx: { step: state.step, total: totalSteps, training: true, rng },
       };
       const r = replicas ? oneShotStepParallel(oneShot, optimizer, b.x, b.y, stepOptions, replicas) : oneShotStep(oneShot, optimizer, b.x, b.y, stepOptions);
       b.x.dispose();
       b.y.dispose();
       if (!Number.isFinite(r.loss)) throw new LowbitError('E_DIVERGED', `one-shot training diverged at step ${state.step + 1}: loss is ${r.loss} (try a lower --lr)`);
+      ema?.update();
       lossSum += r.loss * config.batchSize;
       correct += r.correct;
       seen += config.batchSize;
@@ -280,5 +323,10 @@ export async function trainOneShot(o: {
     await replicas?.close();
   }
   optimizer.dispose();
+  if (ema) {
+    // the averaged weights are the result (a stopped run resumes from its checkpoint, which has both)
+    ema.swap();
+    ema.dispose();
+  }
   return { oneShot, stopped, step: state.step, history: state.history, seconds: state.elapsedSeconds };
 }
