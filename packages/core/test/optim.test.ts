@@ -106,7 +106,7 @@ describe('ExponentialMovingAverage', () => {
     const live = Array.from(v.w.dataSync());
     ema.swap();
     expect(ema.isSwapped).toBe(true);
-    Array.from(v.w.dataSync()).forEach((x, j) => expect(x).toBeCloseTo(ref[j]!, 5));
+    for (const [j, x] of Array.from(v.w.dataSync()).entries()) expect(x).toBeCloseTo(ref[j]!, 5);
     expect(() => ema.update()).toThrow(/swapped in/);
     ema.swap();
     expect(Array.from(v.w.dataSync())).toEqual(live);
