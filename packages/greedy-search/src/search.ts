@@ -11,6 +11,12 @@ export interface EvaluationContext {
   setting: Readonly<Setting>;
   /** Its cost under the search's cost model. */
   cost: number;
+  /**
+   * The scoring round: 0 for the starting policy, then one per step (and one for the final
+   * comparison with `references`). With {@link SearchOptions.resample} the evaluator scores each
+   * round on its own data (e.g. a fresh batch); errors are compared only within a round.
+   */
+  round: number;
 }
 
 /**
@@ -106,6 +112,21 @@ export interface SearchOptions {
    * these; `chosen` says which. A reference above the budget is an error.
    */
   references?: readonly Setting[];
+  /**
+   * The evaluator scores each round on different data (a fresh batch per step, as the
+   * reference implementation does): every step then re-evaluates the current policy in the new
+   * round, and identical policies are evaluated once per round instead of once per search.
+   * Default false.
+   */
+  resample?: boolean;
+  /**
+   * Noise floor of the error: an error difference smaller than `noise(currentError)` is no
+   * difference. Lowering moves whose error is within the noise of the step's best error are
+   * ties, and the tie that saves the most cost wins (with `efficiency` scoring, an error increase
+   * within the noise counts as 0); the fill phase raises only on a gain larger than the noise;
+   * a reference replaces the end point only when better by more than the noise. Default: none.
+   */
+  noise?: (currentError: number) => number;
   /** Called after every applied move. */
   onStep?: (step: TraceStep) => void;
 }
@@ -115,6 +136,8 @@ export interface EvaluatedPoint {
   setting: Setting;
   cost: number;
   error: number;
+  /** The scoring round it was evaluated in (see {@link EvaluationContext.round}). */
+  round: number;
 }
 
 /** Outcome of {@link greedySearch}. */
@@ -154,6 +177,45 @@ interface Move {
   knob: number;
   direction: 'down' | 'up';
   next: number[];
+}
+
+/**
+ * The step's move: lowest score, ties to the earlier move. With a noise floor, the lowering moves
+ * whose error is within `noise` of the best lowering error (`paper`), or whose error increase is
+ * within `noise` (`efficiency`, counted as 0), are ties, and among ties the lowest cost wins.
+ */
+function pickMove(
+  moves: readonly Move[],
+  scored: ReadonlyArray<{ error: number; cost: number }>,
+  error: number,
+  cost: number,
+  noise: number,
+  kind: 'paper' | 'efficiency',
+  scoring: { costMax: number; errorWeight: number; normalization: ScoreNormalization },
+): { index: number; scores: number[] } {
+  const down = (i: number) => moves[i]!.direction === 'down';
+  let errs = scored.map((m) => m.error);
+  if (noise > 0) {
+    if (kind === 'efficiency') errs = errs.map((e) => (Math.abs(e - error) <= noise ? error : e));
+    else {
+      const bestDown = Math.min(...errs.filter((_, i) => down(i)));
+      errs = errs.map((e, i) => (down(i) && e - bestDown <= noise ? bestDown : e));
+    }
+  }
+  const scores =
+    kind === 'efficiency'
+      ? scored.map((m, i) => (down(i) ? (errs[i]! - error) / Math.max(cost - m.cost, Number.MIN_VALUE) : Number.POSITIVE_INFINITY))
+      : moveScores(
+          scored.map((m, i) => ({ cost: m.cost, error: errs[i]! })),
+          scoring,
+        );
+  let index = 0;
+  for (let i = 1; i < scores.length; i++) {
+    const better = scores[i]! < scores[index]!;
+    const tieCheaper = noise > 0 && scores[i] === scores[index] && scored[i]!.cost < scored[index]!.cost;
+    if (better || tieCheaper) index = i;
+  }
+  return { index, scores };
 }
 
 function checkOptions(o: SearchOptions): void {
@@ -229,21 +291,29 @@ export async function greedySearch(knobs: readonly Knob[], evaluate: Evaluator, 
   const evaluated: EvaluatedPoint[] = [];
   let evaluations = 0;
   let cacheHits = 0;
+  let round = 0;
+  const resample = o.resample ?? false;
+  const noiseAt = (e: number): number => {
+    if (!o.noise) return 0;
+    const n = o.noise(e);
+    if (typeof n !== 'number' || !Number.isFinite(n) || n < 0) throw new LowbitError('E_ARG', `greedySearch: noise(${e}) returned ${String(n)}; expected a finite number ≥ 0`);
+    return n;
+  };
   const errorOf = async (idx: readonly number[], cost: number): Promise<number> => {
-    const key = keyOf(idx);
+    const key = resample ? `${round}:${keyOf(idx)}` : keyOf(idx);
     const hit = cache.get(key);
     if (hit !== undefined) {
       cacheHits++;
       return hit;
     }
     const setting = settingOf(idx);
-    const e = await evaluate(policyFromKnobs(knobs, setting), { setting, cost });
+    const e = await evaluate(policyFromKnobs(knobs, setting), { setting, cost, round });
     if (typeof e !== 'number' || !Number.isFinite(e) || e < 0) {
       throw new LowbitError('E_EVAL', `the evaluator returned ${String(e)} for setting ${JSON.stringify(setting)}; expected a finite error ≥ 0`);
     }
     evaluations++;
     cache.set(key, e);
-    evaluated.push({ setting, cost, error: e });
+    evaluated.push({ setting, cost, error: e, round });
     return e;
   };
 
@@ -296,24 +366,22 @@ export async function greedySearch(knobs: readonly Knob[], evaluate: Evaluator, 
         break;
       }
       const [evals0, hits0] = [evaluations, cacheHits];
+      round++;
+      if (resample) error = await errorOf(current, cost);
       const scored: Array<{ error: number; cost: number }> = [];
       for (const m of moves) {
         const c = costOf(m.next);
         scored.push({ cost: c, error: await errorOf(m.next, c) });
       }
-      const scores =
-        o.scoring === 'efficiency'
-          ? scored.map((m, i) => (moves[i]!.direction === 'down' ? (m.error - error) / Math.max(cost - m.cost, Number.MIN_VALUE) : Number.POSITIVE_INFINITY))
-          : moveScores(scored, scoring);
-      let best = 0;
-      for (let i = 1; i < scores.length; i++) if (scores[i]! < scores[best]!) best = i;
-      const m = moves[best]!;
+      const best = pickMove(moves, scored, error, cost, noiseAt(error), o.scoring ?? 'paper', scoring);
+      const scores = best.scores;
+      const m = moves[best.index]!;
       const knob = knobs[m.knob]!;
       const from = knob.candidates[current[m.knob]!]!;
       current = m.next;
       visited.add(keyOf(current));
-      cost = scored[best]!.cost;
-      error = scored[best]!.error;
+      cost = scored[best.index]!.cost;
+      error = scored[best.index]!.error;
       const step: TraceStep = {
         step: trace.length + 1,
         phase: phase.phase,
@@ -323,7 +391,7 @@ export async function greedySearch(knobs: readonly Knob[], evaluate: Evaluator, 
         to: knob.candidates[current[m.knob]!]!,
         error,
         cost,
-        score: scores[best]!,
+        score: scores[best.index]!,
         moves: moves.length,
         evaluations: evaluations - evals0,
         cacheHits: cacheHits - hits0,
@@ -336,6 +404,8 @@ export async function greedySearch(knobs: readonly Knob[], evaluate: Evaluator, 
   if (cost <= o.budget && (o.fill ?? false)) {
     for (;;) {
       const [evals0, hits0] = [evaluations, cacheHits];
+      round++;
+      if (resample) error = await errorOf(current, cost);
       let best: { knob: number; next: number[]; cost: number; error: number } | null = null;
       let tried = 0;
       for (const k of searchable) {
@@ -349,7 +419,7 @@ export async function greedySearch(knobs: readonly Knob[], evaluate: Evaluator, 
         const e = await errorOf(next, c);
         if (!best || e < best.error) best = { knob: k, next, cost: c, error: e };
       }
-      if (!best || best.error >= error) break;
+      if (!best || best.error >= error - noiseAt(error)) break;
       const knob = knobs[best.knob]!;
       const from = knob.candidates[current[best.knob]!]!;
       current = best.next;
@@ -376,6 +446,11 @@ export async function greedySearch(knobs: readonly Knob[], evaluate: Evaluator, 
     }
   }
   let chosen = 'search';
+  if ((o.references ?? []).length > 0) {
+    round++;
+    if (resample) error = await errorOf(current, cost);
+  }
+  const endError = error;
   for (const [i, ref] of (o.references ?? []).entries()) {
     const idx = knobs.map((k) => {
       const b = ref[k.id] ?? k.candidates[k.candidates.length - 1]!;
@@ -386,7 +461,7 @@ export async function greedySearch(knobs: readonly Knob[], evaluate: Evaluator, 
     const c = costOf(idx);
     if (c > o.budget) throw new LowbitError('E_BUDGET', `greedySearch: reference ${i} costs ${c}, above the budget ${o.budget}`);
     const e = await errorOf(idx, c);
-    if (e < error) {
+    if (e < error && e < endError - noiseAt(endError)) {
       current = idx;
       cost = c;
       error = e;

@@ -396,3 +396,58 @@ describe('efficiency scoring', () => {
     await expect(greedySearch(knobs, err, { budget, cost, scoring: 'best' as 'paper' })).rejects.toThrow(/scoring must be/);
   });
 });
+
+describe('resampled rounds and a noise floor', () => {
+  it('resample: every step scores the current policy and its moves in a new round; the cache holds only within a round', async () => {
+    const knobs = tableKnobs(3, [2, 4, 8]);
+    const cost = linearCost([1, 2, 3]);
+    const calls: Array<{ round: number; key: string }> = [];
+    // the error depends on the round (a different batch each step): a constant offset per round
+    const evaluate: Evaluator = (p, ctx) => {
+      const key = `${p['k0']!.w},${p['k1']!.w},${p['k2']!.w}`;
+      calls.push({ round: ctx.round, key });
+      return 10 * ctx.round + (8 - p['k0']!.w) + 2 * (8 - p['k1']!.w) + 0.5 * (8 - p['k2']!.w);
+    };
+    const r = await greedySearch(knobs, evaluate, { budget: 30, cost, allowRaise: false, resample: true, phases: 'joint' });
+    const rounds = [...new Set(calls.map((c) => c.round))];
+    expect(rounds).toEqual(Array.from({ length: r.trace.length + 1 }, (_, i) => i));
+    // each step: the current policy again, then each move, all in that step's round
+    for (const [i, step] of r.trace.entries()) {
+      const inRound = calls.filter((c) => c.round === i + 1);
+      expect(inRound.length).toBe(step.moves + 1);
+      expect(step.error).toBeGreaterThanOrEqual(10 * (i + 1));
+    }
+    // the choices are those of the round-free search: a per-round offset changes no comparison
+    const plain = await greedySearch(knobs, (p) => (8 - p['k0']!.w) + 2 * (8 - p['k1']!.w) + 0.5 * (8 - p['k2']!.w), { budget: 30, cost, allowRaise: false, phases: 'joint' });
+    expect(r.trace.map((s) => s.knob)).toEqual(plain.trace.map((s) => s.knob));
+    expect(r.setting).toEqual(plain.setting);
+    expect(r.evaluated.every((e) => e.round >= 0)).toBe(true);
+  });
+
+  it('noise floor: lowering moves within the noise of the best are ties and the one saving most wins; fill and references need a gain above the noise', async () => {
+    // k0 saves 4 per step and costs error 1.02; k1 saves 1 and costs error 1.0 (paper score: nearly the lowest error wins)
+    const knobs = tableKnobs(2, [4, 8]);
+    const cost = linearCost([1, 0.25]);
+    const table: Record<string, number> = { '8,8': 1, '4,8': 1.02, '8,4': 1.0, '4,4': 1.05 };
+    const evaluate = (p: BitPolicy) => table[`${p['k0']!.w},${p['k1']!.w}`]!;
+    const heavy = { budget: 9, cost, errorWeight: 100 } as const;
+    const without = await greedySearch(knobs, evaluate, heavy);
+    expect(without.trace[0]!.knob).toBe('w:k1');
+    const withNoise = await greedySearch(knobs, evaluate, { ...heavy, noise: () => 0.05 });
+    expect(withNoise.trace[0]!.knob).toBe('w:k0');
+    const small = await greedySearch(knobs, evaluate, { ...heavy, noise: () => 0.01 });
+    expect(small.trace[0]!.knob).toBe('w:k1');
+    // efficiency: an increase within the noise counts as 0, and the larger saving wins the tie
+    const eff = await greedySearch(knobs, evaluate, { budget: 9, cost, scoring: 'efficiency', allowRaise: false, noise: () => 0.05 });
+    expect(eff.trace[0]!.knob).toBe('w:k0');
+    // a reference replaces the end point only when better by more than the noise
+    // (the search ends at k0 lowered, error 1.02; the reference lowers both)
+    const ref = { 'w:k0': 4, 'w:k1': 4 };
+    const near = await greedySearch(knobs, (p) => (p['k0']!.w === 4 && p['k1']!.w === 4 ? 1.0 : evaluate(p)), { budget: 9, cost, allowRaise: false, scoring: 'efficiency', noise: () => 0.05, references: [ref] });
+    expect(near.chosen).toBe('search');
+    expect(near.setting).toEqual({ 'w:k0': 4, 'w:k1': 8 });
+    const far = await greedySearch(knobs, (p) => (p['k0']!.w === 4 && p['k1']!.w === 4 ? 0.9 : evaluate(p)), { budget: 9, cost, allowRaise: false, scoring: 'efficiency', noise: () => 0.05, references: [ref] });
+    expect(far.chosen).toBe('reference 0');
+    await expect(greedySearch(knobs, evaluate, { ...heavy, noise: () => Number.NaN })).rejects.toThrow(/noise\(1\) returned NaN/);
+  });
+});
