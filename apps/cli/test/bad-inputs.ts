@@ -141,6 +141,8 @@ export function badInputs(ptqOut: () => string): BadInput[] {
         ['--recon pixel', ['ptq', '--recon', 'pixel'], /--recon must be one of network, block, layer, got 'pixel'/],
         ['mpq train --lr-min above --lr', ['mpq', 'train', '--data', 'bundled', '--lr', '0.01', '--lr-min', '0.1'], /--lr-min 0\.1 must be below --lr 0\.01/],
         ['mpq train --warmup-epochs 2 --epochs 1', ['mpq', 'train', '--data', 'bundled', '--warmup-epochs', '2'], /--warmup-epochs 2 must be fewer than --epochs 1/],
+        ['mpq search --noise-floor with kl', ['mpq', 'search', '--avg-bits', '3', '--noise-floor'], /--noise-floor needs --criterion error \(a top-1 error has a known standard error\), got --criterion kl/],
+        ['mpq search --resample --bn-on-score', ['mpq', 'search', '--avg-bits', '3', '--resample', '--bn-on-score'], /--bn-on-score does not apply with --resample/],
         ['mpq train --freeze-abits --no-scheduler', ['mpq', 'train', '--data', 'bundled', '--freeze-abits', '--no-scheduler'], /--freeze-abits freezes with the bit-width scheduler; it does nothing with --no-scheduler/],
       ] as Array<[string, string[], RegExp]>
     ).map(([name, args, message]): BadInput => ({ name: `flags: ${name}`, make: (_dir, out) => [...args, '--out', out], code: 'E_ARG', message })),

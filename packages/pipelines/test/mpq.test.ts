@@ -6,14 +6,14 @@ import { evalContext, initBackend, LowbitError, maxRelError, type Optimizer, par
 import { crossEntropy, distillationLoss, idmLoss } from '@lowbit/info-distortion-loss';
 import { createScheduler, turbulence, updateFreezing } from '@lowbit/bitwidth-scheduler';
 import { makeBatch, subset } from '@lowbit/data';
-import { bitOpsCost } from '@lowbit/greedy-search';
+import { bitOpsCost, policyFromKnobs } from '@lowbit/greedy-search';
 import { disposeNetwork, forward } from '@lowbit/nn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { disposeBatches, disposeTargets, fixedBatches, policyError, preparePolicy, scoreTargets } from '../src/mpq/evaluate-policy.js';
+import { batchesOf, disposeBatches, disposeTargets, fixedBatches, policyError, preparePolicy, scoreTargets, scoreTargetsOf } from '../src/mpq/evaluate-policy.js';
 import { loadOneShot, saveOneShot } from '../src/mpq/one-shot-io.js';
 import { DEFAULT_CANDIDATES, type OneShotNet } from '../src/mpq/one-shot-net.js';
 import { activeSiteCandidates, featureTaps, MIN_STEP, oneShotShardGrads, oneShotStep, projectSteps, samplePolicy } from '../src/mpq/one-shot-step.js';
-import { oneShotKnobs, searchOneShot, uniformOneShotPolicy } from '../src/mpq/search.js';
+import { oneShotKnobs, roundIndices, searchOneShot, uniformOneShotPolicy } from '../src/mpq/search.js';
 import { layerTurbulence, makeOptimizer, type MpqTrainConfig, trainOneShot, weightCandidates } from '../src/mpq/train-loop.js';
 import { calib, oneShot, projectionSpec, tinyNet } from './one-shot-fixtures.js';
 
@@ -418,6 +418,57 @@ describe('policy search on the one-shot network', () => {
     disposeBatches(vb);
     disposeTargets(vt);
     await expect(searchOneShot(o, { ...opts, validateImages: calib.size })).rejects.toThrow(/needs .* calibration images \(BN re-estimation 32, validation/);
+    o.dispose();
+  });
+
+  it("criterion 'error' is the top-1 error with the labels; resampled rounds score each step on a fresh seeded batch; start/floor limit the knobs", async () => {
+    const o = oneShot();
+    const idx = Int32Array.from({ length: 80 }, (_, i) => 3 * i);
+    const xs = batchesOf(calib, idx, 32);
+    const t = scoreTargetsOf(o, 'error', calib, idx, xs, xs, 32);
+    const uniform = uniformOneShotPolicy(o, 3);
+    const e = policyError(o, uniform, xs, xs, t);
+    preparePolicy(o, uniform, xs);
+    const opts = o.forwardOptions(evalContext(new Rng(0)));
+    let wrong = 0;
+    xs.forEach((x, b) => {
+      const pred = tf.tidy(() => tf.argMax(forward(o.net, x, opts).output, 1)).arraySync() as number[];
+      pred.forEach((p, i) => {
+        if (p !== calib.labels[idx[b * 32 + i]!]) wrong++;
+      });
+    });
+    expect(e).toBe(wrong / 80);
+    disposeBatches(xs);
+    disposeTargets(t);
+    // rounds: distinct seeded draws, reproducible
+    const r1 = roundIndices(1000, 50, 7, 1);
+    expect(new Set(r1).size).toBe(50);
+    expect(Array.from(roundIndices(1000, 50, 7, 1))).toEqual(Array.from(r1));
+    expect(Array.from(roundIndices(1000, 50, 7, 2))).not.toEqual(Array.from(r1));
+    // a resampled search: every trace step's error is the error of the policy after the move on that round's batch
+    const before = tf.memory().numTensors;
+    const opts2 = { budget: { kind: 'avg-bits', bits: 4 } as const, calib, bnImages: 0, scoreImages: 64, criterion: 'error' as const, phases: 'weights-then-activations' as const, allowRaise: false, fill: false, resample: { set: calib, seed: 3 }, maxBits: 5, minBits: 3, noiseFloor: true };
+    const s = await searchOneShot(o, opts2);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(s.result.cost).toBeLessThanOrEqual(s.budgetValue);
+    // rounds: the start, one per step, one for the comparison with the uniform reference
+    expect(new Set(s.result.evaluated.map((p) => p.round)).size).toBe(s.result.trace.length + 2);
+    const setting: Record<string, number> = Object.fromEntries(s.knobs.map((k) => [k.id, k.candidates[k.candidates.length - 1]!]));
+    for (const [i, step] of s.result.trace.entries()) {
+      setting[step.knob] = step.to;
+      const ri = roundIndices(calib.size, 64, 3, i + 1);
+      const b = batchesOf(calib, ri);
+      const tt = scoreTargetsOf(o, 'error', calib, ri, b, b);
+      expect(policyError(o, policyFromKnobs(s.knobs, setting), b, b, tt), `step ${i + 1}`).toBe(step.error);
+      disposeBatches(b);
+      disposeTargets(tt);
+    }
+    // start at 5 bits and never below 3: every searchable knob within 3..5
+    for (const k of s.knobs) if (k.candidates.length > 1) expect(Math.min(...k.candidates) >= 3 && Math.max(...k.candidates) <= 5).toBe(true);
+    for (const [layer, b] of Object.entries(s.result.policy)) if (o.layers.get(layer)!.candidates.length > 1) expect(b.w).toBeGreaterThanOrEqual(3);
+    expect(s.result.start.cost).toBe(s.cost(uniformOneShotPolicy(o, 5)));
+    await expect(searchOneShot(o, { ...opts2, criterion: 'kl', resample: undefined, bnImages: 64, validateImages: 0 })).rejects.toThrow(/noise floor needs the 'error' criterion/);
+    await expect(searchOneShot(o, { ...opts2, minBits: 6 })).rejects.toThrow(/lowest bits \(6\) are above the highest \(5\)/);
     o.dispose();
   });
 

@@ -7,7 +7,7 @@ import { type BitPolicy, bitOps, disposeNetwork, weightBits, countParams } from 
 import { writeChart } from '../util/plot.js';
 import { Progress } from '../util/progress.js';
 import { onStopRequest } from '../util/stop-request.js';
-import { applyPolicy, evaluate, evaluatePolicyFile, evaluateNetwork, type Criterion, disposeBatches, evaluatePolicy, fixedBatches, loadOneShot, saveOneShot, type OneShotNet, type Budget, searchOneShot, uniformOneShotPolicy, type MpqTrainConfig, trainOneShot, fashionMnistTest, loadFloatModelArg, loadTrainData, mpqCalibration, oneShotPath, POLICY_FORMAT } from '@lowbit/pipelines/node';
+import { applyPolicy, evaluate, evaluatePolicyFile, evaluateNetwork, type Criterion, disposeBatches, evaluatePolicy, fixedBatches, loadOneShot, saveOneShot, type OneShotNet, type Budget, searchOneShot, uniformOneShotPolicy, type MpqTrainConfig, trainOneShot, fashionMnistTest, loadFloatModelArg, loadTrainData, mpqCalibration, mpqLabelledSet, oneShotPath, POLICY_FORMAT } from '@lowbit/pipelines/node';
 
 
 const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
@@ -200,6 +200,11 @@ export interface MpqSearchCommandOptions {
   scoreImages: number;
   criterion: string;
   bnOnScore: boolean;
+  resample: boolean;
+  seed: number;
+  maxBits: number | undefined;
+  minBits: number | undefined;
+  noiseFloor: boolean;
   validateImages: number;
   phases: string;
   raise: boolean;
@@ -237,7 +242,9 @@ function policyTable(o: OneShotNet, p: BitPolicy, uniform: BitPolicy | null): st
 export async function runMpqSearch(o: MpqSearchCommandOptions): Promise<void> {
   const budget = budgetOf(o);
   if (o.scoring !== 'paper' && o.scoring !== 'efficiency') throw new LowbitError('E_ARG', `--scoring must be efficiency or paper, got '${o.scoring}'`);
-  if (o.criterion !== 'kl' && o.criterion !== 'ce') throw new LowbitError('E_ARG', `--criterion must be kl or ce, got '${o.criterion}'`);
+  if (o.criterion !== 'kl' && o.criterion !== 'ce' && o.criterion !== 'error') throw new LowbitError('E_ARG', `--criterion must be kl, ce or error, got '${o.criterion}'`);
+  if (o.noiseFloor && o.criterion !== 'error') throw new LowbitError('E_ARG', `--noise-floor needs --criterion error (a top-1 error has a known standard error), got --criterion ${o.criterion}`);
+  if (o.resample && o.bnOnScore) throw new LowbitError('E_ARG', '--bn-on-score does not apply with --resample (every resampled batch re-estimates BN on itself)');
   if (o.phases !== 'weights-then-activations' && o.phases !== 'joint') throw new LowbitError('E_ARG', `--phases must be weights-then-activations or joint, got '${o.phases}'`);
   const t0 = performance.now();
   await initBackend();
@@ -268,6 +275,11 @@ export async function runMpqSearch(o: MpqSearchCommandOptions): Promise<void> {
     bnOnScore: o.bnOnScore,
     criterion: o.criterion as Criterion,
     validateImages: o.validateImages,
+    // the validation images (the first --validate-images of --calib) are never drawn for scoring
+    ...(o.resample ? { resample: { set: mpqLabelledSet(o.calib), seed: o.seed, skip: o.validateImages } } : {}),
+    ...(o.maxBits !== undefined ? { maxBits: o.maxBits } : {}),
+    ...(o.minBits !== undefined ? { minBits: o.minBits } : {}),
+    noiseFloor: o.noiseFloor,
     phases: o.phases,
     allowRaise: o.raise,
     fill: o.fill,
@@ -335,6 +347,10 @@ export async function runMpqSearch(o: MpqSearchCommandOptions): Promise<void> {
     scoreImages: o.scoreImages,
     bnOnScore: o.bnOnScore,
     criterion: o.criterion as Criterion,
+    resample: o.resample ? { seed: o.seed, from: o.calib } : null,
+    maxBits: o.maxBits ?? null,
+    minBits: o.minBits ?? null,
+    noiseFloor: o.noiseFloor,
     validation: s.validation ? { images: s.validation.images, searchError: s.validation.search, uniformError: s.validation.uniform } : null,
     endPoint,
     phases: o.phases,

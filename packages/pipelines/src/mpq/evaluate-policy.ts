@@ -18,6 +18,17 @@ export function fixedBatches(set: LabeledSet, from: number, count: number, batch
   return out;
 }
 
+/** Input batches of images `indices` of a labelled set, in order (caller disposes with {@link disposeBatches}). */
+export function batchesOf(set: LabeledSet, indices: Int32Array, batchSize = 128): tf.Tensor[] {
+  const out: tf.Tensor[] = [];
+  for (let i = 0; i < indices.length; i += batchSize) {
+    const b = makeBatch(set, indices.subarray(i, i + batchSize));
+    b.y.dispose();
+    out.push(b.x);
+  }
+  return out;
+}
+
 export function disposeBatches(bs: tf.Tensor[]): void {
   for (const b of bs) b.dispose();
 }
@@ -35,10 +46,10 @@ export function preparePolicy(o: OneShotNet, policy: BitPolicy, bnBatches: reado
 /**
  * What the search scores a policy against, per score batch: `kl` — the max-bits policy's
  * predicted probabilities (label-free: KL divergence from them); `ce` — the labels as one-hot
- * probabilities (cross-entropy). (The reference implementation scores top-1 error on a fresh
- * labelled training batch each step, not a cross-entropy.)
+ * probabilities (cross-entropy); `error` — top-1 error with the labels (what the reference
+ * implementation scores, on a fresh labelled training batch each step).
  */
-export type Criterion = 'kl' | 'ce';
+export type Criterion = 'kl' | 'ce' | 'error';
 
 export interface ScoreTargets {
   criterion: Criterion;
@@ -51,7 +62,8 @@ export interface ScoreTargets {
 /**
  * The search's error: mean Σ p·(log p − log q) over the score images between the targets `p`
  * and a policy's predictions `q`, after BN re-estimation — KL divergence from the max-bits
- * predictions (`kl`) or cross-entropy with the labels (`ce`, where Σ p log p = 0).
+ * predictions (`kl`) or cross-entropy with the labels (`ce`, where Σ p log p = 0); for `error`,
+ * the fraction of score images whose top-1 prediction is not the label.
  */
 export function policyError(o: OneShotNet, policy: BitPolicy, bnBatches: readonly tf.Tensor[], scoreBatches: readonly tf.Tensor[], targets: ScoreTargets): number {
   preparePolicy(o, policy, bnBatches);
@@ -60,7 +72,9 @@ export function policyError(o: OneShotNet, policy: BitPolicy, bnBatches: readonl
   let n = 0;
   scoreBatches.forEach((x, i) => {
     sum += tf.tidy(() => {
-      const logq = tf.logSoftmax(forward(o.net, x, opts).output);
+      const logits = forward(o.net, x, opts).output;
+      if (targets.criterion === 'error') return tf.sum(tf.cast(tf.notEqual(tf.argMax(logits, 1), tf.argMax(targets.probs[i]!, 1)), 'float32')).dataSync()[0]!;
+      const logq = tf.logSoftmax(logits);
       return tf.sum(tf.mul(targets.probs[i]!, tf.sub(targets.logProbs[i]!, logq))).dataSync()[0]!;
     });
     n += x.shape[0]!;
@@ -74,6 +88,12 @@ export function policyError(o: OneShotNet, policy: BitPolicy, bnBatches: readonl
  * Dispose with {@link disposeTargets}.
  */
 export function scoreTargets(o: OneShotNet, criterion: Criterion, set: LabeledSet, from: number, count: number, bnBatches: readonly tf.Tensor[], scoreBatches: readonly tf.Tensor[], batchSize = 128): ScoreTargets {
+  return scoreTargetsOf(o, criterion, set, Int32Array.from({ length: count }, (_, i) => from + i), bnBatches, scoreBatches, batchSize);
+}
+
+/** {@link scoreTargets} for images `indices` of `set` (in batches of `batchSize`, as {@link batchesOf} makes them). */
+export function scoreTargetsOf(o: OneShotNet, criterion: Criterion, set: LabeledSet, indices: Int32Array, bnBatches: readonly tf.Tensor[], scoreBatches: readonly tf.Tensor[], batchSize = 128): ScoreTargets {
+  const count = indices.length;
   if (criterion === 'kl') {
     preparePolicy(o, o.maxPolicy(), bnBatches);
     const opts = o.forwardOptions(evalContext(new Rng(0)));
@@ -82,8 +102,8 @@ export function scoreTargets(o: OneShotNet, criterion: Criterion, set: LabeledSe
   }
   const probs: tf.Tensor[] = [];
   for (let i = 0; i < count; i += batchSize) {
-    const labels = set.labels.subarray(from + i, from + Math.min(count, i + batchSize));
-    probs.push(tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(Int32Array.from(labels), 'int32'), set.numClasses), 'float32')));
+    const labels = Int32Array.from(indices.subarray(i, Math.min(count, i + batchSize)), (j) => set.labels[j]!);
+    probs.push(tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(labels, 'int32'), set.numClasses), 'float32')));
   }
   // log of a one-hot is −∞ off the label; those terms are multiplied by 0, so any finite value does
   return { criterion, probs, logProbs: probs.map((p) => tf.zerosLike(p)) };

@@ -22,12 +22,17 @@ export function oneShotPath(arg: string): string {
  * the bundled 1,024 images, or the first `size` training images of a Fashion-MNIST directory.
  */
 export function mpqCalibration(src: string, size: number): LabeledSet {
+  const set = mpqLabelledSet(src);
+  if (size > set.size) throw new LowbitError('E_ARG', `--calib-size ${size} is larger than the ${set.size} images of ${src === 'bundled' ? 'the bundled calibration set' : src}`);
+  return size === set.size ? set : subset(set, size, set.name);
+}
+
+/** All labelled images of a search's `--calib` source: the bundled 1,024, or a Fashion-MNIST directory's training images. */
+export function mpqLabelledSet(src: string): LabeledSet {
   if (src !== 'bundled' && !isFashionMnistDir(src)) {
     throw new LowbitError('E_ARG', `--calib must be 'bundled' or a Fashion-MNIST directory with train-images-idx3-ubyte(.gz) (the search needs labelled images), got '${src}'`);
   }
-  const set = src === 'bundled' ? bundledCalibrationSet() : loadFashionMnist('train', src);
-  if (size > set.size) throw new LowbitError('E_ARG', `--calib-size ${size} is larger than the ${set.size} images of ${src === 'bundled' ? 'the bundled calibration set' : src}`);
-  return size === set.size ? set : subset(set, size, set.name);
+  return src === 'bundled' ? bundledCalibrationSet() : loadFashionMnist('train', src);
 }
 
 /** Reads a policy file written by `lowbit mpq search` (clear errors for anything else). */

@@ -1,8 +1,9 @@
-import { LowbitError } from '@lowbit/core';
+import type * as tf from '@tensorflow/tfjs-core';
+import { LowbitError, Rng } from '@lowbit/core';
 import type { LabeledSet } from '@lowbit/data';
-import { bitOpsCost, type CostModel, greedySearch, type Knob, knobsFor, type SearchResult, sizeCost, type TraceStep } from '@lowbit/greedy-search';
+import { bitOpsCost, type CostModel, type EvaluationContext, greedySearch, type Knob, knobsFor, type SearchResult, sizeCost, type TraceStep } from '@lowbit/greedy-search';
 import type { BitPolicy } from '@lowbit/nn';
-import { type Criterion, disposeBatches, disposeTargets, fixedBatches, policyError, scoreTargets } from './evaluate-policy.js';
+import { batchesOf, type Criterion, disposeBatches, disposeTargets, fixedBatches, policyError, type ScoreTargets, scoreTargets, scoreTargetsOf } from './evaluate-policy.js';
 import { FLOAT_BITS, type OneShotNet } from './one-shot-net.js';
 
 /** A budget: raw BitOps, weight storage in bits, or the BitOps of a uniform policy (`avg-bits` b = uniform WbAb). */
@@ -31,6 +32,27 @@ export interface MpqSearchOptions {
   fill?: boolean;
   /** Move ranking (default `efficiency`: error increase per BitOp saved; `paper`: the reference's score). */
   scoring?: 'paper' | 'efficiency';
+  /**
+   * Score every step on `scoreImages` images drawn afresh from `set` (seeded; e.g. the training
+   * images), BN re-estimated on them, as the reference implementation does — instead of on the
+   * same last `scoreImages` calibration images throughout. `bnImages`/`bnOnScore` then do not apply.
+   */
+  resample?: {
+    set: LabeledSet;
+    seed?: number;
+    /** The first `skip` images of `set` are never drawn (e.g. the validation images, when the calibration set is a prefix of `set`). */
+    skip?: number;
+  };
+  /** Searchable knobs start at (at most) this many bits (the reference starts at W5A5). */
+  maxBits?: number;
+  /** Searchable knobs never go below this many bits (the reference: 3 at budgets ≥ 5 GBitOps). */
+  minBits?: number;
+  /**
+   * A noise floor on the error (criterion `error` only): differences smaller than one standard
+   * error of a top-1 error on the score images, `sqrt(e·(1−e)/n)`, count as none (see
+   * greedySearch's `noise`).
+   */
+  noiseFloor?: boolean;
   onStep?: (s: TraceStep) => void;
 }
 
@@ -46,12 +68,39 @@ export interface MpqSearch {
   validation: { images: number; search: number; uniform: number; searchPolicy: BitPolicy } | null;
 }
 
-/** The search's knobs: one per layer's weights and one per activation site, with the one-shot network's candidates. */
-export function oneShotKnobs(o: OneShotNet): Knob[] {
+/**
+ * The search's knobs: one per layer's weights and one per activation site, with the one-shot
+ * network's candidates — for searchable knobs (several candidates) only those in
+ * [`minBits`, `maxBits`] when given.
+ */
+export function oneShotKnobs(o: OneShotNet, limits: { minBits?: number; maxBits?: number } = {}): Knob[] {
+  const lo = limits.minBits ?? 0;
+  const hi = limits.maxBits ?? Number.POSITIVE_INFINITY;
+  if (lo > hi) throw new LowbitError('E_ARG', `the lowest bits (${lo}) are above the highest (${hi})`);
+  const limit = (what: string, c: number[]) => {
+    if (c.length < 2) return c;
+    const kept = c.filter((b) => b >= lo && b <= hi);
+    if (kept.length === 0) throw new LowbitError('E_ARG', `${what} has candidates ${c.join(', ')}, none within ${lo}..${hi} bits`);
+    return kept;
+  };
   return knobsFor(o.net, {
-    weightCandidates: (l) => o.layers.get(l.spec.name)!.candidates,
-    activationCandidates: (s) => o.sites.get(s.name)?.candidates ?? [FLOAT_BITS],
+    weightCandidates: (l) => limit(`layer '${l.spec.name}'`, o.layers.get(l.spec.name)!.candidates),
+    activationCandidates: (s) => limit(`activation '${s.name}'`, o.sites.get(s.name)?.candidates ?? [FLOAT_BITS]),
   });
+}
+
+/** `count` distinct image indices of a set of `size`, drawn for scoring round `round` (seeded). */
+export function roundIndices(size: number, count: number, seed: number, round: number): Int32Array {
+  if (count > size) throw new LowbitError('E_CALIB', `a scoring round needs ${count} images; the set has ${size}`);
+  const rng = new Rng((Math.imul(seed + 1, 1_000_003) + round) >>> 0);
+  const all = Int32Array.from({ length: size }, (_, i) => i);
+  for (let i = 0; i < count; i++) {
+    const j = i + rng.int(size - i);
+    const t = all[i]!;
+    all[i] = all[j]!;
+    all[j] = t;
+  }
+  return all.slice(0, count);
 }
 
 /**
@@ -76,7 +125,9 @@ export function settingFromPolicy(knobs: readonly Knob[], policy: BitPolicy): Re
 
 /** Runs the inference-only greedy search on a one-shot network for a budget. */
 export async function searchOneShot(o: OneShotNet, s: MpqSearchOptions): Promise<MpqSearch> {
-  const knobs = oneShotKnobs(o);
+  const knobs = oneShotKnobs(o, { ...(s.minBits !== undefined ? { minBits: s.minBits } : {}), ...(s.maxBits !== undefined ? { maxBits: s.maxBits } : {}) });
+  const criterion = s.criterion ?? 'kl';
+  if (s.noiseFloor && criterion !== 'error') throw new LowbitError('E_ARG', `the noise floor needs the 'error' criterion (a top-1 error has a known standard error), got '${criterion}'`);
   const costKind = s.budget.kind === 'size' ? 'size' : 'bitops';
   const cost = costKind === 'size' ? sizeCost(o.net) : bitOpsCost(o.net);
   let uniform: BitPolicy | null = null;
@@ -90,17 +141,45 @@ export async function searchOneShot(o: OneShotNet, s: MpqSearchOptions): Promise
     budgetValue = cost(uniform);
   } else budgetValue = s.budget.kind === 'bitops' ? s.budget.bitOps : s.budget.bits;
   const validate = uniform ? (s.validateImages ?? 0) : 0;
-  const bnEnd = s.bnOnScore ? 0 : s.bnImages;
-  const needed = bnEnd + validate + s.scoreImages;
+  const resample = s.resample;
+  const bnEnd = s.bnOnScore || resample ? 0 : s.bnImages;
+  const scoreFromCalib = resample ? 0 : s.scoreImages;
+  const needed = bnEnd + validate + scoreFromCalib;
   if (needed > s.calib.size) {
-    throw new LowbitError('E_CALIB', `the search needs ${needed} calibration images (BN re-estimation ${bnEnd}, validation ${validate}, scoring ${s.scoreImages}); the set has ${s.calib.size}`);
+    throw new LowbitError('E_CALIB', `the search needs ${needed} calibration images (BN re-estimation ${bnEnd}, validation ${validate}, scoring ${scoreFromCalib}); the set has ${s.calib.size}`);
   }
-  const scoreFrom = s.calib.size - s.scoreImages;
-  const score = fixedBatches(s.calib, scoreFrom, s.scoreImages);
-  const bn = s.bnOnScore ? score : fixedBatches(s.calib, 0, s.bnImages);
-  const targets = scoreTargets(o, s.criterion ?? 'kl', s.calib, scoreFrom, s.scoreImages, bn, score);
+  if (resample && s.scoreImages > resample.set.size - (resample.skip ?? 0)) {
+    throw new LowbitError('E_CALIB', `--score-images ${s.scoreImages} is more than the ${resample.set.size - (resample.skip ?? 0)} images scoring rounds are drawn from`);
+  }
+  const scoreFrom = s.calib.size - scoreFromCalib;
+  const score = resample ? [] : fixedBatches(s.calib, scoreFrom, s.scoreImages);
+  const bn = s.bnOnScore || resample ? score : fixedBatches(s.calib, 0, s.bnImages);
+  const targets = resample ? null : scoreTargets(o, criterion, s.calib, scoreFrom, s.scoreImages, bn, score);
+  // resampled scoring: one batch per round, made when the round starts (BN re-estimated on it)
+  let current: { round: number; batches: tf.Tensor[]; targets: ScoreTargets } | null = null;
+  const roundData = (round: number) => {
+    if (current?.round !== round) {
+      if (current) {
+        disposeBatches(current.batches);
+        disposeTargets(current.targets);
+      }
+      const set = resample!.set;
+      const skip = resample!.skip ?? 0;
+      const idx = roundIndices(set.size - skip, s.scoreImages, resample!.seed ?? 0, round).map((i) => i + skip);
+      const batches = batchesOf(set, idx);
+      current = { round, batches, targets: scoreTargetsOf(o, criterion, set, idx, batches, batches) };
+    }
+    return current;
+  };
+  const noise = s.noiseFloor ? (e: number) => Math.sqrt(Math.max(0, e * (1 - e)) / s.scoreImages) : undefined;
   try {
-    const evaluate = (policy: BitPolicy) => policyError(o, policy, bn, score, targets);
+    const evaluate = (policy: BitPolicy, ctx: EvaluationContext) => {
+      if (!resample) return policyError(o, policy, bn, score, targets!);
+      const r = roundData(ctx.round);
+      return policyError(o, policy, r.batches, r.batches, r.targets);
+    };
+    const uniformSetting = uniform ? settingFromPolicy(knobs, uniform) : null;
+    const uniformIsKnobSetting = uniformSetting !== null && knobs.every((k) => k.candidates.includes(uniformSetting[k.id]!));
     const result = await greedySearch(knobs, evaluate, {
       budget: budgetValue,
       cost,
@@ -109,32 +188,41 @@ export async function searchOneShot(o: OneShotNet, s: MpqSearchOptions): Promise
       allowRaise: s.allowRaise,
       fill: s.fill ?? true,
       scoring: s.scoring ?? 'efficiency',
+      ...(resample ? { resample: true } : {}),
+      ...(noise ? { noise } : {}),
       // the uniform policy that defines the budget is a candidate answer too: without validation images the
       // search's own criterion picks between them (the result is never worse on it)
-      ...(uniform && !validate ? { references: [settingFromPolicy(knobs, uniform)] } : {}),
+      ...(uniformIsKnobSetting && !validate ? { references: [uniformSetting] } : {}),
       ...(s.onStep ? { onStep: s.onStep } : {}),
     });
     const base = { knobs, cost, costKind, budgetValue, uniform } as const;
     if (!uniform || !validate) return { ...base, result, validation: null };
     // the final pick on images the search never saw: its end point against the uniform policy
     const vb = fixedBatches(s.calib, bnEnd, validate);
-    const vt = scoreTargets(o, s.criterion ?? 'kl', s.calib, bnEnd, validate, vb, vb);
+    const vt = scoreTargets(o, criterion, s.calib, bnEnd, validate, vb, vb);
     try {
       const searchPolicy = result.policy;
       const vSearch = policyError(o, searchPolicy, vb, vb, vt);
       const vUniform = policyError(o, uniform, vb, vb, vt);
       const validation = { images: validate, search: vSearch, uniform: vUniform, searchPolicy };
-      if (vUniform >= vSearch) return { ...base, result, validation };
+      // with a noise floor, the uniform policy must be better by more than the noise on the validation images
+      const margin = s.noiseFloor ? Math.sqrt(Math.max(0, vSearch * (1 - vSearch)) / validate) : 0;
+      if (vUniform >= vSearch - margin) return { ...base, result, validation };
       const setting = settingFromPolicy(knobs, uniform);
-      const picked: SearchResult = { ...result, policy: uniform, setting, cost: cost(uniform), error: evaluate(uniform), evaluations: result.evaluations + 1, chosen: 'reference 0' };
+      const picked: SearchResult = { ...result, policy: uniform, setting, cost: cost(uniform), error: resample ? vUniform : policyError(o, uniform, bn, score, targets!), evaluations: result.evaluations + 1, chosen: 'reference 0' };
       return { ...base, result: picked, validation };
     } finally {
       disposeBatches(vb);
       disposeTargets(vt);
     }
   } finally {
-    if (!s.bnOnScore) disposeBatches(bn);
+    if (!s.bnOnScore && !resample) disposeBatches(bn);
     disposeBatches(score);
-    disposeTargets(targets);
+    if (targets) disposeTargets(targets);
+    const last = current as { batches: tf.Tensor[]; targets: ScoreTargets } | null;
+    if (last) {
+      disposeBatches(last.batches);
+      disposeTargets(last.targets);
+    }
   }
 }

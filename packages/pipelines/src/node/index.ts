@@ -5,7 +5,7 @@ export * from '../index.js';
 export { mpq } from '../mpq/namespace-node.js';
 export { DEFAULT_CALIBRATION_IMAGES, loadCalibration, loadCalibrationSplit } from '../util/calibration.js';
 export { isFashionMnistDir } from '../util/fashion-mnist-dir.js';
-export { mpqCalibration, oneShotPath, POLICY_FORMAT, type PolicyFile, readPolicyFile } from '../mpq/policy-file.js';
+export { mpqCalibration, mpqLabelledSet, oneShotPath, POLICY_FORMAT, type PolicyFile, readPolicyFile } from '../mpq/policy-file.js';
 export { loadAnyModel, loadFloatModelArg, loadModelArg, modelFormat, tfjsOrigin } from '../util/load-model.js';
 export { checkQuantizationFits, checkQuantizationMeta, quantizationMetaSchema } from '../ptq/quantization-meta.js';
 export { fashionMnistTest, loadTestSet, loadTrainData } from '../util/test-data.js';
