@@ -18,6 +18,8 @@ const { referenceSpec } = await imp('packages/models/dist/index.js');
 const { PRESETS, reconstruct } = await imp('packages/nwq-reconstruct/dist/index.js');
 const { prepareQuantized, stepSizeInit } = await imp('packages/quantizers/dist/index.js');
 const { trainStep } = await imp('packages/pipelines/dist/train/step.js');
+const { calibrateOneShot, createOneShotNet, DEFAULT_CANDIDATES, oneShotStep } = await imp('packages/pipelines/dist/index.js');
+const { createScheduler } = await imp('packages/bitwidth-scheduler/dist/index.js');
 
 await initBackend();
 const agg = (kernels, div) => {
@@ -52,6 +54,27 @@ for (const model of ['resnet-fm', 'mbv2-fm']) {
       for (let i = 0; i < 3; i++) trainStep(net, opt, x, y);
     });
     sections.push({ title: `${model}: one training step, batch 64`, wall, gflop: (3 * 2 * macs * 64) / 1e9, mb: (3 * actBytes(spec, 64)) / 1e6, ...agg(p.kernels, 3) });
+  }
+  // one-shot (mixed-precision) training step: the max-bits pass and K = 3 random-bit passes, each forward + backward
+  {
+    const o = createOneShotNet(loadReference(model), DEFAULT_CANDIDATES);
+    const rng = new Rng(0);
+    const x = rng.uniform([64, 28, 28, 1]);
+    const y = tf.tensor1d(Array.from({ length: 64 }, () => rng.int(10)), 'int32');
+    calibrateOneShot(o, [x]);
+    const scheduler = createScheduler(Object.fromEntries([...o.layers.values()].map((l) => [l.name, l.candidates.slice()])));
+    const opt = sgd({ lr: 0.01, momentum: 0.9, nesterov: true, weightDecay: 5e-5 });
+    const step = () => oneShotStep(o, opt, x, y, { k: 3, idmWeight: 0.01, rng, scheduler, ctx: { step: 0, total: 100, training: true, rng } });
+    for (let i = 0; i < 2; i++) step();
+    const t0 = performance.now();
+    for (let i = 0; i < 4; i++) step();
+    const wall = (performance.now() - t0) / 4;
+    const p = await tf.profile(() => {
+      for (let i = 0; i < 3; i++) step();
+    });
+    sections.push({ title: `${model}: one one-shot (mpq train) step, batch 64, K = 3 (4 forward + backward passes)`, wall, gflop: (4 * 3 * 2 * macs * 64) / 1e9, mb: (4 * 3 * actBytes(spec, 64)) / 1e6, ...agg(p.kernels, 3) });
+    opt.dispose();
+    o.dispose();
   }
   // NWQ iteration
   {
