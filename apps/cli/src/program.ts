@@ -202,6 +202,7 @@ export function buildProgram(): Command {
     .option('--no-fill', 'stop when the budget first holds (default: spend what is left on raises that lower the error)')
     .option('--test <src>', "'bundled' test set or a Fashion-MNIST directory", 'bundled')
     .option('--test-limit <n>', 'evaluate on the first N test images (0 = all)', nonNegativeInt('--test-limit'), 0)
+    .option('--compare <list>', 'uniform policies to compare the searched one with on the test set, paired (McNemar), e.g. W2A3,W3A2 (default: the uniform policy of the budget, if any)')
     .option('--no-plot', 'skip the Pareto plot')
     .option('--plot-test-limit <n>', 'test images per point of the Pareto plot (0 = all)', nonNegativeInt('--plot-test-limit'), 2000)
     .option('--out <dir>', 'output directory (default runs/mpq-search/<model>-<budget>)')

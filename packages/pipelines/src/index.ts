@@ -17,6 +17,7 @@ export { topOneAgreement } from './quantize/agreement.js';
 export { progressFields, runNotes } from './quantize/report-lines.js';
 export { evaluateNetwork } from './eval/evaluate.js';
 export type { EvalResult } from './eval/evaluate.js';
+export { comparePredictions, mcnemarPValue, type PairedComparison } from './eval/paired.js';
 export { type Mixing, type MethodOverrides, type MethodPlan, mixerFor, type OptionNames, planMethod, type Rounding, weightQuantizerFor } from './ptq/methods.js';
 export { bitOpsReport, type SizeReport, sizeReport } from './ptq/report.js';
 export { type QuantizationMeta, quantizedHooks } from './ptq/quantization-meta.js';

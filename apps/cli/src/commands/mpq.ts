@@ -7,7 +7,7 @@ import { type BitPolicy, bitOps, disposeNetwork, weightBits, countParams } from 
 import { writeChart } from '../util/plot.js';
 import { Progress } from '../util/progress.js';
 import { onStopRequest } from '../util/stop-request.js';
-import { applyPolicy, evaluate, evaluatePolicyFile, evaluateNetwork, type Criterion, disposeBatches, evaluatePolicy, fixedBatches, loadOneShot, saveOneShot, type OneShotNet, type Budget, searchOneShot, uniformOneShotPolicy, type MpqTrainConfig, trainOneShot, fashionMnistTest, loadFloatModelArg, loadTrainData, mpqCalibration, mpqLabelledSet, oneShotPath, POLICY_FORMAT } from '@lowbit/pipelines/node';
+import { applyPolicy, comparePredictions, evaluate, evaluatePolicyFile, evaluateNetwork, type Criterion, disposeBatches, evaluatePolicy, fixedBatches, loadOneShot, saveOneShot, type OneShotNet, type Budget, searchOneShot, uniformOneShotPolicy, type MpqTrainConfig, trainOneShot, fashionMnistTest, loadFloatModelArg, loadTrainData, mpqCalibration, mpqLabelledSet, oneShotPath, POLICY_FORMAT } from '@lowbit/pipelines/node';
 
 
 const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
@@ -212,20 +212,24 @@ export interface MpqSearchCommandOptions {
   scoring: string;
   test: string;
   testLimit: number;
+  compare: string | undefined;
   plot: boolean;
   plotTestLimit: number;
   out: string | undefined;
   json: boolean;
 }
 
+/** `W2A4` → { w: 2, a: 4 }, or an E_ARG error naming the option. */
+function parseUniform(text: string, option: string): { w: number; a: number } {
+  const m = /^W(\d)A(\d)$/i.exec(text.trim());
+  if (!m) throw new LowbitError('E_ARG', `${option} must look like W2A4 (weight and activation bits of a uniform policy), got '${text}'`);
+  return { w: Number(m[1]), a: Number(m[2]) };
+}
+
 function budgetOf(o: MpqSearchCommandOptions): Budget {
   const given = [o.bitops !== undefined, o.size !== undefined, o.avgBits !== undefined, o.uniform !== undefined].filter(Boolean).length;
   if (given !== 1) throw new LowbitError('E_ARG', `give exactly one budget: --bitops <G>, --size <KB>, --avg-bits <b> or --uniform W<b>A<b> (got ${given})`);
-  if (o.uniform !== undefined) {
-    const m = /^W(\d)A(\d)$/i.exec(o.uniform.trim());
-    if (!m) throw new LowbitError('E_ARG', `--uniform must look like W2A4 (weight and activation bits of the uniform policy whose BitOps are the budget), got '${o.uniform}'`);
-    return { kind: 'uniform', w: Number(m[1]), a: Number(m[2]) };
-  }
+  if (o.uniform !== undefined) return { kind: 'uniform', ...parseUniform(o.uniform, '--uniform') };
   if (o.bitops !== undefined) return { kind: 'bitops', bitOps: o.bitops * 1e9 };
   if (o.size !== undefined) return { kind: 'size', bits: kbToBits(o.size) };
   return { kind: 'avg-bits', bits: o.avgBits! };
@@ -245,11 +249,20 @@ export async function runMpqSearch(o: MpqSearchCommandOptions): Promise<void> {
   if (o.criterion !== 'kl' && o.criterion !== 'ce' && o.criterion !== 'error') throw new LowbitError('E_ARG', `--criterion must be kl, ce or error, got '${o.criterion}'`);
   if (o.noiseFloor && o.criterion !== 'error') throw new LowbitError('E_ARG', `--noise-floor needs --criterion error (a top-1 error has a known standard error), got --criterion ${o.criterion}`);
   if (o.resample && o.bnOnScore) throw new LowbitError('E_ARG', '--bn-on-score does not apply with --resample (every resampled batch re-estimates BN on itself)');
+  const compareWith = (o.compare ?? '')
+    .split(',')
+    .filter((t) => t.trim())
+    .map((t) => ({ name: t.trim().toUpperCase(), ...parseUniform(t, '--compare') }));
   if (o.phases !== 'weights-then-activations' && o.phases !== 'joint') throw new LowbitError('E_ARG', `--phases must be weights-then-activations or joint, got '${o.phases}'`);
   const t0 = performance.now();
   await initBackend();
   const path = oneShotPath(o.model);
   const { oneShot, metadata } = loadOneShot(path);
+  const badCompare = compareWith.find((c) => !oneShot.config.bits.includes(c.w) || !oneShot.config.bits.includes(c.a));
+  if (badCompare) {
+    oneShot.dispose();
+    throw new LowbitError('E_ARG', `--compare ${badCompare.name}: the one-shot network's candidate bits are ${oneShot.config.bits.join(', ')}`);
+  }
   const calib = mpqCalibration(o.calib, o.calibSize);
   const fullTest = fashionMnistTest(o.test);
   const test = o.testLimit > 0 ? subset(fullTest, o.testLimit) : fullTest;
@@ -298,6 +311,14 @@ export async function runMpqSearch(o: MpqSearchCommandOptions): Promise<void> {
   const uniformPolicy = s.uniform;
   const uniform = uniformPolicy ? evaluatePolicy(oneShot, uniformPolicy, bn, test) : null;
   const uniformCost = uniformPolicy ? s.cost(uniformPolicy) : null;
+  // paired comparisons on the test set: the searched policy against each uniform one (default: the budget's)
+  const others = compareWith.length > 0 ? compareWith : uniformPolicy && budget.kind !== 'bitops' && budget.kind !== 'size' ? [{ name: budget.kind === 'uniform' ? `W${budget.w}A${budget.a}` : `W${budget.bits}A${budget.bits}`, w: 0, a: 0 }] : [];
+  const comparisons = others.map((c) => {
+    const policy = c.w ? uniformOneShotPolicy(oneShot, c.w, c.a) : uniformPolicy!;
+    const r = c.w ? evaluatePolicy(oneShot, policy, bn, test) : uniform!;
+    const cost = s.cost(policy);
+    return { policy: c.name, accuracy: r.accuracy, cost, fitsBudget: cost <= s.budgetValue, paired: comparePredictions(found.predictions, r.predictions, test.labels.subarray(0, found.samples)) };
+  });
   // the search's own end point, when validation returned the uniform policy instead: its test accuracy too, for the record
   const endPoint = s.validation && s.result.chosen !== 'search' ? { accuracy: evaluatePolicy(oneShot, s.validation.searchPolicy, bn, test).accuracy, cost: s.cost(s.validation.searchPolicy), policy: s.validation.searchPolicy } : null;
   // Pareto plot: the search's evaluated points on the front, evaluated on (a subset of) the test set, and uniform policies
@@ -336,6 +357,8 @@ export async function runMpqSearch(o: MpqSearchCommandOptions): Promise<void> {
     /** Top-1 of the policy's export (`lowbit export --policy`): weight-quantized, activations float. */
     exportAccuracy: exported.accuracy ?? null,
     uniformAccuracy: uniform?.accuracy ?? null,
+    /** The searched policy against uniform policies on the test images, paired (onlyA = images only the searched policy gets right). */
+    comparisons,
     cost: s.result.cost,
     uniformCost,
     fp32Accuracy: (metadata['fp32Accuracy'] as number | undefined) ?? null,
@@ -385,6 +408,7 @@ export async function runMpqSearch(o: MpqSearchCommandOptions): Promise<void> {
       `searched policy: top-1 ${pct(found.accuracy)} at ${costStr(s.result.cost)} (budget ${costStr(s.budgetValue)})`,
       `its export:      top-1 ${pct(exported.accuracy!)} weight-only (lowbit export --policy: stock TF.js computes float activations)`,
       ...(uniform && uniformCost !== null ? [`uniform policy:  top-1 ${pct(uniform.accuracy)} at ${costStr(uniformCost)}`] : []),
+      ...comparisons.map((c) => `vs uniform ${c.policy}${c.fitsBudget ? '' : ' (over the budget)'}: ${c.paired.difference >= 0 ? '+' : ''}${(100 * c.paired.difference).toFixed(2)} pt ± ${(100 * c.paired.standardError).toFixed(2)} (${c.paired.onlyA} images only the searched policy gets right, ${c.paired.onlyB} only uniform; McNemar p = ${c.paired.pValue.toPrecision(2)})`),
       `search: ${s.result.trace.length} moves, ${s.result.evaluations} policies evaluated, ${searchSeconds.toFixed(1)} s${s.result.chosen === 'search' ? '' : ` (the uniform policy had the lower held-out error and is returned)`}`,
       `policy: ${join(out, 'policy.json')}${plot ? `; plot: ${plot.svg}, ${plot.png}` : ''}`,
     ].join('\n'),

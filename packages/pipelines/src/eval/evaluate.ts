@@ -1,6 +1,6 @@
 import { LowbitError } from '@lowbit/core';
 import * as tf from '@tensorflow/tfjs-core';
-import { batches, type LabeledSet, type Preprocess } from '@lowbit/data';
+import { batches, type LabeledSet, type Preprocess, subset } from '@lowbit/data';
 import { forward, type ForwardOptions, microBatchSize, type Network } from '@lowbit/nn';
 
 export interface EvalResult {
@@ -13,6 +13,8 @@ export interface EvalResult {
   seconds: number;
   /** Images per pass: the `batchSize` asked for, lowered to what fits one pass's memory budget. */
   batchSize: number;
+  /** The predicted class of every image, in the set's order (for paired comparisons, `comparePredictions`). */
+  predictions: Int32Array;
 }
 
 /**
@@ -21,14 +23,17 @@ export interface EvalResult {
  */
 export function evaluateNetwork(
   net: Network,
-  set: LabeledSet,
+  fullSet: LabeledSet,
   o: { batchSize?: number; preprocess?: Preprocess; forwardOptions?: ForwardOptions; limit?: number } = {},
 ): EvalResult {
+  // `limit`: the first images only
+  const set = o.limit && o.limit < fullSet.size ? subset(fullSet, o.limit) : fullSet;
   const k = set.numClasses;
   const confusion = Array.from({ length: k }, () => new Array<number>(k).fill(0));
   let lossSum = 0;
   let correct = 0;
   let n = 0;
+  const predictions = new Int32Array(set.size);
   const t0 = performance.now();
   // default: as many images as fit one pass's budget (1 GiB) for this network, at most 250; a
   // larger batchSize is lowered to what fits (a wasm heap overrun aborts the process)
@@ -50,6 +55,7 @@ export function evaluateNetwork(
       const t = labels[i]!;
       const p = pred[i]!;
       confusion[t]![p]!++;
+      predictions[n + i] = p;
       if (t === p) correct++;
       lossSum += losses[i]!;
     }
@@ -58,5 +64,5 @@ export function evaluateNetwork(
     b.y.dispose();
   }
   const seconds = (performance.now() - t0) / 1000;
-  return { accuracy: correct / n, loss: lossSum / n, samples: n, confusion, imagesPerSecond: n / seconds, seconds, batchSize: bs };
+  return { accuracy: correct / n, loss: lossSum / n, samples: n, confusion, imagesPerSecond: n / seconds, seconds, batchSize: bs, predictions: n === predictions.length ? predictions : predictions.slice(0, n) };
 }
