@@ -129,6 +129,8 @@ export interface SearchOptions {
   noise?: (currentError: number) => number;
   /** Called after every applied move. */
   onStep?: (step: TraceStep) => void;
+  /** Checked before every evaluation: once aborted, the search rejects with a `LowbitError` of code `E_ABORTED`. */
+  signal?: AbortSignal;
 }
 
 /** A policy the search evaluated. */
@@ -306,6 +308,7 @@ export async function greedySearch(knobs: readonly Knob[], evaluate: Evaluator, 
       cacheHits++;
       return hit;
     }
+    if (o.signal?.aborted) throw new LowbitError('E_ABORTED', `greedy search aborted after ${evaluations} evaluations`);
     const setting = settingOf(idx);
     const e = await evaluate(policyFromKnobs(knobs, setting), { setting, cost, round });
     if (typeof e !== 'number' || !Number.isFinite(e) || e < 0) {

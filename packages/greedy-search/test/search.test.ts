@@ -451,3 +451,18 @@ describe('resampled rounds and a noise floor', () => {
     await expect(greedySearch(knobs, evaluate, { ...heavy, noise: () => Number.NaN })).rejects.toThrow(/noise\(1\) returned NaN/);
   });
 });
+
+describe('cancellation', () => {
+  it('an aborted signal stops the search before its next evaluation with E_ABORTED', async () => {
+    const knobs = tableKnobs(3, [2, 4, 8]);
+    const controller = new AbortController();
+    let calls = 0;
+    const evaluate: Evaluator = () => {
+      if (++calls === 5) controller.abort();
+      return calls;
+    };
+    const err = await greedySearch(knobs, evaluate, { budget: 10, cost: linearCost([1, 1, 1]), signal: controller.signal }).catch((e: unknown) => e);
+    expect((err as { code?: string }).code).toBe('E_ABORTED');
+    expect(calls).toBe(5);
+  });
+});

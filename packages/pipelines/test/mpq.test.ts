@@ -330,6 +330,16 @@ describe('one-shot training recipe', () => {
   };
   const recipe: MpqTrainConfig = { ...base, warmupEpochs: 0.5, lrMin: 1e-3, stepLr: 1e-3, clipValue: 0.05, emaDecay: 0.5, freezeActivations: true };
 
+  it('an AbortSignal stops the loop after the current step, like shouldStop', async () => {
+    const float = tinyNet(2);
+    const controller = new AbortController();
+    const r = await trainOneShot({ config: base, float, train, calib, outDir: join(dir, 'abort'), resume: false, signal: controller.signal, callbacks: { onStep: (s) => void (s.step === 3 && controller.abort()) } });
+    expect(r.stopped).toBe(true);
+    expect(r.step).toBe(3);
+    r.oneShot.dispose();
+    disposeNetwork(float);
+  });
+
   it('learning rate: linear warm-up to the peak, then cosine down to the floor', () => {
     const opt = makeOptimizer(recipe, 12, 6);
     const lrs: number[] = [];

@@ -57,13 +57,16 @@ describe('training loop', () => {
     expect(existsSync(join(dir, 'full', 'model.json'))).toBe(true);
     // first run stops after one epoch (the stop is requested at the first step of epoch 2)
     let steps = 0;
+    const controller = new AbortController();
     const half = await trainClassifier({
       config,
       train,
       test: null,
       outDir: join(dir, 'split'),
       resume: false,
-      callbacks: { onStep: () => steps++, shouldStop: () => steps >= 4 },
+      // the stop comes through an AbortSignal (shouldStop works the same way)
+      signal: controller.signal,
+      callbacks: { onStep: () => void (++steps >= 4 && controller.abort()) },
     });
     expect(half.stopped).toBe(true);
     expect(half.completedEpochs).toBe(1);

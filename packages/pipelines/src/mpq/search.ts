@@ -53,6 +53,8 @@ export interface MpqSearchOptions {
    * greedySearch's `noise`).
    */
   noiseFloor?: boolean;
+  /** Aborting stops the search before its next evaluation: the promise rejects with a `LowbitError` of code `E_ABORTED`. */
+  signal?: AbortSignal;
   onStep?: (s: TraceStep) => void;
 }
 
@@ -194,6 +196,7 @@ export async function searchOneShot(o: OneShotNet, s: MpqSearchOptions): Promise
       // search's own criterion picks between them (the result is never worse on it)
       ...(uniformIsKnobSetting && !validate ? { references: [uniformSetting] } : {}),
       ...(s.onStep ? { onStep: s.onStep } : {}),
+      ...(s.signal ? { signal: s.signal } : {}),
     });
     const base = { knobs, cost, costKind, budgetValue, uniform } as const;
     if (!uniform || !validate) return { ...base, result, validation: null };

@@ -173,6 +173,8 @@ export async function trainOneShot(o: {
   callbacks?: MpqCallbacks;
   /** Threads to split every batch over (data parallelism, batch norm synchronised; default 1). */
   threads?: number;
+  /** Aborting acts like `callbacks.shouldStop` returning true: stop after the current step, `stopped: true` (resume from the last checkpoint). */
+  signal?: AbortSignal;
 }): Promise<MpqTrainResult> {
   const ckptDir = join(o.outDir, 'checkpoints');
   let config = o.config;
@@ -253,7 +255,7 @@ export async function trainOneShot(o: {
     for (let s = state.mpq.stepInEpoch; s < stepsPerEpoch; s++) {
       // the event loop runs between steps: a Ctrl-C handler sets what shouldStop reads
       await yieldToEventLoop();
-      if (o.callbacks?.shouldStop?.()) {
+      if (o.callbacks?.shouldStop?.() || o.signal?.aborted) {
         stopped = true;
         break;
       }

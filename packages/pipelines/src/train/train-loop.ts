@@ -89,6 +89,8 @@ export async function trainClassifier(o: {
    * 1). The result equals the one-thread run up to float summation order.
    */
   threads?: number;
+  /** Aborting acts like `callbacks.shouldStop` returning true: stop after the current step, `stopped: true`. */
+  signal?: AbortSignal;
 }): Promise<TrainResult> {
   const ckptDir = join(o.outDir, 'checkpoints');
   let config = o.config;
@@ -146,7 +148,7 @@ async function runEpochs(
     for (let s = 0; s < stepsPerEpoch; s++) {
       // the event loop runs between steps: a Ctrl-C handler sets what shouldStop reads
       await yieldToEventLoop();
-      if (o.callbacks?.shouldStop?.()) {
+      if (o.callbacks?.shouldStop?.() || o.signal?.aborted) {
         stopped = true;
         break;
       }
