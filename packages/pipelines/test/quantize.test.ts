@@ -4,9 +4,12 @@ import { join } from 'node:path';
 import * as tfjs from '@tensorflow/tfjs';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, type LowbitError, Rng } from '@lowbit/core';
+import { bundledCalibrationSet, makeBatch } from '@lowbit/data';
+import { loadReference } from '@lowbit/models/node';
+import { disposeNetwork, forward } from '@lowbit/nn';
 import { exportPacked, packedHandler } from '@lowbit/tfjs-io';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { evaluate, quantize, type QuantizedModel } from '../src/index.js';
+import { evaluate, quantize, type QuantizedModel, runNotes } from '../src/index.js';
 
 // a user's own model, built with stock tfjs (not a lowbit checkpoint)
 function userModel(): tfjs.LayersModel {
@@ -127,6 +130,29 @@ describe('quantize(model, config)', () => {
     tf.dispose(held);
     await expect(quantize(model, { method: 'nwq', calibration, heldOut: calibration, iterations: 5, agreementEvery: -1 })).rejects.toThrow(/agreementEvery must be an integer ≥ 0, got -1/);
   });
+
+  it('a reconstruction that diverges is reported: agreement with the original float model fell from its start, and a warning line', async () => {
+    // a real classifier on real images (the tiny model above gives every random input the same class)
+    const net = loadReference('resnet-fm');
+    const images = makeBatch(bundledCalibrationSet(), Int32Array.from({ length: 128 }, (_, i) => i)).x;
+    const r = await quantize(net, { method: 'nwq', wBits: 4, aBits: 4, calibration: images, iterations: 20, batchSize: 16, weightLr: 1e9, activationLr: 1 });
+    expect(r.report.startAgreement).not.toBeNull();
+    expect(r.report.diverged).toBe(true);
+    expect(r.report.startAgreement! - r.report.calibrationAgreement).toBeGreaterThan(0.02);
+    expect(runNotes(r.report).find((l) => l.startsWith('warning'))).toMatch(/reconstruction diverged: top-1 agreement with the float model on the calibration images fell from .*% at the start to .*%; lower config\.weightLr/);
+    // the agreement is against the original model, not the quantized network's own (bias-corrected) parameters
+    const floatTop = tf.tidy(() => Array.from(tf.argMax(forward(net, images).output, 1).dataSync()));
+    const quantTop = tf.tidy(() => Array.from(tf.argMax(r.model.predict(images, { activations: 'quantized' }), 1).dataSync()));
+    const same = floatTop.filter((c, i) => c === quantTop[i]).length / floatTop.length;
+    expect(r.report.calibrationAgreement).toBeCloseTo(same, 9);
+    r.model.dispose();
+    const sane = await quantize(net, { method: 'nwq', wBits: 4, aBits: 4, calibration: images, iterations: 20, batchSize: 16 });
+    expect(sane.report.diverged).toBe(false);
+    expect(sane.report.calibrationAgreement).toBeGreaterThan(0.9);
+    sane.model.dispose();
+    disposeNetwork(net);
+    images.dispose();
+  }, 120_000);
 
   it('bad configs are clear errors naming the field, before any work', async () => {
     const cases: Array<[Record<string, unknown>, RegExp]> = [

@@ -199,6 +199,10 @@ export async function runPtq(o: PtqCommandOptions): Promise<void> {
     quantizedLoss: qe?.loss ?? null,
     testNote: testNote ?? null,
     calibrationAgreement: q.calibrationAgreement,
+    /** The calibration agreement when reconstruction started (null for rtn). */
+    startAgreement: q.startAgreement,
+    /** Reconstruction made the calibration agreement significantly worse than at its start. */
+    diverged: q.diverged,
     /** Agreement on images the run never saw (--heldout, or --calib images after the calibration ones). */
     heldOutAgreement: q.heldOutAgreement,
     heldOutImages: q.heldOutImages,
@@ -225,6 +229,8 @@ export async function runPtq(o: PtqCommandOptions): Promise<void> {
   rmSync(statePath, { force: true });
   model.dispose();
   disposeNetwork(net);
+  // the model is written either way; the warning goes to stderr also with --json
+  if (q.diverged) console.error(`lowbit: warning: ${runNotes(q, 'flags')[0]!.replace(/^warning\s+/, '')}`);
   if (o.json) {
     console.log(JSON.stringify(report));
     return;
@@ -244,7 +250,7 @@ export async function runPtq(o: PtqCommandOptions): Promise<void> {
             `export         ${(100 * xe!.accuracy).toFixed(2)}%  weight-only: what lowbit export writes computes in stock TF.js (activations float)`,
           ]
         : [`accuracy       not measured: ${testNote}`]),
-      `agreement      ${(100 * q.calibrationAgreement).toFixed(2)}% of calibration images get the same top-1 class as the float model`,
+      `agreement      ${(100 * q.calibrationAgreement).toFixed(2)}% of calibration images get the same top-1 class as the float model${q.startAgreement !== null ? ` (${(100 * q.startAgreement).toFixed(2)}% when reconstruction started)` : ''}`,
       q.heldOutAgreement !== null
         ? `held out       ${(100 * q.heldOutAgreement).toFixed(2)}% of ${q.heldOutImages} images the run never saw (${held!.name})`
         : 'held out       not measured: give --heldout <images>, or --calib with more images than --calib-size',

@@ -153,6 +153,14 @@ export interface QuantizeReport {
   calibImages: number;
   /** Share of calibration images with the float model's top-1 class. */
   calibrationAgreement: number;
+  /** The same share when reconstruction started (round-to-nearest, or the resumed state); null without reconstruction. */
+  startAgreement: number | null;
+  /**
+   * Reconstruction made the calibration agreement significantly worse than where it started
+   * (by more than 2 points and 2 standard errors): it diverged — a learning rate too high, most
+   * likely. The model is returned as it is; `runNotes` words the warning.
+   */
+  diverged: boolean;
   /** Share of the `heldOut` images with the float model's top-1 class (null without `heldOut`). */
   heldOutAgreement: number | null;
   heldOutImages: number;
@@ -302,8 +310,11 @@ export async function quantize(source: ModelSource, config: QuantizeConfig): Pro
   let replicas: QuantizeReplicas | null = null;
   let recon = { seconds: 0, units: 0 };
   let biasCorrection: BiasCorrectionReport | null = null;
+  let startAgreement: number | null = null;
   try {
     if (rc) {
+      // where reconstruction starts, for the divergence check at the end
+      startAgreement = topOneAgreement(q.net, rows, q.forwardOptions(evalContext(new Rng(0))), memory.agreementBatch, loaded.net);
       if (threads > 1) {
         const network = await encodeNetwork(loaded.net, 'replica.bin');
         // one float-target cache for all threads, each filling its share (pages are committed as written)
@@ -347,7 +358,7 @@ export async function quantize(source: ModelSource, config: QuantizeConfig): Pro
             ...(plan.mixing !== 'none' ? { mixProbability: mixer.probability(p.step - 1, p.total) } : {}),
             elapsedSeconds: p.elapsedSeconds,
             etaSeconds: rate * (all - done),
-            ...(held && measureAgreement(done, all) ? { heldOutAgreement: topOneAgreement(q.net, held, q.forwardOptions(evalContext(new Rng(0))), memory.agreementBatch) } : {}),
+            ...(held && measureAgreement(done, all) ? { heldOutAgreement: topOneAgreement(q.net, held, q.forwardOptions(evalContext(new Rng(0))), memory.agreementBatch, loaded.net) } : {}),
           });
         },
       });
@@ -369,8 +380,8 @@ export async function quantize(source: ModelSource, config: QuantizeConfig): Pro
   } finally {
     await replicas?.close();
   }
-  const agreement = topOneAgreement(q.net, rows, q.forwardOptions(evalContext(new Rng(0))), memory.agreementBatch);
-  const heldOutAgreement = held ? topOneAgreement(q.net, held, q.forwardOptions(evalContext(new Rng(0))), memory.agreementBatch) : null;
+  const agreement = topOneAgreement(q.net, rows, q.forwardOptions(evalContext(new Rng(0))), memory.agreementBatch, loaded.net);
+  const heldOutAgreement = held ? topOneAgreement(q.net, held, q.forwardOptions(evalContext(new Rng(0))), memory.agreementBatch, loaded.net) : null;
   const model = QuantizedModel.fromQuantizedNetwork(q, loaded.format);
   const report: QuantizeReport = {
     method: settings.method as QuantizeMethod,
@@ -389,6 +400,8 @@ export async function quantize(source: ModelSource, config: QuantizeConfig): Pro
     biasCorrection,
     calibImages: rows.size,
     calibrationAgreement: agreement,
+    startAgreement,
+    diverged: startAgreement !== null && startAgreement - agreement > Math.max(0.02, 2 * Math.sqrt((startAgreement * (1 - startAgreement)) / rows.size)),
     heldOutAgreement,
     heldOutImages: held?.size ?? 0,
     size: sizeReport(q.net, q.policy),

@@ -128,7 +128,7 @@ export async function trainClassifier(o: {
 }
 
 async function runEpochs(
-  o: { train: LabeledSet; test: LabeledSet | null; outDir: string; callbacks?: TrainCallbacks; threads?: number },
+  o: { train: LabeledSet; test: LabeledSet | null; outDir: string; callbacks?: TrainCallbacks; threads?: number; signal?: AbortSignal },
   config: TrainConfig,
   net: Network,
   state: TrainState<TrainConfig>,
