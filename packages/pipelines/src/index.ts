@@ -6,7 +6,7 @@ export { QuantizedModel } from './quantize/quantized-model.js';
 export type { ModelFile, SaveOptions, SaveResult, SaveTarget } from './quantize/quantized-model.js';
 export { loadModel } from './quantize/model-source.js';
 export type { LoadedModel, ModelSource, SavableModel, SourceFormat } from './quantize/model-source.js';
-export { BIAS_CHECK_IMAGES, BIAS_CORRECTION_WORK_MACS, biasCorrectionImages } from './quantize/bias-correction.js';
+export { BIAS_CHECK_IMAGES, BIAS_CORRECTION_WORK_MACS, biasCorrectionImages, biasCorrectionSplit } from './quantize/bias-correction.js';
 export { calibrationRows, readCalibration } from './quantize/calibration-data.js';
 export type { CalibrationInput, CalibrationRows } from './quantize/calibration-data.js';
 export { CACHE_FREE_SHARE, defaultCacheMB, type MemoryPlan, memoryPlan, passBudget, prepareRun, planOf } from './quantize/prepare.js';

@@ -29,6 +29,16 @@ export function biasCorrectionImages(net: Network, available: number): number {
   return Math.min(available, Math.max(MIN_IMAGES, Math.min(MAX_IMAGES, byWork)));
 }
 
+/**
+ * How `quantize()` splits `available` calibration images for bias correction: the first
+ * {@link biasCorrectionImages} fit the correction, the next ones (up to {@link BIAS_CHECK_IMAGES})
+ * check it; with no images left over, the check reuses the fitting ones.
+ */
+export function biasCorrectionSplit(net: Network, available: number): { fit: number; check: { from: number; count: number } } {
+  const fit = biasCorrectionImages(net, available);
+  return { fit, check: available > fit ? { from: fit, count: Math.min(BIAS_CHECK_IMAGES, available - fit) } : { from: 0, count: fit } };
+}
+
 /** `limit` calibration images from index `start` in batches of `batchSize`, each disposed once consumed (statistics and bias-correction passes). */
 export function* rowBatches(rows: CalibrationRows, batchSize: number, limit: number, start = 0): Generator<tf.Tensor> {
   const end = Math.min(start + limit, rows.size);

@@ -6,7 +6,7 @@ import { freeMemoryBytes, startQuantizeReplicas } from '#platform';
 import { bitOpsReport, type SizeReport, sizeReport } from '../ptq/report.js';
 import type { OptionNames } from '../ptq/methods.js';
 import { topOneAgreement } from './agreement.js';
-import { BIAS_CHECK_IMAGES, biasCorrectionImages, rowBatches } from './bias-correction.js';
+import { BIAS_CHECK_IMAGES, biasCorrectionSplit, rowBatches } from './bias-correction.js';
 import { type CalibrationInput, type CalibrationRows, readCalibration } from './calibration-data.js';
 import { loadModel, type ModelSource } from './model-source.js';
 import { defaultCacheMB, type MemoryPlan, planOf, prepareRun } from './prepare.js';
@@ -369,8 +369,7 @@ export async function quantize(source: ModelSource, config: QuantizeConfig): Pro
     if (settings.biasCorrection) {
       // fitted on the first calibration images; kept unless it makes significantly more of the remaining ones
       // (up to 1,024; the same ones when there are no others) disagree with the float model's top-1 class
-      const images = biasCorrectionImages(q.net, rows.size);
-      const check = rows.size > images ? { from: images, count: Math.min(BIAS_CHECK_IMAGES, rows.size - images) } : { from: 0, count: images };
+      const { fit: images, check } = biasCorrectionSplit(q.net, rows.size);
       biasCorrection = correctBias(q, () => rowBatches(rows, memory.statsBatch, images), { criterion: 'agreement', validation: () => rowBatches(rows, memory.statsBatch, check.count, check.from) });
     }
   } catch (e) {
