@@ -3,13 +3,13 @@
 // of the packages, no configuration), tfjs-backend-wasm's binaries under wasm/, and the demo —
 // lowbit's resnet-fm exported as a stock TF.js LayersModel plus 200 Fashion-MNIST images as PNG
 // (the bundled calibration subset) — so that the page works offline.
-import { copyFileSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { PNG } from 'pngjs';
 import { initBackend } from '@lowbit/core';
+import { wasmBinaries } from '@lowbit/core/node';
 import { bundledCalibrationSet } from '@lowbit/data';
 import { loadReference } from '@lowbit/models/node';
 import { disposeNetwork } from '@lowbit/nn';
@@ -24,9 +24,9 @@ mkdirSync(dist, { recursive: true });
 await build({ entryPoints: { main: join(app, 'src/main.ts'), worker: join(app, 'src/worker.ts') }, outdir: dist, bundle: true, platform: 'browser', format: 'esm', target: 'es2022', minify: true, sourcemap: true, logLevel: 'warning' });
 for (const f of ['index.html', 'style.css']) copyFileSync(join(app, f), join(dist, f));
 
-const wasmDist = join(dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
+const wasm = wasmBinaries();
 mkdirSync(join(dist, 'wasm'));
-for (const f of readdirSync(wasmDist).filter((n) => n.endsWith('.wasm'))) copyFileSync(join(wasmDist, f), join(dist, 'wasm', f));
+for (const f of wasm.files) copyFileSync(join(wasm.dir, f), join(dist, 'wasm', f));
 
 await initBackend();
 const net = loadReference('resnet-fm');

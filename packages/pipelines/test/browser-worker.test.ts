@@ -3,13 +3,13 @@
 // serveQuantize(), gets progress messages, can cancel, and receives the export files — which stock
 // TF.js loads in Node with the predictions of the same quantization run in Node.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tfjs from '@tensorflow/tfjs';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '@lowbit/core';
+import { wasmBinaries } from '@lowbit/core/node';
 import { bundledCalibrationSet, bundledTestSet, makeBatch } from '@lowbit/data';
 import { loadReference } from '@lowbit/models/node';
 import { disposeNetwork } from '@lowbit/nn';
@@ -20,7 +20,7 @@ import { bundlePage, launchChromium, pageErrors, type Served, screenshot, serve,
 import { quantize, type QuantizeReport } from '../src/index.js';
 
 const pkg = fileURLToPath(new URL('..', import.meta.url));
-const wasmDist = join(dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
+const wasmDist = wasmBinaries().dir;
 const dir = mkdtempSync(join(tmpdir(), 'lowbit-browser-worker-'));
 const CALIB = 128;
 const HELD = 256;

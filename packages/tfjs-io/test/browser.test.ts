@@ -2,12 +2,12 @@
 // the page is an esbuild bundle of '@tensorflow/tfjs', '@lowbit/core' and '@lowbit/tfjs-io/loader'
 // with no configuration, on the wasm backend with its binaries under one `wasmPaths` prefix.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tfjs from '@tensorflow/tfjs';
 import { initBackend, Rng } from '@lowbit/core';
+import { wasmBinaries } from '@lowbit/core/node';
 import { disposeNetwork } from '@lowbit/nn';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,7 +17,7 @@ import { packedHandler } from '../src/packed/index.node.js';
 import { quantizedReference } from './quantized-fixture.js';
 
 const pkg = fileURLToPath(new URL('..', import.meta.url));
-const wasmDir = dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/package.json'));
+const wasmDir = wasmBinaries().dir;
 const dir = mkdtempSync(join(tmpdir(), 'lowbit-browser-io-'));
 
 const PAGE = `import * as tf from '@tensorflow/tfjs';
@@ -49,7 +49,7 @@ beforeAll(async () => {
   writeTfjsExport(join(dir, 'model'), exportPacked(net, { grids }));
   disposeNetwork(net);
   await bundlePage(PAGE, pkg, join(dir, 'page', 'main.js'), { html: true });
-  server = await serve({ '/': join(dir, 'page'), '/wasm/': join(wasmDir, 'dist'), '/model/': join(dir, 'model') });
+  server = await serve({ '/': join(dir, 'page'), '/wasm/': wasmDir, '/model/': join(dir, 'model') });
   browser = await launchChromium();
 }, 180_000);
 

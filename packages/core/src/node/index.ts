@@ -2,3 +2,4 @@ export { atomicWriteFile, atomicWriteFiles } from './atomic-write.js';
 export { Replicas, startReplicas } from './replicas.js';
 export type { ReplicaEntry, ReplicaServer, ReplicaWorkerData } from './replicas.js';
 export { type OutputDirOptions, type PreparedOutputDir, prepareOutputDir, removeIfUnused, removeStaleTemps } from './output-dir.js';
+export { wasmBinaries } from './wasm-binaries.js';
