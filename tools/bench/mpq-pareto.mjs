@@ -45,8 +45,14 @@ function budgetsOf(dir) {
   const { oneShot } = loadOneShot(dir);
   const cost = bitOpsCost(oneShot.net);
   const all = oneShot.config.bits.flatMap((w) => oneShot.config.bits.map((a) => ({ ...parse(`W${w}A${a}`), bitOps: cost(uniformOneShotPolicy(oneShot, w, a)) })));
+  const levels = uniformNames
+    .map((n) => {
+      const u = all.find((v) => v.name === n);
+      if (!u) throw new Error(`--uniform ${n}: not a pair of the one-shot network's candidate bits (${oneShot.config.bits.join(', ')})`);
+      return u;
+    })
+    .sort((x, y) => x.bitOps - y.bitOps);
   oneShot.dispose();
-  const levels = uniformNames.map((n) => all.find((u) => u.name === n)).sort((x, y) => x.bitOps - y.bitOps);
   const out = levels.map((u) => ({ budget: u.name, kind: 'uniform', bitOps: u.bitOps }));
   const distinct = [...new Set(levels.map((u) => u.bitOps))];
   for (let i = 1; i < distinct.length; i++) {

@@ -93,16 +93,17 @@ describe('clipGradsByValue', () => {
 describe('ExponentialMovingAverage', () => {
   it('follows avg = d·avg + (1−d)·value (float64 reference), swaps both ways, restores from state, leaks nothing', () => {
     const v = { w: tf.variable(tf.tensor([1, -2, 3]), true) };
+    const start = tf.memory().numTensors;
     const ema = new ExponentialMovingAverage(v, 0.9);
     const ref = [1, -2, 3];
-    const start = tf.memory().numTensors;
     for (let i = 0; i < 50; i++) {
       const next = [Math.sin(i), Math.cos(i), i / 10];
       tf.tidy(() => v.w.assign(tf.tensor(next)));
       for (let j = 0; j < 3; j++) ref[j] = 0.9 * ref[j]! + 0.1 * next[j]!;
       ema.update();
     }
-    expect(tf.memory().numTensors).toBe(start);
+    // the averages: one tensor per variable, nothing else
+    expect(tf.memory().numTensors).toBe(start + 1);
     const live = Array.from(v.w.dataSync());
     ema.swap();
     expect(ema.isSwapped).toBe(true);
@@ -117,5 +118,13 @@ describe('ExponentialMovingAverage', () => {
     expect(() => new ExponentialMovingAverage(v, 1)).toThrow(/decay must be in \[0, 1\)/);
     ema.dispose();
     copy.dispose();
+    // construct, update, swap both ways, dispose: nothing left behind
+    const before = tf.memory().numTensors;
+    const e2 = new ExponentialMovingAverage(v, 0.5);
+    e2.update();
+    e2.swap();
+    e2.swap();
+    e2.dispose();
+    expect(tf.memory().numTensors).toBe(before);
   });
 });

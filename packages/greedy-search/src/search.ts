@@ -182,9 +182,9 @@ interface Move {
 }
 
 /**
- * The step's move: lowest score, ties to the earlier move. With a noise floor, the lowering moves
- * whose error is within `noise` of the best lowering error (`paper`), or whose error increase is
- * within `noise` (`efficiency`, counted as 0), are ties, and among ties the lowest cost wins.
+ * The step's move: lowest score, ties to the earlier move. With a noise floor, the moves whose
+ * error is within `noise` of the best lowering error (`paper`), or whose error change is within
+ * `noise` (`efficiency`, counted as 0), are ties, and among ties the lowest cost wins.
  */
 function pickMove(
   moves: readonly Move[],
@@ -200,8 +200,9 @@ function pickMove(
   if (noise > 0) {
     if (kind === 'efficiency') errs = errs.map((e) => (Math.abs(e - error) <= noise ? error : e));
     else {
+      // raises too: a raise within the noise of the best lowering is no better, and its cost term then loses
       const bestDown = Math.min(...errs.filter((_, i) => down(i)));
-      errs = errs.map((e, i) => (down(i) && e - bestDown <= noise ? bestDown : e));
+      errs = errs.map((e) => (Math.abs(e - bestDown) <= noise ? bestDown : e));
     }
   }
   const scores =

@@ -452,6 +452,20 @@ describe('resampled rounds and a noise floor', () => {
   });
 });
 
+describe('noise floor and raises', () => {
+  it('under the paper score, a raise within the noise of the best lowering does not win', async () => {
+    const knobs = tableKnobs(3, [2, 4, 8]);
+    const table: Record<string, number> = { '8,8,8': 1, '4,8,8': 1.1, '8,4,8': 1.3, '8,8,4': 1.5, '2,8,8': 1.6, '4,4,8': 1.2, '4,8,4': 1.7, '2,4,8': 1.31, '4,2,8': 1.35, '4,4,4': 1.4 };
+    const evaluate = (p: BitPolicy) => table[`${p['k0']!.w},${p['k1']!.w},${p['k2']!.w}`] ?? 10;
+    const o = { budget: 14, cost: linearCost([1, 1, 1]), errorWeight: 100, phases: 'joint' as const };
+    const plain = await greedySearch(knobs, evaluate, o);
+    expect(plain.trace[2]).toMatchObject({ knob: 'w:k0', direction: 'up', from: 4, to: 8 });
+    const noisy = await greedySearch(knobs, evaluate, { ...o, noise: () => 0.05 });
+    expect(noisy.trace[2]).toMatchObject({ knob: 'w:k0', direction: 'down', from: 4, to: 2 });
+    expect(noisy.cost).toBeLessThanOrEqual(14);
+  });
+});
+
 describe('cancellation', () => {
   it('an aborted signal stops the search before its next evaluation with E_ABORTED', async () => {
     const knobs = tableKnobs(3, [2, 4, 8]);

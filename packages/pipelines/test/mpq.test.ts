@@ -370,6 +370,8 @@ describe('one-shot training recipe', () => {
     const a = all(full);
     const b = all(resumed);
     for (const [k, v] of a) expect(Array.from(b.get(k)!), k).toEqual(Array.from(v));
+    await expect(run({ ...recipe, emaDecay: 0.9 }, 'recipe-part', { resume: true })).rejects.toThrow(/--ema is 0\.9 here but 0\.5 in the checkpoint/);
+    await expect(run({ ...recipe, freezeActivations: false }, 'recipe-part', { resume: true })).rejects.toThrow(/--freeze-abits is off here but true in the checkpoint/);
     const state = JSON.parse(readFileSync(join(dir, 'recipe-part', 'checkpoints', 'epoch-0002', 'state.json'), 'utf8'));
     expect(state.extra.some((e: { name: string }) => e.name.startsWith('ema/'))).toBe(true);
     expect(state.optimizer.name).toBe('partitioned(weights=sgd,steps=adam)');
@@ -478,7 +480,7 @@ describe('policy search on the one-shot network', () => {
     for (const [layer, b] of Object.entries(s.result.policy)) if (o.layers.get(layer)!.candidates.length > 1) expect(b.w).toBeGreaterThanOrEqual(3);
     expect(s.result.start.cost).toBe(s.cost(uniformOneShotPolicy(o, 5)));
     await expect(searchOneShot(o, { ...opts2, criterion: 'kl', resample: undefined, bnImages: 64, validateImages: 0 })).rejects.toThrow(/noise floor needs the 'error' criterion/);
-    await expect(searchOneShot(o, { ...opts2, minBits: 6 })).rejects.toThrow(/lowest bits \(6\) are above the highest \(5\)/);
+    await expect(searchOneShot(o, { ...opts2, minBits: 6 })).rejects.toThrow(/lowest bits \(6, --min-bits\) are above the highest \(5, --max-bits\)/);
     o.dispose();
   });
 

@@ -25,12 +25,24 @@ function exactP(a: number, b: number): number {
   return Math.min(1, 2 * q);
 }
 
+/** Complementary error function (Numerical Recipes' erfcc, relative error < 1.2e-7). */
+function erfc(x: number): number {
+  const t = 1 / (1 + 0.5 * Math.abs(x));
+  const y = t * Math.exp(-x * x - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
+  return x >= 0 ? y : 2 - y;
+}
+
 describe('McNemar paired comparison', () => {
   it('p-values equal the exact binomial tail (integer arithmetic) from small to large counts', () => {
     expect(mcnemarPValue(10, 0)).toBeCloseTo(2 / 1024, 15);
     expect(mcnemarPValue(3, 1)).toBeCloseTo(0.625, 15);
     expect(mcnemarPValue(5, 5)).toBe(1);
     expect(mcnemarPValue(0, 0)).toBe(1);
+    // large counts (a whole test set): no overflow, and close to the normal approximation with continuity correction
+    expect(mcnemarPValue(60_000, 60_000)).toBe(1);
+    const z = (1000 - 1) / Math.sqrt(41_000);
+    const normal = 2 * 0.5 * erfc(z / Math.SQRT2);
+    expect(Math.abs(mcnemarPValue(20_000, 21_000) - normal) / normal).toBeLessThan(0.02);
     for (const [a, b] of [
       [600, 500],
       [130, 95],

@@ -7,7 +7,7 @@ import { type BitPolicy, bitOps, disposeNetwork, weightBits, countParams } from 
 import { writeChart } from '../util/plot.js';
 import { Progress } from '../util/progress.js';
 import { onStopRequest } from '../util/stop-request.js';
-import { applyPolicy, comparePredictions, evaluate, evaluatePolicyFile, evaluateNetwork, type Criterion, disposeBatches, evaluatePolicy, fixedBatches, loadOneShot, saveOneShot, type OneShotNet, type Budget, searchOneShot, uniformOneShotPolicy, type MpqTrainConfig, trainOneShot, fashionMnistTest, loadFloatModelArg, loadTrainData, mpqCalibration, mpqLabelledSet, oneShotPath, POLICY_FORMAT } from '@lowbit/pipelines/node';
+import { applyPolicy, comparePredictions, evaluate, evaluatePolicyFile, evaluateNetwork, type Criterion, disposeBatches, evaluatePolicy, fixedBatches, loadOneShot, saveOneShot, type OneShotNet, type Budget, oneShotKnobs, searchOneShot, uniformOneShotPolicy, type MpqTrainConfig, trainOneShot, fashionMnistTest, loadFloatModelArg, loadTrainData, mpqCalibration, mpqLabelledSet, oneShotPath, POLICY_FORMAT } from '@lowbit/pipelines/node';
 
 
 const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
@@ -264,6 +264,18 @@ export async function runMpqSearch(o: MpqSearchCommandOptions): Promise<void> {
     throw new LowbitError('E_ARG', `--compare ${badCompare.name}: the one-shot network's candidate bits are ${oneShot.config.bits.join(', ')}`);
   }
   const calib = mpqCalibration(o.calib, o.calibSize);
+  // checked before --out is made: the knob limits and the pool resampled batches are drawn from
+  const limits = { ...(o.minBits !== undefined ? { minBits: o.minBits } : {}), ...(o.maxBits !== undefined ? { maxBits: o.maxBits } : {}) };
+  const resampleSet = o.resample ? mpqLabelledSet(o.calib) : null;
+  try {
+    oneShotKnobs(oneShot, limits);
+    if (resampleSet && resampleSet.size - o.validateImages < o.scoreImages) {
+      throw new LowbitError('E_ARG', `--resample draws --score-images ${o.scoreImages} from the ${resampleSet.size - o.validateImages} images of --calib ${o.calib} that are not validation images; lower --score-images or --validate-images`);
+    }
+  } catch (e) {
+    oneShot.dispose();
+    throw e;
+  }
   const fullTest = fashionMnistTest(o.test);
   const test = o.testLimit > 0 ? subset(fullTest, o.testLimit) : fullTest;
   const out = o.out ?? join('runs', 'mpq-search', `${o.model.replace(/[^\w.-]+/g, '_')}-${budget.kind === 'uniform' ? `W${budget.w}A${budget.a}` : `${budget.kind}-${budget.kind === 'bitops' ? budget.bitOps / 1e9 : budget.bits}`}`);
@@ -289,9 +301,8 @@ export async function runMpqSearch(o: MpqSearchCommandOptions): Promise<void> {
     criterion: o.criterion as Criterion,
     validateImages: o.validateImages,
     // the validation images (the first --validate-images of --calib) are never drawn for scoring
-    ...(o.resample ? { resample: { set: mpqLabelledSet(o.calib), seed: o.seed, skip: o.validateImages } } : {}),
-    ...(o.maxBits !== undefined ? { maxBits: o.maxBits } : {}),
-    ...(o.minBits !== undefined ? { minBits: o.minBits } : {}),
+    ...(resampleSet ? { resample: { set: resampleSet, seed: o.seed, skip: o.validateImages } } : {}),
+    ...limits,
     noiseFloor: o.noiseFloor,
     phases: o.phases,
     allowRaise: o.raise,

@@ -257,7 +257,8 @@ export async function runPtq(o: PtqCommandOptions): Promise<void> {
       `layer weights  ${kb(q.size.fp32Bytes)} fp32 → ${kb(q.size.quantizedBytes)} (${q.size.ratio.toFixed(1)}× smaller)`,
       `BitOps/image   ${(q.bitOps.fp32 / 1e9).toFixed(2)} G → ${(q.bitOps.quantized / 1e9).toFixed(3)} G`,
       `wall time      ${seconds.toFixed(1)} s${rc ? ` (reconstruction ${q.reconstructionSeconds.toFixed(1)} s)` : ''}`,
-      ...runNotes(q, 'flags'),
+      // (a divergence warning went to stderr)
+      ...runNotes(q, 'flags').filter((l) => !l.startsWith('warning')),
       `written        ${report.output.model}, ${report.output.report}`,
     ].join('\n'),
   );

@@ -17,7 +17,8 @@ export class ExponentialMovingAverage {
     if (!(Number.isFinite(decay) && decay >= 0 && decay < 1)) throw new LowbitError('E_ARG', `EMA decay must be in [0, 1), got ${decay}`);
     this.decay = decay;
     this.vars = { ...vars };
-    for (const [k, v] of Object.entries(this.vars)) this.avg.set(k, tf.variable(v.clone(), false));
+    // tidy: the clone a variable starts from would otherwise outlive its first assign
+    for (const [k, v] of Object.entries(this.vars)) this.avg.set(k, tf.tidy(() => tf.variable(v.clone(), false)));
   }
 
   /** Whether the variables currently hold the averages (between two `swap()` calls). */

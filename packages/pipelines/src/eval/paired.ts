@@ -14,25 +14,20 @@ export interface PairedComparison {
   pValue: number;
 }
 
-/** log C(n, k) by summing logs (exact enough for n up to millions). */
-function logChoose(n: number, k: number): number {
-  let s = 0;
-  for (let i = 1; i <= k; i++) s += Math.log(n - k + i) - Math.log(i);
-  return s;
-}
-
-/** `2·P(X ≤ m)` for X ~ Binomial(n, ½), capped at 1. */
+/** `2·P(X ≤ m)` for X ~ Binomial(n, ½), m = min(onlyA, onlyB), capped at 1 (O(m), any n). */
 export function mcnemarPValue(onlyA: number, onlyB: number): number {
   const n = onlyA + onlyB;
   if (n === 0) return 1;
   const m = Math.min(onlyA, onlyB);
-  const ln2n = n * Math.LN2;
-  // Σ_{k ≤ m} C(n, k) / 2^n, summed in log space relative to the largest term (k = m)
-  const terms: number[] = [];
-  for (let k = 0; k <= m; k++) terms.push(logChoose(n, k) - ln2n);
-  const top = Math.max(...terms);
-  const tail = Math.exp(top) * terms.reduce((s, t) => s + Math.exp(t - top), 0);
-  return Math.min(1, 2 * tail);
+  // log of each term C(n, k)/2^n, built incrementally: log C(n, k+1) = log C(n, k) + log((n−k)/(k+1));
+  // the terms grow with k up to m ≤ n/2, so the last is the largest
+  const logs = new Float64Array(m + 1);
+  logs[0] = -n * Math.LN2;
+  for (let k = 0; k < m; k++) logs[k + 1] = logs[k]! + Math.log((n - k) / (k + 1));
+  const top = logs[m]!;
+  let sum = 0;
+  for (let k = 0; k <= m; k++) sum += Math.exp(logs[k]! - top);
+  return Math.min(1, 2 * Math.exp(top) * sum);
 }
 
 /**

@@ -78,11 +78,12 @@ export interface MpqSearch {
 export function oneShotKnobs(o: OneShotNet, limits: { minBits?: number; maxBits?: number } = {}): Knob[] {
   const lo = limits.minBits ?? 0;
   const hi = limits.maxBits ?? Number.POSITIVE_INFINITY;
-  if (lo > hi) throw new LowbitError('E_ARG', `the lowest bits (${lo}) are above the highest (${hi})`);
+  if (lo > hi) throw new LowbitError('E_ARG', `the lowest bits (${lo}, --min-bits) are above the highest (${hi}, --max-bits)`);
   const limit = (what: string, c: number[]) => {
     if (c.length < 2) return c;
     const kept = c.filter((b) => b >= lo && b <= hi);
-    if (kept.length === 0) throw new LowbitError('E_ARG', `${what} has candidates ${c.join(', ')}, none within ${lo}..${hi} bits`);
+    const range = Number.isFinite(hi) ? `${lo}..${hi} bits` : `≥ ${lo} bits`;
+    if (kept.length === 0) throw new LowbitError('E_ARG', `${what} has candidate bits ${c.join(', ')}, none within the limits (${range}: --min-bits/--max-bits)`);
     return kept;
   };
   return knobsFor(o.net, {
@@ -210,9 +211,13 @@ export async function searchOneShot(o: OneShotNet, s: MpqSearchOptions): Promise
       const validation = { images: validate, search: vSearch, uniform: vUniform, searchPolicy };
       // with a noise floor, the uniform policy must be better by more than the noise on the validation images
       const margin = s.noiseFloor ? Math.sqrt(Math.max(0, vSearch * (1 - vSearch)) / validate) : 0;
-      if (vUniform >= vSearch - margin) return { ...base, result, validation };
+      // the uniform policy replaces the end point only when it is better and within the knob limits (--min-bits/--max-bits)
+      if (vUniform >= vSearch - margin || !uniformIsKnobSetting) return { ...base, result, validation };
       const setting = settingFromPolicy(knobs, uniform);
-      const picked: SearchResult = { ...result, policy: uniform, setting, cost: cost(uniform), error: resample ? vUniform : policyError(o, uniform, bn, score, targets!), evaluations: result.evaluations + 1, chosen: 'reference 0' };
+      // its error as the search measures errors: on the score set, or on a fresh round's batch when resampling
+      const lastRound = result.evaluated.reduce((m, p) => Math.max(m, p.round), 0);
+      const error = resample ? evaluate(uniform, { setting, cost: cost(uniform), round: lastRound + 1 }) : policyError(o, uniform, bn, score, targets!);
+      const picked: SearchResult = { ...result, policy: uniform, setting, cost: cost(uniform), error, evaluations: result.evaluations + 1, chosen: 'reference 0' };
       return { ...base, result: picked, validation };
     } finally {
       disposeBatches(vb);

@@ -126,6 +126,15 @@ export function makeOptimizer(c: MpqTrainConfig, totalSteps: number, stepsPerEpo
 }
 
 const EMA_PREFIX = 'ema/';
+/** Recipe fields a resume must not change, with their CLI flags (for the message). */
+const RECIPE_FLAGS = [
+  ['warmupEpochs', '--warmup-epochs'],
+  ['lrMin', '--lr-min'],
+  ['stepLr', '--step-lr'],
+  ['clipValue', '--clip'],
+  ['emaDecay', '--ema'],
+  ['freezeActivations', '--freeze-abits'],
+] as const satisfies ReadonlyArray<readonly [keyof MpqTrainConfig, string]>;
 const emaCheckpoint = (ema: ExponentialMovingAverage | null) => (ema ? Object.fromEntries(Object.entries(ema.state()).map(([k, t]) => [`${EMA_PREFIX}${k}`, t])) : {});
 
 /** What the EMA averages: every trainable variable and the quantization state (steps, switchable BN incl. statistics). */
@@ -191,6 +200,12 @@ export async function trainOneShot(o: {
     const saved = ck.state as TrainState<MpqTrainConfig> & { mpq: MpqState };
     for (const key of ['epochs', 'stepsPerEpoch', 'batchSize', 'seed'] as const) {
       if (saved.config[key] !== o.config[key]) throw new LowbitError('E_RESUME', `--${key} ${o.config[key]} differs from the checkpoint's ${saved.config[key]} (${ck.path}); resume with the same settings`);
+    }
+    // the recipe options (absent in checkpoints of earlier versions = off): given differently on resume, they would be ignored
+    for (const [key, flag] of RECIPE_FLAGS) {
+      const was = saved.config[key] ?? false;
+      const now = o.config[key] ?? false;
+      if (was !== now) throw new LowbitError('E_RESUME', `${flag} is ${now === false ? 'off' : now} here but ${was === false ? 'off' : was} in the checkpoint (${ck.path}); resume with the same settings`);
     }
     config = saved.config;
     oneShot = createOneShotNet(ck.net, config.candidates);
@@ -321,6 +336,12 @@ export async function trainOneShot(o: {
     state.history.push({ epoch: state.epoch, loss: seen ? lossSum / seen : 0, accuracyMaxBits: seen ? correct / seen : 0, seconds: state.elapsedSeconds });
     await save();
   }
+  } catch (e) {
+    // a failed run (divergence, a write error…) leaves nothing behind
+    optimizer.dispose();
+    ema?.dispose();
+    oneShot.dispose();
+    throw e;
   } finally {
     await replicas?.close();
   }

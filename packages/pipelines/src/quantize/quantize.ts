@@ -153,7 +153,7 @@ export interface QuantizeReport {
   calibImages: number;
   /** Share of calibration images with the float model's top-1 class. */
   calibrationAgreement: number;
-  /** The same share when reconstruction started (round-to-nearest, or the resumed state); null without reconstruction. */
+  /** The same share before reconstruction (round-to-nearest, also when resuming a reconstruction); null without reconstruction. */
   startAgreement: number | null;
   /**
    * Reconstruction made the calibration agreement significantly worse than where it started
