@@ -1,6 +1,6 @@
 // Interruption (issue 20): a `lowbit ptq` run stopped by Ctrl-C, or killed with SIGKILL at a random
 // step or while it writes its checkpoint, resumes with --resume to exactly the model of a run that
-// was never interrupted; a state file changed by hand is refused.
+// was never interrupted; a state file changed by hand is refused. `lowbit mpq search` stops on Ctrl-C.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -111,4 +111,29 @@ describe('ptq stopped and resumed', () => {
     expect(l[0]).toMatch(/^lowbit: error: --resume: '.*ptq-state\.json' was changed or damaged after lowbit wrote it \(its checksum does not match\); delete it to start over \[E_RESUME\]$/);
     expect(readdirSync(out)).toEqual(['ptq-state.json']);
   });
+});
+
+describe('mpq search interrupted', () => {
+  it('Ctrl-C during the search exits 130 at once with a line, and writes no policy', async () => {
+    const out = join(root, 'search');
+    const child = spawn(process.execPath, [bin, 'mpq', 'search', '--model', 'resnet-fm', '--avg-bits', '3', '--score-images', '64', '--bn-images', '32', '--validate-images', '0', '--test-limit', '100', '--no-plot', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    let sentAt = -1;
+    child.stdout!.resume();
+    child.stderr!.on('data', (d) => {
+      stderr += String(d);
+      // the search is under way: its first move is printed
+      if (sentAt < 0 && /step +1 phase/.test(stderr)) {
+        sentAt = stderr.length;
+        child.kill('SIGINT');
+      }
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    expect(sentAt, stderr).toBeGreaterThan(0);
+    expect(code).toBe(130);
+    // it stops within the current evaluation: no further move of the search is printed (before the fix, all of them were)
+    expect(stderr.slice(sentAt).match(/step +\d+ phase/g) ?? []).toHaveLength(0);
+    expect(stderrLines(stderr).at(-1)).toMatch(/lowbit: interrupted \(Ctrl-C\)/);
+    expect(existsSync(join(out, 'policy.json'))).toBe(false);
+  }, 300_000);
 });

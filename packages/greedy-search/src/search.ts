@@ -1,4 +1,4 @@
-import { LowbitError } from '@lowbit/core';
+import { LowbitError, yieldToEventLoop } from '@lowbit/core';
 import type { BitPolicy } from '@lowbit/nn';
 import type { CostKind, CostModel } from './costs.js';
 import { type Knob, validateKnobs } from './knobs.js';
@@ -309,6 +309,8 @@ export async function greedySearch(knobs: readonly Knob[], evaluate: Evaluator, 
       cacheHits++;
       return hit;
     }
+    // let pending events run (a Ctrl-C handler, an abort from a page's button) before each forward pass
+    await yieldToEventLoop();
     if (o.signal?.aborted) throw new LowbitError('E_ABORTED', `greedy search aborted after ${evaluations} evaluations`);
     const setting = settingOf(idx);
     const e = await evaluate(policyFromKnobs(knobs, setting), { setting, cost, round });
