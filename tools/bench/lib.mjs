@@ -1,5 +1,22 @@
 // Shared helpers of the benchmark scripts: option parsing, atomic writes, generated doc sections.
+import { spawn } from 'node:child_process';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+
+/** Runs `node <args>` (e.g. the lowbit CLI) and resolves with its exit code and whole stdout and stderr. */
+export function runNode(args, o = {}) {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], ...(o.cwd ? { cwd: o.cwd } : {}) });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    p.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    p.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
 
 /** The value after `--name` in `args`, or `fallback`. */
 export function option(args, name, fallback) {

@@ -9,11 +9,10 @@
 // Usage: node tools/bench/mpq-pareto.mjs --run <model>:<seed>=<one-shot dir> [--run …]
 //          [--uniform W2A3,W3A2,W2A4,W3A3,W4A4] [--extra "<mpq search flags>"] [--name <search variant>]
 //          [--jobs 1] [--render-only] [--results docs/mpq-pareto.json] [--doc docs/benchmarks.md]
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { option, replaceSection, writeJson } from './lib.mjs';
+import { option, replaceSection, runNode, writeJson } from './lib.mjs';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const args = process.argv.slice(2);
@@ -75,45 +74,33 @@ if (!args.includes('--render-only')) {
   for (const r of runs) for (const b of budgetsOf(r.dir)) if (!done.has(keyOf({ ...r, variant, budget: b.budget }))) queue.push({ ...r, ...b, variant });
 }
 
-function runOne(j) {
-  return new Promise((resolve, reject) => {
-    const out = join(root, 'runs', 'mpq-pareto', `${j.model}-${j.seed}-${variant.replace(/[^\w.-]+/g, '_')}-${j.budget.replace(/[^\w.-]+/g, '_')}`);
-    const budget = j.kind === 'uniform' ? ['--uniform', j.budget] : ['--bitops', String(j.bitOps / 1e9)];
-    const cli = [join(root, 'apps/cli/dist/bin.js'), 'mpq', 'search', '--model', j.dir, ...budget, '--compare', j.compare.join(','), '--no-plot', ...extra, '--out', out, '--json'];
-    const p = spawn(process.execPath, cli, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    p.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    p.on('close', (code) => {
-      if (code !== 0) return reject(new Error(`${j.model} ${j.seed} ${j.budget}: exit ${code}\n${stderr}`));
-      const r = JSON.parse(stdout);
-      const fitting = r.comparisons.filter((c) => c.fitsBudget);
-      const best = fitting.reduce((a, c) => (!a || c.accuracy > a.accuracy ? c : a), null);
-      resolve({
-        model: j.model,
-        seed: j.seed,
-        variant,
-        budget: j.budget,
-        bitOps: j.bitOps,
-        command: `lowbit ${cli.slice(1).join(' ').replace(root, '')}`,
-        accuracy: r.accuracy,
-        cost: r.cost,
-        chosen: r.chosen,
-        bestUniform: best ? { policy: best.policy, accuracy: best.accuracy, cost: best.cost, ...best.paired } : null,
-        comparisons: r.comparisons.map((c) => ({ policy: c.policy, accuracy: c.accuracy, cost: c.cost, fitsBudget: c.fitsBudget, onlySearched: c.paired.onlyA, onlyUniform: c.paired.onlyB, pValue: c.paired.pValue })),
-        maxBitsAccuracy: r.maxBitsAccuracy,
-        fp32Accuracy: r.fp32Accuracy,
-        searchSeconds: r.searchSeconds,
-        evaluations: r.evaluations,
-        policy: r.policy,
-      });
-    });
-  });
+async function runOne(j) {
+  const out = join(root, 'runs', 'mpq-pareto', `${j.model}-${j.seed}-${variant.replace(/[^\w.-]+/g, '_')}-${j.budget.replace(/[^\w.-]+/g, '_')}`);
+  const budget = j.kind === 'uniform' ? ['--uniform', j.budget] : ['--bitops', String(j.bitOps / 1e9)];
+  const cli = [join(root, 'apps/cli/dist/bin.js'), 'mpq', 'search', '--model', j.dir, ...budget, '--compare', j.compare.join(','), '--no-plot', ...extra, '--out', out, '--json'];
+  const { code, stdout, stderr } = await runNode(cli);
+  if (code !== 0) throw new Error(`${j.model} ${j.seed} ${j.budget}: exit ${code}\n${stderr}`);
+  const r = JSON.parse(stdout);
+  const fitting = r.comparisons.filter((c) => c.fitsBudget);
+  const best = fitting.reduce((a, c) => (!a || c.accuracy > a.accuracy ? c : a), null);
+  return {
+    model: j.model,
+    seed: j.seed,
+    variant,
+    budget: j.budget,
+    bitOps: j.bitOps,
+    command: `lowbit ${cli.slice(1).join(' ').replace(root, '')}`,
+    accuracy: r.accuracy,
+    cost: r.cost,
+    chosen: r.chosen,
+    bestUniform: best ? { policy: best.policy, accuracy: best.accuracy, cost: best.cost, ...best.paired } : null,
+    comparisons: r.comparisons.map((c) => ({ policy: c.policy, accuracy: c.accuracy, cost: c.cost, fitsBudget: c.fitsBudget, onlySearched: c.paired.onlyA, onlyUniform: c.paired.onlyB, pValue: c.paired.pValue })),
+    maxBitsAccuracy: r.maxBitsAccuracy,
+    fp32Accuracy: r.fp32Accuracy,
+    searchSeconds: r.searchSeconds,
+    evaluations: r.evaluations,
+    policy: r.policy,
+  };
 }
 
 let next = 0;

@@ -8,11 +8,10 @@
 //          [--jobs 2] [--render-only] [--results docs/mpq-results.json] [--doc docs/benchmarks.md]
 // A label is '<model>' for the default one-shot run, or '<model>:<variant>' for ablations
 // (e.g. resnet-fm:no-scheduler=runs/mpq-resnet-fm-nosched/oneshot).
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { option, replaceSection, writeJson } from './lib.mjs';
+import { option, replaceSection, runNode, writeJson } from './lib.mjs';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const args = process.argv.slice(2);
@@ -37,42 +36,30 @@ if (!args.includes('--render-only')) {
   for (const r of runs) for (const setting of settings) if (!done.has(keyOf({ label: r.label, setting }))) queue.push({ ...r, setting });
 }
 
-function runOne(j) {
-  return new Promise((resolve, reject) => {
-    const out = join(root, 'runs', 'mpq-bench', `${j.label.replace(/[^\w.-]+/g, '_')}-${j.setting}`);
-    const cli = [join(root, 'apps/cli/dist/bin.js'), 'mpq', 'search', '--model', j.dir, '--uniform', j.setting, '--out', out, '--json'];
-    const p = spawn(process.execPath, cli, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    p.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    p.on('close', (code) => {
-      if (code !== 0) return reject(new Error(`${j.label} ${j.setting}: exit ${code}\n${stderr}`));
-      const r = JSON.parse(stdout);
-      resolve({
-        label: j.label,
-        setting: j.setting,
-        command: `lowbit ${cli.slice(1).join(' ').replace(root, '')}`,
-        accuracy: r.accuracy,
-        uniformAccuracy: r.uniformAccuracy,
-        cost: r.cost,
-        uniformCost: r.uniformCost,
-        fp32Accuracy: r.fp32Accuracy,
-        maxBitsAccuracy: r.maxBitsAccuracy,
-        searchSeconds: r.searchSeconds,
-        evaluations: r.evaluations,
-        forwardPasses: r.forwardPasses,
-        chosen: r.chosen,
-        validation: r.validation ?? null,
-        endPoint: r.endPoint ? { accuracy: r.endPoint.accuracy, cost: r.endPoint.cost } : null,
-        policy: r.policy,
-      });
-    });
-  });
+async function runOne(j) {
+  const out = join(root, 'runs', 'mpq-bench', `${j.label.replace(/[^\w.-]+/g, '_')}-${j.setting}`);
+  const cli = [join(root, 'apps/cli/dist/bin.js'), 'mpq', 'search', '--model', j.dir, '--uniform', j.setting, '--out', out, '--json'];
+  const { code, stdout, stderr } = await runNode(cli);
+  if (code !== 0) throw new Error(`${j.label} ${j.setting}: exit ${code}\n${stderr}`);
+  const r = JSON.parse(stdout);
+  return {
+    label: j.label,
+    setting: j.setting,
+    command: `lowbit ${cli.slice(1).join(' ').replace(root, '')}`,
+    accuracy: r.accuracy,
+    uniformAccuracy: r.uniformAccuracy,
+    cost: r.cost,
+    uniformCost: r.uniformCost,
+    fp32Accuracy: r.fp32Accuracy,
+    maxBitsAccuracy: r.maxBitsAccuracy,
+    searchSeconds: r.searchSeconds,
+    evaluations: r.evaluations,
+    forwardPasses: r.forwardPasses,
+    chosen: r.chosen,
+    validation: r.validation ?? null,
+    endPoint: r.endPoint ? { accuracy: r.endPoint.accuracy, cost: r.endPoint.cost } : null,
+    policy: r.policy,
+  };
 }
 
 let next = 0;

@@ -12,11 +12,10 @@
 //          [--section NAME] (render into the markers <!-- ptq-NAME:start … --> / <!-- ptq-NAME:end --> instead of the main PTQ table)
 //          [--extra '--bias-correction off' --suffix 'no bias correction'] (more flags for every run; rows named '<method>, <suffix>')
 //          [--threads N] (passed to every run; with --jobs 2 on 2 cores, --threads 1 keeps them apart)
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { option, replaceSection, writeJson } from './lib.mjs';
+import { option, replaceSection, runNode, writeJson } from './lib.mjs';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const args = process.argv.slice(2);
@@ -62,30 +61,21 @@ for (const model of models) {
 const todo = args.includes('--render-only') ? [] : queue.filter((j) => !done.has(keyOf(j)));
 console.log(`${todo.length} runs to do (${queue.length - todo.length} already in ${resultsPath})`);
 
-function runOne(j) {
-  return new Promise((resolve) => {
-    const out = `${root}runs/bench-ptq/${j.model.replace(/[^\w.-]+/g, '_')}-${j.setting}-${j.name.replace(/[^\w]+/g, '_')}`;
-    const a = ['apps/cli/dist/bin.js', 'ptq', '--model', j.model, '--method', j.method, '--wbits', j.w, '--abits', j.a, '--json', '--out', out, ...j.extra];
-    if (j.iters && j.method !== 'rtn') a.push('--iters', j.iters);
-    if (threads) a.push('--threads', threads);
-    const t0 = Date.now();
-    const p = spawn(process.execPath, a, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    p.on('close', (code) => {
-      if (code !== 0) {
-        console.log(`FAILED ${j.model} ${j.setting} ${j.name}: ${stderr.trim().split('\n').pop()}`);
-        return resolve();
-      }
-      const r = JSON.parse(stdout.trim().split('\n').pop());
-      results.push({ model: j.model, setting: j.setting, name: j.name, iters: j.iters ?? null, command: `lowbit ${a.slice(1).join(' ')}`, wallSeconds: (Date.now() - t0) / 1000, report: r });
-      save();
-      console.log(`${j.model} ${j.setting} ${j.name}: ${(100 * r.quantizedAccuracy).toFixed(2)}% (fp32 ${(100 * r.fp32Accuracy).toFixed(2)}%), ${r.seconds.toFixed(0)} s`);
-      resolve();
-    });
-  });
+async function runOne(j) {
+  const out = `${root}runs/bench-ptq/${j.model.replace(/[^\w.-]+/g, '_')}-${j.setting}-${j.name.replace(/[^\w]+/g, '_')}`;
+  const a = ['apps/cli/dist/bin.js', 'ptq', '--model', j.model, '--method', j.method, '--wbits', j.w, '--abits', j.a, '--json', '--out', out, ...j.extra];
+  if (j.iters && j.method !== 'rtn') a.push('--iters', j.iters);
+  if (threads) a.push('--threads', threads);
+  const t0 = Date.now();
+  const { code, stdout, stderr } = await runNode(a, { cwd: root });
+  if (code !== 0) {
+    console.log(`FAILED ${j.model} ${j.setting} ${j.name}: ${stderr.trim().split('\n').pop()}`);
+    return;
+  }
+  const r = JSON.parse(stdout.trim().split('\n').pop());
+  results.push({ model: j.model, setting: j.setting, name: j.name, iters: j.iters ?? null, command: `lowbit ${a.slice(1).join(' ')}`, wallSeconds: (Date.now() - t0) / 1000, report: r });
+  save();
+  console.log(`${j.model} ${j.setting} ${j.name}: ${(100 * r.quantizedAccuracy).toFixed(2)}% (fp32 ${(100 * r.fp32Accuracy).toFixed(2)}%), ${r.seconds.toFixed(0)} s`);
 }
 
 const workers = Array.from({ length: Math.max(1, jobs) }, async () => {

@@ -255,31 +255,34 @@ describe('IDM features', () => {
   });
 });
 
+/** A short one-shot training config on the tiny network (the loop and recipe tests vary it). */
+const TRAIN_CONFIG: MpqTrainConfig = {
+  model: 'tiny',
+  epochs: 2,
+  stepsPerEpoch: 0,
+  batchSize: 16,
+  lr: 0.02,
+  momentum: 0.9,
+  weightDecay: 5e-5,
+  seed: 5,
+  k: 2,
+  idmWeight: 0.01,
+  scheduler: true,
+  schedulerPeriod: 4,
+  freezeStart: 0.5,
+  freezeEnd: 0.2,
+  turbulenceThreshold: 0.125,
+  candidates: DEFAULT_CANDIDATES,
+  cropPadding: 2,
+  flip: true,
+  calibImages: 64,
+  checkpointEvery: 5,
+  data: 'bundled',
+};
+
 describe('one-shot training loop', () => {
   const train = subset(calib, 96);
-  const config: MpqTrainConfig = {
-    model: 'tiny',
-    epochs: 2,
-    stepsPerEpoch: 0,
-    batchSize: 16,
-    lr: 0.02,
-    momentum: 0.9,
-    weightDecay: 5e-5,
-    seed: 5,
-    k: 2,
-    idmWeight: 0.01,
-    scheduler: true,
-    schedulerPeriod: 4,
-    freezeStart: 0.5,
-    freezeEnd: 0.2,
-    turbulenceThreshold: 0.125,
-    candidates: DEFAULT_CANDIDATES,
-    cropPadding: 2,
-    flip: true,
-    calibImages: 64,
-    checkpointEvery: 5,
-    data: 'bundled',
-  };
+  const config = TRAIN_CONFIG;
 
   it('a run stopped mid-epoch and resumed ends with exactly the weights of an uninterrupted run', async () => {
     const float = tinyNet(2);
@@ -305,29 +308,7 @@ describe('one-shot training loop', () => {
 
 describe('one-shot training recipe', () => {
   const train = subset(calib, 48);
-  const base: MpqTrainConfig = {
-    model: 'tiny',
-    epochs: 2,
-    stepsPerEpoch: 6,
-    batchSize: 8,
-    lr: 0.02,
-    momentum: 0.9,
-    weightDecay: 5e-5,
-    seed: 5,
-    k: 2,
-    idmWeight: 0.01,
-    scheduler: true,
-    schedulerPeriod: 4,
-    freezeStart: 0.5,
-    freezeEnd: 0.2,
-    turbulenceThreshold: 0.125,
-    candidates: DEFAULT_CANDIDATES,
-    cropPadding: 2,
-    flip: true,
-    calibImages: 64,
-    checkpointEvery: 5,
-    data: 'bundled',
-  };
+  const base: MpqTrainConfig = { ...TRAIN_CONFIG, stepsPerEpoch: 6, batchSize: 8 };
   const recipe: MpqTrainConfig = { ...base, warmupEpochs: 0.5, lrMin: 1e-3, stepLr: 1e-3, clipValue: 0.05, emaDecay: 0.5, freezeActivations: true };
 
   it('an AbortSignal stops the loop after the current step, like shouldStop', async () => {
