@@ -13,8 +13,8 @@ export { CACHE_FREE_SHARE, defaultCacheMB, type MemoryPlan, memoryPlan, passBudg
 export { type PtqSettings, validateSettings } from './quantize/settings.js';
 export { DEFAULT_WORK_MACS, type IterationSchedule, MIN_SCALED_ITERATIONS, measureConvGflops, scaledIterations, type SpeedReport, speedReport } from './quantize/speed.js';
 export type { QuantizeReplicaInit, QuantizeReplicas } from './quantize/replica-types.js';
-export { topOneAgreement } from './quantize/agreement.js';
-export { progressFields, runNotes } from './quantize/report-lines.js';
+export { topOneAgreement, topOneClasses } from './quantize/agreement.js';
+export { divergenceWarning, progressFields, runNotes } from './quantize/report-lines.js';
 export { evaluateNetwork } from './eval/evaluate.js';
 export type { EvalResult } from './eval/evaluate.js';
 export { comparePredictions, mcnemarPValue, type PairedComparison } from './eval/paired.js';

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, Rng } from '@lowbit/core';
 import { createNetwork, disposeNetwork, NetworkBuilder } from '@lowbit/nn';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { calibrationRows, topOneAgreement } from '../src/index.js';
+import { calibrationRows, topOneAgreement, topOneClasses } from '../src/index.js';
 
 beforeAll(() => initBackend({ backend: 'wasm', fallback: false }));
 
@@ -19,6 +19,8 @@ describe('top-1 agreement', () => {
     const flipped = topOneAgreement(net, rows, { weight: (_l, k) => tf.neg(k) });
     expect(flipped).toBeGreaterThanOrEqual(0);
     expect(flipped).toBeLessThan(1);
+    // the float classes computed once give the same share
+    expect(topOneAgreement(net, rows, { weight: (_l, k) => tf.neg(k) }, 128, topOneClasses(net, rows))).toBe(flipped);
     disposeNetwork(net);
   });
 });

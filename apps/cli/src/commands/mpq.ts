@@ -263,10 +263,11 @@ export async function runMpqSearch(o: MpqSearchCommandOptions): Promise<void> {
     oneShot.dispose();
     throw new LowbitError('E_ARG', `--compare ${badCompare.name}: the one-shot network's candidate bits are ${oneShot.config.bits.join(', ')}`);
   }
-  const calib = mpqCalibration(o.calib, o.calibSize);
+  // with --resample, all of --calib's labelled images are read once: the calibration images are its first ones
+  const resampleSet = o.resample ? mpqLabelledSet(o.calib) : null;
+  const calib = mpqCalibration(o.calib, o.calibSize, resampleSet ?? undefined);
   // checked before --out is made: the knob limits and the pool resampled batches are drawn from
   const limits = { ...(o.minBits !== undefined ? { minBits: o.minBits } : {}), ...(o.maxBits !== undefined ? { maxBits: o.maxBits } : {}) };
-  const resampleSet = o.resample ? mpqLabelledSet(o.calib) : null;
   try {
     oneShotKnobs(oneShot, limits);
     if (resampleSet && resampleSet.size - o.validateImages < o.scoreImages) {
@@ -323,10 +324,13 @@ export async function runMpqSearch(o: MpqSearchCommandOptions): Promise<void> {
   const uniform = uniformPolicy ? evaluatePolicy(oneShot, uniformPolicy, bn, test) : null;
   const uniformCost = uniformPolicy ? s.cost(uniformPolicy) : null;
   // paired comparisons on the test set: the searched policy against each uniform one (default: the budget's)
-  const others = compareWith.length > 0 ? compareWith : uniformPolicy && budget.kind !== 'bitops' && budget.kind !== 'size' ? [{ name: budget.kind === 'uniform' ? `W${budget.w}A${budget.a}` : `W${budget.bits}A${budget.bits}`, w: 0, a: 0 }] : [];
+  const budgetBits = budget.kind === 'uniform' ? { w: budget.w, a: budget.a } : budget.kind === 'avg-bits' ? { w: budget.bits, a: budget.bits } : null;
+  const others = compareWith.length > 0 ? compareWith : budgetBits ? [{ name: `W${budgetBits.w}A${budgetBits.a}`, ...budgetBits }] : [];
   const comparisons = others.map((c) => {
-    const policy = c.w ? uniformOneShotPolicy(oneShot, c.w, c.a) : uniformPolicy!;
-    const r = c.w ? evaluatePolicy(oneShot, policy, bn, test) : uniform!;
+    // the budget's own uniform policy is evaluated above already
+    const isBudget = uniformPolicy !== null && budgetBits !== null && c.w === budgetBits.w && c.a === budgetBits.a;
+    const policy = isBudget ? uniformPolicy : uniformOneShotPolicy(oneShot, c.w, c.a);
+    const r = isBudget ? uniform! : evaluatePolicy(oneShot, policy, bn, test);
     const cost = s.cost(policy);
     return { policy: c.name, accuracy: r.accuracy, cost, fitsBudget: cost <= s.budgetValue, paired: comparePredictions(found.predictions, r.predictions, test.labels.subarray(0, found.samples)) };
   });

@@ -19,6 +19,7 @@ import {
   progressFields,
   quantize,
   readPtqState,
+  divergenceWarning,
   runNotes,
   quantizedHooks,
   settingsOf,
@@ -230,7 +231,8 @@ export async function runPtq(o: PtqCommandOptions): Promise<void> {
   model.dispose();
   disposeNetwork(net);
   // the model is written either way; the warning goes to stderr also with --json
-  if (q.diverged) console.error(`lowbit: warning: ${runNotes(q, 'flags')[0]!.replace(/^warning\s+/, '')}`);
+  const diverged = divergenceWarning(q, 'flags');
+  if (diverged) console.error(`lowbit: warning: ${diverged}`);
   if (o.json) {
     console.log(JSON.stringify(report));
     return;

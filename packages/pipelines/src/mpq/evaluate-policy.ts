@@ -8,14 +8,7 @@ import type { OneShotNet } from './one-shot-net.js';
 /** Fixed input batches of a labelled set (caller disposes with {@link disposeBatches}). */
 export function fixedBatches(set: LabeledSet, from: number, count: number, batchSize = 128): tf.Tensor[] {
   if (from + count > set.size) throw new LowbitError('E_CALIB', `need images ${from}..${from + count - 1} of the calibration set, which has ${set.size}`);
-  const out: tf.Tensor[] = [];
-  for (let i = 0; i < count; i += batchSize) {
-    const idx = Int32Array.from({ length: Math.min(batchSize, count - i) }, (_, j) => from + i + j);
-    const b = makeBatch(set, idx);
-    b.y.dispose();
-    out.push(b.x);
-  }
-  return out;
+  return batchesOf(set, Int32Array.from({ length: count }, (_, i) => from + i), batchSize);
 }
 
 /** Input batches of images `indices` of a labelled set, in order (caller disposes with {@link disposeBatches}). */

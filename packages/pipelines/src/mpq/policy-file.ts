@@ -19,10 +19,10 @@ export function oneShotPath(arg: string): string {
 
 /**
  * The labelled calibration set of `mpq search` (and of `eval --policy` for its BN statistics):
- * the bundled 1,024 images, or the first `size` training images of a Fashion-MNIST directory.
+ * the bundled 1,024 images, or the first `size` training images of a Fashion-MNIST directory
+ * (`set`: all of them, when the caller has read them already).
  */
-export function mpqCalibration(src: string, size: number): LabeledSet {
-  const set = mpqLabelledSet(src);
+export function mpqCalibration(src: string, size: number, set: LabeledSet = mpqLabelledSet(src)): LabeledSet {
   if (size > set.size) throw new LowbitError('E_ARG', `--calib-size ${size} is larger than the ${set.size} images of ${src === 'bundled' ? 'the bundled calibration set' : src}`);
   return size === set.size ? set : subset(set, size, set.name);
 }

@@ -5,7 +5,7 @@ import { type BiasCorrectionReport, correctBias, type RangeEstimator, type Weigh
 import { freeMemoryBytes, startQuantizeReplicas } from '#platform';
 import { bitOpsReport, type SizeReport, sizeReport } from '../ptq/report.js';
 import type { OptionNames } from '../ptq/methods.js';
-import { topOneAgreement } from './agreement.js';
+import { topOneAgreement, topOneClasses } from './agreement.js';
 import { BIAS_CHECK_IMAGES, biasCorrectionSplit, rowBatches } from './bias-correction.js';
 import { type CalibrationInput, type CalibrationRows, readCalibration } from './calibration-data.js';
 import { loadModel, type ModelSource } from './model-source.js';
@@ -311,10 +311,15 @@ export async function quantize(source: ModelSource, config: QuantizeConfig): Pro
   let recon = { seconds: 0, units: 0 };
   let biasCorrection: BiasCorrectionReport | null = null;
   let startAgreement: number | null = null;
+  let floatClasses: Int32Array = new Int32Array(0);
+  let heldFloatClasses: Int32Array | null = null;
   try {
+    // the float model's classes, computed once for every agreement measured on the same images
+    floatClasses = topOneClasses(loaded.net, rows, {}, memory.agreementBatch);
+    heldFloatClasses = held ? topOneClasses(loaded.net, held, {}, memory.agreementBatch) : null;
     if (rc) {
       // where reconstruction starts, for the divergence check at the end
-      startAgreement = topOneAgreement(q.net, rows, q.forwardOptions(evalContext(new Rng(0))), memory.agreementBatch, loaded.net);
+      startAgreement = topOneAgreement(q.net, rows, q.forwardOptions(evalContext(new Rng(0))), memory.agreementBatch, floatClasses);
       if (threads > 1) {
         const network = await encodeNetwork(loaded.net, 'replica.bin');
         // one float-target cache for all threads, each filling its share (pages are committed as written)
@@ -358,7 +363,7 @@ export async function quantize(source: ModelSource, config: QuantizeConfig): Pro
             ...(plan.mixing !== 'none' ? { mixProbability: mixer.probability(p.step - 1, p.total) } : {}),
             elapsedSeconds: p.elapsedSeconds,
             etaSeconds: rate * (all - done),
-            ...(held && measureAgreement(done, all) ? { heldOutAgreement: topOneAgreement(q.net, held, q.forwardOptions(evalContext(new Rng(0))), memory.agreementBatch, loaded.net) } : {}),
+            ...(held && measureAgreement(done, all) ? { heldOutAgreement: topOneAgreement(q.net, held, q.forwardOptions(evalContext(new Rng(0))), memory.agreementBatch, heldFloatClasses!) } : {}),
           });
         },
       });
@@ -379,8 +384,8 @@ export async function quantize(source: ModelSource, config: QuantizeConfig): Pro
   } finally {
     await replicas?.close();
   }
-  const agreement = topOneAgreement(q.net, rows, q.forwardOptions(evalContext(new Rng(0))), memory.agreementBatch, loaded.net);
-  const heldOutAgreement = held ? topOneAgreement(q.net, held, q.forwardOptions(evalContext(new Rng(0))), memory.agreementBatch, loaded.net) : null;
+  const agreement = topOneAgreement(q.net, rows, q.forwardOptions(evalContext(new Rng(0))), memory.agreementBatch, floatClasses);
+  const heldOutAgreement = held ? topOneAgreement(q.net, held, q.forwardOptions(evalContext(new Rng(0))), memory.agreementBatch, heldFloatClasses!) : null;
   const model = QuantizedModel.fromQuantizedNetwork(q, loaded.format);
   const report: QuantizeReport = {
     method: settings.method as QuantizeMethod,

@@ -3,6 +3,13 @@ import type { QuantizeProgress, QuantizeReport } from './quantize.js';
 
 const pad = (label: string) => label.padEnd(15);
 
+/** The warning for a run whose reconstruction diverged (`report.diverged`), or null. Option names as CLI flags or config fields. */
+export function divergenceWarning(r: QuantizeReport, names: OptionNames = 'config'): string | null {
+  if (!r.diverged || r.startAgreement === null) return null;
+  const flag = (f: string, c: string) => (names === 'flags' ? f : `config.${c}`);
+  return `reconstruction diverged: top-1 agreement with the float model on the calibration images fell from ${(100 * r.startAgreement).toFixed(2)}% at the start to ${(100 * r.calibrationAgreement).toFixed(2)}%; lower ${flag('--lr-weights', 'weightLr')} (and ${flag('--lr-act', 'activationLr')}), and compare with round-to-nearest (method rtn)`;
+}
+
 /**
  * What a quantization run did about its size that a reader should know, as labelled lines
  * (`iterations`, `speed`, `memory`): a scaled iteration count, the time per iteration against
@@ -11,9 +18,8 @@ const pad = (label: string) => label.padEnd(15);
 export function runNotes(r: QuantizeReport, names: OptionNames = 'config'): string[] {
   const flag = (f: string, c: string) => (names === 'flags' ? f : `config.${c}`);
   const out: string[] = [];
-  if (r.diverged && r.startAgreement !== null) {
-    out.push(`${pad('warning')}reconstruction diverged: top-1 agreement with the float model on the calibration images fell from ${(100 * r.startAgreement).toFixed(2)}% at the start to ${(100 * r.calibrationAgreement).toFixed(2)}%; lower ${flag('--lr-weights', 'weightLr')} (and ${flag('--lr-act', 'activationLr')}), and compare with round-to-nearest (method rtn)`);
-  }
+  const diverged = divergenceWarning(r, names);
+  if (diverged) out.push(`${pad('warning')}${diverged}`);
   const s = r.schedule;
   if (s?.scaled) out.push(`${pad('iterations')}${s.iterations}: the preset's ${s.preset} scaled to the model (${(s.macsPerImage / 1e6).toFixed(0)} M MACs per image); ${flag('--iters', 'iterations')} to choose`);
   const v = r.speed;
