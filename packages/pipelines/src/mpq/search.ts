@@ -92,6 +92,11 @@ export function oneShotKnobs(o: OneShotNet, limits: { minBits?: number; maxBits?
   });
 }
 
+/** One standard error of a top-1 error rate `e` measured on `n` images, `sqrt(e·(1−e)/n)`: the search's noise floor. */
+function topOneStandardError(e: number, n: number): number {
+  return Math.sqrt(Math.max(0, e * (1 - e)) / n);
+}
+
 /** `count` distinct image indices of a set of `size`, drawn for scoring round `round` (seeded). */
 export function roundIndices(size: number, count: number, seed: number, round: number): Int32Array {
   if (count > size) throw new LowbitError('E_CALIB', `a scoring round needs ${count} images; the set has ${size}`);
@@ -174,7 +179,7 @@ export async function searchOneShot(o: OneShotNet, s: MpqSearchOptions): Promise
     }
     return current;
   };
-  const noise = s.noiseFloor ? (e: number) => Math.sqrt(Math.max(0, e * (1 - e)) / s.scoreImages) : undefined;
+  const noise = s.noiseFloor ? (e: number) => topOneStandardError(e, s.scoreImages) : undefined;
   try {
     const evaluate = (policy: BitPolicy, ctx: EvaluationContext) => {
       if (!resample) return policyError(o, policy, bn, score, targets!);
@@ -210,13 +215,13 @@ export async function searchOneShot(o: OneShotNet, s: MpqSearchOptions): Promise
       const vUniform = policyError(o, uniform, vb, vb, vt);
       const validation = { images: validate, search: vSearch, uniform: vUniform, searchPolicy };
       // with a noise floor, the uniform policy must be better by more than the noise on the validation images
-      const margin = s.noiseFloor ? Math.sqrt(Math.max(0, vSearch * (1 - vSearch)) / validate) : 0;
+      const margin = s.noiseFloor ? topOneStandardError(vSearch, validate) : 0;
       // the uniform policy replaces the end point only when it is better and within the knob limits (--min-bits/--max-bits)
       if (vUniform >= vSearch - margin || !uniformIsKnobSetting) return { ...base, result, validation };
       const setting = settingFromPolicy(knobs, uniform);
       // its error as the search measures errors: on the score set, or on a fresh round's batch when resampling
       const lastRound = result.evaluated.reduce((m, p) => Math.max(m, p.round), 0);
-      const error = resample ? evaluate(uniform, { setting, cost: cost(uniform), round: lastRound + 1 }) : policyError(o, uniform, bn, score, targets!);
+      const error = evaluate(uniform, { setting, cost: cost(uniform), round: lastRound + 1 });
       const picked: SearchResult = { ...result, policy: uniform, setting, cost: cost(uniform), error, evaluations: result.evaluations + 1, chosen: 'reference 0' };
       return { ...base, result: picked, validation };
     } finally {
