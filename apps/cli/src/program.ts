@@ -9,7 +9,6 @@ import { runEval } from './commands/eval.js';
 import { runPtq } from './commands/ptq.js';
 import { runExport } from './commands/export.js';
 import { runMpqSearch, runMpqTrain } from './commands/mpq.js';
-import { exitOnInterrupt } from './util/stop-request.js';
 import { defaultThreads } from '@lowbit/pipelines/node';
 
 export function positiveInt(name: string) {
@@ -302,7 +301,6 @@ function saveTrace(e: unknown, argv: string[]): string | null {
  */
 export async function main(argv: string[], program: Command = buildProgram()): Promise<void> {
   oneLineErrors(program);
-  exitOnInterrupt();
   try {
     await program.parseAsync(argv);
   } catch (e) {

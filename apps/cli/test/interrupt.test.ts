@@ -1,6 +1,7 @@
 // Interruption (issue 20): a `lowbit ptq` run stopped by Ctrl-C, or killed with SIGKILL at a random
 // step or while it writes its checkpoint, resumes with --resume to exactly the model of a run that
-// was never interrupted; a state file changed by hand is refused. `lowbit mpq search` stops on Ctrl-C.
+// was never interrupted; a state file changed by hand is refused; Ctrl-C outside reconstruction ends
+// the process at once. `lowbit mpq search` stops on Ctrl-C.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -111,6 +112,26 @@ describe('ptq stopped and resumed', () => {
     expect(l[0]).toMatch(/^lowbit: error: --resume: '.*ptq-state\.json' was changed or damaged after lowbit wrote it \(its checksum does not match\); delete it to start over \[E_RESUME\]$/);
     expect(readdirSync(out)).toEqual(['ptq-state.json']);
   });
+});
+
+describe('ptq interrupted outside reconstruction', () => {
+  it('Ctrl-C during synchronous work (evaluating, rtn, bias correction) ends the process at once and writes no model', async () => {
+    // before: a JavaScript handler that only ran once the work was done, so rtn went on to exit 0 with a model written
+    const out = join(root, 'sync');
+    const child = spawn(process.execPath, [bin, 'ptq', '--method', 'rtn', '--wbits', '3', '--abits', '8', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stdout!.resume();
+    child.stderr!.on('data', (d) => {
+      stderr += String(d);
+      // loaded; from here on the float evaluation, rtn and the bias correction run without a break
+      if (/^model /m.test(stderr) && child.exitCode === null && !child.killed) child.kill('SIGINT');
+    });
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('exit', (c, s) => resolve([c, s])));
+    expect(child.killed, stderr).toBe(true);
+    expect([code, signal], stderr).toEqual([null, 'SIGINT']);
+    expect(existsSync(join(out, 'model.json'))).toBe(false);
+    expect(existsSync(join(out, 'report.json'))).toBe(false);
+  }, 300_000);
 });
 
 describe('mpq search interrupted', () => {

@@ -1,7 +1,7 @@
 // Browser-safe entry: everything here runs wherever tfjs-core does. Files, worker threads and
 // checkpoints are in '@lowbit/pipelines/node'.
 export { quantize, settingsOf } from './quantize/quantize.js';
-export type { QuantizeConfig, QuantizeMethod, QuantizeProgress, QuantizeReport, QuantizeResult } from './quantize/quantize.js';
+export type { QuantizeConfig, QuantizeMethod, QuantizePhase, QuantizeProgress, QuantizeReport, QuantizeResult } from './quantize/quantize.js';
 export { QuantizedModel } from './quantize/quantized-model.js';
 export type { ModelFile, SaveOptions, SaveResult, SaveTarget } from './quantize/quantized-model.js';
 export { loadModel } from './quantize/model-source.js';

@@ -195,6 +195,31 @@ describe('quantize(model, config)', () => {
     expect(saved).toBeGreaterThan(0);
   }, 120_000);
 
+  it('phases are announced in order; an abort in a phase without steps (bias correction, a timer firing meanwhile) stops it there with E_ABORTED, leaking nothing', async () => {
+    const phases: string[] = [];
+    (await quantize(model, { method: 'nwq', calibration, iterations: 2, batchSize: 8, onPhase: (p) => phases.push(p) })).model.dispose();
+    expect(phases).toEqual(['prepare', 'reconstruct', 'bias-correction', 'measure']);
+    const rtn: string[] = [];
+    (await quantize(model, { method: 'rtn', calibration, biasCorrection: false, onPhase: (p) => rtn.push(p) })).model.dispose();
+    expect(rtn).toEqual(['prepare', 'measure']);
+    // a timer set as bias correction starts fires between its layers (the run lets the event loop turn) and stops the run
+    const before = tf.memory().numTensors;
+    const controller = new AbortController();
+    const seen: string[] = [];
+    const run = quantize(model, {
+      method: 'rtn',
+      calibration,
+      signal: controller.signal,
+      onPhase: (p) => {
+        seen.push(p);
+        if (p === 'bias-correction') setTimeout(() => controller.abort(), 0);
+      },
+    });
+    await expect(run).rejects.toMatchObject({ code: 'E_ABORTED', message: expect.stringMatching(/^bias correction: stopped on request/) });
+    expect(seen).toEqual(['prepare', 'bias-correction']);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('leaks no tensors: a whole quantize + dispose returns to the same count', { timeout: 120_000 }, async () => {
     // first calls set up kernels and cached constants once; then every run must give back all it made
     const run = (method: 'rtn' | 'nwq') => quantize(model, method === 'rtn' ? { method, calibration } : { method, calibration, iterations: 3, batchSize: 8 });

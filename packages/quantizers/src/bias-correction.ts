@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { evalContext, LowbitError, Rng } from '@lowbit/core';
+import { evalContext, LowbitError, Rng, yieldToEventLoop } from '@lowbit/core';
 import { type ForwardOptions, forward, type Network, quantizableLayers } from '@lowbit/nn';
 import type { StepContext } from '@lowbit/core';
 
@@ -48,6 +48,11 @@ export interface BiasCorrectionOptions {
    * either way on a small check set are noise.
    */
   criterion?: 'mse' | 'kl' | 'agreement';
+  /**
+   * {@link correctBiasAsync} only: checked between layers; once aborted, the original biases come
+   * back and the promise rejects with a `LowbitError` of code `E_ABORTED`.
+   */
+  signal?: AbortSignal;
 }
 
 export interface BiasCorrectionReport {
@@ -95,6 +100,34 @@ function channelSums(y: tf.Tensor): tf.Tensor1D {
  * correctBias(q, () => calib);
  */
 export function correctBias(q: BiasCorrectable, batches: () => Iterable<tf.Tensor>, o: BiasCorrectionOptions = {}): BiasCorrectionReport {
+  const work = biasCorrectionWork(q, batches, o);
+  for (;;) {
+    const r = work.next();
+    if (r.done) return r.value;
+  }
+}
+
+/**
+ * {@link correctBias} that lets the event loop run between layers (a Ctrl-C handler, a page, a
+ * worker's messages) and stops on `o.signal`: a long correction of a large model stays
+ * interruptible. An aborted or failed call leaves every bias as it was.
+ */
+export async function correctBiasAsync(q: BiasCorrectable, batches: () => Iterable<tf.Tensor>, o: BiasCorrectionOptions = {}): Promise<BiasCorrectionReport> {
+  const work = biasCorrectionWork(q, batches, o);
+  for (;;) {
+    await yieldToEventLoop();
+    if (o.signal?.aborted) {
+      // runs the work's cleanup, which restores the biases
+      work.return(undefined as never);
+      throw new LowbitError('E_ABORTED', 'bias correction: stopped on request (the biases are as they were)');
+    }
+    const r = work.next();
+    if (r.done) return r.value;
+  }
+}
+
+/** The correction, one piece at a time: yields after the float pass and after each layer; returns the report. */
+function* biasCorrectionWork(q: BiasCorrectable, batches: () => Iterable<tf.Tensor>, o: BiasCorrectionOptions): Generator<void, BiasCorrectionReport> {
   const t0 = performance.now();
   const mode = o.activations ?? 'quantized';
   if (mode !== 'quantized' && mode !== 'float') throw new LowbitError('E_CONFIG', `bias correction: activations must be quantized or float, got '${String(mode)}'`);
@@ -150,9 +183,11 @@ export function correctBias(q: BiasCorrectable, batches: () => Iterable<tf.Tenso
     }
     return { value: den > 0 ? num / den : num, disagree: Uint8Array.from(flags) };
   };
+  let finished = false;
+  // float channel sums of every corrected layer
+  const floatSum = new Map<string, tf.Tensor1D>();
   try {
     // float channel means and mean squares of every corrected layer, in one pass
-    const floatSum = new Map<string, tf.Tensor1D>();
     const floatSq = new Map<string, number>();
     const positions = new Map<string, number>();
     let images = 0;
@@ -173,9 +208,11 @@ export function correctBias(q: BiasCorrectable, batches: () => Iterable<tf.Tenso
     }
     if (images === 0) throw new LowbitError('E_CALIB', 'bias correction needs at least one calibration batch');
     report.images = images;
+    yield;
     // measured before any bias moves
     const before = check ? outputError() : null;
     for (const l of corrected) {
+      yield;
       const n = l.spec.name;
       const hooks = q.forwardOptions(ctx);
       const quantAct = hooks.activation ?? ((_: string, v: tf.Tensor) => v);
@@ -212,7 +249,6 @@ export function correctBias(q: BiasCorrectable, batches: () => Iterable<tf.Tenso
       tf.tidy(() => bias.assign(tf.sub(bias, shift)));
       shift.dispose();
     }
-    for (const s of floatSum.values()) s.dispose();
     if (check) {
       const after = outputError();
       report.outputError = { before: before!.value, after: after.value };
@@ -232,8 +268,12 @@ export function correctBias(q: BiasCorrectable, batches: () => Iterable<tf.Tenso
         for (const n of names) (net.params[n]!['bias'] as tf.Variable).assign(original.get(n)!);
       }
     }
+    finished = true;
   } finally {
+    // stopped or failed part-way: every bias as it was
+    if (!finished) for (const n of names) (net.params[n]!['bias'] as tf.Variable).assign(original.get(n)!);
     for (const b of original.values()) b.dispose();
+    for (const s of floatSum.values()) s.dispose();
   }
   report.seconds = (performance.now() - t0) / 1000;
   return report;

@@ -14,5 +14,5 @@ export type { UniformActivationOptions, UniformActivationState } from './activat
 export { kernelChannelAxis, prepareQuantized, quantizeNetwork, symmetricGridAt, WEIGHT_GRIDS } from './quantize-network.js';
 export type { QuantizedLayer, QuantizedNetwork, QuantizedSite, QuantizeNetworkOptions, WeightGrid } from './quantize-network.js';
 export { stepSizeInit } from './step-size-init.js';
-export { correctBias } from './bias-correction.js';
+export { correctBias, correctBiasAsync } from './bias-correction.js';
 export type { BiasCorrectable, BiasCorrectionOptions, BiasCorrectionReport } from './bias-correction.js';

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { evalContext, Rng } from '@lowbit/core';
 import { cloneNetwork, createNetwork, disposeNetwork, forward, NetworkBuilder, quantizableLayers } from '@lowbit/nn';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { correctBias, dequantizeHardened, quantizeNetwork } from '../src/index.js';
+import { correctBias, correctBiasAsync, dequantizeHardened, quantizeNetwork } from '../src/index.js';
 import { use } from './helpers.js';
 
 beforeAll(() => use('wasm'));
@@ -212,6 +212,46 @@ describe('correctBias (empirical bias correction)', () => {
     expect(() => correctBias(q, () => calib, { activations: 'fp' as never })).toThrow(/quantized or float, got 'fp'/);
     tf.dispose(calib);
     q.dispose();
+    disposeNetwork(n);
+  });
+
+  it('correctBiasAsync gives the same biases and report as correctBias, lets timers run between layers, and on abort leaves every bias as it was (no leak)', async () => {
+    const n = net();
+    const rng = new Rng(8);
+    const calib = [rng.uniform([16, 8, 8, 2])];
+    const qa = quantizeNetwork(n, calib, { wBits: 2, aBits: 4, weightGrid: 'asymmetric' });
+    const qb = quantizeNetwork(n, calib, { wBits: 2, aBits: 4, weightGrid: 'asymmetric' });
+    const biases = (q: typeof qa) => quantizableLayers(q.net).map((l) => Array.from(q.net.params[l.spec.name]!['bias']!.dataSync()));
+    const original = biases(qb);
+    const ra = correctBias(qa, () => calib, { criterion: 'agreement', onlyIfBetter: false });
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 0);
+    const rb = await correctBiasAsync(qb, () => calib, { criterion: 'agreement', onlyIfBetter: false });
+    clearInterval(timer);
+    expect(biases(qb)).toEqual(biases(qa));
+    expect({ ...rb, seconds: 0 }).toEqual({ ...ra, seconds: 0 });
+    expect(biases(qb)).not.toEqual(original);
+    // one turn of the event loop before the float pass and each of the five layers
+    expect(ticks).toBeGreaterThanOrEqual(3);
+    // aborted after the second layer: every bias back as it was, nothing left behind
+    tf.tidy(() => {
+      for (const [i, l] of quantizableLayers(qb.net).entries()) (qb.net.params[l.spec.name]!['bias'] as tf.Variable).assign(tf.tensor(original[i]!));
+    });
+    const controller = new AbortController();
+    let seen = 0;
+    const tensors = tf.memory().numTensors;
+    const batches = () => {
+      if (++seen === 4) setTimeout(() => controller.abort(), 0);
+      return calib;
+    };
+    await expect(correctBiasAsync(qb, batches, { onlyIfBetter: false, signal: controller.signal })).rejects.toThrow(/bias correction: stopped on request \(the biases are as they were\)/);
+    expect(seen).toBeGreaterThanOrEqual(4);
+    expect(seen).toBeLessThan(7);
+    expect(biases(qb)).toEqual(original);
+    expect(tf.memory().numTensors).toBe(tensors);
+    tf.dispose(calib);
+    qa.dispose();
+    qb.dispose();
     disposeNetwork(n);
   });
 });

@@ -6,7 +6,7 @@ import { bitsToKB, kbToBits, paretoFront, policyFromKnobs } from '@lowbit/greedy
 import { type BitPolicy, bitOps, disposeNetwork, weightBits, countParams } from '@lowbit/nn';
 import { writeChart } from '../util/plot.js';
 import { Progress } from '../util/progress.js';
-import { onStopRequest } from '../util/stop-request.js';
+import { exitOnInterrupt, onStopRequest } from '../util/stop-request.js';
 import { applyPolicy, comparePredictions, evaluate, evaluatePolicyFile, evaluateNetwork, type Criterion, disposeBatches, evaluatePolicy, fixedBatches, loadOneShot, saveOneShot, type OneShotNet, type Budget, oneShotKnobs, searchOneShot, uniformOneShotPolicy, type MpqTrainConfig, trainOneShot, fashionMnistTest, loadFloatModelArg, loadTrainData, mpqCalibration, mpqLabelledSet, oneShotPath, POLICY_FORMAT } from '@lowbit/pipelines/node';
 
 
@@ -293,6 +293,7 @@ export async function runMpqSearch(o: MpqSearchCommandOptions): Promise<void> {
   };
   const costKind = budget.kind === 'size' ? 'size' : 'bitops';
   log(`one-shot network ${path} (${oneShot.layers.size} layers, ${oneShot.sites.size} activation sites)`);
+  const stopOnInterrupt = exitOnInterrupt('the search');
   const s = await searchOneShot(oneShot, {
     budget,
     calib,
@@ -312,7 +313,7 @@ export async function runMpqSearch(o: MpqSearchCommandOptions): Promise<void> {
     onStep: (t) => {
       if (!o.json) progress.log(`step ${String(t.step).padStart(3)} phase ${t.phase}: ${t.knob} ${t.from}→${t.to}  error ${t.error.toExponential(3)}  cost ${(costKind === 'size' ? bitsToKB(t.cost) : t.cost / 1e6).toFixed(2)} ${costKind === 'size' ? 'KB' : 'M'}  (${t.evaluations} evaluations)`);
     },
-  });
+  }).finally(stopOnInterrupt);
   const searchSeconds = s.result.seconds;
   // final evaluations re-estimate BN on the whole calibration set (the search uses --bn-images)
   const bn = fixedBatches(calib, 0, calib.size);

@@ -1,4 +1,4 @@
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend, LowbitError } from '@lowbit/core';
 import { atomicWriteFile, type PreparedOutputDir, prepareOutputDir, removeIfUnused } from '@lowbit/core/node';
@@ -138,7 +138,7 @@ export async function runPtq(o: PtqCommandOptions): Promise<void> {
   const fp = test ? evaluateNetwork(net, test, { preprocess }) : null;
   if (fp) log(`fp32 top-1 ${(100 * fp.accuracy).toFixed(2)}%`);
 
-  const stop = onStopRequest('the state is saved for --resume');
+  const stop = onStopRequest('the state is saved for --resume', { listening: false });
   let result: Awaited<ReturnType<typeof quantize>>;
   try {
     result = await quantize(net, {
@@ -147,6 +147,9 @@ export async function runPtq(o: PtqCommandOptions): Promise<void> {
       ...(held ? { heldOut: { set: held, preprocess } } : {}),
       threads: o.threads,
       signal: stop.signal,
+      // Ctrl-C is a stop request only while reconstruction runs (it has state to save and checks
+      // between steps); elsewhere the synchronous work would not see it, so it stops the process at once
+      onPhase: (phase) => (phase === 'reconstruct' ? stop.listen() : stop.mute()),
       initBackend: false,
       checkpoint: { every: o.checkpointEvery, save: (s) => writePtqState(statePath, key, s), ...(resume ? { resume } : {}) },
       onProgress: (p) => {
@@ -157,9 +160,10 @@ export async function runPtq(o: PtqCommandOptions): Promise<void> {
   } catch (e) {
     progress.done();
     disposeNetwork(net);
-    if (!(e instanceof LowbitError && e.code === 'E_ABORTED')) removeIfUnused(outDir);
-    if (e instanceof LowbitError && e.code === 'E_ABORTED') {
-      log(`stopped; resume with the same command plus --resume (state in ${statePath})`);
+    const stopped = e instanceof LowbitError && e.code === 'E_ABORTED';
+    if (!stopped || !existsSync(statePath)) removeIfUnused(outDir);
+    if (stopped) {
+      log(existsSync(statePath) ? `stopped; resume with the same command plus --resume (state in ${statePath})` : 'stopped before any state worth keeping; nothing was written');
       process.exitCode = 130;
       return;
     }

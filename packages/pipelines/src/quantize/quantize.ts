@@ -1,7 +1,7 @@
-import { evalContext, initBackend, LowbitError, Rng } from '@lowbit/core';
+import { evalContext, initBackend, LowbitError, Rng, yieldToEventLoop } from '@lowbit/core';
 import { type BitPolicy, disposeNetwork, encodeNetwork } from '@lowbit/nn';
 import { type ProgressInfo, type ReconstructionSnapshot, reconstruct } from '@lowbit/nwq-reconstruct';
-import { type BiasCorrectionReport, correctBias, type RangeEstimator, type WeightGrid } from '@lowbit/quantizers';
+import { type BiasCorrectionReport, correctBiasAsync, type RangeEstimator, type WeightGrid } from '@lowbit/quantizers';
 import { freeMemoryBytes, startQuantizeReplicas } from '#platform';
 import { bitOpsReport, type SizeReport, sizeReport } from '../ptq/report.js';
 import type { OptionNames } from '../ptq/methods.js';
@@ -16,6 +16,14 @@ import { exchangeSize, type QuantizeReplicas } from './replica-types.js';
 import { type PtqSettings, validateSettings } from './settings.js';
 
 export type QuantizeMethod = 'nwq' | 'qdrop' | 'brecq' | 'adaround' | 'rtn';
+
+/**
+ * The parts of a {@link quantize} run, in order: `prepare` (activation ranges, weight grids and the
+ * float model's classes on the calibration images), `reconstruct` (methods other than `rtn`; the
+ * only part with state worth a checkpoint), `bias-correction` (when on) and `measure` (the final
+ * agreements).
+ */
+export type QuantizePhase = 'prepare' | 'reconstruct' | 'bias-correction' | 'measure';
 
 /** Progress of a {@link quantize} run, reported every few reconstruction steps. */
 export interface QuantizeProgress {
@@ -125,7 +133,14 @@ export interface QuantizeConfig {
   /** Data-parallel threads (Node worker threads; same result as one thread up to float summation order). Default 1. */
   threads?: number;
   onProgress?: (p: QuantizeProgress) => void;
-  /** Aborting stops after the current step: the promise rejects with a `LowbitError` of code `E_ABORTED` (after `checkpoint.save`). */
+  /** Called as each {@link QuantizePhase} starts (a CLI can, e.g., handle Ctrl-C differently where there is no state to save). */
+  onPhase?: (phase: QuantizePhase) => void;
+  /**
+   * Aborting stops the run: during reconstruction after the current step (the promise rejects with
+   * a `LowbitError` of code `E_ABORTED` after `checkpoint.save`), elsewhere at the next phase or,
+   * in bias correction, the next layer. The run lets the event loop turn at each of those points,
+   * so that an abort from a UI, a worker message or a signal handler gets through.
+   */
   signal?: AbortSignal;
   /** Periodic snapshots for an exact resume. */
   checkpoint?: { every?: number; save(s: ReconstructionSnapshot): void; resume?: ReconstructionSnapshot };
@@ -220,7 +235,7 @@ export function settingsOf(c: Omit<QuantizeConfig, 'calibration'>, names: Option
 }
 
 /** Every field of {@link QuantizeConfig} (the compiler checks the list is complete): any other is a typo, not an option to ignore. */
-const CONFIG_KEYS = ['method', 'wBits', 'aBits', 'granularity', 'weightGrid', 'estimator', 'biasCorrection', 'keep8bit', 'layers', 'calibration', 'calibrationSize', 'heldOut', 'agreementEvery', 'iterations', 'batchSize', 'rounding', 'mixing', 'regularize', 'arWeighting', 'reconstruction', 'weightLr', 'activationLr', 'targets', 'memoryMB', 'cacheMB', 'seed', 'threads', 'onProgress', 'signal', 'checkpoint', 'initBackend'] as const satisfies ReadonlyArray<keyof QuantizeConfig>;
+const CONFIG_KEYS = ['method', 'wBits', 'aBits', 'granularity', 'weightGrid', 'estimator', 'biasCorrection', 'keep8bit', 'layers', 'calibration', 'calibrationSize', 'heldOut', 'agreementEvery', 'iterations', 'batchSize', 'rounding', 'mixing', 'regularize', 'arWeighting', 'reconstruction', 'weightLr', 'activationLr', 'targets', 'memoryMB', 'cacheMB', 'seed', 'threads', 'onProgress', 'onPhase', 'signal', 'checkpoint', 'initBackend'] as const satisfies ReadonlyArray<keyof QuantizeConfig>;
 type MissingConfigKey = Exclude<keyof QuantizeConfig, (typeof CONFIG_KEYS)[number]>;
 const _allConfigKeys: MissingConfigKey extends never ? true : MissingConfigKey = true;
 
@@ -296,8 +311,15 @@ export async function quantize(source: ModelSource, config: QuantizeConfig): Pro
     if (loaded.owned) disposeNetwork(loaded.net);
     throw e instanceof LowbitError ? new LowbitError(e.code, e.message.replace(/^calibration/, 'heldOut')) : e;
   }
+  // each phase starts on a fresh turn of the event loop, so that an abort can get through
+  const phase = async (p: QuantizePhase): Promise<void> => {
+    await yieldToEventLoop();
+    if (config.signal?.aborted) throw new LowbitError('E_ABORTED', `quantize: stopped on request before ${p === 'measure' ? 'the final measurements' : `the ${p} phase`}`);
+    config.onPhase?.(p);
+  };
   let run: ReturnType<typeof prepareRun>;
   try {
+    await phase('prepare');
     run = prepareRun(loaded.net, rows, settings);
   } catch (e) {
     if (loaded.owned) disposeNetwork(loaded.net);
@@ -329,6 +351,7 @@ export async function quantize(source: ModelSource, config: QuantizeConfig): Pro
         for (let r = 1; r < replicas.size; r++) replicas.post(r, { kind: 'run' });
       }
       const total = rc.iterations;
+      await phase('reconstruct');
       if (config.agreementEvery !== undefined && !(Number.isInteger(config.agreementEvery) && config.agreementEvery >= 0)) throw new LowbitError('E_CONFIG', `agreementEvery must be an integer ≥ 0, got ${config.agreementEvery}`);
       const r = await reconstruct({
         setup: q,
@@ -375,8 +398,14 @@ export async function quantize(source: ModelSource, config: QuantizeConfig): Pro
       // fitted on the first calibration images; kept unless it makes significantly more of the remaining ones
       // (up to 1,024; the same ones when there are no others) disagree with the float model's top-1 class
       const { fit: images, check } = biasCorrectionSplit(q.net, rows.size);
-      biasCorrection = correctBias(q, () => rowBatches(rows, memory.statsBatch, images), { criterion: 'agreement', validation: () => rowBatches(rows, memory.statsBatch, check.count, check.from) });
+      await phase('bias-correction');
+      biasCorrection = await correctBiasAsync(q, () => rowBatches(rows, memory.statsBatch, images), {
+        criterion: 'agreement',
+        validation: () => rowBatches(rows, memory.statsBatch, check.count, check.from),
+        ...(config.signal ? { signal: config.signal } : {}),
+      });
     }
+    await phase('measure');
   } catch (e) {
     q.dispose();
     if (loaded.owned) disposeNetwork(loaded.net);
