@@ -88,6 +88,17 @@ describe('quantize(model, config)', () => {
     expect(e.agreement!.top1).toBeGreaterThan(0.4);
     expect(e.agreement!.top5).toBeGreaterThanOrEqual(e.agreement!.top1);
     expect(e.agreement!.kl).toBeGreaterThanOrEqual(0);
+    // per batch: progress, and an abort from a timer gets through between batches without leaking
+    const done: number[] = [];
+    const small = (await evaluate(q, x, { reference: model, batchSize: 4, onProgress: (n) => done.push(n) })).agreement!;
+    expect([small.top1, small.top5]).toEqual([e.agreement!.top1, e.agreement!.top5]);
+    expect(small.kl).toBeCloseTo(e.agreement!.kl, 5);
+    expect(done).toEqual([4, 8, 12, 16]);
+    const controller = new AbortController();
+    const before = tf.memory().numTensors;
+    const run = evaluate(q, x, { reference: model, batchSize: 4, signal: controller.signal, onProgress: (n) => n === 8 && setTimeout(() => controller.abort(), 0) });
+    await expect(run).rejects.toMatchObject({ code: 'E_ABORTED', message: 'evaluate: stopped on request after 12 images' });
+    expect(tf.memory().numTensors).toBe(before);
   });
 
   it('the exporter refuses float weights with grids instead of writing wrapped codes', () => {

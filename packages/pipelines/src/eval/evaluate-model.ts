@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { LowbitError } from '@lowbit/core';
+import { LowbitError, yieldToEventLoop } from '@lowbit/core';
 import { batches, type LabeledSet, type Preprocess } from '@lowbit/data';
 import { disposeNetwork, forward, microBatchSize, type Network } from '@lowbit/nn';
 import { type CalibrationInput, readCalibration } from '../quantize/calibration-data.js';
@@ -19,6 +19,10 @@ export interface EvaluateOptions {
   batchSize?: number;
   /** Working-set budget of one pass, MB (default 1024): sizes the default batch from the model's activation bytes. */
   memoryMB?: number;
+  /** Checked after every batch (the event loop turns there, so that an abort gets through): once aborted, the promise rejects with a `LowbitError` of code `E_ABORTED`. */
+  signal?: AbortSignal;
+  /** Called after every batch with the images done so far. */
+  onProgress?: (samples: number) => void;
 }
 
 export interface Evaluation {
@@ -107,6 +111,9 @@ export async function evaluate(model: QuantizedModel | ModelSource, data: Evalua
       same5 += r['same5'] ?? 0;
       klSum += r['kl'] ?? 0;
       tf.dispose([x, ...(y ? [y] : [])]);
+      o.onProgress?.(n);
+      await yieldToEventLoop();
+      if (o.signal?.aborted) throw new LowbitError('E_ABORTED', `evaluate: stopped on request after ${n} images`);
     }
     return {
       samples: n,
