@@ -352,7 +352,12 @@ describe('one-shot training recipe', () => {
     const b = all(resumed);
     for (const [k, v] of a) expect(Array.from(b.get(k)!), k).toEqual(Array.from(v));
     await expect(run({ ...recipe, emaDecay: 0.9 }, 'recipe-part', { resume: true })).rejects.toThrow(/--ema is 0\.9 here but 0\.5 in the checkpoint/);
-    await expect(run({ ...recipe, freezeActivations: false }, 'recipe-part', { resume: true })).rejects.toThrow(/--freeze-abits is off here but true in the checkpoint/);
+    await expect(run({ ...recipe, freezeActivations: false }, 'recipe-part', { resume: true })).rejects.toThrow(/--freeze-abits is off here but on in the checkpoint/);
+    // every setting that changes the result is checked, named by its flag (a different --lr or --k was silently replaced by the checkpoint's)
+    await expect(run({ ...recipe, lr: recipe.lr * 2 }, 'recipe-part', { resume: true })).rejects.toThrow(new RegExp(`--lr is ${recipe.lr * 2} here but ${recipe.lr} in the checkpoint`));
+    await expect(run({ ...recipe, k: recipe.k + 1 }, 'recipe-part', { resume: true })).rejects.toThrow(new RegExp(`--k is ${recipe.k + 1} here but ${recipe.k} in the checkpoint`));
+    await expect(run({ ...recipe, batchSize: recipe.batchSize + 1 }, 'recipe-part', { resume: true })).rejects.toThrow(/--batch is \d+ here but \d+ in the checkpoint/);
+    await expect(run({ ...recipe, candidates: { ...recipe.candidates, bits: [2, 4] } }, 'recipe-part', { resume: true })).rejects.toThrow(/--bits is \{.*\} here but \{.*\} in the checkpoint/);
     const state = JSON.parse(readFileSync(join(dir, 'recipe-part', 'checkpoints', 'epoch-0002', 'state.json'), 'utf8'));
     expect(state.extra.some((e: { name: string }) => e.name.startsWith('ema/'))).toBe(true);
     expect(state.optimizer.name).toBe('partitioned(weights=sgd,steps=adam)');

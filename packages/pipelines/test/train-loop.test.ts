@@ -88,11 +88,16 @@ describe('training loop', () => {
     disposeNetwork(resumed.net);
   });
 
-  it('--resume without a checkpoint, or with other epochs, is a clear error', async () => {
+  it('--resume without a checkpoint, or with any other setting (each named by its flag), is a clear error and leaks nothing', async () => {
     await expect(trainClassifier({ config, train, test: null, outDir: join(dir, 'none'), resume: true })).rejects.toThrow(/no checkpoint in/);
-    await expect(trainClassifier({ config: { ...config, epochs: 3 }, train, test: null, outDir: join(dir, 'full'), resume: true })).rejects.toThrow(
-      /--epochs 3 differs from the checkpoint's 2/,
-    );
+    const before = tf.memory().numTensors;
+    const refused = (c: Partial<typeof config>) => trainClassifier({ config: { ...config, ...c }, train, test: null, outDir: join(dir, 'full'), resume: true });
+    await expect(refused({ epochs: 3 })).rejects.toThrow(/--epochs is 3 here but 2 in the checkpoint/);
+    // these were replaced by the checkpoint's without a word
+    await expect(refused({ lr: config.lr * 2 })).rejects.toThrow(new RegExp(`--lr is ${config.lr * 2} here but ${config.lr} in the checkpoint`));
+    await expect(refused({ batchSize: config.batchSize * 2 })).rejects.toThrow(new RegExp(`--batch is ${config.batchSize * 2} here but ${config.batchSize} in the checkpoint`));
+    await expect(refused({ flip: !config.flip })).rejects.toThrow(/flipping \(--no-flip\) is (on|off) here but (on|off) in the checkpoint/);
+    expect(tf.memory().numTensors).toBe(before);
   });
 
   it('does not leak tensors over 200 training steps', () => {

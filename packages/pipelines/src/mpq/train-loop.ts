@@ -9,6 +9,7 @@ import { disposeBatches, fixedBatches } from './evaluate-policy.js';
 import { type CandidateConfig, calibrateOneShot, createOneShotNet, type OneShotNet } from './one-shot-net.js';
 import { type OneShotReplicas, oneShotStepParallel, startOneShotReplicas } from './data-parallel.js';
 import { oneShotStep } from './one-shot-step.js';
+import { checkResumeSettings, type ResumeSetting } from '../util/resume-settings.js';
 
 export interface MpqTrainConfig {
   /** What the float network came from (reference name or path). */
@@ -127,14 +128,36 @@ export function makeOptimizer(c: MpqTrainConfig, totalSteps: number, stepsPerEpo
 
 const EMA_PREFIX = 'ema/';
 /** Recipe fields a resume must not change, with their CLI flags (for the message). */
-const RECIPE_FLAGS = [
+/**
+ * The settings a resume must repeat (anything else given differently would be silently replaced by
+ * the checkpoint's), with the `lowbit mpq train` flag that sets each. The recipe options (from
+ * `warmupEpochs` on) are absent in checkpoints of earlier versions, which means off.
+ */
+const RESUME_SETTINGS = [
+  ['epochs', '--epochs'],
+  ['stepsPerEpoch', '--steps-per-epoch'],
+  ['batchSize', '--batch'],
+  ['seed', '--seed'],
+  ['lr', '--lr'],
+  ['momentum', '--momentum'],
+  ['weightDecay', '--weight-decay'],
+  ['k', '--k'],
+  ['idmWeight', '--idm-weight'],
+  ['scheduler', 'the scheduler (--no-scheduler)'],
+  ['schedulerPeriod', '--scheduler-period'],
+  ['freezeStart', 'freezeStart'],
+  ['freezeEnd', 'freezeEnd'],
+  ['turbulenceThreshold', 'turbulenceThreshold'],
+  ['candidates', '--bits'],
+  ['cropPadding', '--crop-padding'],
+  ['flip', 'flipping (--no-flip)'],
   ['warmupEpochs', '--warmup-epochs'],
   ['lrMin', '--lr-min'],
   ['stepLr', '--step-lr'],
   ['clipValue', '--clip'],
   ['emaDecay', '--ema'],
   ['freezeActivations', '--freeze-abits'],
-] as const satisfies ReadonlyArray<readonly [keyof MpqTrainConfig, string]>;
+] as const satisfies ReadonlyArray<ResumeSetting<MpqTrainConfig>>;
 const emaCheckpoint = (ema: ExponentialMovingAverage | null) => (ema ? Object.fromEntries(Object.entries(ema.state()).map(([k, t]) => [`${EMA_PREFIX}${k}`, t])) : {});
 
 /** What the EMA averages: every trainable variable and the quantization state (steps, switchable BN incl. statistics). */
@@ -198,15 +221,7 @@ export async function trainOneShot(o: {
   if (o.resume && hasCheckpoint(ckptDir)) {
     const ck = loadCheckpoint<MpqTrainConfig>(ckptDir);
     const saved = ck.state as TrainState<MpqTrainConfig> & { mpq: MpqState };
-    for (const key of ['epochs', 'stepsPerEpoch', 'batchSize', 'seed'] as const) {
-      if (saved.config[key] !== o.config[key]) throw new LowbitError('E_RESUME', `--${key} ${o.config[key]} differs from the checkpoint's ${saved.config[key]} (${ck.path}); resume with the same settings`);
-    }
-    // the recipe options (absent in checkpoints of earlier versions = off): given differently on resume, they would be ignored
-    for (const [key, flag] of RECIPE_FLAGS) {
-      const was = saved.config[key] ?? false;
-      const now = o.config[key] ?? false;
-      if (was !== now) throw new LowbitError('E_RESUME', `${flag} is ${now === false ? 'off' : now} here but ${was === false ? 'off' : was} in the checkpoint (${ck.path}); resume with the same settings`);
-    }
+    checkResumeSettings(saved.config, o.config, RESUME_SETTINGS, ck.path);
     config = saved.config;
     oneShot = createOneShotNet(ck.net, config.candidates);
     disposeNetwork(ck.net);

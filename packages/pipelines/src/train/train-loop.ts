@@ -1,13 +1,31 @@
 import { adam, cosine, LowbitError, type Optimizer, Rng, sgd, warmup, yieldToEventLoop } from '@lowbit/core';
 import { batchCount, epochOrder, type LabeledSet, makeBatch } from '@lowbit/data';
 import { referenceSpec } from '@lowbit/models';
-import { createNetwork, type Network } from '@lowbit/nn';
+import { createNetwork, disposeNetwork, type Network } from '@lowbit/nn';
 import { saveNetwork } from '@lowbit/nn/node';
 import { join } from 'node:path';
 import { evaluateNetwork } from '../eval/evaluate.js';
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint, type TrainState } from './checkpoint.js';
 import { startTrainReplicas, type TrainReplicas, trainStepParallel } from './data-parallel.js';
 import { trainStep } from './step.js';
+import { checkResumeSettings, type ResumeSetting } from '../util/resume-settings.js';
+
+/** The settings a resume must repeat, with the `lowbit train` flag of each. */
+const RESUME_SETTINGS = [
+  ['model', '--model'],
+  ['epochs', '--epochs'],
+  ['batchSize', '--batch'],
+  ['lr', '--lr'],
+  ['optimizer', '--optimizer'],
+  ['momentum', '--momentum'],
+  ['nesterov', 'Nesterov momentum (--no-nesterov)'],
+  ['weightDecay', '--weight-decay'],
+  ['warmupEpochs', '--warmup'],
+  ['seed', '--seed'],
+  ['cropPadding', '--crop-padding'],
+  ['flip', 'flipping (--no-flip)'],
+  ['trainLimit', '--limit'],
+] as const satisfies ReadonlyArray<ResumeSetting<TrainConfig>>;
 
 export interface TrainConfig {
   model: string;
@@ -101,10 +119,14 @@ export async function trainClassifier(o: {
   if (stepsPerEpoch === 0) throw new LowbitError('E_ARG', `batch size ${config.batchSize} is larger than the training set (${o.train.size} images)`);
   if (o.resume && hasCheckpoint(ckptDir)) {
     const ck = loadCheckpoint<TrainConfig>(ckptDir);
-    config = { ...ck.state.config, epochs: o.config.epochs };
-    if (config.epochs !== ck.state.config.epochs) {
-      throw new LowbitError('E_RESUME', `--epochs ${o.config.epochs} differs from the checkpoint's ${ck.state.config.epochs}; the learning-rate schedule depends on it`);
+    try {
+      checkResumeSettings(ck.state.config, o.config, RESUME_SETTINGS, ck.path);
+    } catch (e) {
+      disposeNetwork(ck.net);
+      for (const t of Object.values(ck.optimizer.tensors)) t.dispose();
+      throw e;
     }
+    config = ck.state.config;
     net = ck.net;
     state = ck.state;
     optimizer = makeOptimizer(config, config.epochs * stepsPerEpoch);
