@@ -264,7 +264,7 @@ export async function runPtq(o: PtqCommandOptions): Promise<void> {
       `BitOps/image   ${(q.bitOps.fp32 / 1e9).toFixed(2)} G → ${(q.bitOps.quantized / 1e9).toFixed(3)} G`,
       `wall time      ${seconds.toFixed(1)} s${rc ? ` (reconstruction ${q.reconstructionSeconds.toFixed(1)} s)` : ''}`,
       // (a divergence warning went to stderr)
-      ...runNotes(q, 'flags').filter((l) => !l.startsWith('warning')),
+      ...runNotes(q, 'flags', { warning: false }),
       `written        ${report.output.model}, ${report.output.report}`,
     ].join('\n'),
   );

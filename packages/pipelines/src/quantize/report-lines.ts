@@ -13,12 +13,14 @@ export function divergenceWarning(r: QuantizeReport, names: OptionNames = 'confi
 /**
  * What a quantization run did about its size that a reader should know, as labelled lines
  * (`iterations`, `speed`, `memory`): a scaled iteration count, the time per iteration against
- * the FLOP floor, micro-batches and the float-target cache. Option names as CLI flags or config fields.
+ * the FLOP floor, micro-batches and the float-target cache, after the divergence warning if any.
+ * Option names as CLI flags or config fields.
  */
-export function runNotes(r: QuantizeReport, names: OptionNames = 'config'): string[] {
+export function runNotes(r: QuantizeReport, names: OptionNames = 'config', o: { warning?: boolean } = {}): string[] {
   const flag = (f: string, c: string) => (names === 'flags' ? f : `config.${c}`);
   const out: string[] = [];
-  const diverged = divergenceWarning(r, names);
+  // the divergence warning first (o.warning false: left out, e.g. when it goes to stderr on its own)
+  const diverged = (o.warning ?? true) ? divergenceWarning(r, names) : null;
   if (diverged) out.push(`${pad('warning')}${diverged}`);
   const s = r.schedule;
   if (s?.scaled) out.push(`${pad('iterations')}${s.iterations}: the preset's ${s.preset} scaled to the model (${(s.macsPerImage / 1e6).toFixed(0)} M MACs per image); ${flag('--iters', 'iterations')} to choose`);
