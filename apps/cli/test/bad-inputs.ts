@@ -146,7 +146,7 @@ export function badInputs(ptqOut: () => string): BadInput[] {
         ['mpq search --compare W9A9', ['mpq', 'search', '--avg-bits', '3', '--compare', 'W3A3,W9A9'], /--compare W9A9: the one-shot network's candidate bits are 2, 3, 4, 5, 6/],
         ['mpq search --compare 3bit', ['mpq', 'search', '--avg-bits', '3', '--compare', '3bit'], /--compare must look like W2A4 \(weight and activation bits of a uniform policy\), got '3bit'/],
         ['mpq search --min-bits 7', ['mpq', 'search', '--avg-bits', '3', '--min-bits', '7'], /has candidate bits 2, 3, 4, 5, 6, none within the limits \(≥ 7 bits: --min-bits\/--max-bits\)/],
-        ['mpq search --resample --score-images 900', ['mpq', 'search', '--avg-bits', '3', '--resample', '--score-images', '900'], /--resample draws --score-images 900 from the 512 images of --calib bundled that are not validation images/],
+        ['mpq search --resample --score-images 900', ['mpq', 'search', '--avg-bits', '3', '--resample', '--score-images', '900'], /--resample draws --score-images 900 from the 512 images of bundled fashion-mnist\/calib1024 after the first 512 \(the validation images\); lower --score-images or --validate-images/],
         ['mpq train --freeze-abits --no-scheduler', ['mpq', 'train', '--data', 'bundled', '--freeze-abits', '--no-scheduler'], /--freeze-abits freezes with the bit-width scheduler; it does nothing with --no-scheduler/],
       ] as Array<[string, string[], RegExp]>
     ).map(([name, args, message]): BadInput => ({ name: `flags: ${name}`, make: (_dir, out) => [...args, '--out', out], code: 'E_ARG', message })),

@@ -25,7 +25,7 @@ export { type AccuracyReport, accuracyFrom, accuracyFromPolicy, type ExportRepor
 export { type CandidateConfig, calibrateOneShot, createOneShotNet, DEFAULT_CANDIDATES, FLOAT_BITS, type OneShotLayer, type OneShotNet, type OneShotSite } from './mpq/one-shot-net.js';
 export { applyStep, featureTaps, MIN_STEP, type OneShotPlan, oneShotShardGrads, oneShotStep, type OneShotStepOptions, type OneShotStepResult, activeSiteCandidates, planStep, projectSteps, samplePolicy } from './mpq/one-shot-step.js';
 export { batchesOf, type Criterion, disposeBatches, disposeTargets, evaluatePolicy, fixedBatches, policyError, preparePolicy, type ScoreTargets, scoreTargets, scoreTargetsOf } from './mpq/evaluate-policy.js';
-export { type Budget, type MpqSearch, type MpqSearchOptions, oneShotKnobs, roundIndices, searchOneShot, settingFromPolicy, uniformOneShotPolicy } from './mpq/search.js';
+export { type Budget, checkSearchOptions, type MpqSearch, type MpqSearchOptions, oneShotKnobs, roundIndices, searchOneShot, settingFromPolicy, uniformOneShotPolicy } from './mpq/search.js';
 export { crossEntropy, shardGrads, type StepResult, trainStep } from './train/step.js';
 export { channelOrder, imageFit, type ImageReading, imageReading, inputRange } from './util/input-options.js';
 export { evaluate } from './eval/evaluate-model.js';

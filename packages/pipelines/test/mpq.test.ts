@@ -13,7 +13,7 @@ import { batchesOf, disposeBatches, disposeTargets, fixedBatches, policyError, p
 import { loadOneShot, saveOneShot } from '../src/mpq/one-shot-io.js';
 import { DEFAULT_CANDIDATES, type OneShotNet } from '../src/mpq/one-shot-net.js';
 import { activeSiteCandidates, featureTaps, MIN_STEP, oneShotShardGrads, oneShotStep, projectSteps, samplePolicy } from '../src/mpq/one-shot-step.js';
-import { oneShotKnobs, roundIndices, searchOneShot, uniformOneShotPolicy } from '../src/mpq/search.js';
+import { checkSearchOptions, oneShotKnobs, roundIndices, searchOneShot, uniformOneShotPolicy } from '../src/mpq/search.js';
 import { layerTurbulence, makeOptimizer, type MpqTrainConfig, trainOneShot, weightCandidates } from '../src/mpq/train-loop.js';
 import { calib, oneShot, projectionSpec, tinyNet } from './one-shot-fixtures.js';
 
@@ -416,6 +416,13 @@ describe('policy search on the one-shot network', () => {
     disposeBatches(vb);
     disposeTargets(vt);
     await expect(searchOneShot(o, { ...opts, validateImages: calib.size })).rejects.toThrow(/needs .* calibration images \(BN re-estimation 32, validation/);
+    // the same checks, up front and without a tensor made (a CLI runs them before making its output folder)
+    const tensors = tf.memory().numTensors;
+    expect(() => checkSearchOptions(o, { ...opts, validateImages: calib.size })).toThrow(/needs .* calibration images \(BN re-estimation 32, validation/);
+    expect(() => checkSearchOptions(o, { ...opts, maxBits: 1 })).toThrow(/none within the limits/);
+    expect(() => checkSearchOptions(o, { ...opts, resample: { set: calib, skip: calib.size - 10 } })).toThrow(/--resample draws --score-images 64 from the 10 images of .* after the first \d+ \(the validation images\)/);
+    expect(() => checkSearchOptions(o, opts)).not.toThrow();
+    expect(tf.memory().numTensors).toBe(tensors);
     o.dispose();
   });
 

@@ -7,7 +7,7 @@ import { type BitPolicy, bitOps, disposeNetwork, weightBits, countParams } from 
 import { writeChart } from '../util/plot.js';
 import { Progress } from '../util/progress.js';
 import { exitOnInterrupt, onStopRequest } from '../util/stop-request.js';
-import { applyPolicy, comparePredictions, evaluate, evaluatePolicyFile, evaluateNetwork, type Criterion, disposeBatches, evaluatePolicy, fixedBatches, loadOneShot, saveOneShot, type OneShotNet, type Budget, oneShotKnobs, searchOneShot, uniformOneShotPolicy, type MpqTrainConfig, trainOneShot, fashionMnistTest, loadFloatModelArg, loadTrainData, mpqCalibration, mpqLabelledSet, oneShotPath, POLICY_FORMAT } from '@lowbit/pipelines/node';
+import { applyPolicy, comparePredictions, evaluate, evaluatePolicyFile, evaluateNetwork, type Criterion, disposeBatches, evaluatePolicy, fixedBatches, loadOneShot, saveOneShot, type OneShotNet, type Budget, checkSearchOptions, type MpqSearchOptions, searchOneShot, uniformOneShotPolicy, type MpqTrainConfig, trainOneShot, fashionMnistTest, loadFloatModelArg, loadTrainData, mpqCalibration, mpqLabelledSet, oneShotPath, POLICY_FORMAT } from '@lowbit/pipelines/node';
 
 
 const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
@@ -266,13 +266,27 @@ export async function runMpqSearch(o: MpqSearchCommandOptions): Promise<void> {
   // with --resample, all of --calib's labelled images are read once: the calibration images are its first ones
   const resampleSet = o.resample ? mpqLabelledSet(o.calib) : null;
   const calib = mpqCalibration(o.calib, o.calibSize, resampleSet ?? undefined);
-  // checked before --out is made: the knob limits and the pool resampled batches are drawn from
+  // the search's options, checked before --out is made (knob limits, budget, image counts, the resampling pool)
   const limits = { ...(o.minBits !== undefined ? { minBits: o.minBits } : {}), ...(o.maxBits !== undefined ? { maxBits: o.maxBits } : {}) };
+  const searchOptions: MpqSearchOptions = {
+    budget,
+    calib,
+    bnImages: o.bnImages,
+    scoreImages: o.scoreImages,
+    bnOnScore: o.bnOnScore,
+    criterion: o.criterion as Criterion,
+    validateImages: o.validateImages,
+    // the validation images (the first --validate-images of --calib) are never drawn for scoring
+    ...(resampleSet ? { resample: { set: resampleSet, seed: o.seed, skip: o.validateImages } } : {}),
+    ...limits,
+    noiseFloor: o.noiseFloor,
+    phases: o.phases,
+    allowRaise: o.raise,
+    fill: o.fill,
+    scoring: o.scoring as 'paper' | 'efficiency',
+  };
   try {
-    oneShotKnobs(oneShot, limits);
-    if (resampleSet && resampleSet.size - o.validateImages < o.scoreImages) {
-      throw new LowbitError('E_ARG', `--resample draws --score-images ${o.scoreImages} from the ${resampleSet.size - o.validateImages} images of --calib ${o.calib} that are not validation images; lower --score-images or --validate-images`);
-    }
+    checkSearchOptions(oneShot, searchOptions);
   } catch (e) {
     oneShot.dispose();
     throw e;
@@ -295,21 +309,7 @@ export async function runMpqSearch(o: MpqSearchCommandOptions): Promise<void> {
   log(`one-shot network ${path} (${oneShot.layers.size} layers, ${oneShot.sites.size} activation sites)`);
   const stopOnInterrupt = exitOnInterrupt('the search');
   const s = await searchOneShot(oneShot, {
-    budget,
-    calib,
-    bnImages: o.bnImages,
-    scoreImages: o.scoreImages,
-    bnOnScore: o.bnOnScore,
-    criterion: o.criterion as Criterion,
-    validateImages: o.validateImages,
-    // the validation images (the first --validate-images of --calib) are never drawn for scoring
-    ...(resampleSet ? { resample: { set: resampleSet, seed: o.seed, skip: o.validateImages } } : {}),
-    ...limits,
-    noiseFloor: o.noiseFloor,
-    phases: o.phases,
-    allowRaise: o.raise,
-    fill: o.fill,
-    scoring: o.scoring as 'paper' | 'efficiency',
+    ...searchOptions,
     onStep: (t) => {
       if (!o.json) progress.log(`step ${String(t.step).padStart(3)} phase ${t.phase}: ${t.knob} ${t.from}→${t.to}  error ${t.error.toExponential(3)}  cost ${(costKind === 'size' ? bitsToKB(t.cost) : t.cost / 1e6).toFixed(2)} ${costKind === 'size' ? 'KB' : 'M'}  (${t.evaluations} evaluations)`);
     },

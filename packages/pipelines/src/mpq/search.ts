@@ -131,12 +131,12 @@ export function settingFromPolicy(knobs: readonly Knob[], policy: BitPolicy): Re
   return Object.fromEntries(knobs.map((k) => [k.id, k.kind === 'weight' ? policy[k.layers[0]!]!.w : policy[k.layers[0]!]!.a]));
 }
 
-/** Runs the inference-only greedy search on a one-shot network for a budget. */
-export async function searchOneShot(o: OneShotNet, s: MpqSearchOptions): Promise<MpqSearch> {
+/** What a search will do, worked out and checked without touching any tensor (see {@link checkSearchOptions}). */
+function searchPlan(o: OneShotNet, s: MpqSearchOptions) {
   const knobs = oneShotKnobs(o, { ...(s.minBits !== undefined ? { minBits: s.minBits } : {}), ...(s.maxBits !== undefined ? { maxBits: s.maxBits } : {}) });
   const criterion = s.criterion ?? 'kl';
   if (s.noiseFloor && criterion !== 'error') throw new LowbitError('E_ARG', `the noise floor needs the 'error' criterion (a top-1 error has a known standard error), got '${criterion}'`);
-  const costKind = s.budget.kind === 'size' ? 'size' : 'bitops';
+  const costKind: 'bitops' | 'size' = s.budget.kind === 'size' ? 'size' : 'bitops';
   const cost = costKind === 'size' ? sizeCost(o.net) : bitOpsCost(o.net);
   let uniform: BitPolicy | null = null;
   let budgetValue: number;
@@ -157,8 +157,24 @@ export async function searchOneShot(o: OneShotNet, s: MpqSearchOptions): Promise
     throw new LowbitError('E_CALIB', `the search needs ${needed} calibration images (BN re-estimation ${bnEnd}, validation ${validate}, scoring ${scoreFromCalib}); the set has ${s.calib.size}`);
   }
   if (resample && s.scoreImages > resample.set.size - (resample.skip ?? 0)) {
-    throw new LowbitError('E_CALIB', `--score-images ${s.scoreImages} is more than the ${resample.set.size - (resample.skip ?? 0)} images scoring rounds are drawn from`);
+    const skip = resample.skip ?? 0;
+    throw new LowbitError('E_ARG', `--resample draws --score-images ${s.scoreImages} from the ${resample.set.size - skip} images of ${resample.set.name}${skip ? ` after the first ${skip} (the validation images)` : ''}; lower --score-images${skip ? ' or --validate-images' : ''}`);
   }
+  return { knobs, criterion, costKind, cost, uniform, budgetValue, validate, resample, bnEnd, scoreFromCalib };
+}
+
+/**
+ * Checks a search's options against the one-shot network and its data — knob limits, budget,
+ * image counts, the resampling pool — as {@link searchOneShot} does first, so that a caller can
+ * refuse bad options before any other work (e.g. before making an output folder).
+ */
+export function checkSearchOptions(o: OneShotNet, s: MpqSearchOptions): void {
+  searchPlan(o, s);
+}
+
+/** Runs the inference-only greedy search on a one-shot network for a budget. */
+export async function searchOneShot(o: OneShotNet, s: MpqSearchOptions): Promise<MpqSearch> {
+  const { knobs, criterion, costKind, cost, uniform, budgetValue, validate, resample, bnEnd, scoreFromCalib } = searchPlan(o, s);
   const scoreFrom = s.calib.size - scoreFromCalib;
   const score = resample ? [] : fixedBatches(s.calib, scoreFrom, s.scoreImages);
   const bn = s.bnOnScore || resample ? score : fixedBatches(s.calib, 0, s.bnImages);
