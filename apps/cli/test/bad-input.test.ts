@@ -3,7 +3,7 @@
 // ends with its error code (an option error: the command and a --help hint), and write nothing:
 // no --out folder, no change to the input files.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
@@ -28,7 +28,10 @@ function digest(dir: string): Record<string, string> {
   const walk = (d: string) => {
     for (const f of readdirSync(d)) {
       const p = join(d, f);
-      if (statSync(p).isDirectory()) walk(p);
+      const st = lstatSync(p);
+      // a link is what it points to (never followed: a case links to /dev/zero)
+      if (st.isSymbolicLink()) out[p] = `-> ${readlinkSync(p)}`;
+      else if (st.isDirectory()) walk(p);
       else out[p] = createHash('sha256').update(readFileSync(p)).digest('hex');
     }
   };

@@ -2,7 +2,7 @@
 // of a valid fixture (lowbit's resnet-fm checkpoint, a PyTorch-trained TF.js LayersModel, a
 // lowbit ptq output, a ptq resume state) or a bad option, with the command that reads it and the
 // error it must give.
-import { cpSync, mkdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -95,7 +95,7 @@ export function badInputs(ptqOut: () => string): BadInput[] {
         return exportTo(path, out);
       },
       code: 'E_NOT_FOUND',
-      message: /cannot read weight file '.*gone\.bin'/,
+      message: /weight file 'gone\.bin' \(weightsManifest\[0\]\.paths\[0\]\) cannot be read: ENOENT/,
     },
     keras("Conv2D padding 'causal'", (j) => void (kerasLayer(j, 'Conv2D')['padding'] = 'causal'), 'E_UNSUPPORTED', /padding "causal" \(only 'same' or 'valid'\)/),
     keras("Conv2D padding 'SAME'", (j) => void (kerasLayer(j, 'Conv2D')['padding'] = 'SAME'), 'E_UNSUPPORTED', /padding "SAME" \(only 'same' or 'valid'\)/),
@@ -110,6 +110,60 @@ export function badInputs(ptqOut: () => string): BadInput[] {
       }, 'E_FORMAT', /does not match the stored kernel: .*is not an integer/),
     quantized('activation scale 0', (j) => void (Object.values(quant(j).sites)[0]!.scale = 0), 'E_FORMAT', /sites\.[^ ]+\.scale' must be > 0, got 0/),
     quantized('a site that is no node', (j) => void (quant(j).sites['nowhere'] = { scale: 0.1, bits: 4, signed: false } as never), 'E_FORMAT', /names 'nowhere', which is not a node/),
+    {
+      name: 'lowbit model.json: model.json nested 200,000 lists deep',
+      make: (dir, out) => {
+        const path = mutated(RESNET_FM, dir, () => undefined);
+        writeFileSync(path, `${'['.repeat(200_000)}${']'.repeat(200_000)}`);
+        return exportTo(path, out);
+      },
+      code: 'E_FORMAT',
+      message: /model\.json: expected an object, got a list of 1 \(nested too deeply to show\)/,
+    },
+    {
+      name: 'lowbit model.json: weights file a link to /dev/zero',
+      make: (dir, out) => {
+        const path = mutated(RESNET_FM, dir, () => undefined);
+        rmSync(join(dir, 'model.weights.bin'));
+        symlinkSync('/dev/zero', join(dir, 'model.weights.bin'));
+        return exportTo(path, out);
+      },
+      code: 'E_WEIGHTS',
+      message: /weight file 'model\.weights\.bin' \(weightsManifest\[0\]\.paths\[0\]\) is not a regular file \(a device, pipe or socket\)/,
+    },
+    {
+      name: 'TF.js LayersModel: a weight shard linked to a file outside the folder',
+      make: (dir, out) => {
+        const path = mutated(FOREIGN_RESNET, dir, () => undefined);
+        const shard = (JSON.parse(readFileSync(path, 'utf8')) as { weightsManifest: Array<{ paths: string[] }> }).weightsManifest[0]!.paths[0]!;
+        const outside = `${dir}-outside.bin`;
+        cpSync(join(dir, shard), outside);
+        rmSync(join(dir, shard));
+        symlinkSync(outside, join(dir, shard));
+        return exportTo(path, out);
+      },
+      code: 'E_WEIGHTS',
+      message: /is a link to '.*-outside\.bin', outside the model's folder; weight files must be inside it/,
+    },
+    keras('no batch_input_shape on the input layer', (j) => {
+      const input = kerasLayers(j).find((l) => l['class_name'] === 'InputLayer')!['config'] as Json;
+      delete input['batch_input_shape'];
+    }, 'E_FORMAT', /input layer '[^']+' has no batch_input_shape/),
+    {
+      name: 'flags: ptq --out inside the --calib folder',
+      make: (dir) => {
+        // a Fashion-MNIST directory made of the bundled images
+        mkdirSync(dir, { recursive: true });
+        const bundled = join(repo, 'packages/data/bundled/fashion-mnist');
+        for (const k of ['images-idx3', 'labels-idx1']) {
+          cpSync(join(bundled, `calib1024-${k}-ubyte.gz`), join(dir, `train-${k}-ubyte.gz`));
+          cpSync(join(bundled, `t10k-${k}-ubyte.gz`), join(dir, `t10k-${k}-ubyte.gz`));
+        }
+        return ['ptq', '--method', 'rtn', '--calib', dir, '--out', join(dir, 'run')];
+      },
+      code: 'E_OUT',
+      message: /--out .*\/run: is inside the input folder .*; the outputs would be mixed with its files\. Choose another --out, or pass --force/,
+    },
     {
       name: 'ptq output given to ptq as the float model',
       make: (dir, out) => ['ptq', '--model', mutated(ptqOut(), dir, () => undefined), '--method', 'rtn', '--out', out],
@@ -146,6 +200,7 @@ export function badInputs(ptqOut: () => string): BadInput[] {
         ['mpq search --compare W9A9', ['mpq', 'search', '--avg-bits', '3', '--compare', 'W3A3,W9A9'], /--compare W9A9: the one-shot network's candidate bits are 2, 3, 4, 5, 6/],
         ['mpq search --compare 3bit', ['mpq', 'search', '--avg-bits', '3', '--compare', '3bit'], /--compare must look like W2A4 \(weight and activation bits of a uniform policy\), got '3bit'/],
         ['mpq search --min-bits 7', ['mpq', 'search', '--avg-bits', '3', '--min-bits', '7'], /has candidate bits 2, 3, 4, 5, 6, none within the limits \(≥ 7 bits: --min-bits\/--max-bits\)/],
+        ['ptq --heldout the --calib set', ['ptq', '--method', 'rtn', '--heldout', 'bundled'], /--heldout bundled is the --calib set: its images include the calibration ones/],
         ['mpq search --resample --score-images 900', ['mpq', 'search', '--avg-bits', '3', '--resample', '--score-images', '900'], /--resample draws --score-images 900 from the 512 images of bundled fashion-mnist\/calib1024 after the first 512 \(the validation images\); lower --score-images or --validate-images/],
         ['mpq train --freeze-abits --no-scheduler', ['mpq', 'train', '--data', 'bundled', '--freeze-abits', '--no-scheduler'], /--freeze-abits freezes with the bit-width scheduler; it does nothing with --no-scheduler/],
       ] as Array<[string, string[], RegExp]>

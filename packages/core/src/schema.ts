@@ -12,7 +12,13 @@ export function fieldPath(path: readonly PropertyKey[]): string {
 function shown(v: unknown): string {
   if (v === undefined) return 'nothing';
   if (typeof v === 'number' && !Number.isFinite(v)) return String(v);
-  const s = JSON.stringify(v);
+  let s: string;
+  try {
+    s = JSON.stringify(v);
+  } catch {
+    // nested too deeply to render (a hostile file): say what it is
+    s = Array.isArray(v) ? `a list of ${v.length} (nested too deeply to show)` : 'an object (nested too deeply to show)';
+  }
   return s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }
 

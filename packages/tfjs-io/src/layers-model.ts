@@ -61,7 +61,8 @@ function kerasLayers(a: TfjsArtifacts): { layers: KerasLayer[]; inputShape: numb
     const lname = (l['name'] as string) ?? (c['name'] as string);
     const cls = l['class_name'] as string;
     if (cls === 'InputLayer') {
-      if (lname === inputName) inputShape = (c['batch_input_shape'] as Array<number | null>).slice(1).map(Number);
+      const shape = c['batch_input_shape'];
+      if (lname === inputName && Array.isArray(shape)) inputShape = shape.slice(1).map(Number);
       continue;
     }
     const nodes = l['inbound_nodes'] as unknown[][][];

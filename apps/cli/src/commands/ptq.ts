@@ -1,4 +1,4 @@
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, realpathSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend, LowbitError } from '@lowbit/core';
 import { atomicWriteFile, type PreparedOutputDir, prepareOutputDir, removeIfUnused } from '@lowbit/core/node';
@@ -114,6 +114,10 @@ export async function runPtq(o: PtqCommandOptions): Promise<void> {
   const key = runKey(o, plan);
   const resume = o.resume ? readPtqState(statePath, key) : undefined;
 
+  // held-out images are other images than the calibration ones (the report calls them "never seen")
+  if (o.heldout !== undefined && sameSource(o.heldout, o.calib)) {
+    throw new LowbitError('E_ARG', `--heldout ${o.heldout} is the --calib set: its images include the calibration ones; give other images, or omit --heldout to hold back the --calib images after --calib-size`);
+  }
   const t0 = performance.now();
   await initBackend();
   const net = loadFloatModelArg(o.model, 'lowbit ptq');
@@ -291,4 +295,16 @@ function settingsConfig(o: PtqCommandOptions, keep: Array<'first' | 'last'>) {
 /** `o` without its undefined fields. */
 function defined<T extends object>(o: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> };
+}
+
+/** Whether two image sources name the same images: the same folder (links followed) or the same name (e.g. `bundled`). */
+function sameSource(a: string, b: string): boolean {
+  const real = (p: string) => {
+    try {
+      return realpathSync(p);
+    } catch {
+      return p;
+    }
+  };
+  return a === b || real(a) === real(b);
 }

@@ -3,3 +3,4 @@ export { Replicas, startReplicas } from './replicas.js';
 export type { ReplicaEntry, ReplicaServer, ReplicaWorkerData } from './replicas.js';
 export { type OutputDirOptions, type PreparedOutputDir, prepareOutputDir, removeIfUnused, removeStaleTemps } from './output-dir.js';
 export { wasmBinaries } from './wasm-binaries.js';
+export { readWeightFile, weightFileSize } from './weight-file.js';

@@ -9,7 +9,7 @@ const FORBIDDEN = ['/proc', '/sys', '/dev'];
 export interface OutputDirOptions {
   /** How the directory is named in errors (default `--out`). */
   label?: string;
-  /** Input files (model.json paths): writing into the folder of one of them is refused unless `force`. */
+  /** Inputs: files (model.json; writing into the folder of one is refused) and folders (images; writing into or inside one is refused), unless `force`. */
   inputs?: readonly string[];
   /** Allow writing into an input's folder (files there may be replaced). */
   force?: boolean;
@@ -29,7 +29,8 @@ const real = (p: string): string => {
  * Checks and creates an output directory before any work, so that a long run cannot fail at the
  * end for want of a place to write: not empty, not under /proc, /sys or /dev, not an existing file,
  * creatable and writable (a probe file is written and removed), enough free space for
- * `expectedBytes`, and not the folder of an input model unless `force`. Every refusal is a
+ * `expectedBytes`, and not the folder of an input model, nor an input folder (images, a dataset) or
+ * inside one, unless `force`. Every refusal is a
  * `LowbitError` (`E_OUT`) naming the directory and the reason. Returns the absolute path and
  * whether it was created here (then {@link removeIfUnused} takes it away again after a failure).
  */
@@ -41,8 +42,16 @@ export function prepareOutputDir(dir: string, o: OutputDirOptions = {}): Prepare
   if (under) throw new LowbitError('E_OUT', `${label} ${dir}: is under ${under}, a system pseudo file system; choose a directory on disk`);
   if (existsSync(abs) && !statSync(abs).isDirectory()) throw new LowbitError('E_OUT', `${label} ${dir}: is an existing file, not a directory`);
   for (const input of o.inputs ?? []) {
-    if (!input || !existsSync(input)) continue;
-    if (real(dirname(input)) === real(abs) && !o.force) {
+    if (!input || !existsSync(input) || o.force) continue;
+    // a file input (model.json): its folder; a folder input (images, a dataset): the folder itself and anything inside it,
+    // where the outputs would be read back as data by the next run
+    if (statSync(input).isDirectory()) {
+      const folder = real(input);
+      const target = real(abs);
+      if (target === folder || target.startsWith(folder + sep)) {
+        throw new LowbitError('E_OUT', `${label} ${dir}: is ${target === folder ? 'the input folder' : 'inside the input folder'} ${input}; the outputs would be mixed with its files. Choose another ${label}, or pass --force`);
+      }
+    } else if (real(dirname(input)) === real(abs)) {
       throw new LowbitError('E_OUT', `${label} ${dir}: is the folder of the input ${input}; writing there would replace its files. Choose another ${label}, or pass --force`);
     }
   }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { confinedPath, LowbitError } from '@lowbit/core';
-import { atomicWriteFiles } from '@lowbit/core/node';
+import { atomicWriteFiles, readWeightFile } from '@lowbit/core/node';
 import { checkNetworkJson } from '../schema.js';
 import { decodeNetwork, encodeNetwork, type NetworkJson } from '../serialize.js';
 import type { Network } from '../spec.js';
@@ -39,13 +39,9 @@ export function loadNetwork(path: string): Network {
   const json = readNetworkJson(path);
   checkNetworkJson(json, path);
   const weightsFile = confinedPath(json.weightsManifest[0]!.paths[0], path, 'weightsManifest[0].paths[0]');
-  const weightsPath = join(dirname(path), weightsFile);
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(weightsPath);
-  } catch (e) {
-    throw new LowbitError('E_NOT_FOUND', `${path}: cannot read weight file '${weightsPath}': ${(e as Error).message}`);
-  }
+  // float32 weights: the size is known before a byte is read
+  const expectedBytes = json.weightsManifest[0]!.weights.reduce((s, e) => s + e.shape.reduce((a, b) => a * b, 1) * 4, 0);
+  const bytes = readWeightFile(path, weightsFile, 'weightsManifest[0].paths[0]', { expectedBytes });
   const ab = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
   return decodeNetwork(json, ab, path);
 }

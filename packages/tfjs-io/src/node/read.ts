@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import type * as tf from '@tensorflow/tfjs-core';
 import { LowbitError } from '@lowbit/core';
+import { readWeightFile, weightFileSize } from '@lowbit/core/node';
 import { checkWeightsManifest } from '../manifest-schema.js';
 import { decodeArtifacts, entryBytes, type TfjsArtifacts } from '../read-artifacts.js';
 
@@ -35,19 +35,13 @@ export function readTfjsModel(path: string): TfjsArtifacts {
   const specs: tf.io.WeightsManifestEntry[] = [];
   const buffers: Uint8Array[] = [];
   manifest.forEach((group, gi) => {
-    const parts = group.paths.map((p) => {
-      const file = join(dirname(path), p);
-      try {
-        return new Uint8Array(readFileSync(file));
-      } catch (e) {
-        throw new LowbitError('E_WEIGHTS', `${path}: weight shard '${p}' (weightsManifest[${gi}]) cannot be read: ${(e as Error).message}`);
-      }
-    });
-    const total = parts.reduce((s, p) => s + p.length, 0);
+    // what each shard is and its size, before a byte is read (a link to /dev/zero would be read without end)
+    const total = group.paths.reduce((s, p, pi) => s + weightFileSize(path, p, `weightsManifest[${gi}].paths[${pi}]`), 0);
     const need = group.weights.reduce((s, e) => s + entryBytes(e), 0);
     if (total !== need) {
       throw new LowbitError('E_WEIGHTS', `${path}: weightsManifest[${gi}] shards (${group.paths.join(', ')}) hold ${total} bytes, the manifest needs ${need}`);
     }
+    const parts = group.paths.map((p, pi) => readWeightFile(path, p, `weightsManifest[${gi}].paths[${pi}]`));
     const buf = new Uint8Array(total);
     let off = 0;
     for (const p of parts) {

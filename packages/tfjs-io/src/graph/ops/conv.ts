@@ -16,6 +16,8 @@ export const strides2 = (n: GNode): [number, number] => {
 export function checkWindowOp(n: GNode): string | null {
   const df = str(n.attr['data_format']);
   if (df !== undefined && df !== 'NHWC') return `data_format ${df} (only NHWC)`;
+  const pad = str(n.attr['padding']);
+  if (pad !== 'SAME' && pad !== 'VALID' && pad !== 'EXPLICIT') return `padding ${JSON.stringify(pad ?? null)} (only SAME, VALID or EXPLICIT)`;
   if (str(n.attr['padding']) === 'EXPLICIT') {
     if (!/Conv2D|Conv2dNative/.test(n.op)) return 'explicit padding (only on convolutions)';
     const p = ints(n.attr['explicit_paddings']);

@@ -1,0 +1,38 @@
+import { readFileSync, realpathSync, statSync } from 'node:fs';
+import { dirname, join, sep } from 'node:path';
+import { LowbitError } from '../errors.js';
+
+/**
+ * Reads a weight file named in a model.json, relative to its folder (the name already checked by
+ * `confinedPath`), after checking what the name leads to: a regular file (not a device such as
+ * /dev/zero, a FIFO or a directory, which would be read without end or fail oddly), inside the
+ * model's folder also once links are followed, and — with `expectedBytes` — of that size before
+ * a byte is read. Errors name the model file and the field: `E_NOT_FOUND` for a missing file,
+ * `E_WEIGHTS` otherwise.
+ */
+export function readWeightFile(modelPath: string, name: string, field: string, o: { expectedBytes?: number } = {}): Uint8Array {
+  const size = weightFileSize(modelPath, name, field);
+  const where = `${modelPath}: weight file '${name}' (${field})`;
+  if (o.expectedBytes !== undefined && size !== o.expectedBytes) throw new LowbitError('E_WEIGHTS', `${where} has ${size} bytes, the manifest needs ${o.expectedBytes}`);
+  try {
+    return new Uint8Array(readFileSync(join(dirname(modelPath), name)));
+  } catch (e) {
+    throw new LowbitError('E_WEIGHTS', `${where} cannot be read: ${(e as Error).message}`);
+  }
+}
+
+/** The size in bytes of a weight file of a model.json, with the checks of {@link readWeightFile}, without reading it. */
+export function weightFileSize(modelPath: string, name: string, field: string): number {
+  const file = join(dirname(modelPath), name);
+  const where = `${modelPath}: weight file '${name}' (${field})`;
+  let st: ReturnType<typeof statSync>;
+  try {
+    st = statSync(file);
+  } catch (e) {
+    throw new LowbitError('E_NOT_FOUND', `${where} cannot be read: ${(e as Error).message}`);
+  }
+  if (!st.isFile()) throw new LowbitError('E_WEIGHTS', `${where} is not a regular file (${st.isDirectory() ? 'a directory' : 'a device, pipe or socket'})`);
+  const real = realpathSync(file);
+  if (!real.startsWith(realpathSync(dirname(modelPath)) + sep)) throw new LowbitError('E_WEIGHTS', `${where} is a link to '${real}', outside the model's folder; weight files must be inside it`);
+  return st.size;
+}
