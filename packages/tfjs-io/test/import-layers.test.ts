@@ -200,7 +200,7 @@ describe('bad TF.js models', () => {
     expect(() => importTfjsModel(variant('nomf', (j) => delete j['weightsManifest']))).toThrow(/field 'weightsManifest' must be a list/);
     expect(() => importTfjsModel(variant('short', () => {}, new Uint8Array(10)))).toThrow(/shards \(weights\.bin\) hold 10 bytes, the manifest needs 60/);
     expect(() => importTfjsModel(variant('shard', (j) => ((j['weightsManifest'] as Array<{ paths: string[] }>)[0]!.paths = ['missing.bin'])))).toThrow(
-      /weight shard 'missing\.bin' \(weightsManifest\[0\]\) cannot be read/,
+      /weight file 'missing\.bin' \(weightsManifest\[0\]\.paths\[0\]\) cannot be read: ENOENT/,
     );
     const nan = new Float32Array(15).fill(0.5);
     nan[4] = Number.POSITIVE_INFINITY;
