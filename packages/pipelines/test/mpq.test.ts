@@ -291,6 +291,9 @@ describe('one-shot training loop', () => {
     let n = 0;
     const part = await trainOneShot({ config, float, train, calib, outDir: join(dir, 'part'), resume: false, callbacks: { shouldStop: () => n++ >= 7 } });
     expect(part.stopped).toBe(true);
+    // the stop saved its own step (the periodic checkpoint was at step 5): --resume continues from step 7
+    expect(part.step).toBe(7);
+    expect(JSON.parse(readFileSync(join(dir, 'part', 'checkpoints', 'latest.json'), 'utf8'))).toMatchObject({ checkpoint: 'step-00000007' });
     part.oneShot.dispose();
     const resumed = await trainOneShot({ config, float, train, calib, outDir: join(dir, 'part'), resume: true });
     expect(resumed.step).toBe(12);

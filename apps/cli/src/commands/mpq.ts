@@ -114,7 +114,7 @@ export async function runMpqTrain(o: MpqTrainCommandOptions): Promise<void> {
   };
   const fp32 = evaluateNetwork(float, test);
   log(`model ${o.model}: fp32 top-1 ${pct(fp32.accuracy)} on ${test.size} test images; training data ${train.name} (${train.size} images)`);
-  const stop = onStopRequest('resume from the last checkpoint with --resume');
+  const stop = onStopRequest('the step is saved for --resume');
   // a share per thread needs at least one image
   const threads = Math.min(o.threads, o.batch);
   let r: Awaited<ReturnType<typeof trainOneShot>>;
@@ -152,7 +152,7 @@ export async function runMpqTrain(o: MpqTrainCommandOptions): Promise<void> {
   }
   disposeNetwork(float);
   if (r.stopped) {
-    log(`stopped at step ${r.step}; resume with the same command plus --resume`);
+    log(r.step > 0 ? `stopped at step ${r.step}, saved; resume with the same command plus --resume` : 'stopped before the first step; nothing to resume');
     r.oneShot.dispose();
     process.exitCode = 130;
     return;

@@ -89,7 +89,11 @@ export async function runTrain(o: TrainCommandOptions): Promise<void> {
     });
     progress.done();
     if (result.stopped) {
-      progress.log(`stopped after ${result.completedEpochs} complete epoch(s); resume with the same command plus --resume`);
+      progress.log(
+        result.completedEpochs > 0
+          ? `stopped after ${result.completedEpochs} complete epoch(s); resume from the last with the same command plus --resume`
+          : 'stopped before the first epoch ended; there is no checkpoint yet (one is saved per epoch): start again without --resume',
+      );
       process.exitCode = 130;
     } else {
       progress.log(`done: ${result.modelPath}`);

@@ -205,7 +205,7 @@ export async function trainOneShot(o: {
   callbacks?: MpqCallbacks;
   /** Threads to split every batch over (data parallelism, batch norm synchronised; default 1). */
   threads?: number;
-  /** Aborting acts like `callbacks.shouldStop` returning true: stop after the current step, `stopped: true` (resume from the last checkpoint). */
+  /** Aborting acts like `callbacks.shouldStop` returning true: stop after the current step, saved as a step checkpoint, `stopped: true` (`resume` continues from it). */
   signal?: AbortSignal;
 }): Promise<MpqTrainResult> {
   const ckptDir = join(o.outDir, 'checkpoints');
@@ -287,6 +287,11 @@ export async function trainOneShot(o: {
       await yieldToEventLoop();
       if (o.callbacks?.shouldStop?.() || o.signal?.aborted) {
         stopped = true;
+        // the state after the last step, as a step checkpoint: --resume continues from here, not from the last periodic one
+        if (s > 0 && !(config.checkpointEvery > 0 && state.step % config.checkpointEvery === 0)) {
+          clock();
+          await save(`step-${String(state.step).padStart(8, '0')}`);
+        }
         break;
       }
       if (config.scheduler && state.step % config.schedulerPeriod === 0 && state.step > 0) {
