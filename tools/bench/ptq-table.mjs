@@ -66,6 +66,8 @@ async function runOne(j) {
   const a = ['apps/cli/dist/bin.js', 'ptq', '--model', j.model, '--method', j.method, '--wbits', j.w, '--abits', j.a, '--json', '--out', out, ...j.extra];
   if (j.iters && j.method !== 'rtn') a.push('--iters', j.iters);
   if (threads) a.push('--threads', threads);
+  // a cell killed part-way (a session's end) continues from its state
+  if (existsSync(`${out}/ptq-state.json`)) a.push('--resume');
   const t0 = Date.now();
   const { code, stdout, stderr } = await runNode(a, { cwd: root });
   if (code !== 0) {

@@ -118,7 +118,7 @@ export function buildProgram(): Command {
     .option('--channel-order <order>', 'colour channel order the model expects, for --calib/--test image folders and 3-channel models: rgb | bgr', 'rgb')
     .option('--fit <how>', 'image folders: stretch (the whole image resized) | crop (the centred region of the input aspect ratio)', 'stretch')
     .option('--out <dir>', 'output directory (default runs/ptq/<model>-<method>-w<b>a<b>); checked before the run')
-    .option('--force', 'allow --out to be the folder of the input model (its files may be replaced)', false)
+    .option('--force', 'allow --out to be the folder of an input (model or images; files may be replaced) or to hold an unfinished run\'s resume state (started over)', false)
     .option('--checkpoint-every <n>', 'save the reconstruction state every N steps', positiveInt('--checkpoint-every'), 100)
     .option('--resume', 'continue a stopped run from the state in --out', false)
     .option('--threads <n>', `split every reconstruction batch over N threads (data parallelism; same result as 1 thread up to float rounding; default: the cores, ${defaultThreads()} here)`, positiveInt('--threads'), defaultThreads())

@@ -165,6 +165,16 @@ export function badInputs(ptqOut: () => string): BadInput[] {
       message: /--out .*\/run: is inside the input folder .*; the outputs would be mixed with its files\. Choose another --out, or pass --force/,
     },
     {
+      name: "flags: ptq --out holding an unfinished run's state, without --resume",
+      make: (dir) => {
+        mkdirSync(dir, { recursive: true });
+        writeFileSync(join(dir, 'ptq-state.json'), '{}');
+        return ['ptq', '--method', 'rtn', '--out', dir];
+      },
+      code: 'E_OUT',
+      message: /holds the resume state of an unfinished ptq run \(ptq-state\.json\); continue it with --resume and the same settings, choose another --out, or pass --force to start over/,
+    },
+    {
       name: 'ptq output given to ptq as the float model',
       make: (dir, out) => ['ptq', '--model', mutated(ptqOut(), dir, () => undefined), '--method', 'rtn', '--out', out],
       code: 'E_MODEL',

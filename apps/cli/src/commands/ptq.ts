@@ -113,6 +113,10 @@ export async function runPtq(o: PtqCommandOptions): Promise<void> {
   const statePath = join(out, STATE_FILE);
   const key = runKey(o, plan);
   const resume = o.resume ? readPtqState(statePath, key) : undefined;
+  // an unfinished run's state is not thrown away by a new run in the same folder (a complete run removes its state)
+  if (!o.resume && !o.force && existsSync(statePath)) {
+    throw new LowbitError('E_OUT', `--out ${out}: holds the resume state of an unfinished ptq run (${STATE_FILE}); continue it with --resume and the same settings, choose another --out, or pass --force to start over`);
+  }
 
   // held-out images are other images than the calibration ones (the report calls them "never seen")
   if (o.heldout !== undefined && sameSource(o.heldout, o.calib)) {
