@@ -241,7 +241,7 @@ describe('correctBias (empirical bias correction)', () => {
     let seen = 0;
     const tensors = tf.memory().numTensors;
     const batches = () => {
-      if (++seen === 4) setTimeout(() => controller.abort(), 0);
+      if (++seen === 4) setImmediate(() => controller.abort());
       return calib;
     };
     await expect(correctBiasAsync(qb, batches, { onlyIfBetter: false, signal: controller.signal })).rejects.toThrow(/bias correction: stopped on request \(the biases are as they were\)/);
