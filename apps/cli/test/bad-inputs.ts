@@ -103,12 +103,15 @@ export function badInputs(ptqOut: () => string): BadInput[] {
     keras('layers not a list', (j) => void Object.assign(kerasModel(j), { config: { layers: 'abc' } }), 'E_FORMAT', /field 'modelTopology\.(model_config\.)?config\.layers' must be a list, got "abc"/),
     keras('a weight missing', (j) => void (j['weightsManifest'] as Array<{ weights: Json[] }>)[0]!.weights.shift(), 'E_WEIGHTS', /bytes|missing/),
     quantized('layer scale 0', (j) => void (Object.values(quant(j).layers)[1]!.scale[0] = 0), 'E_FORMAT', /metadata\.quantization\.layers\.[^ ]+\.scale\[0\]' must be > 0, got 0/),
-    quantized('one scale too many', (j) => void Object.values(quant(j).layers)[1]!.scale.push(0.1), 'E_FORMAT', /does not match the stored kernel: .*scale\(s\), the kernel .* channel\(s\)/),
+    quantized('one scale too many', (j) => void Object.values(quant(j).layers)[1]!.scale.push(0.1), 'E_FORMAT', /zeroPoint' has \d+ entries, expected one per scale \(\d+\)|does not match the stored kernel: .*scale\(s\), the kernel .* channel\(s\)/),
     quantized('scales of another run', (j) => {
         const scale = Object.values(quant(j).layers)[1]!.scale;
         for (let i = 0; i < scale.length; i++) scale[i] = scale[i]! * 1.37;
       }, 'E_FORMAT', /does not match the stored kernel: .*is not an integer/),
     quantized('activation scale 0', (j) => void (Object.values(quant(j).sites)[0]!.scale = 0), 'E_FORMAT', /sites\.[^ ]+\.scale' must be > 0, got 0/),
+    quantized('activation scale 1e300 (Infinity as float32)', (j) => void (Object.values(quant(j).sites)[0]!.scale = 1e300), 'E_FORMAT', /sites\.[^ ]+\.scale' must be <= 3\.4028234663852886e\+38, got 1e\+300/),
+    quantized('layer bits 9', (j) => void ((Object.values(quant(j).layers)[1]! as { bits: number }).bits = 9), 'E_FORMAT', /metadata\.quantization\.layers\.[^ ]+\.bits' must be <= 8, got 9/),
+    quantized('site bits 16', (j) => void ((Object.values(quant(j).sites)[0]! as { bits: number }).bits = 16), 'E_FORMAT', /metadata\.quantization\.sites\.[^ ]+\.bits' must be <= 8, got 16/),
     quantized('a site that is no node', (j) => void (quant(j).sites['nowhere'] = { scale: 0.1, bits: 4, signed: false } as never), 'E_FORMAT', /names 'nowhere', which is not a node/),
     {
       name: 'lowbit model.json: model.json nested 200,000 lists deep',

@@ -13,4 +13,5 @@ export { batchCount, batches, calibrationIndices, epochOrder, makeBatch } from '
 export type { Batch, BatchOptions } from './batches.js';
 export { decodeImage, decodeImageAsync, IMAGE_FITS, imageFormat, toChannels } from './image-decode.js';
 export type { ChannelOrder, ImageFit, RgbaImage } from './image-decode.js';
+export { checkImageSize, imageDimensions, MAX_IMAGE_PIXELS } from './image-size.js';
 export type { ImageFolderOptions, ImageFolderSet } from './image-folder.js';

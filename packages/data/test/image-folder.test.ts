@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readImageFolder } from '../src/index.node.js';
+import { decodeImage, imageDimensions, readImageFolder } from '../src/index.node.js';
 
 const root = mkdtempSync(join(tmpdir(), 'lowbit-img-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -93,5 +93,27 @@ describe('image-folder reader', () => {
     writeFileSync(join(d, 'broken.png'), 'not an image at all');
     expect(() => readImageFolder(d, { size: [4, 4], channels: 1 })).toThrow(/broken\.png: not a PNG or JPEG file/);
     expect(() => readImageFolder(join(root, 'missing'), { size: [4, 4], channels: 1 })).toThrow(/does not exist/);
+  });
+
+  it('reads the declared size from PNG and JPEG headers, and refuses a decompression bomb before decoding it', () => {
+    const p = png(7, 5, () => [1, 2, 3]);
+    const j = jpg(9, 6, 100);
+    expect(imageDimensions(p)).toEqual({ width: 7, height: 5 });
+    expect(imageDimensions(j)).toEqual({ width: 9, height: 6 });
+    expect(imageDimensions(Buffer.from('plain text'))).toBeNull();
+    // a 1 KB file claiming 60000×60000 (14 GB of RGBA): refused from its header, named
+    const bombPng = Buffer.from(p);
+    bombPng.writeUInt32BE(60000, 16);
+    bombPng.writeUInt32BE(60000, 20);
+    expect(() => decodeImage(bombPng, 'bomb.png')).toThrow(/^bomb\.png: the header declares 60000×60000 pixels \(3600 megapixels\), more than the 100 megapixels/);
+    const bombJpg = Buffer.from(j);
+    const sof = bombJpg.indexOf(Buffer.from([0xff, 0xc0]));
+    bombJpg.writeUInt16BE(65000, sof + 5);
+    bombJpg.writeUInt16BE(65000, sof + 7);
+    expect(() => decodeImage(bombJpg, 'bomb.jpg')).toThrow(/^bomb\.jpg: the header declares 65000×65000 pixels/);
+    const d = join(root, 'bomb', 'a');
+    mkdirSync(d, { recursive: true });
+    writeFileSync(join(d, 'x.png'), bombPng);
+    expect(() => readImageFolder(join(root, 'bomb'), { size: [4, 4], channels: 1 })).toThrow(/x\.png: the header declares 60000×60000/);
   });
 });

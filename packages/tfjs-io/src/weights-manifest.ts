@@ -1,7 +1,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { ExportOptions, LayerGrids, StoredWeight } from './export-types.js';
 import { codesOnGrid } from './grid-check.js';
-import { toFloat16Bits } from '@lowbit/core';
+import { LowbitError, toFloat16Bits } from '@lowbit/core';
 
 /** Concatenates byte chunks into one buffer (a weight shard). */
 export function concatBytes(chunks: readonly Uint8Array[]): Uint8Array {
@@ -18,6 +18,19 @@ export function concatBytes(chunks: readonly Uint8Array[]): Uint8Array {
 export type ManifestEntry = tf.io.WeightsManifestEntry & { quantization?: NonNullable<tf.io.WeightsManifestEntry['quantization']> & { original_dtype?: 'float32' } };
 
 const bytesOf = (a: Float32Array | Int32Array | Uint16Array | Uint8Array) => new Uint8Array(a.buffer.slice(a.byteOffset, a.byteOffset + a.byteLength));
+
+/** Largest finite float16. */
+const HALF_MAX = 65504;
+
+/** Refuses a weight that float16 would turn into ±Infinity or NaN (a silently broken export). */
+function checkHalfRange(name: string, values: Float32Array, instead: string): void {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (!(Math.abs(v) <= HALF_MAX)) {
+      throw new LowbitError('E_RANGE', `weight '${name}' holds ${v} at index ${i}, which float16 cannot represent (largest ${HALF_MAX}); ${instead}`);
+    }
+  }
+}
 
 /**
  * Builds one stock TF.js weight group (manifest entries + the shard's bytes) in the order weights
@@ -76,6 +89,7 @@ export class ManifestWriter {
 
   /** A float weight stored as float16 (a per-channel scale or bias of a kernel stored as codes). */
   half(name: string, shape: number[], values: Float32Array, note: string): void {
+    checkHalfRange(name, values, "store it as float32 (perChannel: 'float32') or the bias as uint8 (codeBias: 'uint8')");
     this.push({ name, shape, dtype: 'float32', quantization: { dtype: 'float16', original_dtype: 'float32' } }, bytesOf(toFloat16Bits(values)), 'float16', note);
   }
 
@@ -111,6 +125,7 @@ export class ManifestWriter {
       for (let i = 0; i < values.length; i++) q[i] = codes[i]! - cmin;
       this.push({ name, shape, dtype: 'float32', quantization: { dtype: 'uint8', scale: s, min: s * cmin, original_dtype: 'float32' } }, q, 'uint8', `${grid.bits}-bit per-tensor grid, exact`);
     } else if (grid && this.perChannel === 'float16') {
+      checkHalfRange(name, values, "store it as float32 (perChannel: 'float32')");
       const h = toFloat16Bits(values);
       this.push({ name, shape, dtype: 'float32', quantization: { dtype: 'float16', original_dtype: 'float32' } }, bytesOf(h), 'float16', `${grid.bits}-bit per-channel grid: not representable in the stock manifest, stored as float16 (rounded)`);
     } else {

@@ -104,4 +104,18 @@ describe('export to stock TF.js', () => {
       disposeNetwork(net);
     }, 120_000);
   }
+
+  it('refuses a weight float16 cannot hold (it would be Infinity in the export) and names it; float32 or uint8 storage takes it', () => {
+    const { net, grids } = quantizedReference('resnet-fm', 4, 'channel');
+    const bias = net.params['block1/conv1']!['bias']!;
+    const big = bias.dataSync().slice();
+    big[2] = 1e5;
+    bias.assign(tf.tensor(big, bias.shape));
+    for (const exportFn of [exportLayersModel, exportGraphModel]) {
+      expect(() => exportFn(net, { grids })).toThrow(/weight '.*block1.conv1.*' holds 100000 at index 2, which float16 cannot represent \(largest 65504\); .*codeBias: 'uint8'/);
+      const e = exportFn(net, { grids, codeBias: 'uint8' });
+      expect(e.weights.length).toBeGreaterThan(0);
+    }
+    disposeNetwork(net);
+  });
 });

@@ -2,6 +2,7 @@
 // image decoder; no zlib, so gzip needs Node (or a DecompressionStream before parseIdx).
 import { LowbitError } from '@lowbit/core';
 import type { RgbaImage } from '../image-decode.js';
+import { checkImageSize } from '../image-size.js';
 
 export const platform = 'browser' as const;
 
@@ -30,8 +31,12 @@ export async function decodeImagePlatform(input: Uint8Array | Blob, source: stri
   if (input instanceof Uint8Array) {
     const type = SIGNATURES.find(([, sig]) => sig.every((b, i) => input[i] === b))?.[0];
     if (!type) throw new LowbitError('E_IMAGE', `${source}: not a PNG or JPEG file (unrecognised signature)`);
+    checkImageSize(input, source);
     blob = new Blob([input as Uint8Array<ArrayBuffer>], { type });
-  } else blob = input;
+  } else {
+    checkImageSize(new Uint8Array(await input.slice(0, 65536).arrayBuffer()), source);
+    blob = input;
+  }
   let bitmap: ImageBitmap;
   try {
     bitmap = await createImageBitmap(blob, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });

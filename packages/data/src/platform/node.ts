@@ -4,6 +4,7 @@ import { LowbitError } from '@lowbit/core';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import type { RgbaImage } from '../image-decode.js';
+import { checkImageSize } from '../image-size.js';
 
 export const platform = 'node' as const;
 
@@ -18,6 +19,7 @@ export function gzipSync(bytes: Uint8Array): Uint8Array {
 export function decodeImageSync(bytes: Uint8Array, source: string): RgbaImage {
   const isPng = bytes.length > 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47;
   const isJpeg = bytes.length > 3 && bytes[0] === 0xff && bytes[1] === 0xd8;
+  checkImageSize(bytes, source);
   try {
     if (isPng) {
       const png = PNG.sync.read(Buffer.from(bytes));

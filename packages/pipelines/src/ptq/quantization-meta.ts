@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { checkSchema, LowbitError } from '@lowbit/core';
 import type { ForwardOptions, Network } from '@lowbit/nn';
 import { codesOnGrid } from '@lowbit/tfjs-io';
-import { fakeQuantize, grid } from '@lowbit/quantizers';
+import { fakeQuantize, grid, MAX_BITS, MIN_BITS } from '@lowbit/quantizers';
 
 /** Quantization parameters stored in a quantized checkpoint's metadata. */
 export interface QuantizationMeta {
@@ -32,7 +32,10 @@ export function gridMeta(h: { bits: number; axis: number | null; scale: Float32A
   return { bits: h.bits, axis: h.axis, scale: Array.from(h.scale), ...(asymmetric ? { zeroPoint: Array.from(h.zeroPoint) } : {}) };
 }
 
-const positiveFinite = z.number().positive().refine(Number.isFinite, 'must be a finite number');
+/** Largest finite float32: a scale beyond it is Infinity in every tensor it reaches. */
+const FLOAT32_MAX = 3.4028234663852886e38;
+const positiveFinite = z.number().positive().max(FLOAT32_MAX);
+const bits = z.number().int().min(MIN_BITS).max(MAX_BITS);
 
 /** The `quantization` metadata of a ptq output's model.json. */
 export const quantizationMetaSchema = z.object({
@@ -40,14 +43,21 @@ export const quantizationMetaSchema = z.object({
   version: z.literal(1),
   layers: z.record(
     z.string(),
-    z.object({
-      bits: z.number().int().min(2).max(16),
-      axis: z.number().int().nonnegative().nullable(),
-      scale: z.array(positiveFinite).min(1),
-      zeroPoint: z.array(z.number().int().nonnegative()).optional(),
-    }),
+    z
+      .object({
+        bits,
+        axis: z.number().int().nonnegative().nullable(),
+        scale: z.array(positiveFinite).min(1),
+        zeroPoint: z.array(z.number().int().nonnegative()).optional(),
+      })
+      .superRefine((g, ctx) => {
+        if (g.zeroPoint && g.zeroPoint.length !== g.scale.length) ctx.addIssue({ code: 'custom', path: ['zeroPoint'], message: `has ${g.zeroPoint.length} entries, expected one per scale (${g.scale.length})` });
+        const top = 2 ** g.bits - 1;
+        const i = g.zeroPoint?.findIndex((v) => v > top) ?? -1;
+        if (i >= 0) ctx.addIssue({ code: 'custom', path: ['zeroPoint', i], message: `is ${g.zeroPoint![i]}, outside the ${g.bits}-bit grid's 0..${top}` });
+      }),
   ),
-  sites: z.record(z.string(), z.object({ bits: z.number().int().min(2).max(16), signed: z.boolean(), scale: positiveFinite })),
+  sites: z.record(z.string(), z.object({ bits, signed: z.boolean(), scale: positiveFinite })),
 });
 
 /**
