@@ -30,6 +30,27 @@ function mutated(from: string, dir: string, edit: (j: Json) => unknown): string 
   return path;
 }
 
+/** A copy of a model folder (one float32 weight group) with the values of weight `name` changed by `edit`. */
+function withWeight(from: string, dir: string, name: string, edit: (v: Float32Array) => void): string {
+  const path = mutated(from, dir, () => undefined);
+  const group = (JSON.parse(readFileSync(path, 'utf8')) as { weightsManifest: Array<{ paths: string[]; weights: Array<{ name: string; shape: number[] }> }> }).weightsManifest[0]!;
+  let offset = 0;
+  for (const w of group.weights) {
+    const n = w.shape.reduce((a, b) => a * b, 1);
+    if (w.name === name) {
+      const bin = join(dir, group.paths[0]!);
+      const bytes = readFileSync(bin);
+      const v = new Float32Array(bytes.buffer.slice(bytes.byteOffset + offset, bytes.byteOffset + offset + 4 * n));
+      edit(v);
+      Buffer.from(v.buffer).copy(bytes, offset);
+      writeFileSync(bin, bytes);
+      return path;
+    }
+    offset += 4 * n;
+  }
+  throw new Error(`no weight ${name} in ${from}`);
+}
+
 const nodes = (j: Json) => (j['network'] as { nodes: Json[] }).nodes;
 const firstOp = (j: Json, op: string) => nodes(j).find((n) => n['op'] === op)!;
 const weights = (j: Json) => (j['weightsManifest'] as Array<{ paths: string[]; weights: Json[] }>)[0]!;
@@ -69,6 +90,25 @@ export function badInputs(ptqOut: () => string): BadInput[] {
     net("padding 'causal'", (j) => void (firstOp(j, 'conv2d')['padding'] = 'causal'), 'E_FORMAT', /got "causal"/),
     net('unknown op', (j) => void (firstOp(j, 'relu')['op'] = 'lstm'), 'E_FORMAT', /\.op' \(node '[^']+'\) must be one of .*got "lstm"/),
     net('filters 1.5', (j) => void (firstOp(j, 'conv2d')['filters'] = 1.5), 'E_FORMAT', /\.filters' \(node '[^']+'\) must be an integer, got 1\.5/),
+    {
+      name: 'lowbit model.json: declares 32×32 inputs, evaluated on 28×28 Fashion-MNIST (it would run: global pooling)',
+      make: (dir) => ['eval', '--model', mutated(RESNET_FM, dir, (j) => void ((j['network'] as Json)['inputShape'] = [32, 32, 1])), '--data', 'bundled', '--test-limit', '100'],
+      code: 'E_DATA',
+      message: /holds 28×28×1 images, the model '[^']+' takes 32×32×1/,
+    },
+    {
+      name: 'lowbit model.json: a BatchNorm moving variance negative',
+      make: (dir, out) => exportTo(withWeight(RESNET_FM, dir, 'stem/bn/movingVariance', (v) => void (v[3] = -0.5)), out),
+      code: 'E_WEIGHTS',
+      message: /weight 'stem\/bn\/movingVariance' has a negative variance \(-0\.5\) at flat index 3/,
+    },
+    {
+      name: 'TF.js LayersModel: a BatchNormalization moving_variance negative',
+      make: (dir, out) => exportTo(withWeight(FOREIGN_RESNET, dir, 'stem_bn/moving_variance', (v) => void (v[5] = -2)), out),
+      code: 'E_WEIGHTS',
+      message: /weight for '[^']+' is a negative variance \(-2 at flat index 5\)/,
+    },
+    keras('a float kernel declared int32 in the manifest', (j) => void (weights(j).weights[0]!['dtype'] = 'int32'), 'E_WEIGHTS', /weight for '[^']+' is int32 in the weights manifest; a layer's weights must be float32/),
     net('input shape negative', (j) => void ((j['network'] as Json)['inputShape'] = [28, -28, 1]), 'E_FORMAT', /field 'network\.inputShape\[1\]' must be > 0, got -28/),
     net('weight shape "abc"', (j) => void (weights(j).weights[0]!['shape'] = 'abc'), 'E_FORMAT', /weightsManifest\[0\]\.weights\[0\]\.shape' must be a list, got "abc"/),
     net('weight shape negative', (j) => void (weights(j).weights[0]!['shape'] = [3, 3, -1, 16]), 'E_FORMAT', /\.shape\[2\]' must be >= 0, got -1/),

@@ -32,6 +32,7 @@ export type {
 export { isLayer, specOf } from './spec.js';
 export { checkNetworkJson, checkNetworkSpec, networkJsonSchema, networkSpecSchema } from './schema.js';
 export { analyze } from './analyze.js';
+export { badParamValue } from './param-values.js';
 export type { NetworkInfo, NodeInfo } from './analyze.js';
 export { BlockBuilder, NetworkBuilder } from './builder.js';
 export { cloneNetwork, cloneSpec, countParams, createNetwork, disposeNetwork, paramDefs, paramMap, trainableVariables } from './create.js';

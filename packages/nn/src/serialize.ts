@@ -1,3 +1,4 @@
+import { badParamValue } from './param-values.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { LowbitError } from '@lowbit/core';
 import { analyze } from './analyze.js';
@@ -81,9 +82,8 @@ export function decodeNetwork(json: unknown, weightData: ArrayBuffer, source = '
           throw new LowbitError('E_WEIGHTS', `${source}: weight '${key}' has shape [${t.shape.join(', ')}], the network needs [${def.shape.join(', ')}]`);
         }
         const vals = t.dataSync();
-        for (let i = 0; i < vals.length; i++) {
-          if (!Number.isFinite(vals[i]!)) throw new LowbitError('E_WEIGHTS', `${source}: weight '${key}' has a non-finite value at flat index ${i}`);
-        }
+        const bad = badParamValue(p, vals);
+        if (bad) throw new LowbitError('E_WEIGHTS', `${source}: weight '${key}' has ${bad.why === 'is not finite' ? 'a non-finite value' : `a negative variance (${bad.value})`} at flat index ${bad.index}`);
         params[node][p] = tf.variable(t, def.trainable);
       }
     }

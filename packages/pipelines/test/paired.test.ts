@@ -77,5 +77,9 @@ describe('McNemar paired comparison', () => {
     expect(part.samples).toBe(250);
     expect(Array.from(part.predictions)).toEqual(Array.from(full.predictions.subarray(0, 250)));
     disposeNetwork(net);
+    // a network declaring 32×32 inputs runs on 28×28 images (strided convs, global pooling): refused, not measured
+    const wide = createNetwork({ ...tinySpec(), inputShape: [32, 32, 1] }, { seed: 3 });
+    expect(() => evaluateNetwork(wide, set, { batchSize: 100 })).toThrow(/holds 28×28×1 images, the model 'tiny-mpq' takes 32×32×1/);
+    disposeNetwork(wide);
   });
 });

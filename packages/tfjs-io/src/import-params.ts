@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { LowbitError } from '@lowbit/core';
-import { disposeNetwork, type Network, type NetworkSpec, type NodeParams, paramDefs } from '@lowbit/nn';
+import { badParamValue, disposeNetwork, type Network, type NetworkSpec, type NodeParams, paramDefs } from '@lowbit/nn';
 
 /**
  * The network of an imported spec: each parameter its node needs, from `get`, checked against
@@ -19,7 +19,11 @@ export function importedNetwork(spec: NetworkSpec, get: (node: string, p: string
         if (!t) throw new LowbitError('E_WEIGHTS', `${path}: no weight for '${node}/${p}'`);
         const same = reshapeable(p) ? t.size === def.shape.reduce((x, y) => x * y, 1) : t.shape.length === def.shape.length && t.shape.every((d, i) => d === def.shape[i]);
         if (!same) throw new LowbitError('E_WEIGHTS', `${path}: weight for '${node}/${p}' has shape [${t.shape.join(', ')}], the layer needs [${def.shape.join(', ')}]`);
-        ps[p] = tf.tidy(() => tf.variable(tf.reshape(tf.cast(t, 'float32'), def.shape), def.trainable));
+        // an int32 or bool weight would be its bytes read as integers: a layer's weights are floats
+        if (t.dtype !== 'float32') throw new LowbitError('E_WEIGHTS', `${path}: weight for '${node}/${p}' is ${t.dtype} in the weights manifest; a layer's weights must be float32 (or float32 quantized to uint8/uint16/float16)`);
+        const bad = badParamValue(p, t.dataSync() as Float32Array);
+        if (bad) throw new LowbitError('E_WEIGHTS', `${path}: weight for '${node}/${p}' ${bad.why} (${bad.value} at flat index ${bad.index})`);
+        ps[p] = tf.tidy(() => tf.variable(tf.reshape(t, def.shape), def.trainable));
       }
     }
   } catch (e) {

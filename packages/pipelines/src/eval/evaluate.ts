@@ -28,6 +28,10 @@ export function evaluateNetwork(
 ): EvalResult {
   // `limit`: the first images only
   const set = o.limit && o.limit < fullSet.size ? subset(fullSet, o.limit) : fullSet;
+  // a network declaring another input size may still run (global pooling) and give a meaningless figure
+  if (set.imageShape.join() !== net.inputShape.join()) {
+    throw new LowbitError('E_DATA', `${set.name} holds ${set.imageShape.join('×')} images, the model '${net.name}' takes ${net.inputShape.join('×')}: evaluate it on images of its own size (an image folder as --data is resized to the model's input)`);
+  }
   const k = set.numClasses;
   const confusion = Array.from({ length: k }, () => new Array<number>(k).fill(0));
   let lossSum = 0;
