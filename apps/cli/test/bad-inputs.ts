@@ -57,7 +57,7 @@ const weights = (j: Json) => (j['weightsManifest'] as Array<{ paths: string[]; w
 const kerasModel = (j: Json) => ((j['modelTopology'] as Json)['model_config'] ?? j['modelTopology']) as Json;
 const kerasLayers = (j: Json) => (kerasModel(j)['config'] as { layers: Json[] }).layers;
 const kerasLayer = (j: Json, cls: string) => kerasLayers(j).find((l) => l['class_name'] === cls)!['config'] as Json;
-const quant = (j: Json) => (j['metadata'] as { quantization: { layers: Record<string, { scale: number[] }>; sites: Record<string, { scale: number }> } }).quantization;
+const quant = (j: Json) => (j['metadata'] as { quantization: { layers: Record<string, { scale: number[]; bits: number }>; sites: Record<string, { scale: number; bits: number }> } }).quantization;
 const exportTo = (model: string, out: string) => ['export', '--model', model, '--out', out];
 
 /** The cases that need only the shipped fixtures; `ptqOut` is a finished `lowbit ptq` output folder (for quantized-model cases). */
@@ -150,8 +150,8 @@ export function badInputs(ptqOut: () => string): BadInput[] {
       }, 'E_FORMAT', /does not match the stored kernel: .*is not an integer/),
     quantized('activation scale 0', (j) => void (Object.values(quant(j).sites)[0]!.scale = 0), 'E_FORMAT', /sites\.[^ ]+\.scale' must be > 0, got 0/),
     quantized('activation scale 1e300 (Infinity as float32)', (j) => void (Object.values(quant(j).sites)[0]!.scale = 1e300), 'E_FORMAT', /sites\.[^ ]+\.scale' must be <= 3\.4028234663852886e\+38, got 1e\+300/),
-    quantized('layer bits 9', (j) => void ((Object.values(quant(j).layers)[1]! as { bits: number }).bits = 9), 'E_FORMAT', /metadata\.quantization\.layers\.[^ ]+\.bits' must be <= 8, got 9/),
-    quantized('site bits 16', (j) => void ((Object.values(quant(j).sites)[0]! as { bits: number }).bits = 16), 'E_FORMAT', /metadata\.quantization\.sites\.[^ ]+\.bits' must be <= 8, got 16/),
+    quantized('layer bits 9', (j) => void (Object.values(quant(j).layers)[1]!.bits = 9), 'E_FORMAT', /metadata\.quantization\.layers\.[^ ]+\.bits' must be <= 8, got 9/),
+    quantized('site bits 16', (j) => void (Object.values(quant(j).sites)[0]!.bits = 16), 'E_FORMAT', /metadata\.quantization\.sites\.[^ ]+\.bits' must be <= 8, got 16/),
     quantized('a site that is no node', (j) => void (quant(j).sites['nowhere'] = { scale: 0.1, bits: 4, signed: false } as never), 'E_FORMAT', /names 'nowhere', which is not a node/),
     {
       name: 'lowbit model.json: model.json nested 200,000 lists deep',

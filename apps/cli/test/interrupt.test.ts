@@ -112,6 +112,21 @@ describe('ptq stopped and resumed', () => {
     expect(l[0]).toMatch(/^lowbit: error: --resume: '.*ptq-state\.json' was changed or damaged after lowbit wrote it \(its checksum does not match\); delete it to start over \[E_RESUME\]$/);
     expect(readdirSync(out)).toEqual(['ptq-state.json']);
   });
+
+  it('a state file edited with its checksum recomputed (step 100000) is refused by the range checks: exit 2, the field named, nothing written', () => {
+    const out = join(root, 'edited-rehashed');
+    rmSync(out, { recursive: true, force: true });
+    const s = JSON.parse(readFileSync(join(root, 'state-copy.json'), 'utf8')) as { key: unknown; snapshot: { step: number }; sha256: string };
+    s.snapshot.step = 100_000;
+    s.sha256 = createHash('sha256').update(JSON.stringify({ key: s.key, snapshot: s.snapshot })).digest('hex');
+    mkdirSync(out);
+    writeFileSync(join(out, 'ptq-state.json'), JSON.stringify(s));
+    const r = lowbit(...args(out), '--resume');
+    expect(r.status, r.stderr).toBe(2);
+    const l = stderrLines(r.stderr);
+    expect(l.at(-1)).toMatch(/^lowbit: error: --resume: '.*ptq-state\.json': snapshot field 'step' must be an integer from 0 to \d+ \(iterations per unit\), got 100000; delete it to start over \[E_RESUME\]$/);
+    expect(readdirSync(out)).toEqual(['ptq-state.json']);
+  }, 300_000);
 });
 
 describe('ptq interrupted outside reconstruction', () => {

@@ -46,7 +46,8 @@ export function createNetwork(spec: NetworkSpec, options: { seed?: number } = {}
   for (const [node, defs] of Object.entries(paramDefs(spec))) {
     params[node] = {};
     for (const [name, def] of Object.entries(defs)) {
-      params[node][name] = tf.variable(tf.tensor(initValues(def, rng), def.shape, 'float32'), def.trainable);
+      // (in a tidy: the initial tensor would otherwise stay registered, holding the weights' memory after dispose)
+      params[node][name] = tf.tidy(() => tf.variable(tf.tensor(initValues(def, rng), def.shape, 'float32'), def.trainable));
     }
   }
   return { ...cloneSpec(spec), params };

@@ -50,11 +50,12 @@ export function switchableBatchNorm(net: Network, keysFor: (bn: string, producer
     for (const key of keysFor(bn, producer)) {
       if (key.includes('/')) throw new LowbitError('E_SBN', `switchable batch norm '${bn}': key '${key}' must not contain '/'`);
       if (byKey.has(key)) continue;
+      // (tf.variable copies a variable's values; a tf.clone beside it would never be disposed)
       byKey.set(key, {
-        gamma: tf.variable(tf.clone(own['gamma']!), true),
-        beta: tf.variable(tf.clone(own['beta']!), true),
-        movingMean: tf.variable(tf.clone(own['movingMean']!), false),
-        movingVariance: tf.variable(tf.clone(own['movingVariance']!), false),
+        gamma: tf.variable(own['gamma']!, true),
+        beta: tf.variable(own['beta']!, true),
+        movingMean: tf.variable(own['movingMean']!, false),
+        movingVariance: tf.variable(own['movingVariance']!, false),
       });
     }
     sets.set(bn, byKey);

@@ -29,10 +29,12 @@ export function tinyResNet(seed = 1): Network {
   for (const ps of Object.values(net.params)) {
     if (ps['movingMean']) {
       const c = ps['movingMean'].size;
-      ps['movingMean'].assign(tf.tensor1d(rng.uniformArray(c, -0.5, 0.5)));
-      ps['movingVariance']!.assign(tf.tensor1d(rng.uniformArray(c, 0.5, 2)));
-      ps['gamma']!.assign(tf.tensor1d(rng.uniformArray(c, 0.5, 1.5)));
-      ps['beta']!.assign(tf.tensor1d(rng.uniformArray(c, -0.3, 0.3)));
+      tf.tidy(() => {
+        ps['movingMean']!.assign(tf.tensor1d(rng.uniformArray(c, -0.5, 0.5)));
+        ps['movingVariance']!.assign(tf.tensor1d(rng.uniformArray(c, 0.5, 2)));
+        ps['gamma']!.assign(tf.tensor1d(rng.uniformArray(c, 0.5, 1.5)));
+        ps['beta']!.assign(tf.tensor1d(rng.uniformArray(c, -0.3, 0.3)));
+      });
     }
   }
   return net;

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { LowbitError, Rng } from '@lowbit/core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { activationBytes, checkPassFits, disposeNetwork, forward, microBatchSize, NetworkBuilder, PASS_FACTORS, passBytesPerImage } from '../src/index.js';
+import { activationBytes, checkPassFits, cloneNetwork, disposeNetwork, forward, microBatchSize, NetworkBuilder, PASS_FACTORS, passBytesPerImage, switchableBatchNorm } from '../src/index.js';
 import { tinyResNet, wasm } from './fixtures.js';
 
 beforeAll(wasm);
@@ -54,5 +54,20 @@ describe('activation bytes and micro-batch sizes', () => {
     expect(perImage).toBeLessThanOrEqual(passBytesPerImage(net, 'inference'));
     x.dispose();
     disposeNetwork(net);
+  });
+});
+
+describe('no tensor outlives its network', () => {
+  it('createNetwork, cloneNetwork and switchable BN sets give back every tensor and byte on dispose', () => {
+    const { numTensors, numBytes } = tf.memory();
+    const net = tinyResNet();
+    const copy = cloneNetwork(net);
+    const sbn = switchableBatchNorm(net, () => ['a', 'b']);
+    expect(tf.memory().numBytes).toBeGreaterThan(numBytes);
+    sbn.dispose();
+    disposeNetwork(copy);
+    disposeNetwork(net);
+    expect(tf.memory().numTensors).toBe(numTensors);
+    expect(tf.memory().numBytes).toBe(numBytes);
   });
 });

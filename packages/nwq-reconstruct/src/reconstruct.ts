@@ -1,3 +1,4 @@
+import { checkSnapshot } from './resume-check.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { adam, allReduceGrads, broadcastParams, constant, cosine, LowbitError, type Optimizer, paramGrads, type QuantSetup, type ReplicaGroup, Rng, type RngState, shareRange, type StepContext, yieldToEventLoop } from '@lowbit/core';
 import { quantizableLayers, type Network } from '@lowbit/nn';
@@ -133,10 +134,11 @@ export async function reconstruct(o: ReconstructOptions): Promise<Reconstruction
   const units = buildUnits(o.setup, o.calibration, c, evalCtx, { arena, ...(group ? { group } : {}) });
   const vars = allVariables(o.setup);
   if (o.resume) {
+    checkSnapshot(o.resume, { units: units.map((u) => u.name), iterations: c.iterations, calibrationSize: o.calibration.size, variables: vars });
     for (const [name, v] of Object.entries(o.resume.variables)) {
       const target = vars[name];
       if (!target) throw new LowbitError('E_RESUME', `resume: snapshot variable '${name}' does not exist in this setup`);
-      target.assign(tf.tensor(v.values, v.shape, 'float32'));
+      tf.tidy(() => target.assign(tf.tensor(v.values, v.shape, 'float32')));
     }
   }
   // every rank starts from rank 0's values (they build the same setup; this makes sure of it)

@@ -25,8 +25,10 @@ export function smallNet(seed = 1): Network {
   for (const ps of Object.values(net.params)) {
     if (ps['movingMean']) {
       const c = ps['movingMean'].size;
-      ps['movingMean'].assign(tf.tensor1d(rng.uniformArray(c, -0.2, 0.2)));
-      ps['movingVariance']!.assign(tf.tensor1d(rng.uniformArray(c, 0.5, 1.5)));
+      tf.tidy(() => {
+        ps['movingMean']!.assign(tf.tensor1d(rng.uniformArray(c, -0.2, 0.2)));
+        ps['movingVariance']!.assign(tf.tensor1d(rng.uniformArray(c, 0.5, 1.5)));
+      });
     }
   }
   return net;
@@ -35,7 +37,7 @@ export function smallNet(seed = 1): Network {
 /** Calibration inputs held as one tensor; batches are gathers. */
 export function calibration(n: number, seed = 3): CalibrationSource & { data: tf.Tensor } {
   const data = new Rng(seed).normalTensor([n, 8, 8, 2]);
-  return { size: n, data, batch: (idx) => tf.gather(data, tf.tensor1d(idx, 'int32')) };
+  return { size: n, data, batch: (idx) => tf.tidy(() => tf.gather(data, tf.tensor1d(idx, 'int32'))) };
 }
 
 export function setup(net: Network, rounding: 'nearest' | 'asoftmax' | 'adaround', wBits: number, aBits: number): QuantizedNetwork {

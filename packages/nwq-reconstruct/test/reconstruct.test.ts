@@ -148,31 +148,57 @@ describe('engine mechanics', () => {
       calibrate(q, calib);
       let snap: ReconstructionSnapshot | undefined;
       let steps = 0;
-      await reconstruct({
-        setup: q,
-        calibration: calib,
-        config: base({ granularity: 'block', iterations: 10, mixer: qdrop() }),
-        progressEvery: 1,
-        onProgress: () => steps++,
-        onCheckpoint: (s) => (snap = s),
-        shouldStop: () => stopAt !== null && steps >= stopAt,
-        ...(resume ? { resume } : {}),
-      });
-      const values = q.variables().map((v) => Array.from(v.dataSync()));
-      q.dispose();
-      calib.data.dispose();
-      disposeNetwork(net);
-      return { values, snap: snap! };
+      try {
+        await reconstruct({
+          setup: q,
+          calibration: calib,
+          config: base({ granularity: 'block', iterations: 10, mixer: qdrop() }),
+          progressEvery: 1,
+          onProgress: () => steps++,
+          onCheckpoint: (s) => (snap = s),
+          shouldStop: () => stopAt !== null && steps >= stopAt,
+          ...(resume ? { resume } : {}),
+        });
+        return { values: q.variables().map((v) => Array.from(v.dataSync())), snap: snap! };
+      } finally {
+        q.dispose();
+        calib.data.dispose();
+        disposeNetwork(net);
+      }
     };
     const full = await run(null);
     const first = await run(17); // stops inside the second block
     expect(first.snap.unitIndex).toBe(1);
     expect(first.snap.step).toBe(7);
+    const tensors = tf.memory().numTensors;
     const resumed = await run(null, JSON.parse(JSON.stringify(first.snap)));
+    expect(tf.memory().numTensors).toBe(tensors);
     expect(resumed.values.length).toBe(full.values.length);
     resumed.values.forEach((v, i) => {
       for (let j = 0; j < v.length; j++) expect(Math.abs(v[j]! - full.values[i]![j]!)).toBeLessThanOrEqual(1e-6);
     });
+    // a snapshot that cannot belong to this run (edited, or another setup's) is refused, naming the field, leaking nothing
+    const edited = (edit: (s: ReconstructionSnapshot) => void) => {
+      const s = JSON.parse(JSON.stringify(first.snap)) as ReconstructionSnapshot;
+      edit(s);
+      return s;
+    };
+    const varName = Object.keys(first.snap.variables)[0]!;
+    for (const [edit, message] of [
+      [(s) => (s.unitIndex = 7), /snapshot field 'unitIndex' must be an integer from 0 to 4 \(the units of this reconstruction\), got 7/],
+      [(s) => (s.step = 100_000), /snapshot field 'step' must be an integer from 0 to 9 \(iterations per unit\), got 100000/],
+      [(s) => (s.units = []), /snapshot field 'units' lists 0 finished unit\(s\); unitIndex 1 needs 1/],
+      [(s) => (s.units[0]!.name = 'elsewhere'), /snapshot field 'units\[0\]\.name' is 'elsewhere', this reconstruction's unit 1 is/],
+      [(s) => (s.sampler.order[1] = s.sampler.order[0]!), /snapshot field 'sampler\.order' must be a permutation of 0\.\.63/],
+      [(s) => (s.sampler.pos = 65), /snapshot field 'sampler\.pos' must be an integer from 0 to 64, got 65/],
+      [(s) => (s.mixRng = [1, 2, 3] as never), /snapshot field 'mixRng' must be a generator state/],
+      [(s) => delete s.variables[varName], new RegExp(`snapshot field 'variables' has no '${varName}'`)],
+      [(s) => (s.variables[varName]!.shape = [1, ...s.variables[varName]!.shape, 1]), /snapshot field 'variables\..*' has shape \[1, .*, 1\], this setup's variable/],
+    ] as Array<[(s: ReconstructionSnapshot) => void, RegExp]>) {
+      const before = tf.memory().numTensors;
+      await expect(run(null, edited(edit))).rejects.toMatchObject({ code: 'E_RESUME', message: expect.stringMatching(message) });
+      expect(tf.memory().numTensors).toBe(before);
+    }
   }, 120_000);
 
   it('an AbortSignal aborted from a timer stops the run after the current step (the loop yields to the event loop)', async () => {

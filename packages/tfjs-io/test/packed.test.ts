@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tfjs from '@tensorflow/tfjs';
@@ -87,6 +87,21 @@ describe('lowbit-packed export + packedHandler (stock tf.loadLayersModel)', () =
     tf.dispose([calib, x, want, got]);
     model.dispose();
     disposeNetwork(ref);
+    disposeNetwork(net);
+  });
+
+  it('an export into a folder holding another export replaces it whole: the old weight files go, other files stay', async () => {
+    const d = join(dir, 'replaced');
+    cpSync(join(dir, 'fp32'), d, { recursive: true });
+    writeFileSync(join(d, 'notes.txt'), 'mine');
+    const { net, grids } = quantizedReference('resnet-fm', 4, 'channel');
+    writeTfjsExport(d, exportPacked(net, { grids }));
+    expect(readdirSync(d).sort()).toEqual(['model.json', 'notes.txt', 'weights.lbp']);
+    const model = await tfjs.loadLayersModel(packedHandler(join(d, 'model.json')));
+    model.dispose();
+    // and back: the packed weights go
+    writeTfjsExport(d, exportLayersModel(net, { grids }));
+    expect(readdirSync(d).sort()).toEqual(['group1-shard1of1.bin', 'model.json', 'notes.txt']);
     disposeNetwork(net);
   });
 

@@ -175,6 +175,8 @@ export async function runPtq(o: PtqCommandOptions): Promise<void> {
       process.exitCode = 130;
       return;
     }
+    // a state file that passed its checksum but does not fit this run (unit, step, sampler, variables)
+    if (resume && e instanceof LowbitError && e.code === 'E_RESUME') throw new LowbitError('E_RESUME', `--resume: '${statePath}': ${e.message.replace(/^resume: /, '')}; delete it to start over`);
     throw e;
   } finally {
     stop.dispose();
