@@ -109,6 +109,37 @@ export function badInputs(ptqOut: () => string): BadInput[] {
       message: /weight for '[^']+' is a negative variance \(-2 at flat index 5\)/,
     },
     keras('a float kernel declared int32 in the manifest', (j) => void (weights(j).weights[0]!['dtype'] = 'int32'), 'E_WEIGHTS', /weight for '[^']+' is int32 in the weights manifest; a layer's weights must be float32/),
+    {
+      name: 'policy file: finalBnImages above its calibration set',
+      make: (dir) => {
+        mkdirSync(dir, { recursive: true });
+        writeFileSync(join(dir, 'policy.json'), JSON.stringify({ format: 'lowbit-policy', policy: { 'stem/conv': { w: 4, a: 4 } }, calib: 'bundled', finalBnImages: 5000 }));
+        return ['eval', '--policy', join(dir, 'policy.json'), '--data', 'bundled'];
+      },
+      code: 'E_ARG',
+      message: /policy\.json: field 'finalBnImages' 5000 is larger than the 1024 images of the bundled calibration set/,
+    },
+    {
+      name: 'flags: eval --policy on an image folder',
+      make: (dir) => {
+        mkdirSync(join(dir, 'images', 'a'), { recursive: true });
+        cpSync(join(repo, 'packages/data/bundled'), join(dir, 'images', 'a', 'x'), { recursive: true });
+        writeFileSync(join(dir, 'policy.json'), JSON.stringify({ format: 'lowbit-policy', policy: { 'stem/conv': { w: 4, a: 4 } } }));
+        return ['eval', '--policy', join(dir, 'policy.json'), '--data', join(dir, 'images')];
+      },
+      code: 'E_ARG',
+      message: /--policy is evaluated on the Fashion-MNIST test set .*: --data must be 'bundled' or a Fashion-MNIST directory/,
+    },
+    {
+      name: 'flags: eval --reference that does not exist',
+      make: (dir) => {
+        mkdirSync(join(dir, 'a'), { recursive: true });
+        writeFileSync(join(dir, 'a', 'x.png'), Buffer.from('89504e470d0a1a0a', 'hex'));
+        return ['eval', '--model', 'resnet-fm', '--data', dir, '--reference', join(dir, 'missing.json')];
+      },
+      code: 'E_MODEL',
+      message: /--reference '.*missing\.json' is neither a reference model/,
+    },
     net('input shape negative', (j) => void ((j['network'] as Json)['inputShape'] = [28, -28, 1]), 'E_FORMAT', /field 'network\.inputShape\[1\]' must be > 0, got -28/),
     net('weight shape "abc"', (j) => void (weights(j).weights[0]!['shape'] = 'abc'), 'E_FORMAT', /weightsManifest\[0\]\.weights\[0\]\.shape' must be a list, got "abc"/),
     net('weight shape negative', (j) => void (weights(j).weights[0]!['shape'] = [3, 3, -1, 16]), 'E_FORMAT', /\.shape\[2\]' must be >= 0, got -1/),

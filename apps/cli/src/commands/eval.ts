@@ -61,9 +61,10 @@ async function evalFolder(o: EvalCommandOptions): Promise<void> {
   const refPath = o.reference ?? model.source;
   let reference: Evaluable | null = null;
   try {
+    // the reference first: a wrong path is found before the images are read
+    reference = refPath ? await loadEvaluable(refPath, o.reference ? '--reference' : `the float model of ${o.model} (its report's 'model'; give --reference)`) : null;
     const data = imageFolderData(o.data, model.inputShape, { range: o.inputRange, order: o.channelOrder, fit: o.fit, limit: o.testLimit });
     if (!data.labelled && !refPath) throw new LowbitError('E_ARG', `--data '${o.data}' has no class sub-folders (unlabelled): give --reference <model> to measure agreement with it`);
-    reference = refPath ? await loadEvaluable(refPath) : null;
     const r = await evaluate(model.model, data, { ...(reference ? { reference: reference.model } : {}), ...(o.batch ? { batchSize: o.batch } : {}) });
     warnBatch(o.batch, r.batchSize);
     if (o.json) return console.log(JSON.stringify({ model: o.model, reference: refPath ?? null, data: o.data, labelled: data.labelled, classes: data.labelled ? data.set.classNames : null, activations: model.activations, ...r }));

@@ -7,7 +7,7 @@ import { type BitPolicy, bitOps, disposeNetwork, weightBits, countParams } from 
 import { writeChart } from '../util/plot.js';
 import { Progress } from '../util/progress.js';
 import { exitOnInterrupt, onStopRequest } from '../util/stop-request.js';
-import { applyPolicy, comparePredictions, evaluate, evaluatePolicyFile, evaluateNetwork, type Criterion, disposeBatches, evaluatePolicy, fixedBatches, loadOneShot, saveOneShot, type OneShotNet, type Budget, checkSearchOptions, type MpqSearchOptions, searchOneShot, uniformOneShotPolicy, type MpqTrainConfig, trainOneShot, fashionMnistTest, loadFloatModelArg, loadTrainData, mpqCalibration, mpqLabelledSet, oneShotPath, POLICY_FORMAT } from '@lowbit/pipelines/node';
+import { applyPolicy, comparePredictions, evaluate, evaluatePolicyFile, evaluateNetwork, type Criterion, disposeBatches, evaluatePolicy, fixedBatches, loadOneShot, saveOneShot, type OneShotNet, type Budget, checkSearchOptions, type MpqSearchOptions, searchOneShot, uniformOneShotPolicy, type MpqTrainConfig, trainOneShot, fashionMnistTest, isFashionMnistDir, loadFloatModelArg, loadTrainData, mpqCalibration, mpqLabelledSet, oneShotPath, POLICY_FORMAT } from '@lowbit/pipelines/node';
 
 
 const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
@@ -434,6 +434,9 @@ export async function runMpqSearch(o: MpqSearchCommandOptions): Promise<void> {
 /** `lowbit eval --policy`: the one-shot network under a searched policy, BN re-estimated on the calibration set. */
 export async function evalPolicy(o: { policy: string; model?: string; data: string; testLimit?: number }) {
   await initBackend();
+  if (o.data !== 'bundled' && !isFashionMnistDir(o.data, 'test')) {
+    throw new LowbitError('E_ARG', `--policy is evaluated on the Fashion-MNIST test set (the one-shot networks' data): --data must be 'bundled' or a Fashion-MNIST directory with t10k-images-idx3-ubyte(.gz), got '${o.data}'`);
+  }
   const full = fashionMnistTest(o.data);
   return evaluatePolicyFile(o.policy, o.testLimit ? subset(full, o.testLimit) : full, o.model && o.model !== 'resnet-fm' ? o.model : undefined);
 }

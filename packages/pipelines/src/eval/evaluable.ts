@@ -20,8 +20,8 @@ export interface Evaluable {
 }
 
 /** Loads a model argument (reference name, lowbit / ptq / TF.js / lowbit-packed model.json) for evaluation. */
-export async function loadEvaluable(path: string): Promise<Evaluable> {
-  const net = await loadAnyModel(path);
+export async function loadEvaluable(path: string, flag = '--model'): Promise<Evaluable> {
+  const net = await loadAnyModel(path, flag);
   const quant = existsSync(path) && modelFormat(path) === 'lowbit-network' ? readQuantization(path) : null;
   if (quant) {
     checkQuantizationFits(quant, net, path);

@@ -22,15 +22,23 @@ export function oneShotPath(arg: string): string {
  * the bundled 1,024 images, or the first `size` training images of a Fashion-MNIST directory
  * (`set`: all of them, when the caller has read them already).
  */
-export function mpqCalibration(src: string, size: number, set: LabeledSet = mpqLabelledSet(src)): LabeledSet {
-  if (size > set.size) throw new LowbitError('E_ARG', `--calib-size ${size} is larger than the ${set.size} images of ${src === 'bundled' ? 'the bundled calibration set' : src}`);
-  return size === set.size ? set : subset(set, size, set.name);
+export function mpqCalibration(src: string, size: number, set?: LabeledSet, names: CalibrationNames = CALIBRATION_FLAGS): LabeledSet {
+  const all = set ?? mpqLabelledSet(src, names);
+  if (size > all.size) throw new LowbitError('E_ARG', `${names.size} ${size} is larger than the ${all.size} images of ${src === 'bundled' ? 'the bundled calibration set' : src}`);
+  return size === all.size ? all : subset(all, size, all.name);
 }
 
+/** What errors call the calibration source and size: the search's flags, or a policy file's fields. */
+export interface CalibrationNames {
+  source: string;
+  size: string;
+}
+const CALIBRATION_FLAGS: CalibrationNames = { source: '--calib', size: '--calib-size' };
+
 /** All labelled images of a search's `--calib` source: the bundled 1,024, or a Fashion-MNIST directory's training images. */
-export function mpqLabelledSet(src: string): LabeledSet {
+export function mpqLabelledSet(src: string, names: CalibrationNames = CALIBRATION_FLAGS): LabeledSet {
   if (src !== 'bundled' && !isFashionMnistDir(src)) {
-    throw new LowbitError('E_ARG', `--calib must be 'bundled' or a Fashion-MNIST directory with train-images-idx3-ubyte(.gz) (the search needs labelled images), got '${src}'`);
+    throw new LowbitError('E_ARG', `${names.source} must be 'bundled' or a Fashion-MNIST directory with train-images-idx3-ubyte(.gz) (the search needs labelled images), got '${src}'`);
   }
   return src === 'bundled' ? bundledCalibrationSet() : loadFashionMnist('train', src);
 }

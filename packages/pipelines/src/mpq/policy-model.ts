@@ -20,8 +20,10 @@ function oneShotOf(pf: PolicyFile, oneShot?: string): string {
 function withPolicyFile<T>(policyPath: string, oneShot: string | undefined, fn: (o: ReturnType<typeof loadOneShot>['oneShot'], bn: ReturnType<typeof fixedBatches>, pf: PolicyFile, path: string) => T): T {
   const pf = readPolicyFile(policyPath);
   const path = oneShotOf(pf, oneShot);
+  // the images BN is re-estimated on come from the policy file (what the search used)
+  const bnSet = mpqCalibration(pf.calib, pf.bnImages, undefined, { source: `${policyPath}: field 'calib'`, size: `${policyPath}: field 'finalBnImages'` });
   const { oneShot: o } = loadOneShot(path);
-  const bn = fixedBatches(mpqCalibration(pf.calib, pf.bnImages), 0, pf.bnImages);
+  const bn = fixedBatches(bnSet, 0, pf.bnImages);
   try {
     return fn(o, bn, pf, path);
   } finally {

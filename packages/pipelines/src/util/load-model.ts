@@ -36,19 +36,19 @@ export function tfjsOrigin(arg: string): 'layers-model' | 'graph-model' | null {
  * A reference model name (bundled checkpoint), a lowbit model.json, or a TF.js model.json
  * (LayersModel; imported into the IR).
  */
-export function loadModelArg(arg: string): Network {
+export function loadModelArg(arg: string, flag = '--model'): Network {
   if (isReferenceModel(arg)) return loadReference(arg);
-  if (!existsSync(arg)) throw new LowbitError('E_MODEL', `--model '${arg}' is neither a reference model (${REFERENCE_MODELS.join(', ')}) nor an existing model.json file`);
+  if (!existsSync(arg)) throw new LowbitError('E_MODEL', `${flag} '${arg}' is neither a reference model (${REFERENCE_MODELS.join(', ')}) nor an existing model.json file`);
   const f = modelFormat(arg);
   if (f === 'layers-model' || f === 'graph-model') return importTfjsModel(arg);
   if (f === 'lowbit-packed') throw new LowbitError('E_MODEL', `'${arg}' is a lowbit-packed export: it loads asynchronously (loadAnyModel)`);
   return loadNetwork(arg);
 }
 
-/** Like {@link loadModelArg}, and also reads lowbit-packed exports (their loader is asynchronous). */
-export async function loadAnyModel(arg: string): Promise<Network> {
+/** Like {@link loadModelArg}, and also reads lowbit-packed exports (their loader is asynchronous). `flag` names the option in errors. */
+export async function loadAnyModel(arg: string, flag = '--model'): Promise<Network> {
   if (existsSync(arg) && modelFormat(arg) === 'lowbit-packed') return importModelArtifacts(await packedHandler(arg).load!(), arg);
-  return loadModelArg(arg);
+  return loadModelArg(arg, flag);
 }
 
 /**
