@@ -170,6 +170,10 @@ export function badInputs(ptqOut: () => string): BadInput[] {
     },
     keras("Conv2D padding 'causal'", (j) => void (kerasLayer(j, 'Conv2D')['padding'] = 'causal'), 'E_UNSUPPORTED', /padding "causal" \(only 'same' or 'valid'\)/),
     keras("Conv2D padding 'SAME'", (j) => void (kerasLayer(j, 'Conv2D')['padding'] = 'SAME'), 'E_UNSUPPORTED', /padding "SAME" \(only 'same' or 'valid'\)/),
+    keras('Conv2D filters changed before an Add (was blamed on the Add)', (j) => {
+      const conv = kerasLayers(j).filter((l) => l['class_name'] === 'Conv2D')[2]!['config'] as Json;
+      conv['filters'] = Number(conv['filters']) + 8;
+    }, 'E_WEIGHTS', /layer '[^']+' declares filters \d+, its stored kernel has \d+ \(shape \[3, 3, \d+, \d+\]\): the config and the weights disagree/),
     keras('BatchNormalization epsilon -1', (j) => void (kerasLayer(j, 'BatchNormalization')['epsilon'] = -1), 'E_FORMAT', /epsilon' \(node '[^']+'\) must be > 0, got -1/),
     keras('layers not a list', (j) => void Object.assign(kerasModel(j), { config: { layers: 'abc' } }), 'E_FORMAT', /field 'modelTopology\.(model_config\.)?config\.layers' must be a list, got "abc"/),
     keras('a weight missing', (j) => void (j['weightsManifest'] as Array<{ weights: Json[] }>)[0]!.weights.shift(), 'E_WEIGHTS', /bytes|missing/),

@@ -345,7 +345,30 @@ function importInto(a: TfjsArtifacts, keep: (t: tf.Tensor) => tf.Tensor): Networ
   }
   const spec = { name: k.name, inputShape: k.inputShape, nodes, blocks: detectBlocks(nodes) };
   checkNetworkSpec(spec, `${a.path} (imported)`);
+  checkDeclaredWidths(nodes, params, a.path);
   analyze(spec);
   // PReLU slopes are [1, 1, C] in Keras, [C] in the IR
   return importedNetwork(spec, (node, p) => params[node]?.[p], a.path, (p) => p === 'alpha');
+}
+
+/**
+ * A layer whose config declares another width or kernel size than its stored kernel: named here,
+ * before shape inference would blame a later layer (an Add with unequal inputs) for it.
+ */
+function checkDeclaredWidths(nodes: NodeSpec[], params: Record<string, Record<string, tf.Tensor | undefined>>, path: string): void {
+  for (const n of nodes) {
+    const kernel = params[n.name]?.['kernel'];
+    if (!kernel) continue;
+    const declared: Array<[string, number, number]> = [];
+    if (n.op === 'conv2d' && kernel.rank === 4) {
+      declared.push(['filters', n.filters, kernel.shape[3]!], ['kernel_size[0]', n.kernelSize[0], kernel.shape[0]!], ['kernel_size[1]', n.kernelSize[1], kernel.shape[1]!]);
+    } else if (n.op === 'depthwiseConv2d' && kernel.rank === 4) {
+      declared.push(['depth_multiplier', n.depthMultiplier, kernel.shape[3]!], ['kernel_size[0]', n.kernelSize[0], kernel.shape[0]!], ['kernel_size[1]', n.kernelSize[1], kernel.shape[1]!]);
+    } else if (n.op === 'dense' && kernel.rank === 2) {
+      declared.push(['units', n.units, kernel.shape[1]!]);
+    }
+    for (const [field, want, got] of declared) {
+      if (want !== got) throw new LowbitError('E_WEIGHTS', `${path}: layer '${n.name}' declares ${field} ${want}, its stored kernel has ${got} (shape [${kernel.shape.join(', ')}]): the config and the weights disagree`);
+    }
+  }
 }

@@ -212,7 +212,7 @@ describe('bad TF.js models', () => {
           w.shape = [3, 4];
         }),
       ),
-    ).toThrow(/has shape \[3, 4\], the layer needs \[4, 3\]/);
+    ).toThrow(/layer 'dense_Dense\d+' declares units 3, its stored kernel has 4 \(shape \[3, 4\]\): the config and the weights disagree/);
   });
 
   it('unsupported layers are all listed before any work', async () => {
