@@ -59,7 +59,7 @@ export function prepareOutputDir(dir: string, o: OutputDirOptions = {}): Prepare
   try {
     mkdirSync(abs, { recursive: true });
   } catch (e) {
-    throw new LowbitError('E_OUT', `${label} ${dir}: cannot create it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new LowbitError('E_OUT', `${label} ${dir}: cannot create it (${realMkdirError(abs, e as NodeJS.ErrnoException)})`);
   }
   removeStaleTemps(abs);
   // a refusal after the directory was made here takes it away again
@@ -85,6 +85,24 @@ export function prepareOutputDir(dir: string, o: OutputDirOptions = {}): Prepare
     throw e;
   }
   return { path: abs, created };
+}
+
+/**
+ * The real reason a recursive mkdir failed: Node reports ENOENT for every failure below the first
+ * missing folder (a read-only file system, a permission), so the first missing folder is made
+ * alone to get its own error code.
+ */
+function realMkdirError(abs: string, e: NodeJS.ErrnoException): string {
+  if (e.code !== 'ENOENT') return e.code ?? e.message;
+  let first = abs;
+  while (!existsSync(dirname(first)) && dirname(first) !== first) first = dirname(first);
+  try {
+    mkdirSync(first);
+    rmdirSync(first);
+  } catch (inner) {
+    return (inner as NodeJS.ErrnoException).code ?? e.code;
+  }
+  return e.code;
 }
 
 export interface PreparedOutputDir {
