@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundledTestSet } from '@lowbit/data';
@@ -88,5 +88,12 @@ describe('lowbit eval --data <folder>', () => {
     const c = lowbit('eval', '--model', 'resnet-fm', '--data', join(dir, 'nope'));
     expect(c.status).toBe(2);
     expect(c.stderr).toMatch(/--data '.*nope' is neither 'bundled', a Fashion-MNIST directory nor a folder of images/);
+    // more class sub-folders than the model has outputs: the image and its class are named
+    const eleven = join(dir, 'eleven');
+    for (let k = 0; k < 11; k++) mkdirSync(join(eleven, `c${String(k).padStart(2, '0')}`), { recursive: true });
+    for (let k = 0; k < 11; k++) writeFileSync(join(eleven, `c${String(k).padStart(2, '0')}`, 'x.png'), readFileSync(join(dir, 'flat', '000.png')));
+    const d = lowbit('eval', '--model', 'resnet-fm', '--data', eleven);
+    expect(d.status).toBe(2);
+    expect(d.stderr).toMatch(/evaluate: image 10 of .*eleven.* has label 10 \(class 'c10'\), but the model has 10 outputs: the labels must be the model's classes/);
   }, 120_000);
 });

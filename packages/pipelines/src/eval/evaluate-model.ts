@@ -87,7 +87,12 @@ export async function evaluate(model: QuantizedModel | ModelSource, data: Evalua
         const out: Record<string, number> = {};
         if (y) {
           const labels = y.dataSync();
-          for (let i = 0; i < labels.length; i++) if (labels[i]! >= classes) throw new LowbitError('E_DATA', `evaluate: label ${labels[i]} but the model has ${classes} outputs`);
+          for (let i = 0; i < labels.length; i++) {
+            if (labels[i]! < classes) continue;
+            const set = (data as { set: LabeledSet & { classNames?: readonly string[] } }).set;
+            const cls = set.classNames?.[labels[i]!];
+            throw new LowbitError('E_DATA', `evaluate: image ${n + i} of ${set.name} has label ${labels[i]}${cls ? ` (class '${cls}')` : ''}, but the model has ${classes} outputs: the labels must be the model's classes (an image folder: one sub-folder per output, in the order of the outputs)`);
+          }
           out['correct'] = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), tf.cast(y, 'int32')), 'int32')).dataSync()[0]!;
           out['loss'] = tf.neg(tf.sum(tf.mul(tf.oneHot(tf.cast(y, 'int32'), classes), logp))).dataSync()[0]!;
         }
