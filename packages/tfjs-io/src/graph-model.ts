@@ -33,6 +33,13 @@ function whyNot(n: GNode): string | null {
 export function importGraphModel(a: TfjsArtifacts): Network {
   const topo = a.json['modelTopology'] as { node?: Array<Omit<GNode, 'input'> & { input?: string[] }> };
   const gnodes: GNode[] = (topo.node ?? []).map((n) => ({ ...n, input: n.input ?? [], attr: n.attr ?? {} }));
+  // a name given twice would make every input that names it ambiguous (one of the two silently wins)
+  const names = new Map<string, number>();
+  for (const [i, n] of gnodes.entries()) {
+    const first = names.get(n.name);
+    if (first !== undefined) throw new LowbitError('E_FORMAT', `${a.path}: field 'modelTopology.node[${i}].name' is '${n.name}', the name of node[${first}] too; node names must be unique`);
+    names.set(n.name, i);
+  }
   const problems = gnodes.map((n) => [n, whyNot(n)] as const).filter(([, w]) => w !== null);
   if (problems.length) {
     throw new LowbitError('E_UNSUPPORTED', `${a.path}: cannot import ${problems.length} node(s):\n${problems.map(([n, w]) => `  - '${n.name}' (${n.op}): ${w}`).join('\n')}`, {

@@ -203,6 +203,14 @@ describe('GraphModel import', () => {
     expect(() => importTfjsModel(g.write(join(dir, 'nan-kernel')))).toThrow(/weight 'conv\/w' has a non-finite value at flat index 1/);
   });
 
+  it('a node name given twice is refused (every input naming it would be ambiguous)', () => {
+    const g = new GraphBuilder();
+    const x = g.placeholder('x', [-1, 4]);
+    g.op('act', 'Relu', [x]);
+    g.op('act', 'Relu6', [x]);
+    expect(() => importTfjsModel(g.write(join(dir, 'twice')))).toThrow(/field 'modelTopology\.node\[2\]\.name' is 'act', the name of node\[1\] too; node names must be unique/);
+  });
+
   it('EXPLICIT padding on a pool is refused by name (only convolutions take it)', () => {
     const g = new GraphBuilder();
     const x = g.placeholder('x', [-1, 4, 4, 1]);
