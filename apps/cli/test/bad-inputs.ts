@@ -120,6 +120,16 @@ export function badInputs(ptqOut: () => string): BadInput[] {
       message: /policy\.json: field 'finalBnImages' 5000 is larger than the 1024 images of the bundled calibration set/,
     },
     {
+      name: 'policy file: version 2',
+      make: (dir) => {
+        mkdirSync(dir, { recursive: true });
+        writeFileSync(join(dir, 'policy.json'), JSON.stringify({ format: 'lowbit-policy', version: 2, policy: { 'stem/conv': { w: 4, a: 4 } } }));
+        return ['eval', '--policy', join(dir, 'policy.json'), '--data', 'bundled'];
+      },
+      code: 'E_FORMAT',
+      message: /policy\.json: field 'version' must be 1, got 2/,
+    },
+    {
       name: 'flags: eval --policy on an image folder',
       make: (dir) => {
         mkdirSync(join(dir, 'images', 'a'), { recursive: true });

@@ -60,6 +60,8 @@ export interface PolicyFile {
 const bits = z.number().int().min(1).max(32);
 /** The fields of a policy.json that are read back: the per-layer bits and what the search recorded. */
 export const policyFileSchema = z.object({
+  // version 1 is all there is; a file without it predates the field
+  version: z.literal(1).optional(),
   policy: z.record(z.string().min(1), z.object({ w: bits, a: bits })),
   oneShot: z.string().optional(),
   finalBnImages: z.number().int().positive().optional(),
