@@ -291,6 +291,8 @@ export function badInputs(ptqOut: () => string): BadInput[] {
         ['adaround --ar blocks', ['ptq', '--method', 'adaround', '--ar', 'blocks'], /--ar applies to network-wise reconstruction \(nwq, or --recon network\); --method adaround reconstructs layer by layer/],
         ['brecq --ar-weighting relative', ['ptq', '--method', 'brecq', '--ar-weighting', 'relative'], /--ar-weighting applies to network-wise reconstruction .*--method brecq reconstructs block by block/],
         ['--recon pixel', ['ptq', '--recon', 'pixel'], /--recon must be one of network, block, layer, got 'pixel'/],
+        ['mpq train --bits 3,3', ['mpq', 'train', '--data', 'bundled', '--bits', '3,3'], /--bits lists 3 twice \('3,3'\); give each candidate bit-width once/],
+        ['mpq train --bits 4', ['mpq', 'train', '--data', 'bundled', '--bits', '4'], /--bits needs at least two candidate bit-widths for mixed precision, got '4'/],
         ['mpq train --lr-min above --lr', ['mpq', 'train', '--data', 'bundled', '--lr', '0.01', '--lr-min', '0.1'], /--lr-min 0\.1 must be below --lr 0\.01/],
         ['mpq train --warmup-epochs 2 --epochs 1', ['mpq', 'train', '--data', 'bundled', '--warmup-epochs', '2'], /--warmup-epochs 2 must be fewer than --epochs 1/],
         ['mpq search --noise-floor with kl', ['mpq', 'search', '--avg-bits', '3', '--noise-floor'], /--noise-floor needs --criterion error \(a top-1 error has a known standard error\), got --criterion kl/],

@@ -46,7 +46,11 @@ export interface MpqTrainCommandOptions {
 export function parseBits(arg: string): number[] {
   const bits = arg.split(',').map((s) => Number(s.trim()));
   if (bits.length === 0 || bits.some((b) => !Number.isInteger(b) || b < 2 || b > 8)) throw new LowbitError('E_ARG', `--bits must be a comma-separated list of integers 2..8, got '${arg}'`);
-  return [...new Set(bits)].sort((a, b) => a - b);
+  const twice = bits.find((b, i) => bits.indexOf(b) !== i);
+  if (twice !== undefined) throw new LowbitError('E_ARG', `--bits lists ${twice} twice ('${arg}'); give each candidate bit-width once`);
+  // one candidate trains a single bit-width: there would be nothing for the search to choose from
+  if (bits.length < 2) throw new LowbitError('E_ARG', `--bits needs at least two candidate bit-widths for mixed precision, got '${arg}'`);
+  return bits.sort((a, b) => a - b);
 }
 
 /** Test accuracy of the max-bits and of uniform policies, each after BN re-estimation. */
