@@ -135,8 +135,8 @@ export function buildProgram(): Command {
       '--format <f>',
       "with --target tfjs: layers (tf.loadLayersModel) | graph (tf.loadGraphModel); default: the source's format (a TF.js graph model, or a ptq output of one, gives graph; lowbit models and reference names give layers)",
     )
-    .option('--per-channel <dtype>', 'how kernels on per-channel grids are stored in the stock format: uint8 (integer codes, 1 byte a weight; the scales (float16) and bias applied in a following layer) | float32 (dequantized, exact) | float16', 'uint8')
-    .option('--code-bias <dtype>', 'with --per-channel uint8: the bias beside the codes in float16 | uint8 (256 levels from its smallest to its largest value, as the TF.js converter stores biases: 1 byte a channel, less close)', 'float16')
+    .option('--per-channel <dtype>', 'how kernels on per-channel grids are stored in the stock format: uint8 (integer codes, 1 byte a weight; the scales (float16) and bias applied in a following layer) | float32 (dequantized, exact) | float16 (default: uint8)')
+    .option('--code-bias <dtype>', 'with --per-channel uint8: the bias beside the codes in float16 | uint8 (256 levels from its smallest to its largest value, as the TF.js converter stores biases: 1 byte a channel, less close) (default: float16)')
     .requiredOption('--out <dir>', 'output directory (checked before the work)')
     .option('--force', 'allow --out to be the folder of the input model (its files may be replaced)', false)
     .option('--json', 'print a JSON report', false)

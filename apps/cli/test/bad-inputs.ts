@@ -197,6 +197,24 @@ export function badInputs(ptqOut: () => string): BadInput[] {
     quantized('activation scale 1e300 (Infinity as float32)', (j) => void (Object.values(quant(j).sites)[0]!.scale = 1e300), 'E_FORMAT', /sites\.[^ ]+\.scale' must be <= 3\.4028234663852886e\+38, got 1e\+300/),
     quantized('layer bits 9', (j) => void (Object.values(quant(j).layers)[1]!.bits = 9), 'E_FORMAT', /metadata\.quantization\.layers\.[^ ]+\.bits' must be <= 8, got 9/),
     quantized('site bits 16', (j) => void (Object.values(quant(j).sites)[0]!.bits = 16), 'E_FORMAT', /metadata\.quantization\.sites\.[^ ]+\.bits' must be <= 8, got 16/),
+    {
+      name: 'flags: export --target lowbit-packed --per-channel float16',
+      make: (dir, out) => ['export', '--model', mutated(ptqOut(), dir, () => undefined), '--target', 'lowbit-packed', '--per-channel', 'float16', '--out', out],
+      code: 'E_ARG',
+      message: /--per-channel is for --target tfjs; lowbit-packed stores the codes of every grid bit-packed/,
+    },
+    {
+      name: 'flags: export --per-channel float32 --code-bias uint8',
+      make: (dir, out) => ['export', '--model', mutated(ptqOut(), dir, () => undefined), '--per-channel', 'float32', '--code-bias', 'uint8', '--out', out],
+      code: 'E_ARG',
+      message: /--code-bias applies beside integer codes \(--per-channel uint8\); with --per-channel float32/,
+    },
+    {
+      name: 'flags: export of a float model with --per-channel',
+      make: (_dir, out) => ['export', '--model', 'resnet-fm', '--per-channel', 'float16', '--out', out],
+      code: 'E_ARG',
+      message: /--per-channel applies to kernels on per-channel grids; 'resnet-fm' is a float model/,
+    },
     quantized('a site that is no node', (j) => void (quant(j).sites['nowhere'] = { scale: 0.1, bits: 4, signed: false } as never), 'E_FORMAT', /names 'nowhere', which is not a node/),
     {
       name: 'lowbit model.json: model.json nested 200,000 lists deep',

@@ -18,15 +18,21 @@ export interface ExportCommandOptions {
   out: string;
   /** Allow --out to be the folder of the input model (its files may be replaced). */
   force?: boolean;
-  perChannel: string;
-  codeBias: string;
+  /** uint8 (default) | float32 | float16; only for per-channel grids in the stock target. */
+  perChannel?: string;
+  /** float16 (default) | uint8; only beside uint8 codes. */
+  codeBias?: string;
   json: boolean;
 }
 
 export async function runExport(o: ExportCommandOptions): Promise<void> {
   if (o.target !== 'tfjs' && o.target !== 'lowbit-packed') throw new LowbitError('E_ARG', `--target must be tfjs or lowbit-packed, got '${o.target}'`);
-  if (o.perChannel !== 'uint8' && o.perChannel !== 'float32' && o.perChannel !== 'float16') throw new LowbitError('E_ARG', `--per-channel must be uint8, float32 or float16, got '${o.perChannel}'`);
-  if (o.codeBias !== 'uint8' && o.codeBias !== 'float16') throw new LowbitError('E_ARG', `--code-bias must be uint8 or float16, got '${o.codeBias}'`);
+  if (o.perChannel !== undefined && o.perChannel !== 'uint8' && o.perChannel !== 'float32' && o.perChannel !== 'float16') throw new LowbitError('E_ARG', `--per-channel must be uint8, float32 or float16, got '${o.perChannel}'`);
+  if (o.codeBias !== undefined && o.codeBias !== 'uint8' && o.codeBias !== 'float16') throw new LowbitError('E_ARG', `--code-bias must be uint8 or float16, got '${o.codeBias}'`);
+  // storage flags that would do nothing for this export are named, not ignored
+  if (o.target === 'lowbit-packed' && o.perChannel !== undefined) throw new LowbitError('E_ARG', `--per-channel is for --target tfjs; lowbit-packed stores the codes of every grid bit-packed`);
+  if (o.target === 'lowbit-packed' && o.codeBias !== undefined) throw new LowbitError('E_ARG', `--code-bias is for --target tfjs with --per-channel uint8; lowbit-packed stores biases as float32`);
+  if (o.codeBias !== undefined && (o.perChannel ?? 'uint8') !== 'uint8') throw new LowbitError('E_ARG', `--code-bias applies beside integer codes (--per-channel uint8); with --per-channel ${o.perChannel} the kernels are stored dequantized and the bias as float32`);
   if (o.format !== undefined && o.format !== 'layers' && o.format !== 'graph') throw new LowbitError('E_ARG', `--format must be layers or graph, got '${o.format}'`);
   if (o.target === 'lowbit-packed' && o.format === 'graph') throw new LowbitError('E_ARG', '--format graph is for --target tfjs; the lowbit-packed format has a LayersModel topology');
   if (o.model === undefined && o.policy === undefined) throw new LowbitError('E_ARG', 'give --model (a model to export) or --policy (a policy.json of lowbit mpq search)');
@@ -61,8 +67,12 @@ async function runExportInto(o: ExportCommandOptions): Promise<void> {
     }
   }
   const q = source ? source.model : quant ? new QuantizedModel(net, quant) : null;
-  const perChannel = o.perChannel as 'uint8' | 'float32' | 'float16';
-  const codeBias = o.codeBias as 'uint8' | 'float16';
+  const perChannel = (o.perChannel ?? 'uint8') as 'uint8' | 'float32' | 'float16';
+  const codeBias = (o.codeBias ?? 'float16') as 'uint8' | 'float16';
+  if (!quant && (o.perChannel !== undefined || o.codeBias !== undefined)) {
+    disposeNetwork(net);
+    throw new LowbitError('E_ARG', `${o.perChannel !== undefined ? '--per-channel' : '--code-bias'} applies to kernels on per-channel grids; '${model}' is a float model (its weights are exported as float32)`);
+  }
   let e: TfjsExport;
   let facts: ReturnType<typeof layerFacts>;
   try {
@@ -118,7 +128,7 @@ async function runExportInto(o: ExportCommandOptions): Promise<void> {
         : []),
       quant ? 'activations    not quantized in the export (stock TF.js has no activation quantization): it is weight-quantized' : 'model          float (no quantization metadata): exported as is',
       ...(notRepresented.length
-        ? [`note           ${notRepresented.length} kernel(s) on per-channel grids stored as ${o.perChannel === 'uint8' ? 'float32 (more than 8 bits, or a grid not on the output channels)' : o.perChannel}; --per-channel uint8 (the default) stores integer codes, 1 byte a weight`]
+        ? [`note           ${notRepresented.length} kernel(s) on per-channel grids stored as ${(o.perChannel ?? 'uint8') === 'uint8' ? 'float32 (more than 8 bits, or a grid not on the output channels)' : o.perChannel ?? 'uint8'}; --per-channel uint8 (the default) stores integer codes, 1 byte a weight`]
         : []),
     ].join('\n'),
   );
