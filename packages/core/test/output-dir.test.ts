@@ -1,8 +1,8 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { prepareOutputDir, removeIfUnused } from '../src/node/index.js';
+import { prepareOutputDir, removeIfUnused, samePath } from '../src/node/index.js';
 
 const root = mkdtempSync(join(tmpdir(), 'lowbit-outdir-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -48,5 +48,19 @@ describe('prepareOutputDir', () => {
     expect(() => prepareOutputDir(join(root, 'big'), { expectedBytes: 2 ** 60 })).toThrow(/the outputs need about \d+\.\d MB, the file system has \d+\.\d MB free/);
     expect(existsSync(join(root, 'big'))).toBe(false);
     expect(prepareOutputDir(join(root, 'small'), { expectedBytes: 1024 }).path).toBe(join(root, 'small'));
+  });
+});
+
+describe('samePath', () => {
+  it('is true for the same folder however named (relative parts, links) and for equal names, false otherwise', () => {
+    const a = join(root, 'same-a');
+    mkdirSync(a);
+    mkdirSync(join(root, 'same-b'));
+    symlinkSync(a, join(root, 'same-link'));
+    expect(samePath(a, join(root, 'same-b', '..', 'same-a'))).toBe(true);
+    expect(samePath(a, join(root, 'same-link'))).toBe(true);
+    expect(samePath('bundled', 'bundled')).toBe(true);
+    expect(samePath(a, join(root, 'same-b'))).toBe(false);
+    expect(samePath('bundled', a)).toBe(false);
   });
 });

@@ -1,7 +1,7 @@
-import { existsSync, realpathSync, rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend, LowbitError } from '@lowbit/core';
-import { atomicWriteFile, type PreparedOutputDir, prepareOutputDir, removeIfUnused } from '@lowbit/core/node';
+import { atomicWriteFile, type PreparedOutputDir, prepareOutputDir, removeIfUnused, samePath } from '@lowbit/core/node';
 import { analyze, disposeNetwork, countParams } from '@lowbit/nn';
 import {
   channelOrder,
@@ -119,7 +119,7 @@ export async function runPtq(o: PtqCommandOptions): Promise<void> {
   }
 
   // held-out images are other images than the calibration ones (the report calls them "never seen")
-  if (o.heldout !== undefined && sameSource(o.heldout, o.calib)) {
+  if (o.heldout !== undefined && samePath(o.heldout, o.calib)) {
     throw new LowbitError('E_ARG', `--heldout ${o.heldout} is the --calib set: its images include the calibration ones; give other images, or omit --heldout to hold back the --calib images after --calib-size`);
   }
   const t0 = performance.now();
@@ -303,14 +303,3 @@ function defined<T extends object>(o: T): { [K in keyof T]?: Exclude<T[K], undef
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> };
 }
 
-/** Whether two image sources name the same images: the same folder (links followed) or the same name (e.g. `bundled`). */
-function sameSource(a: string, b: string): boolean {
-  const real = (p: string) => {
-    try {
-      return realpathSync(p);
-    } catch {
-      return p;
-    }
-  };
-  return a === b || real(a) === real(b);
-}

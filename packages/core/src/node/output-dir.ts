@@ -25,6 +25,11 @@ const real = (p: string): string => {
   }
 };
 
+/** Whether two path arguments name the same file or folder (equal, or the same once links and relative parts are resolved). */
+export function samePath(a: string, b: string): boolean {
+  return a === b || real(a) === real(b);
+}
+
 /**
  * Checks and creates an output directory before any work, so that a long run cannot fail at the
  * end for want of a place to write: not empty, not under /proc, /sys or /dev, not an existing file,

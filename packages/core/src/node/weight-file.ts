@@ -2,6 +2,9 @@ import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { dirname, join, sep } from 'node:path';
 import { LowbitError } from '../errors.js';
 
+/** How errors name a weight file: the model file, the name and the manifest field. */
+const whereOf = (modelPath: string, name: string, field: string) => `${modelPath}: weight file '${name}' (${field})`;
+
 /**
  * Reads a weight file named in a model.json, relative to its folder (the name already checked by
  * `confinedPath`), after checking what the name leads to: a regular file (not a device such as
@@ -12,7 +15,7 @@ import { LowbitError } from '../errors.js';
  */
 export function readWeightFile(modelPath: string, name: string, field: string, o: { expectedBytes?: number } = {}): Uint8Array {
   const size = weightFileSize(modelPath, name, field);
-  const where = `${modelPath}: weight file '${name}' (${field})`;
+  const where = whereOf(modelPath, name, field);
   if (o.expectedBytes !== undefined && size !== o.expectedBytes) throw new LowbitError('E_WEIGHTS', `${where} has ${size} bytes, the manifest needs ${o.expectedBytes}`);
   try {
     return new Uint8Array(readFileSync(join(dirname(modelPath), name)));
@@ -24,7 +27,7 @@ export function readWeightFile(modelPath: string, name: string, field: string, o
 /** The size in bytes of a weight file of a model.json, with the checks of {@link readWeightFile}, without reading it. */
 export function weightFileSize(modelPath: string, name: string, field: string): number {
   const file = join(dirname(modelPath), name);
-  const where = `${modelPath}: weight file '${name}' (${field})`;
+  const where = whereOf(modelPath, name, field);
   let st: ReturnType<typeof statSync>;
   try {
     st = statSync(file);
