@@ -26,13 +26,29 @@ export interface ImageFolderSet extends LabeledSet {
 
 const IMAGE_EXT = new Set(['.png', '.jpg', '.jpeg']);
 
+/**
+ * The image files under `dir`, in sorted path order. Hidden entries (a leading '.', such as macOS
+ * `._x.png` resource forks) are skipped; a link to a file is followed, a link to a folder is not;
+ * anything with an image extension that is not a regular file (a broken link, a pipe, a device)
+ * is an error naming it rather than a read that fails or never ends.
+ */
 function listImages(dir: string): string[] {
   const out: string[] = [];
   const walk = (d: string) => {
     for (const e of readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      if (e.name.startsWith('.')) continue;
       const p = join(d, e.name);
       if (e.isDirectory()) walk(p);
-      else if (IMAGE_EXT.has(extname(e.name).toLowerCase())) out.push(p);
+      else if (IMAGE_EXT.has(extname(e.name).toLowerCase())) {
+        let st: ReturnType<typeof statSync>;
+        try {
+          st = statSync(p);
+        } catch (err) {
+          throw new LowbitError('E_IMAGE', `${p}: cannot be read (${e.isSymbolicLink() ? 'a link to a missing file' : (err as NodeJS.ErrnoException).code})`);
+        }
+        if (st.isFile()) out.push(p);
+        else if (!st.isDirectory()) throw new LowbitError('E_IMAGE', `${p}: is not a regular file (a pipe, socket or device); image folders hold image files`);
+      }
     }
   };
   walk(dir);
@@ -63,20 +79,29 @@ export function readImageFolder(dir: string, o: ImageFolderOptions): ImageFolder
   if (files.length === 0) throw new LowbitError('E_DATA', `image folder '${dir}' has no .png, .jpg or .jpeg files`);
   if (o.limit !== undefined) files = files.slice(0, o.limit);
   const subdirs = readdirSync(dir, { withFileTypes: true })
-    .filter((e) => e.isDirectory())
+    .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
     .map((e) => e.name)
     .sort();
-  const useLabels = o.labelsFromSubfolders ?? subdirs.length > 0;
+  // labelled when images sit in sub-folders (an empty sub-folder beside flat images does not count;
+  // in a labelled folder an empty class keeps its index)
+  const inSubfolder = files.some((f) => relative(dir, f).split(/[\\/]/).length > 1);
+  const useLabels = o.labelsFromSubfolders ?? inSubfolder;
   const classNames = useLabels ? subdirs : ['unlabelled'];
   const per = h * w * o.channels;
   const images = new Uint8Array(files.length * per);
   const labels = new Uint8Array(files.length);
   files.forEach((f, i) => {
-    images.set(toChannels(decodeImage(readFileSync(f), f), h, w, o.channels, order, fit), i * per);
+    let bytes: Uint8Array;
+    try {
+      bytes = readFileSync(f);
+    } catch (e) {
+      throw new LowbitError('E_IMAGE', `${f}: cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
+    images.set(toChannels(decodeImage(bytes, f), h, w, o.channels, order, fit), i * per);
     if (useLabels) {
       const cls = relative(dir, f).split(/[\\/]/)[0]!;
       const k = classNames.indexOf(cls);
-      if (k < 0) throw new LowbitError('E_DATA', `${f}: labels come from sub-folders, but this image is not inside one`);
+      if (k < 0) throw new LowbitError('E_DATA', `${f}: labels come from sub-folders (${classNames.slice(0, 3).map((c) => `'${c}'`).join(', ')}${classNames.length > 3 ? ', …' : ''}), but this image is not inside one; put every image in its class folder`);
       labels[i] = k;
     }
   });

@@ -1,4 +1,5 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import jpeg from 'jpeg-js';
@@ -115,5 +116,20 @@ describe('image-folder reader', () => {
     mkdirSync(d, { recursive: true });
     writeFileSync(join(d, 'x.png'), bombPng);
     expect(() => readImageFolder(join(root, 'bomb'), { size: [4, 4], channels: 1 })).toThrow(/x\.png: the header declares 60000×60000/);
+  });
+
+  it('skips hidden files, names a broken link or a pipe instead of failing or hanging, and an empty sub-folder does not make flat images labelled', () => {
+    const d = join(root, 'odd');
+    mkdirSync(join(d, 'empty'), { recursive: true });
+    writeFileSync(join(d, 'a.png'), png(4, 4, () => [9, 9, 9]));
+    writeFileSync(join(d, '._a.png'), 'macOS resource fork');
+    const flat = readImageFolder(d, { size: [4, 4], channels: 1 });
+    expect(flat.files.map((f) => f.slice(d.length + 1))).toEqual(['a.png']);
+    expect(flat.classNames).toEqual(['unlabelled']);
+    symlinkSync(join(d, 'missing.png'), join(d, 'b.png'));
+    expect(() => readImageFolder(d, { size: [4, 4], channels: 1 })).toThrow(/b\.png: cannot be read \(a link to a missing file\)/);
+    rmSync(join(d, 'b.png'));
+    execFileSync('mkfifo', [join(d, 'c.png')]);
+    expect(() => readImageFolder(d, { size: [4, 4], channels: 1 })).toThrow(/c\.png: is not a regular file \(a pipe, socket or device\)/);
   });
 });
