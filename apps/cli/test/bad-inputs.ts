@@ -184,6 +184,20 @@ export function badInputs(ptqOut: () => string): BadInput[] {
       const conv = kerasLayers(j).filter((l) => l['class_name'] === 'Conv2D')[2]!['config'] as Json;
       conv['filters'] = Number(conv['filters']) + 8;
     }, 'E_WEIGHTS', /layer '[^']+' declares filters \d+, its stored kernel has \d+ \(shape \[3, 3, \d+, \d+\]\): the config and the weights disagree/),
+    keras('a layer name used twice', (j) => {
+      const relus = kerasLayers(j).filter((l) => l['class_name'] === 'ReLU');
+      const [first, second] = [relus[0]!, relus[1]!];
+      const dup = (first['config'] as Json)['name'] as string;
+      const old = (second['config'] as Json)['name'] as string;
+      second['name'] = dup;
+      (second['config'] as Json)['name'] = dup;
+      // the layers that took the renamed one as input now name the duplicate
+      for (const l of kerasLayers(j)) l['inbound_nodes'] = JSON.parse(JSON.stringify(l['inbound_nodes'] ?? []).replaceAll(`"${old}"`, `"${dup}"`));
+    }, 'E_FORMAT', /layer name '[^']+' is used twice; layer names must be unique/),
+    keras('a dynamic input size (null height and width)', (j) => {
+      const input = kerasLayers(j).find((l) => l['class_name'] === 'InputLayer')!['config'] as Json;
+      input['batch_input_shape'] = [null, null, null, 1];
+    }, 'E_UNSUPPORTED', /input layer '[^']+' has a dynamic size \[null,null,null,1\] \(null beyond the batch axis\); lowbit needs a fixed input size/),
     keras('BatchNormalization epsilon -1', (j) => void (kerasLayer(j, 'BatchNormalization')['epsilon'] = -1), 'E_FORMAT', /epsilon' \(node '[^']+'\) must be > 0, got -1/),
     keras('layers not a list', (j) => void Object.assign(kerasModel(j), { config: { layers: 'abc' } }), 'E_FORMAT', /field 'modelTopology\.(model_config\.)?config\.layers' must be a list, got "abc"/),
     keras('a weight missing', (j) => void (j['weightsManifest'] as Array<{ weights: Json[] }>)[0]!.weights.shift(), 'E_WEIGHTS', /bytes|missing/),

@@ -39,13 +39,14 @@ function kerasLayers(a: TfjsArtifacts): { layers: KerasLayer[]; inputShape: numb
       const c = (l['config'] as Cfg) ?? {};
       const cls = l['class_name'] as string;
       const shape = c['batch_input_shape'] as Array<number | null> | undefined;
-      if (shape && !inputShape) inputShape = shape.slice(1).map(Number);
+      if (shape && !inputShape) inputShape = fixedInputShape(shape, (c['name'] as string) ?? 'the first layer', a.path);
       if (cls === 'InputLayer') continue;
       const lname = (c['name'] as string) ?? `layer${layers.length}`;
       layers.push({ className: cls, name: lname, config: c, inbound: [prev] });
       prev = lname;
     }
     if (!inputShape) throw new LowbitError('E_FORMAT', `${a.path}: the first layer of the Sequential model has no batch_input_shape`);
+    uniqueNames(layers, a.path);
     return { layers, inputShape, inputName: 'input', output: prev, name };
   }
   if (className !== 'Model' && className !== 'Functional') throw new LowbitError('E_FORMAT', `${a.path}: unsupported model class '${className}' (expected Sequential, Model or Functional)`);
@@ -62,7 +63,7 @@ function kerasLayers(a: TfjsArtifacts): { layers: KerasLayer[]; inputShape: numb
     const cls = l['class_name'] as string;
     if (cls === 'InputLayer') {
       const shape = c['batch_input_shape'];
-      if (lname === inputName && Array.isArray(shape)) inputShape = shape.slice(1).map(Number);
+      if (lname === inputName && Array.isArray(shape)) inputShape = fixedInputShape(shape, lname, a.path);
       continue;
     }
     const nodes = l['inbound_nodes'] as unknown[][][];
@@ -73,8 +74,27 @@ function kerasLayers(a: TfjsArtifacts): { layers: KerasLayer[]; inputShape: numb
     layers.push({ className: cls, name: lname, config: c, inbound });
   }
   if (!inputShape) throw new LowbitError('E_FORMAT', `${a.path}: input layer '${inputName}' has no batch_input_shape`);
+  uniqueNames([{ name: inputName }, ...layers], a.path);
   const out = String(outputs[0]![0]);
   return { layers, inputShape, inputName, output: out === inputName ? 'input' : out, name };
+}
+
+/** A Keras layer name used twice makes every inbound reference to it ambiguous. */
+function uniqueNames(layers: ReadonlyArray<{ name: string }>, path: string): void {
+  const seen = new Set<string>();
+  for (const l of layers) {
+    if (seen.has(l.name)) throw new LowbitError('E_FORMAT', `${path}: layer name '${l.name}' is used twice; layer names must be unique`);
+    seen.add(l.name);
+  }
+}
+
+/** The input's [height, width, channels] from a batch_input_shape; a dynamic (null) size is refused by name. */
+function fixedInputShape(shape: unknown[], layer: string, path: string): number[] {
+  const dims = shape.slice(1);
+  if (dims.some((d) => d === null)) {
+    throw new LowbitError('E_UNSUPPORTED', `${path}: input layer '${layer}' has a dynamic size ${JSON.stringify(shape)} (null beyond the batch axis); lowbit needs a fixed input size: re-export the model with one (e.g. [null, 224, 224, 3])`);
+  }
+  return dims.map(Number);
 }
 
 const ACTIVATIONS: Record<string, NodeSpec['op'] | null> = { linear: null, relu: 'relu', relu6: 'relu6', softmax: 'softmax', sigmoid: 'sigmoid', tanh: 'tanh', swish: 'swish', hard_swish: 'hardSwish', hardSwish: 'hardSwish' };
