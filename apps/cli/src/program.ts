@@ -66,6 +66,7 @@ export function buildProgram(): Command {
     .option('--no-eval', 'skip the test-set evaluation after each epoch')
     .option('--out <dir>', 'output directory (model.json, checkpoints/)', 'runs/train')
     .option('--resume', 'continue from the latest checkpoint in --out', false)
+    .option('--force', "start over in an --out holding an earlier run's checkpoints (they are replaced)", false)
     .option('--threads <n>', `split every batch over N threads (data parallelism, batch norm synchronised; same result as 1 thread up to float rounding; default: the cores, ${defaultThreads()} here)`, positiveInt('--threads'), defaultThreads())
     .action(async (o) => runTrain(o));
 
@@ -172,6 +173,7 @@ export function buildProgram(): Command {
     .option('--test-limit <n>', 'evaluate on the first N test images (0 = all)', nonNegativeInt('--test-limit'), 0)
     .option('--out <dir>', 'output directory (default runs/mpq/<model>)')
     .option('--resume', 'continue from the latest checkpoint in --out', false)
+    .option('--force', "start over in an --out holding an earlier run's checkpoints (they are replaced)", false)
     .option('--threads <n>', `split every batch over N threads (data parallelism, batch norm synchronised; same result as 1 thread up to float rounding; default: the cores, ${defaultThreads()} here)`, positiveInt('--threads'), defaultThreads())
     .option('--json', 'print the final report as one JSON object', false)
     .action(async (o) => runMpqTrain(o));

@@ -294,6 +294,23 @@ export function badInputs(ptqOut: () => string): BadInput[] {
       code: 'E_OUT',
       message: /holds the resume state of an unfinished ptq run \(ptq-state\.json\); continue it with --resume and the same settings, choose another --out, or pass --force to start over/,
     },
+    ...(
+      [
+        ['train', ['train', '--data', 'bundled', '--epochs', '1']],
+        ['mpq train', ['mpq', 'train', '--data', 'bundled']],
+      ] as Array<[string, string[]]>
+    ).map(
+      ([command, args]): BadInput => ({
+        name: `flags: ${command} --out holding an earlier run's checkpoints, without --resume`,
+        make: (dir) => {
+          mkdirSync(join(dir, 'checkpoints'), { recursive: true });
+          writeFileSync(join(dir, 'checkpoints', 'latest.json'), '{}');
+          return [...args, '--out', dir];
+        },
+        code: 'E_OUT',
+        message: new RegExp(`holds the checkpoints of an earlier lowbit ${command} run \\(checkpoints/latest\\.json\\); continue it with --resume and the same settings, choose another --out, or pass --force to start over`),
+      }),
+    ),
     {
       name: 'ptq output given to ptq as the float model',
       make: (dir, out) => ['ptq', '--model', mutated(ptqOut(), dir, () => undefined), '--method', 'rtn', '--out', out],

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { initBackend, LowbitError } from '@lowbit/core';
 import { atomicWriteFile, prepareOutputDir } from '@lowbit/core/node';
+import { refuseEarlierRun } from '../util/earlier-run.js';
 import { bundledCalibrationSet, type LabeledSet, subset } from '@lowbit/data';
 import { bitsToKB, kbToBits, paretoFront, policyFromKnobs } from '@lowbit/greedy-search';
 import { type BitPolicy, bitOps, disposeNetwork, weightBits, countParams } from '@lowbit/nn';
@@ -40,6 +41,8 @@ export interface MpqTrainCommandOptions {
   testLimit: number;
   out: string | undefined;
   resume: boolean;
+  /** Start over in an --out holding an earlier run's checkpoints. */
+  force?: boolean;
   json: boolean;
 }
 
@@ -78,6 +81,7 @@ export async function runMpqTrain(o: MpqTrainCommandOptions): Promise<void> {
   // checked (and made) before the training: checkpoints, the one-shot network and the report
   const paramBytes = 4 * countParams(float, 'all');
   try {
+    refuseEarlierRun(out, 'lowbit mpq train', o);
     prepareOutputDir(out, { inputs: [o.model], expectedBytes: 8 * paramBytes + 2 ** 20 });
   } catch (e) {
     disposeNetwork(float);

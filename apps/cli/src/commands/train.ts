@@ -1,5 +1,6 @@
 import { initBackend, LowbitError } from '@lowbit/core';
 import { prepareOutputDir } from '@lowbit/core/node';
+import { refuseEarlierRun } from '../util/earlier-run.js';
 import { DEFAULT_FASHION_MNIST_DIR } from '@lowbit/data';
 import { isReferenceModel, REFERENCE_MODELS } from '@lowbit/models';
 import { countParams } from '@lowbit/nn';
@@ -23,6 +24,8 @@ export interface TrainCommandOptions {
   flip: boolean;
   out: string;
   resume: boolean;
+  /** Start over in an --out holding an earlier run's checkpoints. */
+  force?: boolean;
   limit: number;
   eval: boolean;
   threads: number;
@@ -50,6 +53,7 @@ export async function runTrain(o: TrainCommandOptions): Promise<void> {
     trainLimit: o.limit,
   };
   // checked (and made) before the training: checkpoints and the model
+  refuseEarlierRun(o.out, 'lowbit train', o);
   prepareOutputDir(o.out, { expectedBytes: 2 ** 24 });
   const stop = onStopRequest('the last complete checkpoint is kept');
   const progress = new Progress();
