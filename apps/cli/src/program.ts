@@ -55,7 +55,7 @@ export function buildProgram(): Command {
     .option('--batch <n>', 'batch size', positiveInt('--batch'), 128)
     .option('--lr <x>', 'peak learning rate', positiveNumber('--lr'), 0.1)
     .option('--optimizer <name>', 'sgd (Nesterov momentum) | adam', 'sgd')
-    .option('--momentum <x>', 'SGD momentum', nonNegativeNumber('--momentum'), 0.9)
+    .option('--momentum <x>', 'SGD momentum, in [0, 1)', momentum, 0.9)
     .option('--no-nesterov', 'plain momentum instead of Nesterov')
     .option('--weight-decay <x>', 'L2 weight decay on kernels', nonNegativeNumber('--weight-decay'), 5e-4)
     .option('--warmup <epochs>', 'linear warm-up epochs before cosine decay', nonNegativeNumber('--warmup'), 1)
@@ -227,6 +227,13 @@ export function nonNegativeNumber(name: string) {
     if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`${name} must be a number >= 0, got '${v}'`);
     return n;
   };
+}
+
+function momentum(v: string): number {
+  const n = Number(v);
+  // at 1 or above the velocity never decays: the updates grow without bound
+  if (v.trim() === '' || !Number.isFinite(n) || n < 0 || n >= 1) throw new InvalidArgumentError(`--momentum must be in [0, 1), e.g. 0.9, got '${v}'`);
+  return n;
 }
 
 function emaDecay(v: string): number {

@@ -229,6 +229,12 @@ export function badInputs(ptqOut: () => string): BadInput[] {
       code: 'E_ARG',
       message: /--per-channel applies to kernels on per-channel grids; 'resnet-fm' is a float model/,
     },
+    {
+      name: 'ptq output: a bias float16 cannot hold (export to the stock format)',
+      make: (dir, out) => exportTo(withWeight(ptqOut(), dir, 'head/fc/bias', (v) => void (v[0] = 1e6)), out),
+      code: 'E_RANGE',
+      message: /model\.json: weight '[^']*fc[^']*' holds 1000000 at index 0, which float16 cannot represent \(largest 65504\); store it as float32 \(--per-channel float32\) or the bias as uint8 \(--code-bias uint8\)/,
+    },
     quantized('a site that is no node', (j) => void (quant(j).sites['nowhere'] = { scale: 0.1, bits: 4, signed: false } as never), 'E_FORMAT', /names 'nowhere', which is not a node/),
     {
       name: 'lowbit model.json: model.json nested 200,000 lists deep',
@@ -329,6 +335,7 @@ export function badInputs(ptqOut: () => string): BadInput[] {
         ['ptq --bogus', ['ptq', '--bogus'], /lowbit ptq: error: unknown option '--bogus' \(see 'lowbit ptq --help'\)/],
         ['ptq --model (no value)', ['ptq', '--model'], /option '--model <name\|path>' argument missing/],
         ['unknown command', ['quantise'], /lowbit: error: unknown command 'quantise'/],
+        ['train --momentum 1.5', ['train', '--momentum', '1.5'], /lowbit train: error: .*--momentum must be in \[0, 1\), e\.g\. 0\.9, got '1\.5'/],
         ['mpq train --ema 1', ['mpq', 'train', '--ema', '1'], /lowbit mpq train: error: .*--ema must be a decay in \(0, 1\), e\.g\. 0\.9997, got '1'/],
         ['mpq search --bitops -1', ['mpq', 'search', '--bitops', '-1'], /lowbit mpq search: error: .*--bitops must be a positive number, got '-1'/],
         ['export without --out', ['export', '--model', 'resnet-fm'], /required option '--out <dir>' not specified/],

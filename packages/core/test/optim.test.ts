@@ -70,6 +70,8 @@ describe('partitioned optimizer', () => {
     expect(() => makeParts().loadState({ iterations: 1, tensors: { 'conv/kernel/velocity': tf.zeros([1]) } })).toThrow(/belongs to none of the parts weights, steps/);
     expect(() => partitioned([{ name: 'w', select: isStep, optimizer: sgd({ lr: 1 }) }]).step(a, { 'conv/bias': tf.zeros([4]) })).toThrow(/no part selects parameter 'conv\/bias'/);
     expect(() => partitioned([])).toThrow(/at least one part/);
+    // momentum at or above 1 never decays the velocity: refused
+    for (const momentum of [1, 1.5, -0.1, Number.NaN]) expect(() => sgd({ lr: 0.1, momentum })).toThrow(/sgd: momentum must be in \[0, 1\), got/);
     opt.dispose();
     copy.dispose();
   });

@@ -36,6 +36,8 @@ describe('prepareOutputDir', () => {
     writeFileSync(f, 'keep me');
     expect(() => prepareOutputDir(f)).toThrow(/file\.txt: is an existing file, not a directory/);
     expect(() => prepareOutputDir(join(f, 'sub'))).toThrow(/cannot create it \(ENOTDIR\)/);
+    expect(() => prepareOutputDir(join(root, 'x', 'model.json'))).toThrow(/x\/model\.json: names a \.json file; --out is a directory/);
+    expect(existsSync(join(root, 'x'))).toBe(false);
     const model = join(root, 'model', 'model.json');
     mkdirSync(join(root, 'model'));
     writeFileSync(model, '{}');

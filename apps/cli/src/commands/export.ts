@@ -78,6 +78,12 @@ async function runExportInto(o: ExportCommandOptions): Promise<void> {
   try {
     facts = layerFacts(net);
     e = q ? q.toExport({ target: o.target as 'tfjs', format, perChannel, codeBias }) : format === 'graph' ? exportGraphModel(net, { perChannel, codeBias }) : exportLayersModel(net, { perChannel, codeBias });
+  } catch (err) {
+    // the library names its options; here they are flags, and the model is named
+    if (err instanceof LowbitError && err.code === 'E_RANGE') {
+      throw new LowbitError('E_RANGE', `${model}: ${err.message.replace("(perChannel: 'float32')", '(--per-channel float32)').replace("(codeBias: 'uint8')", '(--code-bias uint8)')}`);
+    }
+    throw err;
   } finally {
     if (q) q.dispose();
     else disposeNetwork(net);

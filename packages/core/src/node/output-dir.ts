@@ -46,6 +46,8 @@ export function prepareOutputDir(dir: string, o: OutputDirOptions = {}): Prepare
   const under = FORBIDDEN.find((f) => abs === f || abs.startsWith(f + sep) || real(abs).startsWith(f + sep));
   if (under) throw new LowbitError('E_OUT', `${label} ${dir}: is under ${under}, a system pseudo file system; choose a directory on disk`);
   if (existsSync(abs) && !statSync(abs).isDirectory()) throw new LowbitError('E_OUT', `${label} ${dir}: is an existing file, not a directory`);
+  // a name like 'x/model.json' is meant as a file: the outputs would go to x/model.json/model.json
+  if (!existsSync(abs) && /\.json$/i.test(abs)) throw new LowbitError('E_OUT', `${label} ${dir}: names a .json file; ${label} is a directory (model.json and the other outputs are written inside it)`);
   for (const input of o.inputs ?? []) {
     if (!input || !existsSync(input) || o.force) continue;
     // a file input (model.json): its folder; a folder input (images, a dataset): the folder itself and anything inside it,

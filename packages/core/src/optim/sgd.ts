@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { LowbitError } from '../errors.js';
 import { type GradMap, type LrOptions, lrAt, type Optimizer, type ParamMap } from './optimizer.js';
 
 export interface SgdOptions extends LrOptions {
@@ -12,6 +13,7 @@ export interface SgdOptions extends LrOptions {
 /** SGD with (Nesterov) momentum, PyTorch convention: `v = μv + g; w -= lr·(g + μv)` (Nesterov) or `lr·v`. */
 export function sgd(options: SgdOptions): Optimizer {
   const mu = options.momentum ?? 0;
+  if (!(mu >= 0 && mu < 1)) throw new LowbitError('E_CONFIG', `sgd: momentum must be in [0, 1), got ${mu}`);
   const wd = options.weightDecay ?? 0;
   const decay = options.decay ?? ((_k: string, v: tf.Variable) => v.rank > 1);
   let iterations = 0;
