@@ -39,11 +39,24 @@ export function readPtqState(path: string, key: unknown): ReconstructionSnapshot
   }
   if (!saved || typeof saved !== 'object' || !saved.snapshot || typeof saved.snapshot !== 'object') throw new LowbitError('E_RESUME', `--resume: '${path}' holds no reconstruction snapshot; delete it to start over`);
   if (saved.sha256 !== checksum(saved.key, saved.snapshot)) throw new LowbitError('E_RESUME', `--resume: '${path}' was changed or damaged after lowbit wrote it (its checksum does not match); delete it to start over`);
-  if (JSON.stringify(saved.key) !== JSON.stringify(key)) throw new LowbitError('E_RESUME', `--resume: '${path}' was written by a run with other settings; use the same command as that run`);
+  if (JSON.stringify(saved.key) !== JSON.stringify(key)) throw new LowbitError('E_RESUME', `--resume: '${path}' was written by a run with other settings (${keyDifference(saved.key, key)}); use the same command as that run`);
   return checkSchema(snapshotSchema, saved.snapshot, `--resume: '${path}' snapshot`, { code: 'E_RESUME' }) as ReconstructionSnapshot;
 }
 
 /** Writes the state {@link readPtqState} reads (atomically: a stop mid-write keeps the previous one). */
 export function writePtqState(path: string, key: unknown, snapshot: ReconstructionSnapshot): void {
   atomicWriteFile(path, JSON.stringify({ key, snapshot, sha256: checksum(key, snapshot) }));
+}
+
+/** The first setting that differs between a saved key and this run's, as "<path> is <here> here, <saved> in the state file". */
+function keyDifference(saved: unknown, here: unknown, path = ''): string {
+  const show = (v: unknown) => (v === undefined ? 'not set' : JSON.stringify(v));
+  if (saved && here && typeof saved === 'object' && typeof here === 'object' && !Array.isArray(saved) && !Array.isArray(here)) {
+    const a = saved as Record<string, unknown>;
+    const b = here as Record<string, unknown>;
+    for (const k of [...new Set([...Object.keys(b), ...Object.keys(a)])]) {
+      if (JSON.stringify(a[k]) !== JSON.stringify(b[k])) return keyDifference(a[k], b[k], path ? `${path}.${k}` : k);
+    }
+  }
+  return `${path || 'the settings'} is ${show(here)} here, ${show(saved)} in the state file`;
 }
