@@ -6,7 +6,26 @@ import { kerasTransposeSize } from './keras-shapes.js';
 import type { ExportOptions, TfjsExport } from './export-types.js';
 import { ManifestWriter } from './weights-manifest.js';
 
-const kerasName = (n: string) => (n === 'input' ? 'input_1' : n.replace(/[^A-Za-z0-9_.-]/g, '_'));
+/**
+ * A Keras layer name for every node: the characters stock TF.js accepts in a weight name
+ * (`[A-Za-z0-9_.-]`, starting with a letter or digit), and unique — also against the `_scale` layer
+ * an integer-coded kernel adds and the input layer — so that two nodes whose names differ only in
+ * other characters (`α`, `β`; `a/b` beside `a_b`) do not become one layer that TF.js cannot load.
+ */
+export function kerasNames(nodes: readonly string[]): Map<string, string> {
+  const used = new Set(['input_1']);
+  const names = new Map<string, string>([['input', 'input_1']]);
+  for (const n of nodes) {
+    let base = n.replace(/[^A-Za-z0-9_.-]/g, '_');
+    if (!/^[A-Za-z0-9]/.test(base)) base = `l${base}`;
+    let name = base;
+    for (let i = 2; used.has(name) || used.has(`${name}_scale`); i++) name = `${base}_${i}`;
+    used.add(name);
+    used.add(`${name}_scale`);
+    names.set(n, name);
+  }
+  return names;
+}
 
 function layerConfig(n: NodeSpec, name: string, shape: readonly number[], inShape: readonly number[]): { className: string; config: Record<string, unknown> } {
   // Only what differs from tfjs-layers' defaults (trainable, channels_last, dilation 1, linear
@@ -139,6 +158,8 @@ export function exportLayersModel(net: Network, o: ExportOptions = {}): TfjsExpo
   // every layer the format cannot express, in one error (not only the first)
   const problems: string[] = [];
   const configs = new Map<string, ReturnType<typeof layerConfig>>();
+  const names = kerasNames(info.order.map((x) => x.spec.name));
+  const kerasName = (n: string) => names.get(n)!;
   for (const n of info.order.map((x) => x.spec)) {
     try {
       configs.set(n.name, layerConfig(n, kerasName(n.name), info.nodes.get(n.name)!.outShape, info.nodes.get(n.name)!.inShapes[0]!));

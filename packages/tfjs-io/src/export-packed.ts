@@ -1,6 +1,6 @@
 import { LowbitError } from '@lowbit/core';
-import type { Network } from '@lowbit/nn';
-import { exportLayersModel } from './export-layers.js';
+import { analyze, type Network } from '@lowbit/nn';
+import { exportLayersModel, kerasNames } from './export-layers.js';
 import { checkGridNames, codesOnGrid } from './grid-check.js';
 import type { ExportOptions, TfjsExport } from './export-types.js';
 import { packBits } from './packed/bits.js';
@@ -28,7 +28,8 @@ export function exportPacked(net: Network, o: Pick<ExportOptions, 'grids'>): Tfj
   const stored: TfjsExport['weights'] = [];
   let pos = 0;
   const layerOf = new Map<string, string>();
-  for (const n of net.nodes) layerOf.set(n.name.replace(/[^A-Za-z0-9_.-]/g, '_'), n.name);
+  // the Keras names exportLayersModel gave the nodes (in its order: the same unique names)
+  for (const [node, keras] of kerasNames(analyze(net).order.map((x) => x.spec.name))) layerOf.set(keras, node);
   const ops = new Map(net.nodes.map((n) => [n.name, n.op]));
   for (const s of specs) {
     const n = s.shape.reduce((a, b) => a * b, 1);

@@ -4,10 +4,12 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, Rng } from '@lowbit/core';
 import { bundledTestSet, makeBatch, subset } from '@lowbit/data';
-import { disposeNetwork, forward } from '@lowbit/nn';
+import * as tfjs from '@tensorflow/tfjs';
+import { disposeNetwork, forward, type Network, type NetworkSpec, specOf } from '@lowbit/nn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { quantizedReference } from './quantized-fixture.js';
-import { exportGraphModel, exportLayersModel, writeTfjsExport } from '../src/index.node.js';
+import { exportGraphModel, exportLayersModel, exportPacked, writeTfjsExport } from '../src/index.node.js';
+import { packedHandler } from '../src/packed/index.node.js';
 import { stockGraph, stockLayers as stockLoad } from './stock-load.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lowbit-export-'));
@@ -116,6 +118,31 @@ describe('export to stock TF.js', () => {
       const e = exportFn(net, { grids, codeBias: 'uint8' });
       expect(e.weights.length).toBeGreaterThan(0);
     }
+    disposeNetwork(net);
+  });
+
+  it('node names stock TF.js would reject or merge (non-ASCII, equal once sanitised, colliding with a _scale layer) get unique Keras names; the exports load and predict as lowbit', async () => {
+    const { net, grids } = quantizedReference('resnet-fm', 4, 'channel');
+    // α and β both sanitise to '_'; 'stem/conv' → 'block1_relu1' collides with block1/relu1; 'block2_conv1_scale' with block2/conv1's scale layer
+    const renames: Record<string, string> = { 'block1/conv1': 'α', 'block1/conv2': 'β', 'stem/conv': 'block1_relu1', 'block3/conv1': 'block2_conv1_scale' };
+    let json = JSON.stringify(specOf(net));
+    for (const [from, to] of Object.entries(renames)) json = json.replaceAll(`"${from}"`, JSON.stringify(to));
+    const renamed: Network = { ...(JSON.parse(json) as NetworkSpec), params: Object.fromEntries(Object.entries(net.params).map(([k, v]) => [renames[k] ?? k, v])) };
+    const rgrids = Object.fromEntries(Object.entries(grids).map(([k, v]) => [renames[k] ?? k, v]));
+    const x = new Rng(5).uniform([16, 28, 28, 1]);
+    const ref = tf.tidy(() => forward(renamed, x).output);
+    const layers = writeTfjsExport(join(dir, 'renamed-layers'), exportLayersModel(renamed, { grids: rgrids })).modelJson;
+    const packed = writeTfjsExport(join(dir, 'renamed-packed'), exportPacked(renamed, { grids: rgrids })).modelJson;
+    const names = (JSON.parse(readFileSync(layers, 'utf8')).modelTopology.config.layers as Array<{ name: string }>).map((l) => l.name);
+    expect(new Set(names).size).toBe(names.length);
+    expect(names.every((n) => /^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(n))).toBe(true);
+    for (const m of [await stockLoad(layers), await tfjs.loadLayersModel(packedHandler(packed))]) {
+      const got = m.predict(x) as tf.Tensor;
+      expect(tf.tidy(() => tf.max(tf.abs(tf.sub(ref, got))).dataSync()[0]!)).toBeLessThan(0.05);
+      got.dispose();
+      m.dispose();
+    }
+    tf.dispose([x, ref]);
     disposeNetwork(net);
   });
 });
