@@ -291,6 +291,16 @@ export function badInputs(ptqOut: () => string): BadInput[] {
       message: /--out .*\/run: is inside the input folder .*; the outputs would be mixed with its files\. Choose another --out, or pass --force/,
     },
     {
+      name: 'flags: export --out holding a model.json lowbit did not write',
+      make: (dir) => {
+        mkdirSync(dir, { recursive: true });
+        writeFileSync(join(dir, 'model.json'), '{"mine": true}');
+        return ['export', '--model', 'resnet-fm', '--out', dir];
+      },
+      code: 'E_OUT',
+      message: /holds a model\.json that lowbit did not write; the outputs would replace it\. Choose another --out, or pass --force/,
+    },
+    {
       name: "flags: ptq --out holding an unfinished run's state, without --resume",
       make: (dir) => {
         mkdirSync(dir, { recursive: true });
@@ -349,6 +359,10 @@ export function badInputs(ptqOut: () => string): BadInput[] {
         ['--recon pixel', ['ptq', '--recon', 'pixel'], /--recon must be one of network, block, layer, got 'pixel'/],
         ['mpq train --bits 3,3', ['mpq', 'train', '--data', 'bundled', '--bits', '3,3'], /--bits lists 3 twice \('3,3'\); give each candidate bit-width once/],
         ['mpq train --bits 4', ['mpq', 'train', '--data', 'bundled', '--bits', '4'], /--bits needs at least two candidate bit-widths for mixed precision, got '4'/],
+        ['ptq --keep-8bit first,first', ['ptq', '--method', 'rtn', '--keep-8bit', 'first,first'], /--keep-8bit takes 'first', 'last', 'first,last' or 'none', got 'first,first'/],
+        ['ptq --keep-8bit empty', ['ptq', '--method', 'rtn', '--keep-8bit', ''], /--keep-8bit takes 'first', 'last', 'first,last' or 'none', got ''/],
+        ['ptq --heldout empty', ['ptq', '--method', 'rtn', '--heldout', ''], /--heldout is empty: give a folder of images/],
+        ['ptq --memory-mb 1e9', ['ptq', '--method', 'rtn', '--memory-mb', '1e9'], /--memory-mb 1000000000 is more than one wasm heap holds \(4096 MB\)/],
         ['mpq train --lr-min above --lr', ['mpq', 'train', '--data', 'bundled', '--lr', '0.01', '--lr-min', '0.1'], /--lr-min 0\.1 must be below --lr 0\.01/],
         ['mpq train --warmup-epochs 2 --epochs 1', ['mpq', 'train', '--data', 'bundled', '--warmup-epochs', '2'], /--warmup-epochs 2 must be fewer than --epochs 1/],
         ['mpq search --noise-floor with kl', ['mpq', 'search', '--avg-bits', '3', '--noise-floor'], /--noise-floor needs --criterion error \(a top-1 error has a known standard error\), got --criterion kl/],

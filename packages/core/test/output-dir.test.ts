@@ -53,6 +53,22 @@ describe('prepareOutputDir', () => {
   });
 });
 
+describe('prepareOutputDir: what is already there', () => {
+  it("refuses a broken link, and a model.json lowbit did not write (unless --force); its own outputs may be replaced", () => {
+    symlinkSync(join(root, 'nowhere'), join(root, 'dangling'));
+    expect(() => prepareOutputDir(join(root, 'dangling'))).toThrow(/--out .*dangling: is a link to '.*nowhere', which does not exist \(a broken link\)/);
+    const mine = join(root, 'mine');
+    mkdirSync(mine);
+    writeFileSync(join(mine, 'model.json'), '{"x": 1}');
+    expect(() => prepareOutputDir(mine)).toThrow(/holds a model\.json that lowbit did not write; the outputs would replace it\. Choose another --out, or pass --force/);
+    expect(prepareOutputDir(mine, { force: true }).created).toBe(false);
+    writeFileSync(join(mine, 'model.json'), JSON.stringify({ format: 'layers-model', generatedBy: 'lowbit' }));
+    expect(prepareOutputDir(mine).created).toBe(false);
+    writeFileSync(join(mine, 'model.json'), JSON.stringify({ format: 'lowbit-network', generatedBy: '@lowbit/nn' }));
+    expect(prepareOutputDir(mine).created).toBe(false);
+  });
+});
+
 describe('samePath', () => {
   it('is true for the same folder however named (relative parts, links) and for equal names, false otherwise', () => {
     const a = join(root, 'same-a');

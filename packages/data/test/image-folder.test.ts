@@ -91,6 +91,9 @@ describe('image-folder reader', () => {
     expect(() => readImageFolder(d, { size: [4, 4], channels: 1 })).toThrow(/has no \.png, \.jpg or \.jpeg files/);
     writeFileSync(join(d, 'broken.png'), Buffer.from([0x89, 0x50, 0x4e, 0x47, 1, 2, 3, 4, 5, 6]));
     expect(() => readImageFolder(d, { size: [4, 4], channels: 1 })).toThrow(/broken\.png: cannot decode image/);
+    const good = png(8, 8, () => [1, 2, 3]);
+    writeFileSync(join(d, 'broken.png'), good.subarray(0, 60));
+    expect(() => readImageFolder(d, { size: [4, 4], channels: 1 })).toThrow(/broken\.png: cannot decode image \(the file is truncated\)/);
     writeFileSync(join(d, 'broken.png'), 'not an image at all');
     expect(() => readImageFolder(d, { size: [4, 4], channels: 1 })).toThrow(/broken\.png: not a PNG or JPEG file/);
     expect(() => readImageFolder(join(root, 'missing'), { size: [4, 4], channels: 1 })).toThrow(/does not exist/);

@@ -106,7 +106,10 @@ export async function runPtq(o: PtqCommandOptions): Promise<void> {
   // validate everything before any work
   const plan = ptqPlan(o);
   const keep = keepList(o.keep8bit);
-  for (const k of keep as string[]) if (k !== 'first' && k !== 'last') throw new LowbitError('E_ARG', `--keep-8bit takes 'first', 'last', 'first,last' or 'none', got '${o.keep8bit}'`);
+  const keepOk = o.keep8bit === 'none' || (keep.length > 0 && keep.every((k) => k === 'first' || k === 'last') && new Set(keep).size === keep.length);
+  if (!keepOk) throw new LowbitError('E_ARG', `--keep-8bit takes 'first', 'last', 'first,last' or 'none', got '${o.keep8bit}'`);
+  if (o.heldout !== undefined && o.heldout.trim() === '') throw new LowbitError('E_ARG', '--heldout is empty: give a folder of images (or bundled, or a Fashion-MNIST directory), or omit it');
+  if (o.memoryMb !== undefined && o.memoryMb > 4096) throw new LowbitError('E_ARG', `--memory-mb ${o.memoryMb} is more than one wasm heap holds (4096 MB); give at most 4096`);
   settingsOf(settingsConfig(o, keep), 'flags');
   const order = { channelOrder: channelOrder(o.channelOrder), fit: imageFit(o.fit) };
   const out = o.out ?? join('runs', 'ptq', `${o.model.replace(/[^\w.-]+/g, '_')}-${o.method}-w${o.wbits}a${o.abits}`);

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, realpathSync, rmdirSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmdirSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
 import { LowbitError } from '../errors.js';
 
@@ -62,6 +62,13 @@ export function prepareOutputDir(dir: string, o: OutputDirOptions = {}): Prepare
       throw new LowbitError('E_OUT', `${label} ${dir}: is the folder of the input ${input}; writing there would replace its files. Choose another ${label}, or pass --force`);
     }
   }
+  const link = linkTarget(abs);
+  if (link !== null && !existsSync(abs)) throw new LowbitError('E_OUT', `${label} ${dir}: is a link to '${link}', which does not exist (a broken link); create the folder it points to, or choose another ${label}`);
+  // a model.json the user keeps there (not an output of lowbit) is not replaced without --force
+  const theirs = join(abs, 'model.json');
+  if (!o.force && existsSync(theirs) && !writtenByLowbit(theirs)) {
+    throw new LowbitError('E_OUT', `${label} ${dir}: holds a model.json that lowbit did not write; the outputs would replace it. Choose another ${label}, or pass --force`);
+  }
   const created = !existsSync(abs);
   try {
     mkdirSync(abs, { recursive: true });
@@ -92,6 +99,25 @@ export function prepareOutputDir(dir: string, o: OutputDirOptions = {}): Prepare
     throw e;
   }
   return { path: abs, created };
+}
+
+/** Where a symbolic link points, or null when `p` is not a link. */
+function linkTarget(p: string): string | null {
+  try {
+    return lstatSync(p).isSymbolicLink() ? readlinkSync(p) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Whether a model.json is lowbit's: a lowbit network (a ptq or train output) or an export lowbit generated. */
+function writtenByLowbit(path: string): boolean {
+  try {
+    const j = JSON.parse(readFileSync(path, 'utf8')) as { format?: unknown; generatedBy?: unknown } | null;
+    return j !== null && typeof j === 'object' && (j.generatedBy === 'lowbit' || j.format === 'lowbit-network');
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -30,7 +30,7 @@ export function decodeImageSync(bytes: Uint8Array, source: string): RgbaImage {
       return { width: img.width, height: img.height, data: img.data };
     }
   } catch (e) {
-    throw new LowbitError('E_IMAGE', `${source}: cannot decode image (${(e as Error).message})`);
+    throw new LowbitError('E_IMAGE', `${source}: cannot decode image (${decoderMessage((e as Error).message)})`);
   }
   throw new LowbitError('E_IMAGE', `${source}: not a PNG or JPEG file (unrecognised signature)`);
 }
@@ -38,4 +38,11 @@ export function decodeImageSync(bytes: Uint8Array, source: string): RgbaImage {
 export async function decodeImagePlatform(input: Uint8Array | Blob, source: string): Promise<RgbaImage> {
   const bytes = input instanceof Uint8Array ? input : new Uint8Array(await input.arrayBuffer());
   return decodeImageSync(bytes, source);
+}
+
+/** pngjs's and jpeg-js's messages for the usual damage, in words that say what is wrong with the file. */
+function decoderMessage(m: string): string {
+  if (/read requests waitng on finished stream|unexpected end|Unexpected end/i.test(m)) return 'the file is truncated';
+  if (/unrecognised content at end of stream|Crc error|invalid (stored )?block|incorrect header check|invalid distance/i.test(m)) return `the data is damaged: ${m}`;
+  return m;
 }
