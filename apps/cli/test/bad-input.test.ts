@@ -63,7 +63,7 @@ describe('bad inputs: exit 2, one line with the error code, nothing written', ()
 
   it('covers every kind of input the issue names', () => {
     const kinds = new Set(cases.map((c) => c.name.split(':')[0]));
-    expect([...kinds].sort()).toEqual(['TF.js LayersModel', 'flags', 'lowbit model.json', 'option', 'ptq --resume with a null state file', 'ptq --resume with a truncated state file', 'ptq output', 'ptq output given to mpq train as the float model', 'ptq output given to ptq as the float model'].sort());
+    expect([...kinds].sort()).toEqual(['TF.js LayersModel', 'flags', 'lowbit model.json', 'option', 'policy file', 'ptq --resume with a null state file', 'ptq --resume with a truncated state file', 'ptq output', 'ptq output given to mpq train as the float model', 'ptq output given to ptq as the float model'].sort());
   });
 });
 
