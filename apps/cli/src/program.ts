@@ -160,7 +160,7 @@ export function buildProgram(): Command {
     .option('--step-lr <x>', 'train the quantizer steps with their own Adam at this learning rate (the reference: 1e-5) instead of in the SGD', positiveNumber('--step-lr'))
     .option('--clip <x>', 'clip every gradient element to ±x (the reference: 1)', positiveNumber('--clip'))
     .option('--ema <decay>', 'keep an exponential moving average of the weights, steps and BN with this decay and return it (the reference: 0.9997; needs many thousand steps)', emaDecay)
-    .option('--k <n>', 'random-bit forwards per step', nonNegativeInt('--k'), 3)
+    .option('--k <n>', 'random-bit forwards per step besides the max-bit one (>= 1)', nonNegativeInt('--k'), 3)
     .option('--idm-weight <x>', 'information-distortion-mitigation weight (0 = off)', nonNegativeNumber('--idm-weight'), 0.01)
     .option('--no-scheduler', 'no bit-width scheduler (ablation)')
     .option('--scheduler-period <steps>', 'steps between scheduler updates', positiveInt('--scheduler-period'), 100)

@@ -120,6 +120,26 @@ export function badInputs(ptqOut: () => string): BadInput[] {
       message: /policy\.json: field 'finalBnImages' 5000 is larger than the 1024 images of the bundled calibration set/,
     },
     {
+      name: 'policy file: oneShot a folder that is not a one-shot network',
+      make: (dir) => {
+        mkdirSync(dir, { recursive: true });
+        writeFileSync(join(dir, 'policy.json'), JSON.stringify({ format: 'lowbit-policy', policy: { 'stem/conv': { w: 4, a: 4 } }, oneShot: join(dir, 'missing') }));
+        return ['eval', '--policy', join(dir, 'policy.json'), '--data', 'bundled'];
+      },
+      code: 'E_MODEL',
+      message: /policy\.json: field 'oneShot': '[^']+missing' is not a one-shot network \(no oneshot\.json\)/,
+    },
+    {
+      name: 'policy file: weight bits that are not a candidate',
+      make: (dir) => {
+        mkdirSync(dir, { recursive: true });
+        writeFileSync(join(dir, 'policy.json'), JSON.stringify({ format: 'lowbit-policy', policy: { 'stem/conv': { w: 7, a: 32 } } }));
+        return ['eval', '--policy', join(dir, 'policy.json'), '--data', 'bundled'];
+      },
+      code: 'E_POLICY',
+      message: /policy\.json: field 'policy' does not fit the one-shot network '[^']+resnet-fm-oneshot': layer 'stem\/conv': weight bits 7 are not a candidate \(8\)/,
+    },
+    {
       name: 'policy file: version 2',
       make: (dir) => {
         mkdirSync(dir, { recursive: true });
@@ -327,6 +347,24 @@ export function badInputs(ptqOut: () => string): BadInput[] {
         message: new RegExp(`holds the checkpoints of an earlier lowbit ${command} run \\(checkpoints/latest\\.json\\); continue it with --resume and the same settings, choose another --out, or pass --force to start over`),
       }),
     ),
+    {
+      name: 'flags: mpq search --bitops below what the network can reach',
+      make: (_dir, out) => ['mpq', 'search', '--bitops', '0.0001', '--out', out],
+      code: 'E_BUDGET',
+      message: /a budget of 0\.0001 GBitOps per image cannot be met: with every searchable layer at its lowest bits the network costs 0\.0\d+ GBitOps per image \(at its highest 0\.\d+ GBitOps per image\)/,
+    },
+    {
+      name: 'flags: train --limit beyond the training set',
+      make: (_dir, out) => ['train', '--data', 'bundled', '--epochs', '1', '--limit', '5000', '--out', out],
+      code: 'E_ARG',
+      message: /--limit 5000 is more than the 1024 training images of [^;]+; use 0 \(the default\) for all of them/,
+    },
+    {
+      name: 'flags: mpq train --k 0',
+      make: (_dir, out) => ['mpq', 'train', '--data', 'bundled', '--k', '0', '--out', out],
+      code: 'E_ARG',
+      message: /--k must be an integer >= 1, got 0: with no random-bit forwards only the max-bit sub-network is trained/,
+    },
     {
       name: 'ptq output given to ptq as the float model',
       make: (dir, out) => ['ptq', '--model', mutated(ptqOut(), dir, () => undefined), '--method', 'rtn', '--out', out],

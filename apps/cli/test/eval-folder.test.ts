@@ -56,6 +56,8 @@ describe('lowbit eval --data <folder>', () => {
     expect(Math.abs(self.agreement.kl)).toBeLessThan(1e-6);
     const text = lowbit('eval', '--model', join(dir, 'q', 'model.json'), '--data', join(dir, 'flat'));
     expect(text.stdout).toMatch(/agreement {4}top-1 \d+\.\d\d%, top-5 \d+\.\d\d%, KL \S+ against resnet-fm/);
+    // a 1-channel model reads the images as grayscale: the data line says so (no channel order applies)
+    expect(text.stdout).toMatch(/^data {9}.*: 100 images, unlabelled, resized to 28×28×1, input range 0,1, grayscale$/m);
   }, 300_000);
 
   it('ptq reports agreement on images it never saw: the --calib images after --calib-size, or --heldout; says when there are none', () => {

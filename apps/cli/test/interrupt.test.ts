@@ -73,6 +73,19 @@ describe('ptq stopped and resumed', () => {
     expect(weights(out)).toBe(reference);
   }, 600_000);
 
+  it('SIGTERM (a job scheduler, a container stop) does the same as Ctrl-C: state saved, exit 143, --resume ends at the same model', async () => {
+    const out = join(root, 'sigterm');
+    const r = await runUntil(out, () => stateStep(out) >= 9, 'SIGTERM');
+    expect(r.code, r.stderr).toBe(143);
+    expect(r.stderr).toMatch(/stopping after the current step \(SIGTERM again to quit at once\)/);
+    const saved = stateStep(out);
+    expect(saved).toBeGreaterThanOrEqual(9);
+    const resumed = lowbit(...args(out), '--resume');
+    expect(resumed.status, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toMatch(new RegExp(`resuming at step ${saved} of unit 1`));
+    expect(weights(out)).toBe(reference);
+  }, 600_000);
+
   it.each([1, 2])('SIGKILL at a random step (seed %i), then --resume: the same model', async (seed) => {
     const out = join(root, `kill-${seed}`);
     const at = 6 + new Rng(seed).int(30);

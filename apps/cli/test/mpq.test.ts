@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend } from '@lowbit/core';
+import { bundledTestSet, setFingerprint } from '@lowbit/data';
 import { CHECKPOINTS_DIR } from '@lowbit/models/node';
 import { saveOneShot } from '@lowbit/pipelines/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -28,12 +29,19 @@ describe('lowbit mpq (CLI)', () => {
     // the final pick between the end point and the uniform policy is made on 512 unused calibration images
     expect(j.validation.images).toBe(512);
     expect(j.chosen === 'search').toBe(j.validation.searchError <= j.validation.uniformError);
+    // the training report's FP32 figure is on all 10,000 test images, this search's on 1,000: not copied
+    expect(j.testImages).toBe(1000);
+    expect(j.fp32Accuracy).toBeNull();
+    // the max-bit sub-network is measured on this search's test images
+    expect(j.maxBitsAccuracy).toBeGreaterThan(0.85);
+    expect(Math.abs(j.maxBitsAccuracy * 1000 - Math.round(j.maxBitsAccuracy * 1000))).toBeLessThan(1e-6);
   }, 900_000);
 
   it('mpq search on a one-shot directory: policy.json, plot files, --json report fields; eval --policy reproduces the accuracy', async () => {
     const o = oneShot();
     const p = join(dir, 'cli-oneshot');
-    await saveOneShot(o, p, { fp32Accuracy: 0.1 });
+    // an FP32 figure measured on the same test images as the search (all 10,000): copied into policy.json
+    await saveOneShot(o, p, { fp32Accuracy: 0.1, testSet: { name: 'fashion-mnist/test', images: 10000, fingerprint: setFingerprint(bundledTestSet()) } });
     o.dispose();
     const out = join(dir, 'cli-search');
     const r = lowbit('mpq', 'search', '--model', p, '--avg-bits', '3', '--calib-size', '512', '--bn-images', '64', '--score-images', '64', '--validate-images', '256', '--plot-test-limit', '100', '--out', out, '--json');
@@ -41,6 +49,7 @@ describe('lowbit mpq (CLI)', () => {
     const j = JSON.parse(r.stdout);
     expect(j.finalBnImages).toBe(512);
     expect(j.calib).toBe('bundled');
+    expect(j.fp32Accuracy).toBe(0.1);
     for (const k of ['accuracy', 'uniformAccuracy', 'cost', 'uniformCost', 'policy']) expect(j).toHaveProperty(k);
     expect(j.cost).toBeLessThanOrEqual(j.uniformCost);
     expect(j.accuracy).toBeGreaterThanOrEqual(0);

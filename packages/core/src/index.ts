@@ -25,6 +25,7 @@ export type {
 export { LowbitError, check } from './errors.js';
 export { checkSchema, fieldPath, type SchemaCheckOptions } from './schema.js';
 export { confinedPath } from './relative-path.js';
+export { parseJsonText } from './json-text.js';
 export { yieldToEventLoop } from './event-loop.js';
 export { sgd } from './optim/sgd.js';
 export type { SgdOptions } from './optim/sgd.js';

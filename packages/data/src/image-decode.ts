@@ -15,13 +15,6 @@ export function decodeImage(bytes: Uint8Array, source: string): RgbaImage {
   return decodeImageSync(bytes, source);
 }
 
-/** Which of the two formats `bytes` hold, by signature (null: neither). */
-export function imageFormat(bytes: Uint8Array): 'png' | 'jpeg' | null {
-  if (bytes.length > 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47) return 'png';
-  if (bytes.length > 3 && bytes[0] === 0xff && bytes[1] === 0xd8) return 'jpeg';
-  return null;
-}
-
 /**
  * Decodes PNG or JPEG bytes (or a `Blob`/`File` in a browser) to RGBA wherever lowbit runs: in Node
  * with pngjs / jpeg-js (the same pixels as {@link decodeImage}), in a browser or worker with the

@@ -5,15 +5,23 @@ import { LowbitError } from '@lowbit/core';
 /** Largest image decoded, in pixels (a 100-megapixel photo: 400 MB of RGBA). */
 export const MAX_IMAGE_PIXELS = 100_000_000;
 
+/** Which of the two formats `bytes` hold, by signature (null: neither). */
+export function imageFormat(bytes: Uint8Array): 'png' | 'jpeg' | null {
+  if (bytes.length > 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47) return 'png';
+  if (bytes.length > 3 && bytes[0] === 0xff && bytes[1] === 0xd8) return 'jpeg';
+  return null;
+}
+
 /** Width and height declared by a PNG (IHDR) or baseline/progressive JPEG (SOFn) header; null if not found. */
 export function imageDimensions(bytes: Uint8Array): { width: number; height: number } | null {
   const u16 = (i: number) => (bytes[i]! << 8) | bytes[i + 1]!;
   const u32 = (i: number) => bytes[i]! * 2 ** 24 + (bytes[i + 1]! << 16) + (bytes[i + 2]! << 8) + bytes[i + 3]!;
   // PNG: signature (8), IHDR chunk length (4) and type (4), then width and height
-  if (bytes.length >= 24 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[12] === 0x49 && bytes[13] === 0x48 && bytes[14] === 0x44 && bytes[15] === 0x52) {
+  const format = imageFormat(bytes);
+  if (format === 'png' && bytes.length >= 24 && bytes[12] === 0x49 && bytes[13] === 0x48 && bytes[14] === 0x44 && bytes[15] === 0x52) {
     return { width: u32(16), height: u32(20) };
   }
-  if (bytes.length >= 4 && bytes[0] === 0xff && bytes[1] === 0xd8) {
+  if (format === 'jpeg') {
     // JPEG: walk the marker segments up to the first start-of-frame
     let i = 2;
     while (i + 4 <= bytes.length) {

@@ -38,3 +38,19 @@ export function subset(set: LabeledSet, sel: number | ArrayLike<number>, name = 
   });
   return { ...set, name, images, labels, size: idx.length };
 }
+
+/**
+ * A short content fingerprint of a set (its size, image shape, and a 32-bit FNV-1a hash over the
+ * image bytes and labels): equal for the same images under different names (e.g. the bundled
+ * Fashion-MNIST test set and the one read from the dataset's files). Use it to tell whether two
+ * figures were measured on the same images; it is not a cryptographic hash.
+ */
+export function setFingerprint(set: LabeledSet): string {
+  let h = 0x811c9dc5;
+  const mix = (bytes: Uint8Array) => {
+    for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
+  };
+  mix(set.images);
+  mix(set.labels);
+  return `${set.size}x${set.imageShape.join('x')}:${(h >>> 0).toString(16).padStart(8, '0')}`;
+}

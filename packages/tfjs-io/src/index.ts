@@ -10,6 +10,7 @@ export { detectBlocks } from './blocks.js';
 export { exportLayersModel } from './export-layers.js';
 export { exportGraphModel } from './export-graph.js';
 export type { ExportOptions, LayerGrids, StoredWeight, TfjsExport } from './export-types.js';
+export type { HalfRangeAlternative } from './weights-manifest.js';
 export { toFloat16Bits } from '@lowbit/core';
 export { type ExportFile, fileBytes, tfjsExportFiles } from './export-files.js';
 export { exportPacked } from './export-packed.js';

@@ -22,12 +22,25 @@ const bytesOf = (a: Float32Array | Int32Array | Uint16Array | Uint8Array) => new
 /** Largest finite float16. */
 const HALF_MAX = 65504;
 
-/** Refuses a weight that float16 would turn into ±Infinity or NaN (a silently broken export). */
-function checkHalfRange(name: string, values: Float32Array, instead: string): void {
+/** An export option that avoids float16 for a weight out of its range (the `alternatives` of an E_RANGE error). */
+export interface HalfRangeAlternative {
+  option: 'perChannel' | 'codeBias';
+  value: 'float32' | 'uint8';
+  /** What the option stores differently, for the message. */
+  what: 'it' | 'the bias';
+}
+
+/**
+ * Refuses a weight that float16 would turn into ±Infinity or NaN (a silently broken export).
+ * The error's `details` hold `weight`, `index`, `value` and the `alternatives`, so that a caller
+ * can name them in its own terms (e.g. as command-line flags).
+ */
+function checkHalfRange(name: string, values: Float32Array, alternatives: HalfRangeAlternative[]): void {
   for (let i = 0; i < values.length; i++) {
     const v = values[i]!;
     if (!(Math.abs(v) <= HALF_MAX)) {
-      throw new LowbitError('E_RANGE', `weight '${name}' holds ${v} at index ${i}, which float16 cannot represent (largest ${HALF_MAX}); ${instead}`);
+      const instead = alternatives.map((a) => `${a.what === 'it' ? 'store it' : `the bias`} as ${a.value} (${a.option}: '${a.value}')`).join(' or ');
+      throw new LowbitError('E_RANGE', `weight '${name}' holds ${v} at index ${i}, which float16 cannot represent (largest ${HALF_MAX}); ${instead}`, { weight: name, index: i, value: v, largest: HALF_MAX, alternatives });
     }
   }
 }
@@ -89,7 +102,10 @@ export class ManifestWriter {
 
   /** A float weight stored as float16 (a per-channel scale or bias of a kernel stored as codes). */
   half(name: string, shape: number[], values: Float32Array, note: string): void {
-    checkHalfRange(name, values, "store it as float32 (perChannel: 'float32') or the bias as uint8 (codeBias: 'uint8')");
+    checkHalfRange(name, values, [
+      { option: 'perChannel', value: 'float32', what: 'it' },
+      { option: 'codeBias', value: 'uint8', what: 'the bias' },
+    ]);
     this.push({ name, shape, dtype: 'float32', quantization: { dtype: 'float16', original_dtype: 'float32' } }, bytesOf(toFloat16Bits(values)), 'float16', note);
   }
 
@@ -125,7 +141,7 @@ export class ManifestWriter {
       for (let i = 0; i < values.length; i++) q[i] = codes[i]! - cmin;
       this.push({ name, shape, dtype: 'float32', quantization: { dtype: 'uint8', scale: s, min: s * cmin, original_dtype: 'float32' } }, q, 'uint8', `${grid.bits}-bit per-tensor grid, exact`);
     } else if (grid && this.perChannel === 'float16') {
-      checkHalfRange(name, values, "store it as float32 (perChannel: 'float32')");
+      checkHalfRange(name, values, [{ option: 'perChannel', value: 'float32', what: 'it' }]);
       const h = toFloat16Bits(values);
       this.push({ name, shape, dtype: 'float32', quantization: { dtype: 'float16', original_dtype: 'float32' } }, bytesOf(h), 'float16', `${grid.bits}-bit per-channel grid: not representable in the stock manifest, stored as float16 (rounded)`);
     } else {

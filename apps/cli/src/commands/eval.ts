@@ -69,7 +69,7 @@ async function evalFolder(o: EvalCommandOptions): Promise<void> {
     warnBatch(o.batch, r.batchSize);
     if (o.json) return console.log(JSON.stringify({ model: o.model, reference: refPath ?? null, data: o.data, labelled: data.labelled, classes: data.labelled ? data.set.classNames : null, activations: model.activations, ...r }));
     const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
-    const lines = [`model        ${o.model} (activations ${model.activations})`, `data         ${o.data}: ${r.samples} images${data.labelled ? `, ${data.set.classNames.length} classes` : ', unlabelled'}, resized to ${model.inputShape.join('×')}, input range ${o.inputRange}, ${o.channelOrder}${o.fit === 'crop' ? ', centre-cropped' : ''}`];
+    const lines = [`model        ${o.model} (activations ${model.activations})`, `data         ${o.data}: ${r.samples} images${data.labelled ? `, ${data.set.classNames.length} classes` : ', unlabelled'}, resized to ${model.inputShape.join('×')}, input range ${o.inputRange}, ${model.inputShape[2] === 1 ? 'grayscale' : o.channelOrder}${o.fit === 'crop' ? ', centre-cropped' : ''}`];
     if (r.accuracy !== undefined) lines.push(`top-1        ${pct(r.accuracy)}`, `loss         ${r.loss!.toFixed(4)}`);
     if (r.agreement) lines.push(`agreement    top-1 ${pct(r.agreement.top1)}, top-5 ${pct(r.agreement.top5)}, KL ${r.agreement.kl.toExponential(3)} against ${refPath}`);
     console.log(lines.join('\n'));

@@ -4,7 +4,7 @@ import { initBackend, LowbitError } from '@lowbit/core';
 import { prepareOutputDir, removeIfUnused } from '@lowbit/core/node';
 import { disposeNetwork } from '@lowbit/nn';
 import { readNetworkJson } from '@lowbit/nn/node';
-import { exportGraphModel, exportLayersModel, fileBytes, type TfjsExport, tfjsExportFiles, writeTfjsExport } from '@lowbit/tfjs-io';
+import { exportGraphModel, exportLayersModel, fileBytes, type HalfRangeAlternative, type TfjsExport, tfjsExportFiles, writeTfjsExport } from '@lowbit/tfjs-io';
 import { accuracyFromPolicy, checkQuantizationFits, exportReport, formatExportReport, layerFacts, loadModelArg, policyFileModel, QuantizedModel, readQuantization, tfjsOrigin } from '@lowbit/pipelines/node';
 
 export interface ExportCommandOptions {
@@ -80,8 +80,11 @@ async function runExportInto(o: ExportCommandOptions): Promise<void> {
     e = q ? q.toExport({ target: o.target as 'tfjs', format, perChannel, codeBias }) : format === 'graph' ? exportGraphModel(net, { perChannel, codeBias }) : exportLayersModel(net, { perChannel, codeBias });
   } catch (err) {
     // the library names its options; here they are flags, and the model is named
-    if (err instanceof LowbitError && err.code === 'E_RANGE') {
-      throw new LowbitError('E_RANGE', `${model}: ${err.message.replace("(perChannel: 'float32')", '(--per-channel float32)').replace("(codeBias: 'uint8')", '(--code-bias uint8)')}`);
+    if (err instanceof LowbitError && err.code === 'E_RANGE' && Array.isArray(err.details['alternatives'])) {
+      const d = err.details as { weight: string; index: number; value: number; largest: number; alternatives: HalfRangeAlternative[] };
+      const flag = { perChannel: '--per-channel', codeBias: '--code-bias' } as const;
+      const instead = d.alternatives.map((a) => `${a.what === 'it' ? 'store it' : 'the bias'} as ${a.value} (${flag[a.option]} ${a.value})`).join(' or ');
+      throw new LowbitError('E_RANGE', `${model}: weight '${d.weight}' holds ${d.value} at index ${d.index}, which float16 cannot represent (largest ${d.largest}); ${instead}`, d);
     }
     throw err;
   } finally {

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { initBackend, LowbitError } from '@lowbit/core';
 import { atomicWriteFile, prepareOutputDir } from '@lowbit/core/node';
 import { refuseEarlierRun } from '../util/earlier-run.js';
-import { bundledCalibrationSet, type LabeledSet, subset } from '@lowbit/data';
+import { bundledCalibrationSet, type LabeledSet, setFingerprint, subset } from '@lowbit/data';
 import { bitsToKB, kbToBits, paretoFront, policyFromKnobs } from '@lowbit/greedy-search';
 import { type BitPolicy, bitOps, disposeNetwork, weightBits, countParams } from '@lowbit/nn';
 import { writeChart } from '../util/plot.js';
@@ -67,7 +67,7 @@ function uniformSweep(o: OneShotNet, bn: ReturnType<typeof fixedBatches>, test: 
 
 export async function runMpqTrain(o: MpqTrainCommandOptions): Promise<void> {
   const bits = parseBits(o.bits);
-  if (o.k < 0 || !Number.isInteger(o.k)) throw new LowbitError('E_ARG', `--k must be an integer >= 0, got ${o.k}`);
+  if (o.k < 1 || !Number.isInteger(o.k)) throw new LowbitError('E_ARG', `--k must be an integer >= 1, got ${o.k}: with no random-bit forwards only the max-bit sub-network is trained`);
   if (o.lrMin >= o.lr) throw new LowbitError('E_ARG', `--lr-min ${o.lrMin} must be below --lr ${o.lr}`);
   if (o.warmupEpochs >= o.epochs) throw new LowbitError('E_ARG', `--warmup-epochs ${o.warmupEpochs} must be fewer than --epochs ${o.epochs}`);
   if (o.freezeAbits && !o.scheduler) throw new LowbitError('E_ARG', '--freeze-abits freezes with the bit-width scheduler; it does nothing with --no-scheduler');
@@ -162,7 +162,7 @@ export async function runMpqTrain(o: MpqTrainCommandOptions): Promise<void> {
   if (r.stopped) {
     log(r.step > 0 ? `stopped at step ${r.step}, saved; resume with the same command plus --resume` : 'stopped before the first step; nothing to resume');
     r.oneShot.dispose();
-    process.exitCode = 130;
+    process.exitCode = stop.exitCode();
     return;
   }
   const bn = fixedBatches(calib, 0, calib.size);
@@ -184,7 +184,9 @@ export async function runMpqTrain(o: MpqTrainCommandOptions): Promise<void> {
     history: r.history,
     output: join(out, 'oneshot'),
   };
-  await saveOneShot(r.oneShot, join(out, 'oneshot'), { producedBy: 'lowbit mpq train', fp32Accuracy: fp32.accuracy, maxBitsAccuracy: maxAcc, uniform: sweep, config, trainingSeconds: Math.round(r.seconds), threads });
+  // the accuracies are tied to the test images they were measured on (a search compares before copying them)
+  const testSet = { name: test.name, images: test.size, fingerprint: setFingerprint(test) };
+  await saveOneShot(r.oneShot, join(out, 'oneshot'), { producedBy: 'lowbit mpq train', fp32Accuracy: fp32.accuracy, maxBitsAccuracy: maxAcc, testSet, uniform: sweep, config, trainingSeconds: Math.round(r.seconds), threads });
   atomicWriteFile(join(out, 'report.json'), `${JSON.stringify(report, null, 1)}\n`);
   r.oneShot.dispose();
   if (o.json) {
@@ -331,6 +333,10 @@ export async function runMpqSearch(o: MpqSearchCommandOptions): Promise<void> {
   const exported = await evaluate(shipped, { set: test }, { activations: 'float' }).finally(() => shipped.dispose());
   const uniformPolicy = s.uniform;
   const uniform = uniformPolicy ? evaluatePolicy(oneShot, uniformPolicy, bn, test) : null;
+  // the max-bit sub-network on this search's test images (the training report's figure may be on other images)
+  const maxBits = evaluatePolicy(oneShot, oneShot.maxPolicy(), bn, test);
+  const trained = metadata['testSet'] as { fingerprint?: unknown } | undefined;
+  const sameTest = trained?.fingerprint === setFingerprint(test);
   const uniformCost = uniformPolicy ? s.cost(uniformPolicy) : null;
   // paired comparisons on the test set: the searched policy against each uniform one (default: the budget's)
   const budgetBits = budget.kind === 'uniform' ? { w: budget.w, a: budget.a } : budget.kind === 'avg-bits' ? { w: budget.bits, a: budget.bits } : null;
@@ -385,8 +391,9 @@ export async function runMpqSearch(o: MpqSearchCommandOptions): Promise<void> {
     comparisons,
     cost: s.result.cost,
     uniformCost,
-    fp32Accuracy: (metadata['fp32Accuracy'] as number | undefined) ?? null,
-    maxBitsAccuracy: (metadata['maxBitsAccuracy'] as number | undefined) ?? null,
+    /** FP32 top-1 from the one-shot network's training report, when measured on these test images (else null). */
+    fp32Accuracy: sameTest ? ((metadata['fp32Accuracy'] as number | undefined) ?? null) : null,
+    maxBitsAccuracy: maxBits.accuracy,
     testImages: test.size,
     bnImages: o.bnImages,
     calib: o.calib,

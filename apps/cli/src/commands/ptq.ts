@@ -106,8 +106,6 @@ export async function runPtq(o: PtqCommandOptions): Promise<void> {
   // validate everything before any work
   const plan = ptqPlan(o);
   const keep = keepList(o.keep8bit);
-  const keepOk = o.keep8bit === 'none' || (keep.length > 0 && keep.every((k) => k === 'first' || k === 'last') && new Set(keep).size === keep.length);
-  if (!keepOk) throw new LowbitError('E_ARG', `--keep-8bit takes 'first', 'last', 'first,last' or 'none', got '${o.keep8bit}'`);
   if (o.heldout !== undefined && o.heldout.trim() === '') throw new LowbitError('E_ARG', '--heldout is empty: give a folder of images (or bundled, or a Fashion-MNIST directory), or omit it');
   if (o.memoryMb !== undefined && o.memoryMb > 4096) throw new LowbitError('E_ARG', `--memory-mb ${o.memoryMb} is more than one wasm heap holds (4096 MB); give at most 4096`);
   settingsOf(settingsConfig(o, keep), 'flags');
@@ -175,7 +173,7 @@ export async function runPtq(o: PtqCommandOptions): Promise<void> {
     if (!stopped || !existsSync(statePath)) removeIfUnused(outDir);
     if (stopped) {
       log(existsSync(statePath) ? `stopped; resume with the same command plus --resume (state in ${statePath})` : 'stopped before any state worth keeping; nothing was written');
-      process.exitCode = 130;
+      process.exitCode = stop.exitCode();
       return;
     }
     // a state file that passed its checksum but does not fit this run (unit, step, sampler, variables)

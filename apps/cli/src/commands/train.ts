@@ -35,7 +35,7 @@ export async function runTrain(o: TrainCommandOptions): Promise<void> {
   if (!isReferenceModel(o.model)) throw new LowbitError('E_ARG', `--model must be one of ${REFERENCE_MODELS.join(', ')}, got '${o.model}'`);
   if (o.optimizer !== 'sgd' && o.optimizer !== 'adam') throw new LowbitError('E_ARG', `--optimizer must be sgd or adam, got '${o.optimizer}'`);
   const be = await initBackend();
-  const { train, test } = loadTrainData(o.data, o.limit);
+  const { train, test } = loadTrainData(o.data, o.limit, '--limit');
   const config: TrainConfig = {
     model: o.model,
     epochs: o.epochs,
@@ -98,7 +98,7 @@ export async function runTrain(o: TrainCommandOptions): Promise<void> {
           ? `stopped after ${result.completedEpochs} complete epoch(s); resume from the last with the same command plus --resume`
           : 'stopped before the first epoch ended; there is no checkpoint yet (one is saved per epoch): start again without --resume',
       );
-      process.exitCode = 130;
+      process.exitCode = stop.exitCode();
     } else {
       progress.log(`done: ${result.modelPath}`);
     }

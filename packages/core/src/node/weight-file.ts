@@ -10,18 +10,23 @@ const whereOf = (modelPath: string, name: string, field: string) => `${modelPath
  * `confinedPath`), after checking what the name leads to: a regular file (not a device such as
  * /dev/zero, a FIFO or a directory, which would be read without end or fail oddly), inside the
  * model's folder also once links are followed, and — with `expectedBytes` — of that size before
- * a byte is read. Errors name the model file and the field: `E_NOT_FOUND` for a missing file,
+ * a byte is read (`checkedSize`: the size a caller's own {@link weightFileSize} call returned, so
+ * the checks are not repeated). Errors name the model file and the field: `E_NOT_FOUND` for a missing file,
  * `E_WEIGHTS` otherwise.
  */
-export function readWeightFile(modelPath: string, name: string, field: string, o: { expectedBytes?: number } = {}): Uint8Array {
-  const size = weightFileSize(modelPath, name, field);
+export function readWeightFile(modelPath: string, name: string, field: string, o: { expectedBytes?: number; checkedSize?: number } = {}): Uint8Array {
+  // `checkedSize`: the caller has run weightFileSize on this file already (e.g. to total a group's shards)
+  const size = o.checkedSize ?? weightFileSize(modelPath, name, field);
   const where = whereOf(modelPath, name, field);
   if (o.expectedBytes !== undefined && size !== o.expectedBytes) throw new LowbitError('E_WEIGHTS', `${where} has ${size} bytes, the manifest needs ${o.expectedBytes}`);
+  let bytes: Uint8Array;
   try {
-    return new Uint8Array(readFileSync(join(dirname(modelPath), name)));
+    bytes = new Uint8Array(readFileSync(join(dirname(modelPath), name)));
   } catch (e) {
     throw new LowbitError('E_WEIGHTS', `${where} cannot be read: ${(e as Error).message}`);
   }
+  if (bytes.length !== size) throw new LowbitError('E_WEIGHTS', `${where} changed while it was read (${size} bytes, then ${bytes.length})`);
+  return bytes;
 }
 
 /** The size in bytes of a weight file of a model.json, with the checks of {@link readWeightFile}, without reading it. */

@@ -2,7 +2,7 @@
 // image decoder; no zlib, so gzip needs Node (or a DecompressionStream before parseIdx).
 import { LowbitError } from '@lowbit/core';
 import type { RgbaImage } from '../image-decode.js';
-import { checkImageSize } from '../image-size.js';
+import { checkImageSize, imageFormat } from '../image-size.js';
 
 export const platform = 'browser' as const;
 
@@ -18,10 +18,7 @@ export function decodeImageSync(_bytes: Uint8Array, source: string): RgbaImage {
   throw new LowbitError('E_PLATFORM', `${source}: decodeImage is synchronous and needs Node; in a browser use decodeImageAsync (the platform's decoder)`);
 }
 
-const SIGNATURES: Array<[string, number[]]> = [
-  ['image/png', [0x89, 0x50, 0x4e, 0x47]],
-  ['image/jpeg', [0xff, 0xd8]],
-];
+const MIME_TYPES = { png: 'image/png', jpeg: 'image/jpeg' } as const;
 
 export async function decodeImagePlatform(input: Uint8Array | Blob, source: string): Promise<RgbaImage> {
   if (typeof createImageBitmap !== 'function' || typeof OffscreenCanvas !== 'function') {
@@ -29,10 +26,10 @@ export async function decodeImagePlatform(input: Uint8Array | Blob, source: stri
   }
   let blob: Blob;
   if (input instanceof Uint8Array) {
-    const type = SIGNATURES.find(([, sig]) => sig.every((b, i) => input[i] === b))?.[0];
-    if (!type) throw new LowbitError('E_IMAGE', `${source}: not a PNG or JPEG file (unrecognised signature)`);
+    const format = imageFormat(input);
+    if (!format) throw new LowbitError('E_IMAGE', `${source}: not a PNG or JPEG file (unrecognised signature)`);
     checkImageSize(input, source);
-    blob = new Blob([input as Uint8Array<ArrayBuffer>], { type });
+    blob = new Blob([input as Uint8Array<ArrayBuffer>], { type: MIME_TYPES[format] });
   } else {
     checkImageSize(new Uint8Array(await input.slice(0, 65536).arrayBuffer()), source);
     blob = input;

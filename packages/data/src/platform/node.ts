@@ -4,7 +4,7 @@ import { LowbitError } from '@lowbit/core';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import type { RgbaImage } from '../image-decode.js';
-import { checkImageSize } from '../image-size.js';
+import { checkImageSize, imageFormat } from '../image-size.js';
 
 export const platform = 'node' as const;
 
@@ -17,15 +17,14 @@ export function gzipSync(bytes: Uint8Array): Uint8Array {
 }
 
 export function decodeImageSync(bytes: Uint8Array, source: string): RgbaImage {
-  const isPng = bytes.length > 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47;
-  const isJpeg = bytes.length > 3 && bytes[0] === 0xff && bytes[1] === 0xd8;
+  const format = imageFormat(bytes);
   checkImageSize(bytes, source);
   try {
-    if (isPng) {
+    if (format === 'png') {
       const png = PNG.sync.read(Buffer.from(bytes));
       return { width: png.width, height: png.height, data: new Uint8Array(png.data) };
     }
-    if (isJpeg) {
+    if (format === 'jpeg') {
       const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxMemoryUsageInMB: 512 });
       return { width: img.width, height: img.height, data: img.data };
     }

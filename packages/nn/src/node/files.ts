@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { confinedPath, LowbitError } from '@lowbit/core';
+import { confinedPath, LowbitError, parseJsonText } from '@lowbit/core';
 import { atomicWriteFiles, readWeightFile } from '@lowbit/core/node';
 import { checkNetworkJson } from '../schema.js';
 import { decodeNetwork, encodeNetwork, type NetworkJson } from '../serialize.js';
@@ -27,11 +27,7 @@ export function readNetworkJson(path: string): NetworkJson {
   } catch (e) {
     throw new LowbitError('E_NOT_FOUND', `cannot read network file '${path}': ${(e as Error).message}`);
   }
-  try {
-    return JSON.parse(text) as NetworkJson;
-  } catch (e) {
-    throw new LowbitError('E_FORMAT', `${path}: not valid JSON (${(e as Error).message})`);
-  }
+  return parseJsonText(text, path) as NetworkJson;
 }
 
 /** Loads a network saved by {@link saveNetwork}. */

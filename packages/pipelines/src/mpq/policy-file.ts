@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { checkSchema, LowbitError } from '@lowbit/core';
+import { checkSchema, LowbitError, parseJsonText } from '@lowbit/core';
 import { bundledCalibrationSet, type LabeledSet, loadFashionMnist, subset } from '@lowbit/data';
 import { isReferenceModel } from '@lowbit/models';
 import { CHECKPOINTS_DIR } from '@lowbit/models/node';
@@ -74,12 +74,7 @@ export const policyFileSchema = z.object({
 
 export function readPolicyFile(path: string): PolicyFile {
   if (!existsSync(path)) throw new LowbitError('E_NOT_FOUND', `--policy '${path}' does not exist`);
-  let j: Record<string, unknown>;
-  try {
-    j = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
-  } catch (e) {
-    throw new LowbitError('E_FORMAT', `${path}: not valid JSON (${(e as Error).message})`);
-  }
+  const j = parseJsonText(readFileSync(path, 'utf8'), path) as Record<string, unknown>;
   if (j === null || typeof j !== 'object' || Array.isArray(j)) throw new LowbitError('E_FORMAT', `${path}: expected a JSON object, got ${JSON.stringify(j)}`);
   if (j['format'] !== POLICY_FORMAT) throw new LowbitError('E_FORMAT', `${path}: field 'format' must be '${POLICY_FORMAT}', got ${JSON.stringify(j['format'])}`);
   checkSchema(policyFileSchema, j, path);

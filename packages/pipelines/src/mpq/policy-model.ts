@@ -1,3 +1,4 @@
+import { LowbitError } from '@lowbit/core';
 import { bitsToKB } from '@lowbit/greedy-search';
 import { bitOps, weightBits } from '@lowbit/nn';
 import type { LabeledSet } from '@lowbit/data';
@@ -22,7 +23,22 @@ function withPolicyFile<T>(policyPath: string, oneShot: string | undefined, fn: 
   const path = oneShotOf(pf, oneShot);
   // the images BN is re-estimated on come from the policy file (what the search used)
   const bnSet = mpqCalibration(pf.calib, pf.bnImages, undefined, { source: `${policyPath}: field 'calib'`, size: `${policyPath}: field 'finalBnImages'` });
-  const { oneShot: o } = loadOneShot(path);
+  // errors name where the one-shot path came from (the file's field, or the caller's argument) and the policy file
+  const from = oneShot ? '' : pf.oneShot ? `${policyPath}: field 'oneShot': ` : `${policyPath} names no one-shot network, so the bundled resnet-fm one is used: `;
+  let o: ReturnType<typeof loadOneShot>['oneShot'];
+  try {
+    o = loadOneShot(path).oneShot;
+  } catch (e) {
+    if (e instanceof LowbitError && e.code === 'E_MODEL' && from) throw new LowbitError('E_MODEL', `${from}${e.message}`);
+    throw e;
+  }
+  try {
+    o.applyPolicy(pf.policy);
+  } catch (e) {
+    o.dispose();
+    if (e instanceof LowbitError && e.code === 'E_POLICY') throw new LowbitError('E_POLICY', `${policyPath}: field 'policy' does not fit the one-shot network '${path}': ${e.message}`);
+    throw e;
+  }
   const bn = fixedBatches(bnSet, 0, pf.bnImages);
   try {
     return fn(o, bn, pf, path);

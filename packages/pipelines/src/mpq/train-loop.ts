@@ -22,7 +22,7 @@ export interface MpqTrainConfig {
   momentum: number;
   weightDecay: number;
   seed: number;
-  /** Random-bit forwards per step. */
+  /** Random-bit forwards per step besides the max-bit one (≥ 1: with none, no lower bit-width is ever trained). */
   k: number;
   /** IDM weight (0 = off). */
   idmWeight: number;
@@ -210,6 +210,8 @@ export async function trainOneShot(o: {
 }): Promise<MpqTrainResult> {
   const ckptDir = join(o.outDir, 'checkpoints');
   let config = o.config;
+  if (!Number.isInteger(config.k) || config.k < 1)
+    throw new LowbitError('E_ARG', `k (random-bit forwards per step) must be an integer >= 1, got ${config.k}: with none only the max-bit sub-network is trained`);
   const fullSteps = batchCount(o.train.size, config.batchSize, true);
   if (fullSteps === 0) throw new LowbitError('E_ARG', `batch size ${config.batchSize} is larger than the training set (${o.train.size} images)`);
   const stepsPerEpoch = config.stepsPerEpoch > 0 ? Math.min(config.stepsPerEpoch, fullSteps) : fullSteps;

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { LowbitError } from '@lowbit/core';
+import { LowbitError, parseJsonText } from '@lowbit/core';
 import { isReferenceModel, REFERENCE_MODELS } from '@lowbit/models';
 import { loadReference } from '@lowbit/models/node';
 import type { Network } from '@lowbit/nn';
@@ -9,7 +9,7 @@ import { importModelArtifacts, importTfjsModel, packedHandler } from '@lowbit/tf
 /** What kind of model file a path holds, from its `format` field. */
 export function modelFormat(path: string): 'lowbit-network' | 'layers-model' | 'graph-model' | 'lowbit-packed' | 'unknown' {
   try {
-    const j = JSON.parse(readFileSync(path, 'utf8')) as { format?: string; modelTopology?: Record<string, unknown> };
+    const j = parseJsonText(readFileSync(path, 'utf8'), path) as { format?: string; modelTopology?: Record<string, unknown> };
     if (j.format === 'lowbit-network' || j.format === 'layers-model' || j.format === 'graph-model' || j.format === 'lowbit-packed') return j.format;
     if (j.modelTopology) return 'node' in j.modelTopology ? 'graph-model' : 'layers-model';
   } catch {

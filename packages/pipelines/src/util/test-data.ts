@@ -34,9 +34,14 @@ export function loadTestSet(arg: string, inputShape: number[], numOutputs: numbe
   return { set: limit > 0 ? subset(set, limit, `${set.name}[first ${limit}]`) : set };
 }
 
-/** Fashion-MNIST training and test images for the training commands: `bundled` trains on the bundled 1,024-image calibration set (smoke runs and tests). */
-export function loadTrainData(data: string, limit = 0): { train: LabeledSet; test: LabeledSet } {
+/**
+ * Fashion-MNIST training and test images for the training commands: `bundled` trains on the bundled
+ * 1,024-image calibration set (smoke runs and tests). `limit` > 0 keeps the first `limit` training
+ * images; more than the set holds is refused (E_ARG, naming `limitName`) rather than quietly meaning all.
+ */
+export function loadTrainData(data: string, limit = 0, limitName = 'limit'): { train: LabeledSet; test: LabeledSet } {
   const train = data === 'bundled' ? bundledCalibrationSet() : loadFashionMnist('train', data);
+  if (limit > train.size) throw new LowbitError('E_ARG', `${limitName} ${limit} is more than the ${train.size} training images of ${train.name}; use 0 (the default) for all of them`);
   const test = fashionMnistTest(data);
   return { train: limit > 0 ? subset(train, limit) : train, test };
 }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type * as tf from '@tensorflow/tfjs-core';
-import { LowbitError } from '@lowbit/core';
+import { LowbitError, parseJsonText } from '@lowbit/core';
 import { readWeightFile, weightFileSize } from '@lowbit/core/node';
 import { checkWeightsManifest } from '../manifest-schema.js';
 import { decodeArtifacts, entryBytes, type TfjsArtifacts } from '../read-artifacts.js';
@@ -17,12 +17,7 @@ export function readTfjsModel(path: string): TfjsArtifacts {
   } catch (e) {
     throw new LowbitError('E_NOT_FOUND', `cannot read model file '${path}': ${(e as Error).message}`);
   }
-  let json: Record<string, unknown>;
-  try {
-    json = JSON.parse(text) as Record<string, unknown>;
-  } catch (e) {
-    throw new LowbitError('E_FORMAT', `${path}: not valid JSON (${(e as Error).message})`);
-  }
+  const json = parseJsonText(text, path) as Record<string, unknown>;
   if (!json || typeof json !== 'object' || Array.isArray(json)) throw new LowbitError('E_FORMAT', `${path}: expected a JSON object`);
   const topo = json['modelTopology'] as Record<string, unknown> | undefined;
   let format = json['format'] as string | undefined;
@@ -36,12 +31,13 @@ export function readTfjsModel(path: string): TfjsArtifacts {
   const buffers: Uint8Array[] = [];
   manifest.forEach((group, gi) => {
     // what each shard is and its size, before a byte is read (a link to /dev/zero would be read without end)
-    const total = group.paths.reduce((s, p, pi) => s + weightFileSize(path, p, `weightsManifest[${gi}].paths[${pi}]`), 0);
+    const sizes = group.paths.map((p, pi) => weightFileSize(path, p, `weightsManifest[${gi}].paths[${pi}]`));
+    const total = sizes.reduce((s, n) => s + n, 0);
     const need = group.weights.reduce((s, e) => s + entryBytes(e), 0);
     if (total !== need) {
       throw new LowbitError('E_WEIGHTS', `${path}: weightsManifest[${gi}] shards (${group.paths.join(', ')}) hold ${total} bytes, the manifest needs ${need}`);
     }
-    const parts = group.paths.map((p, pi) => readWeightFile(path, p, `weightsManifest[${gi}].paths[${pi}]`));
+    const parts = group.paths.map((p, pi) => readWeightFile(path, p, `weightsManifest[${gi}].paths[${pi}]`, { checkedSize: sizes[pi]! }));
     const buf = new Uint8Array(total);
     let off = 0;
     for (const p of parts) {
