@@ -37,6 +37,19 @@ describe('lowbit mpq (CLI)', () => {
     expect(Math.abs(j.maxBitsAccuracy * 1000 - Math.round(j.maxBitsAccuracy * 1000))).toBeLessThan(1e-6);
   }, 900_000);
 
+  it.skipIf(!bundledOneShot)('mpq search --resample: the plot follows the search path (errors of different rounds do not compare), from the start to the end point', () => {
+    const out = join(dir, 'resample-plot');
+    const r = lowbit('mpq', 'search', '--avg-bits', '5', '--no-fill', '--criterion', 'error', '--resample', '--score-images', '64', '--validate-images', '0', '--plot-test-limit', '50', '--test-limit', '100', '--out', out, '--json');
+    expect(r.status, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout);
+    const path = (j.pareto as Array<{ kind: string; cost: number }>).filter((p) => p.kind === 'search path (mixed)');
+    expect(path.length).toBe(Math.min(12, j.trace.length + 1));
+    // the first point is the all-highest start, the last the search's end point
+    expect(path[0]!.cost).toBe(Math.max(...(j.pareto as Array<{ cost: number }>).map((p) => p.cost)));
+    expect(path[path.length - 1]!.cost).toBe(j.trace[j.trace.length - 1].cost);
+    expect(existsSync(join(out, 'pareto.svg'))).toBe(true);
+  }, 600_000);
+
   it('mpq search on a one-shot directory: policy.json, plot files, --json report fields; eval --policy reproduces the accuracy', async () => {
     const o = oneShot();
     const p = join(dir, 'cli-oneshot');

@@ -8,4 +8,4 @@ export { moveScores } from './score.js';
 export type { ScoreNormalization, ScoreOptions } from './score.js';
 export { greedySearch } from './search.js';
 export type { EvaluatedPoint, EvaluationContext, Evaluator, SearchOptions, SearchPhase, SearchResult, TraceStep } from './search.js';
-export { paretoFront } from './pareto.js';
+export { paretoFront, searchPath } from './pareto.js';

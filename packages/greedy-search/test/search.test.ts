@@ -12,6 +12,7 @@ import {
   knobsFor,
   lowestSetting,
   policyFromKnobs,
+  searchPath,
   type SearchResult,
   type Setting,
   sizeCost,
@@ -79,6 +80,35 @@ describe('greedySearch on synthetic tables', () => {
       }),
       { numRuns: 60, seed: 42 },
     );
+  });
+
+  it('searchPath replays the trace from the start to the end point: each step one knob moved, its cost and error', async () => {
+    await fc.assert(
+      fc.asyncProperty(increments(3), fc.integer({ min: 8, max: 23 }), async (inc, budget) => {
+        const knobs = tableKnobs(4, cands);
+        const cost = linearCost([1, 1, 1, 1], { kind: 'size' });
+        const r = await greedySearch(knobs, tableError(inc, 1), { budget, cost });
+        const path = searchPath(knobs, r);
+        expect(path).toHaveLength(r.trace.length + 1);
+        expect(path[0]).toEqual({ setting: highestSetting(knobs), cost: r.start.cost, error: r.start.error });
+        expect(path[path.length - 1]!.setting).toEqual(r.setting);
+        for (let i = 1; i < path.length; i++) {
+          const moved = Object.keys(path[i]!.setting).filter((k) => path[i]!.setting[k] !== path[i - 1]!.setting[k]);
+          expect(moved).toEqual([r.trace[i - 1]!.knob]);
+          // the recorded cost and error are those of the setting the path is at
+          expect(path[i]!.cost).toBe(cost(policyFromKnobs(knobs, path[i]!.setting)));
+          expect(path[i]!.error).toBeCloseTo(tableError(inc, 1)(policyFromKnobs(knobs, path[i]!.setting)), 12);
+        }
+      }),
+      { numRuns: 30, seed: 3 },
+    );
+  });
+
+  it('searchPath refuses a trace that does not start where the search starts', () => {
+    const knobs = tableKnobs(2, [4, 8]);
+    const step = { step: 1, phase: 1 as const, knob: 'w:k0', direction: 'down' as const, from: 4, to: 2, error: 0, cost: 0, score: 0, moves: 1, evaluations: 1, cacheHits: 0, descent: false };
+    expect(() => searchPath(knobs, { start: { cost: 1, error: 0 }, trace: [step] })).toThrow(/trace step 1 moves 'w:k0' from 4 bits, but the path has it at 8/);
+    expect(() => searchPath(knobs, { start: { cost: 1, error: 0 }, trace: [{ ...step, knob: 'w:k9', from: 8 }] })).toThrow(/trace step 1 moves 'w:k9', which is not one of the knobs/);
   });
 
   it('with raising allowed it still reaches the optimum when no raise pays off (errors small against a base error)', async () => {

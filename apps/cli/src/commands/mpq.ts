@@ -3,7 +3,7 @@ import { initBackend, LowbitError } from '@lowbit/core';
 import { atomicWriteFile, prepareOutputDir } from '@lowbit/core/node';
 import { refuseEarlierRun } from '../util/earlier-run.js';
 import { bundledCalibrationSet, type LabeledSet, setFingerprint, subset } from '@lowbit/data';
-import { bitsToKB, kbToBits, paretoFront, policyFromKnobs } from '@lowbit/greedy-search';
+import { bitsToKB, kbToBits, paretoFront, policyFromKnobs, searchPath } from '@lowbit/greedy-search';
 import { type BitPolicy, bitOps, disposeNetwork, weightBits, countParams } from '@lowbit/nn';
 import { writeChart } from '../util/plot.js';
 import { Progress } from '../util/progress.js';
@@ -356,9 +356,11 @@ export async function runMpqSearch(o: MpqSearchCommandOptions): Promise<void> {
   let curve: Array<{ cost: number; accuracy: number; kind: string; label: string }> = [];
   if (o.plot) {
     const plotTest = o.plotTestLimit > 0 ? subset(test, Math.min(o.plotTestLimit, test.size)) : test;
-    const front = paretoFront(s.result.evaluated.map((p) => ({ ...p, cost: p.cost, error: p.error })));
-    const pick = front.length <= 12 ? front : Array.from({ length: 12 }, (_, i) => front[Math.round((i * (front.length - 1)) / 11)]!);
-    curve = pick.map((p) => ({ cost: p.cost, accuracy: evaluatePolicy(oneShot, policyFromKnobs(s.knobs, p.setting), bn, plotTest).accuracy, kind: 'searched (mixed)', label: '' }));
+    // errors scored on different images (resampled rounds) do not compare: then the search's own path, else the front of all it evaluated
+    const rounds = new Set(s.result.evaluated.map((p) => p.round)).size;
+    const points = rounds > 1 ? searchPath(s.knobs, s.result) : paretoFront(s.result.evaluated);
+    const pick = points.length <= 12 ? points : Array.from({ length: 12 }, (_, i) => points[Math.round((i * (points.length - 1)) / 11)]!);
+    curve = pick.map((p) => ({ cost: p.cost, accuracy: evaluatePolicy(oneShot, policyFromKnobs(s.knobs, p.setting), bn, plotTest).accuracy, kind: rounds > 1 ? 'search path (mixed)' : 'searched (mixed)', label: '' }));
     for (const b of oneShot.config.bits) {
       const up = uniformOneShotPolicy(oneShot, b);
       curve.push({ cost: s.cost(up), accuracy: evaluatePolicy(oneShot, up, bn, plotTest).accuracy, kind: 'uniform', label: `W${b}A${b}` });
