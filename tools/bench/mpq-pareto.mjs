@@ -79,6 +79,10 @@ async function runOne(j) {
   const budget = j.kind === 'uniform' ? ['--uniform', j.budget] : ['--bitops', String(j.bitOps / 1e9)];
   const cli = [join(root, 'apps/cli/dist/bin.js'), 'mpq', 'search', '--model', j.dir, ...budget, '--compare', j.compare.join(','), '--no-plot', ...extra, '--out', out, '--json'];
   const { code, stdout, stderr } = await runNode(cli);
+  // a budget below what the search's floor (--min-bits) can reach is a row of its own, not a failure
+  if (code === 2 && /\[E_BUDGET\]/.test(stderr)) {
+    return { model: j.model, seed: j.seed, variant, budget: j.budget, bitOps: j.bitOps, command: `lowbit ${cli.slice(1).join(' ').replace(root, '')}`, unreachable: stderr.trim().split('\n').pop() };
+  }
   if (code !== 0) throw new Error(`${j.model} ${j.seed} ${j.budget}: exit ${code}\n${stderr}`);
   const r = JSON.parse(stdout);
   const fitting = r.comparisons.filter((c) => c.fitsBudget);
@@ -111,6 +115,10 @@ async function worker() {
     const r = await runOne(j);
     results.push(r);
     save();
+    if (r.unreachable) {
+      process.stderr.write(`  unreachable: ${r.unreachable}\n`);
+      continue;
+    }
     const b = r.bestUniform;
     process.stderr.write(`  searched ${(100 * r.accuracy).toFixed(2)}% vs best uniform ${b ? `${b.policy} ${(100 * b.accuracy).toFixed(2)}% (p = ${b.pValue.toPrecision(2)})` : '—'}\n`);
   }
@@ -128,6 +136,10 @@ for (const v of variants) {
   md.push(`**Search: ${v}**`, '', '| one-shot network | seed | budget | BitOps (M) | searched top-1 | best uniform within budget | Δ (pt) ± SE | McNemar p |', '|---|---|---|---|---|---|---|---|');
   const rows = results.filter((r) => r.variant === v).sort((a, b) => a.model.localeCompare(b.model) || a.bitOps - b.bitOps || String(a.seed).localeCompare(String(b.seed)));
   for (const r of rows) {
+    if (r.unreachable) {
+      md.push(`| ${r.model} | ${r.seed} | ${r.budget} | ${(r.bitOps / 1e6).toFixed(1)} | below the search's floor | — | — | — |`);
+      continue;
+    }
     const b = r.bestUniform;
     md.push(`| ${r.model} | ${r.seed} | ${r.budget} | ${(r.bitOps / 1e6).toFixed(1)} | ${pct(r.accuracy)} | ${b ? `${b.policy} ${pct(b.accuracy)}` : '—'} | ${b ? `${b.difference >= 0 ? '+' : ''}${(100 * b.difference).toFixed(2)} ± ${(100 * b.standardError).toFixed(2)}` : '—'} | ${b ? b.pValue.toPrecision(2) : '—'} |`);
   }
@@ -139,7 +151,7 @@ mkdirSync(join(root, 'docs/plots'), { recursive: true });
 const plots = [];
 for (const model of [...new Set(results.map((r) => r.model))]) {
   const data = [];
-  for (const r of results.filter((x) => x.model === model)) {
+  for (const r of results.filter((x) => x.model === model && !x.unreachable)) {
     data.push({ cost: r.cost / 1e6, accuracy: r.accuracy, kind: `searched (${r.variant}, seed ${r.seed})`, label: '' });
     for (const c of r.comparisons) data.push({ cost: c.cost / 1e6, accuracy: c.accuracy, kind: `uniform (seed ${r.seed})`, label: c.policy });
   }

@@ -195,7 +195,7 @@ export function buildProgram(): Command {
     .option('--max-bits <b>', 'searchable layers start at (at most) b bits (the reference: 5)', positiveInt('--max-bits'))
     .option('--min-bits <b>', 'searchable layers never go below b bits (the reference: 3 at budgets of 5 GBitOps and more)', positiveInt('--min-bits'))
     .option('--noise-floor', "error differences below one standard error of the top-1 error on the score images count as none (needs --criterion error): near-ties go to the larger saving, and the uniform policy replaces the end point only when better by more", false)
-    .option('--validate-images <n>', 'calibration images outside the BN and score sets on which the end point is compared with the uniform policy of the budget (0 = on the score set)', nonNegativeInt('--validate-images'), 512)
+    .option('--validate-images <n>', 'calibration images outside the BN and score sets on which the end point is compared with every uniform policy within the budget (0 = on the score set)', nonNegativeInt('--validate-images'), 512)
     .option('--bn-on-score', 're-estimate BN on the score images themselves (the paper\'s protocol) instead of on --bn-images separate ones', false)
     .option('--phases <p>', 'weights-then-activations | joint', 'weights-then-activations')
     .option('--raise', 'also try raising moves, as the paper does (≈4× the evaluations for the same result on the reference models)', false)

@@ -393,6 +393,10 @@ describe('policy search on the one-shot network', () => {
     expect(Math.abs(policyError(o, o.maxPolicy(), bn, score, teacher))).toBeLessThan(1e-6);
     expect(eSearch).toBeCloseTo(s.result.error, 5);
     expect(eSearch).toBeLessThanOrEqual(eUniform + 1e-9);
+    // without validation images every uniform policy within the budget is a reference of the search: none scores lower
+    for (const r of s.rivals) expect(eSearch).toBeLessThanOrEqual(policyError(o, r.policy, bn, score, teacher) + 1e-9);
+    expect(s.result.chosen).toMatch(/^(search|uniform W\dA\d)$/);
+    if (s.result.chosen !== 'search') expect(s.result.policy).toEqual(s.rivals.find((r) => `uniform ${r.name}` === s.result.chosen)!.policy);
     const again = await search();
     expect(again.result.trace).toEqual(s.result.trace);
     await expect(searchOneShot(o, { budget: { kind: 'bitops', bitOps: 1000 }, calib, bnImages: 64, scoreImages: 64, phases: 'joint', allowRaise: false })).rejects.toThrow(LowbitError);
@@ -413,9 +417,17 @@ describe('policy search on the one-shot network', () => {
     const vb = fixedBatches(calib, 32, 96);
     const vt = scoreTargets(o, 'ce', calib, 32, 96, vb, vb);
     expect(policyError(o, v.searchPolicy, vb, vb, vt)).toBeCloseTo(v.search, 6);
-    expect(policyError(o, uniformOneShotPolicy(o, 3), vb, vb, vt)).toBeCloseTo(v.uniform, 6);
-    expect(s.result.chosen).toBe(v.uniform < v.search ? 'reference 0' : 'search');
-    expect(s.result.policy).toEqual(v.uniform < v.search ? uniformOneShotPolicy(o, 3) : v.searchPolicy);
+    // every uniform WbAb within the budget is a rival (W3A3 defines it; W3A2, W2A3, … fit under it), each scored on the same images
+    const budget = s.cost(uniformOneShotPolicy(o, 3));
+    const fitting = o.config.bits.flatMap((w) => o.config.bits.map((a) => ({ w, a }))).filter(({ w, a }) => s.cost(uniformOneShotPolicy(o, w, a)) <= budget);
+    expect(s.rivals.map((r) => r.name).sort()).toEqual(fitting.map(({ w, a }) => `W${w}A${a}`).sort());
+    expect(s.rivals.map((r) => r.name)).toContain('W3A3');
+    for (const r of s.rivals) expect(policyError(o, r.policy, vb, vb, vt)).toBeCloseTo(v.rivals[r.name]!, 6);
+    expect(v.uniform).toBe(Math.min(...Object.values(v.rivals)));
+    expect(v.rivals[v.uniformPolicy]).toBe(v.uniform);
+    const best = s.rivals.find((r) => r.name === v.uniformPolicy)!;
+    expect(s.result.chosen).toBe(v.uniform < v.search ? `uniform ${v.uniformPolicy}` : 'search');
+    expect(s.result.policy).toEqual(v.uniform < v.search ? best.policy : v.searchPolicy);
     disposeBatches(vb);
     disposeTargets(vt);
     await expect(searchOneShot(o, { ...opts, validateImages: calib.size })).rejects.toThrow(/needs .* calibration images \(BN re-estimation 32, validation/);

@@ -407,7 +407,7 @@ export async function runMpqSearch(o: MpqSearchCommandOptions): Promise<void> {
     maxBits: o.maxBits ?? null,
     minBits: o.minBits ?? null,
     noiseFloor: o.noiseFloor,
-    validation: s.validation ? { images: s.validation.images, searchError: s.validation.search, uniformError: s.validation.uniform } : null,
+    validation: s.validation ? { images: s.validation.images, searchError: s.validation.search, uniformError: s.validation.uniform, uniformPolicy: s.validation.uniformPolicy, rivals: s.validation.rivals } : null,
     endPoint,
     phases: o.phases,
     allowRaise: o.raise,
@@ -442,7 +442,7 @@ export async function runMpqSearch(o: MpqSearchCommandOptions): Promise<void> {
       `its export:      top-1 ${pct(exported.accuracy!)} weight-only (lowbit export --policy: stock TF.js computes float activations)`,
       ...(uniform && uniformCost !== null ? [`uniform policy:  top-1 ${pct(uniform.accuracy)} at ${costStr(uniformCost)}`] : []),
       ...comparisons.map((c) => `vs uniform ${c.policy}${c.fitsBudget ? '' : ' (over the budget)'}: ${c.paired.difference >= 0 ? '+' : ''}${(100 * c.paired.difference).toFixed(2)} pt ± ${(100 * c.paired.standardError).toFixed(2)} (${c.paired.onlyA} images only the searched policy gets right, ${c.paired.onlyB} only uniform; McNemar p = ${c.paired.pValue.toPrecision(2)})`),
-      `search: ${s.result.trace.length} moves, ${s.result.evaluations} policies evaluated, ${searchSeconds.toFixed(1)} s${s.result.chosen === 'search' ? '' : ` (the uniform policy had the lower held-out error and is returned)`}`,
+      `search: ${s.result.trace.length} moves, ${s.result.evaluations} policies evaluated, ${searchSeconds.toFixed(1)} s${s.result.chosen === 'search' ? '' : ` (${s.result.chosen} had the lower ${s.validation ? 'held-out ' : ''}error and is returned)`}`,
       `policy: ${join(out, 'policy.json')}${plot ? `; plot: ${plot.svg}, ${plot.png}` : ''}`,
     ].join('\n'),
   );

@@ -1,7 +1,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { LowbitError, Rng } from '@lowbit/core';
 import type { LabeledSet } from '@lowbit/data';
-import { bitOpsCost, bitsToKB, type CostModel, type EvaluationContext, greedySearch, highestSetting, type Knob, knobsFor, lowestSetting, policyFromKnobs, type SearchResult, sizeCost, type TraceStep } from '@lowbit/greedy-search';
+import { bitOpsCost, bitsToKB, type CostModel, type EvaluationContext, greedySearch, highestSetting, type Knob, knobsFor, lowestSetting, policyFromKnobs, type SearchResult, type Setting, sizeCost, type TraceStep } from '@lowbit/greedy-search';
 import type { BitPolicy } from '@lowbit/nn';
 import { batchesOf, type Criterion, disposeBatches, disposeTargets, fixedBatches, policyError, type ScoreTargets, scoreTargets, scoreTargetsOf } from './evaluate-policy.js';
 import { FLOAT_BITS, type OneShotNet } from './one-shot-net.js';
@@ -65,9 +65,28 @@ export interface MpqSearch {
   budgetValue: number;
   /** The uniform policy that defines the budget (avg-bits), if any. */
   uniform: BitPolicy | null;
+  /**
+   * Every uniform policy WbAb (W and A from the candidate bits) within the budget and the knob
+   * limits: the answers the search's end point must beat (a budget at uniform W3A2's BitOps also
+   * holds W2A3, which may be better). The end point is compared with each on the validation images,
+   * or, without them, on the search's own criterion.
+   */
+  rivals: UniformRival[];
   result: SearchResult;
-  /** With `validateImages`: both candidates' errors on the validation images, and the search's end point. */
-  validation: { images: number; search: number; uniform: number; searchPolicy: BitPolicy } | null;
+  /**
+   * With `validateImages`: the end point's error on the validation images, the lowest of the
+   * rivals' (`uniform`, by `uniformPolicy`) and each rival's, and the search's end point.
+   */
+  validation: { images: number; search: number; uniform: number; uniformPolicy: string; rivals: Record<string, number>; searchPolicy: BitPolicy } | null;
+}
+
+/** A uniform policy a search is compared with (see {@link MpqSearch.rivals}). */
+export interface UniformRival {
+  /** `W<w>A<a>`. */
+  name: string;
+  policy: BitPolicy;
+  setting: Setting;
+  cost: number;
 }
 
 /**
@@ -163,7 +182,8 @@ function searchPlan(o: OneShotNet, s: MpqSearchOptions) {
       { budget: budgetValue, minCost: lowest, maxCost: highest, costKind },
     );
   }
-  const validate = uniform ? (s.validateImages ?? 0) : 0;
+  const rivals = uniformRivals(o, knobs, cost, budgetValue);
+  const validate = rivals.length > 0 ? (s.validateImages ?? 0) : 0;
   const resample = s.resample;
   const bnEnd = s.bnOnScore || resample ? 0 : s.bnImages;
   const scoreFromCalib = resample ? 0 : s.scoreImages;
@@ -175,7 +195,26 @@ function searchPlan(o: OneShotNet, s: MpqSearchOptions) {
     const skip = resample.skip ?? 0;
     throw new LowbitError('E_ARG', `--resample draws --score-images ${s.scoreImages} from the ${resample.set.size - skip} images of ${resample.set.name}${skip ? ` after the first ${skip} (the validation images)` : ''}; lower --score-images${skip ? ' or --validate-images' : ''}`);
   }
-  return { knobs, criterion, costKind, cost, uniform, budgetValue, validate, resample, bnEnd, scoreFromCalib };
+  return { knobs, criterion, costKind, cost, uniform, rivals, budgetValue, validate, resample, bnEnd, scoreFromCalib };
+}
+
+/** The uniform policies WbAb within `budget` whose settings the knobs allow (highest W, then A, first; equal settings once). */
+function uniformRivals(o: OneShotNet, knobs: readonly Knob[], cost: CostModel, budget: number): UniformRival[] {
+  const bits = [...o.config.bits].sort((x, y) => y - x);
+  const seen = new Set<string>();
+  const out: UniformRival[] = [];
+  for (const w of bits) {
+    for (const a of bits) {
+      const policy = uniformOneShotPolicy(o, w, a);
+      const setting = settingFromPolicy(knobs, policy);
+      const key = JSON.stringify(setting);
+      if (seen.has(key) || !knobs.every((k) => k.candidates.includes(setting[k.id]!))) continue;
+      seen.add(key);
+      const c = cost(policy);
+      if (c <= budget * (1 + 1e-12)) out.push({ name: `W${w}A${a}`, policy, setting, cost: c });
+    }
+  }
+  return out;
 }
 
 /**
@@ -189,7 +228,7 @@ export function checkSearchOptions(o: OneShotNet, s: MpqSearchOptions): void {
 
 /** Runs the inference-only greedy search on a one-shot network for a budget. */
 export async function searchOneShot(o: OneShotNet, s: MpqSearchOptions): Promise<MpqSearch> {
-  const { knobs, criterion, costKind, cost, uniform, budgetValue, validate, resample, bnEnd, scoreFromCalib } = searchPlan(o, s);
+  const { knobs, criterion, costKind, cost, uniform, rivals, budgetValue, validate, resample, bnEnd, scoreFromCalib } = searchPlan(o, s);
   const scoreFrom = s.calib.size - scoreFromCalib;
   const score = resample ? [] : fixedBatches(s.calib, scoreFrom, s.scoreImages);
   const bn = s.bnOnScore || resample ? score : fixedBatches(s.calib, 0, s.bnImages);
@@ -217,9 +256,7 @@ export async function searchOneShot(o: OneShotNet, s: MpqSearchOptions): Promise
       const r = roundData(ctx.round);
       return policyError(o, policy, r.batches, r.batches, r.targets);
     };
-    const uniformSetting = uniform ? settingFromPolicy(knobs, uniform) : null;
-    const uniformIsKnobSetting = uniformSetting !== null && knobs.every((k) => k.candidates.includes(uniformSetting[k.id]!));
-    const result = await greedySearch(knobs, evaluate, {
+    const searched = await greedySearch(knobs, evaluate, {
       budget: budgetValue,
       cost,
       kind: costKind,
@@ -229,31 +266,34 @@ export async function searchOneShot(o: OneShotNet, s: MpqSearchOptions): Promise
       scoring: s.scoring ?? 'efficiency',
       ...(resample ? { resample: true } : {}),
       ...(noise ? { noise } : {}),
-      // the uniform policy that defines the budget is a candidate answer too: without validation images the
-      // search's own criterion picks between them (the result is never worse on it)
-      ...(uniformIsKnobSetting && !validate ? { references: [uniformSetting] } : {}),
+      // the uniform policies within the budget are candidate answers too: without validation images the
+      // search's own criterion picks among them (the result is never worse on it than any of them)
+      ...(rivals.length > 0 && !validate ? { references: rivals.map((r) => r.setting) } : {}),
       ...(s.onStep ? { onStep: s.onStep } : {}),
       ...(s.signal ? { signal: s.signal } : {}),
     });
-    const base = { knobs, cost, costKind, budgetValue, uniform } as const;
-    if (!uniform || !validate) return { ...base, result, validation: null };
-    // the final pick on images the search never saw: its end point against the uniform policy
+    // a reference the search returned is named by its uniform policy
+    const ref = /^reference (\d+)$/.exec(searched.chosen);
+    const result: SearchResult = ref ? { ...searched, chosen: `uniform ${rivals[Number(ref[1])]!.name}` } : searched;
+    const base = { knobs, cost, costKind, budgetValue, uniform, rivals } as const;
+    if (!validate) return { ...base, result, validation: null };
+    // the final pick on images the search never saw: its end point against every uniform policy within the budget
     const vb = fixedBatches(s.calib, bnEnd, validate);
     const vt = scoreTargets(o, criterion, s.calib, bnEnd, validate, vb, vb);
     try {
       const searchPolicy = result.policy;
       const vSearch = policyError(o, searchPolicy, vb, vb, vt);
-      const vUniform = policyError(o, uniform, vb, vb, vt);
-      const validation = { images: validate, search: vSearch, uniform: vUniform, searchPolicy };
-      // with a noise floor, the uniform policy must be better by more than the noise on the validation images
+      const errors = rivals.map((r) => policyError(o, r.policy, vb, vb, vt));
+      const bestAt = errors.reduce((m, e, i) => (e < errors[m]! ? i : m), 0);
+      const best = rivals[bestAt]!;
+      const validation = { images: validate, search: vSearch, uniform: errors[bestAt]!, uniformPolicy: best.name, rivals: Object.fromEntries(rivals.map((r, i) => [r.name, errors[i]!])), searchPolicy };
+      // with a noise floor, a uniform policy must be better by more than the noise on the validation images
       const margin = s.noiseFloor ? topOneStandardError(vSearch, validate) : 0;
-      // the uniform policy replaces the end point only when it is better and within the knob limits (--min-bits/--max-bits)
-      if (vUniform >= vSearch - margin || !uniformIsKnobSetting) return { ...base, result, validation };
-      const setting = settingFromPolicy(knobs, uniform);
+      if (errors[bestAt]! >= vSearch - margin) return { ...base, result, validation };
       // its error as the search measures errors: on the score set, or on a fresh round's batch when resampling
       const lastRound = result.evaluated.reduce((m, p) => Math.max(m, p.round), 0);
-      const error = evaluate(uniform, { setting, cost: cost(uniform), round: lastRound + 1 });
-      const picked: SearchResult = { ...result, policy: uniform, setting, cost: cost(uniform), error, evaluations: result.evaluations + 1, chosen: 'reference 0' };
+      const error = evaluate(best.policy, { setting: best.setting, cost: best.cost, round: lastRound + 1 });
+      const picked: SearchResult = { ...result, policy: best.policy, setting: best.setting, cost: best.cost, error, evaluations: result.evaluations + 1, chosen: `uniform ${best.name}` };
       return { ...base, result: picked, validation };
     } finally {
       disposeBatches(vb);
