@@ -2,6 +2,8 @@ export { defaultKnobs, knobsFor, normalizeCandidates, validateKnobs } from './kn
 export type { DefaultKnobOptions, Knob, KnobCandidates, KnobKind } from './knobs.js';
 export { highestSetting, lowestSetting, policyFromKnobs, uniformSetting } from './setting.js';
 export type { Setting } from './setting.js';
+export { checkBudget, costText, settingCost } from './budget.js';
+export type { BudgetCheckOptions } from './budget.js';
 export { BYTES_PER_KB, bitOpsCost, bitsToKB, kbToBits, sizeCost } from './costs.js';
 export type { CostKind, CostModel } from './costs.js';
 export { moveScores } from './score.js';

@@ -1,6 +1,7 @@
 import { LowbitError, yieldToEventLoop } from '@lowbit/core';
 import type { BitPolicy } from '@lowbit/nn';
 import type { CostKind, CostModel } from './costs.js';
+import { checkBudget, settingCost } from './budget.js';
 import { type Knob, validateKnobs } from './knobs.js';
 import { moveScores, type ScoreNormalization } from './score.js';
 import { policyFromKnobs, type Setting } from './setting.js';
@@ -268,27 +269,11 @@ export async function greedySearch(knobs: readonly Knob[], evaluate: Evaluator, 
   const top = knobs.map((k) => k.candidates.length - 1);
   const settingOf = (idx: readonly number[]): Setting => Object.fromEntries(knobs.map((k, i) => [k.id, k.candidates[idx[i]!]!]));
   const keyOf = (idx: readonly number[]) => idx.join(',');
-  const costOf = (idx: readonly number[]): number => {
-    const c = o.cost(policyFromKnobs(knobs, settingOf(idx)));
-    if (typeof c !== 'number' || !Number.isFinite(c) || c < 0) {
-      throw new LowbitError('E_COST', `the cost model returned ${String(c)} for setting ${JSON.stringify(settingOf(idx))}; expected a finite number ≥ 0`);
-    }
-    return c;
-  };
+  const costOf = (idx: readonly number[]): number => settingCost(knobs, o.cost, settingOf(idx));
 
   let current = top.slice();
-  const costMax = costOf(current);
+  const { minCost, maxCost: costMax } = checkBudget(knobs, o.cost, o.budget, { kind: o.kind ?? o.cost.kind });
   const scoring = { costMax, errorWeight: o.errorWeight ?? 1.5, normalization: o.normalization ?? 'max' };
-  const lowest = current.slice();
-  for (const i of searchable) lowest[i] = 0;
-  const minCost = costOf(lowest);
-  if (minCost > o.budget) {
-    throw new LowbitError(
-      'E_BUDGET',
-      `budget ${o.budget} cannot be met: the lowest reachable cost (every searchable knob at its lowest candidate) is ${minCost}, the highest ${costMax}`,
-      { budget: o.budget, minCost, maxCost: costMax },
-    );
-  }
 
   const cache = new Map<string, number>();
   const evaluated: EvaluatedPoint[] = [];

@@ -66,6 +66,18 @@ describe('applyPolicy: a searched policy as a shippable model', () => {
     expect(() => applyPolicy(o, p, bn)).toThrow(/weight bits 7 are not a candidate/);
     // evaluation (what `lowbit eval --policy` runs) refuses the same policies as export
     expect(() => evaluatePolicy(o, { ...uniformOneShotPolicy(o, 3), nope: { w: 3, a: 3 } }, bn, calib, 32)).toThrow(/lacks: nope/);
+    // a refused policy changes nothing: the check runs before any bits are set (the input layer's
+    // check used to come after the weight bits of earlier layers had been changed)
+    o.applyPolicy(uniformOneShotPolicy(o, 4));
+    const applied = JSON.stringify(o.policy());
+    const input = Object.keys(p).find((k) => !o.sites.has(o.layers.get(k)!.site))!;
+    const two = uniformOneShotPolicy(o, 2);
+    const bad = { ...two, [input]: { ...two[input]!, a: 4 } };
+    expect(() => o.checkPolicy(bad)).toThrow(new RegExp(`layer '${input}' reads the unquantized network input; its activation bits must be 32, got 4`));
+    expect(() => o.applyPolicy(bad)).toThrow(/reads the unquantized network input/);
+    expect(JSON.stringify(o.policy())).toBe(applied);
+    expect(() => o.checkPolicy(uniformOneShotPolicy(o, 2))).not.toThrow();
+    expect(JSON.stringify(o.policy())).toBe(applied);
     disposeBatches(bn);
     o.dispose();
   });

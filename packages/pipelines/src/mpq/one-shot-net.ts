@@ -77,6 +77,12 @@ export interface OneShotNet {
   config: CandidateConfig;
   /** The policy currently applied. */
   policy(): BitPolicy;
+  /**
+   * Checks that a policy fits this network (every layer named, candidate bits, shared activation
+   * sites at one bit-width, float network input) without changing anything; `E_POLICY` otherwise.
+   */
+  checkPolicy(policy: BitPolicy): void;
+  /** Sets every layer's and site's bits from a policy, after {@link checkPolicy} (nothing changes when it throws). */
   applyPolicy(policy: BitPolicy): void;
   /** Every layer and site at its highest candidate. */
   maxPolicy(): BitPolicy;
@@ -182,13 +188,14 @@ export function createOneShotNet(float: Network, config: CandidateConfig = DEFAU
     config: { ...config, bits },
     policy,
     maxPolicy,
-    applyPolicy(p) {
+    checkPolicy(p) {
       const unknown = Object.keys(p).filter((k) => !layers.has(k));
       if (unknown.length) throw new LowbitError('E_POLICY', `the policy names ${unknown.length} layer(s) the one-shot network lacks: ${unknown.slice(0, 5).join(', ')}${unknown.length > 5 ? ', …' : ''}`);
       for (const l of layers.values()) {
         const b = p[l.name];
         if (!b) throw new LowbitError('E_POLICY', `policy has no entry for layer '${l.name}'`);
         if (!l.candidates.includes(b.w)) throw new LowbitError('E_POLICY', `layer '${l.name}': weight bits ${b.w} are not a candidate (${l.candidates.join(', ')})`);
+        if (!sites.has(l.site) && b.a !== FLOAT_BITS) throw new LowbitError('E_POLICY', `layer '${l.name}' reads the unquantized network input; its activation bits must be ${FLOAT_BITS}, got ${b.a}`);
       }
       for (const s of sites.values()) {
         const want = new Set(s.consumers.map((c) => p[c]!.a));
@@ -196,10 +203,10 @@ export function createOneShotNet(float: Network, config: CandidateConfig = DEFAU
         const a = [...want][0]!;
         if (!s.candidates.includes(a)) throw new LowbitError('E_POLICY', `activation '${s.name}' (input of ${s.consumers.join(', ')}): bits ${a} are not a candidate (${s.candidates.join(', ')})`);
       }
-      for (const l of layers.values()) {
-        setBits(l.state, p[l.name]!.w);
-        if (!sites.has(l.site) && p[l.name]!.a !== FLOAT_BITS) throw new LowbitError('E_POLICY', `layer '${l.name}' reads the unquantized network input; its activation bits must be ${FLOAT_BITS}, got ${p[l.name]!.a}`);
-      }
+    },
+    applyPolicy(p) {
+      this.checkPolicy(p);
+      for (const l of layers.values()) setBits(l.state, p[l.name]!.w);
       for (const s of sites.values()) setBits(s.state, p[s.consumers[0]!]!.a);
     },
     featureNode: (layer) => layers.get(layer)?.bn ?? layer,

@@ -33,7 +33,7 @@ function withPolicyFile<T>(policyPath: string, oneShot: string | undefined, fn: 
     throw e;
   }
   try {
-    o.applyPolicy(pf.policy);
+    o.checkPolicy(pf.policy);
   } catch (e) {
     o.dispose();
     if (e instanceof LowbitError && e.code === 'E_POLICY') throw new LowbitError('E_POLICY', `${policyPath}: field 'policy' does not fit the one-shot network '${path}': ${e.message}`);

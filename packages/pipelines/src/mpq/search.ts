@@ -1,7 +1,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { LowbitError, Rng } from '@lowbit/core';
 import type { LabeledSet } from '@lowbit/data';
-import { bitOpsCost, bitsToKB, type CostModel, type EvaluationContext, greedySearch, highestSetting, type Knob, knobsFor, lowestSetting, policyFromKnobs, type SearchResult, type Setting, sizeCost, type TraceStep } from '@lowbit/greedy-search';
+import { bitOpsCost, checkBudget, type CostModel, type EvaluationContext, greedySearch, type Knob, knobsFor, type SearchResult, type Setting, sizeCost, type TraceStep } from '@lowbit/greedy-search';
 import type { BitPolicy } from '@lowbit/nn';
 import { batchesOf, type Criterion, disposeBatches, disposeTargets, fixedBatches, policyError, type ScoreTargets, scoreTargets, scoreTargetsOf } from './evaluate-policy.js';
 import { FLOAT_BITS, type OneShotNet } from './one-shot-net.js';
@@ -150,11 +150,6 @@ export function settingFromPolicy(knobs: readonly Knob[], policy: BitPolicy): Re
   return Object.fromEntries(knobs.map((k) => [k.id, k.kind === 'weight' ? policy[k.layers[0]!]!.w : policy[k.layers[0]!]!.a]));
 }
 
-/** A cost in the units budgets are given in: GBitOps per image, or KB of weights. */
-function costText(kind: 'bitops' | 'size', v: number): string {
-  return kind === 'bitops' ? `${Number((v / 1e9).toPrecision(4))} GBitOps per image` : `${Number(bitsToKB(v).toPrecision(4))} KB of weights`;
-}
-
 /** What a search will do, worked out and checked without touching any tensor (see {@link checkSearchOptions}). */
 function searchPlan(o: OneShotNet, s: MpqSearchOptions) {
   const knobs = oneShotKnobs(o, { ...(s.minBits !== undefined ? { minBits: s.minBits } : {}), ...(s.maxBits !== undefined ? { maxBits: s.maxBits } : {}) });
@@ -172,16 +167,7 @@ function searchPlan(o: OneShotNet, s: MpqSearchOptions) {
     uniform = uniformOneShotPolicy(o, w, a);
     budgetValue = cost(uniform);
   } else budgetValue = s.budget.kind === 'bitops' ? s.budget.bitOps : s.budget.bits;
-  const lowest = cost(policyFromKnobs(knobs, lowestSetting(knobs)));
-  if (lowest > budgetValue) {
-    const highest = cost(policyFromKnobs(knobs, highestSetting(knobs)));
-    const floor = s.minBits !== undefined ? ` (never below ${s.minBits} bits)` : '';
-    throw new LowbitError(
-      'E_BUDGET',
-      `a budget of ${costText(costKind, budgetValue)} cannot be met: with every searchable layer at its lowest bits${floor} the network costs ${costText(costKind, lowest)} (at its highest ${costText(costKind, highest)})`,
-      { budget: budgetValue, minCost: lowest, maxCost: highest, costKind },
-    );
-  }
+  checkBudget(knobs, cost, budgetValue, { kind: costKind, floorBits: s.minBits });
   const rivals = uniformRivals(o, knobs, cost, budgetValue);
   const validate = rivals.length > 0 ? (s.validateImages ?? 0) : 0;
   const resample = s.resample;
