@@ -1,3 +1,4 @@
 import { lowbitVitestConfig } from '../../vitest.shared.ts';
 
-export default lowbitVitestConfig('@lowbit/cli');
+// the CLI tests spawn \`lowbit\` processes and wait on them: two files run at once
+export default lowbitVitestConfig('@lowbit/cli', { fileParallelism: true });
