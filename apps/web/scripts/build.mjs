@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Builds the page into apps/web/dist: the page and its worker bundled by esbuild (browser entries
+// Builds the page into apps/web/dist: the page, its worker and the replica worker bundled by esbuild (browser entries
 // of the packages, no configuration), tfjs-backend-wasm's binaries under wasm/, and the demo —
 // lowbit's resnet-fm exported as a stock TF.js LayersModel plus 200 Fashion-MNIST images as PNG
 // (the bundled calibration subset) — so that the page works offline.
@@ -21,7 +21,7 @@ const DEMO_IMAGES = 200;
 rmSync(dist, { recursive: true, force: true });
 mkdirSync(dist, { recursive: true });
 
-await build({ entryPoints: { main: join(app, 'src/main.ts'), worker: join(app, 'src/worker.ts') }, outdir: dist, bundle: true, platform: 'browser', format: 'esm', target: 'es2022', minify: true, sourcemap: true, logLevel: 'warning' });
+await build({ entryPoints: { main: join(app, 'src/main.ts'), worker: join(app, 'src/worker.ts'), replica: join(app, 'src/replica.ts') }, outdir: dist, bundle: true, platform: 'browser', format: 'esm', target: 'es2022', minify: true, sourcemap: true, logLevel: 'warning' });
 for (const f of ['index.html', 'style.css']) copyFileSync(join(app, f), join(dist, f));
 
 const wasm = wasmBinaries();

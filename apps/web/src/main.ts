@@ -105,7 +105,7 @@ function showResult(m: PageModel, r: WorkerQuantizeResult, seconds: number): voi
     ['top-1 agreement, calibration images', `${pct(rep.calibrationAgreement)} of ${rep.calibImages}`],
     ['layer weights', `${kb(rep.size.fp32Bytes)} float32 → ${kb(rep.size.quantizedBytes)} at these bits (${rep.size.ratio.toFixed(1)}× smaller)`],
     ['model files', `${kb(m.bytes)} given → ${TARGETS.map((t, i) => `${t.target} ${kb(r.files[i]!.reduce((s, f) => s + f.data.length, 0))}`).join(', ')}`],
-    ['time', `${seconds.toFixed(1)} s in the page`],
+    ['time', `${seconds.toFixed(1)} s in the page, ${rep.threads} worker${rep.threads === 1 ? '' : 's'}`],
   ];
   const table = document.createElement('table');
   table.id = 'result-table';
@@ -152,12 +152,13 @@ async function start(): Promise<void> {
     const calibration = await imagesToRows(calibFiles, m.inputShape, { ...reading, onImage });
     const heldOut = held > 0 ? await imagesToRows(heldFiles, m.inputShape, { ...reading, onImage: (n) => onImage(calibFiles.length + n) }) : undefined;
     const iters = Number(value('iters'));
-    const config = { method: value('method') as 'nwq', wBits: Number(value('wbits')), aBits: Number(value('abits')), ...(iters > 0 ? { iterations: iters } : {}) };
+    const threads = Number(value('threads'));
+    const config = { method: value('method') as 'nwq', wBits: Number(value('wbits')), aBits: Number(value('abits')), ...(iters > 0 ? { iterations: iters } : {}), ...(threads > 1 ? { threads } : {}) };
     status('progress-text', 'preparing (calibration statistics, float targets)…');
     const r = await quantizeInWorker(
       worker,
       { model: m.artifacts, calibration, ...(heldOut ? { heldOut } : {}), config, saves: TARGETS.map((t) => ({ target: t.target })), backend: { wasmPaths: WASM } },
-      { signal: controller.signal, onProgress: (p) => showProgress(points, p) },
+      { signal: controller.signal, onProgress: (p) => showProgress(points, p), replicaWorker: () => new Worker(new URL('./replica.js', import.meta.url), { type: 'module' }) },
     );
     const seconds = (performance.now() - t0) / 1000;
     status('progress-text', `done in ${seconds.toFixed(1)} s`);
@@ -185,7 +186,12 @@ dropZone('images-drop', setImages);
 $('start').addEventListener('click', () => void start());
 $('cancel').addEventListener('click', () => controller?.abort());
 backend.then(
-  (info) => document.body.setAttribute('data-backend', `${info.backend}${info.simd ? '+simd' : ''}`),
+  (info) => {
+    document.body.setAttribute('data-backend', `${info.backend}${info.simd ? '+simd' : ''}`);
+    // more workers than cores only share them; without cross-origin isolation there is no SharedArrayBuffer
+    const cores = navigator.hardwareConcurrency || 1;
+    for (const o of Array.from(($('threads') as HTMLSelectElement).options)) o.disabled = Number(o.value) > 1 && (!crossOriginIsolated || Number(o.value) > cores);
+  },
   (e: Error) => status('model-status', e.message, true),
 );
 document.body.setAttribute('data-ready', 'true');

@@ -122,4 +122,20 @@ describe('apps/web in headless Chromium', () => {
     expect(Math.abs(agreement - pageAgreement)).toBeLessThanOrEqual(1 / held + 1e-9);
     expect(agreement).toBeGreaterThanOrEqual(0.9);
   });
+
+  it('runs data-parallel across two workers when asked (the page is cross-origin isolated)', async () => {
+    expect(await page.$eval('#threads option[value="2"]', (o) => (o as HTMLOptionElement).disabled)).toBe(false);
+    await page.selectOption('#threads', '2');
+    await page.fill('#iters', '10');
+    await page.click('#start');
+    // the previous run's table says '1 worker': wait for this run's
+    await page.waitForFunction(() => /2 workers/.test(document.getElementById('result-table')?.textContent ?? ''), undefined, { timeout: 240_000 });
+    expect(await page.textContent('#progress-text')).toMatch(/^done in/);
+    const text = await page.textContent('#result-table');
+    expect(text).toMatch(/NWQ W4A4 \(10 iterations/);
+    expect(text).toMatch(/s in the page, 2 workers/);
+    await screenshot(page, app, '6-two-workers');
+    await page.selectOption('#threads', '1');
+    expect(errors).toEqual([]);
+  });
 });

@@ -42,5 +42,5 @@ export { fromFloat16Bits, toFloat16Bits } from './float16.js';
 export { bernoulliMix } from './mix.js';
 export type { DepthwiseDims, KernelRuntime } from './kernels/runtime.js';
 export { maxRelError } from './numeric.js';
-export { ReplicaAbortedError, ReplicaGroup, shareRange } from './parallel/replica-group.js';
+export { abortShared, ReplicaAbortedError, ReplicaGroup, shareRange } from './parallel/replica-group.js';
 export { allReduceGrads, assignParams, broadcastParams, flattenParams, replicaParamGrads, withBatchNormSync } from './parallel/data-parallel.js';

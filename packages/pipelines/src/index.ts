@@ -34,4 +34,6 @@ export { applyPolicy } from './mpq/apply.js';
 export { mpq } from './mpq/namespace.js';
 export { serveQuantize } from './worker/serve.js';
 export { quantizeInWorker } from './worker/client.js';
-export type { FromWorker, ImageRows, MessageEndpoint, QuantizeJob, ToWorker, WorkerQuantizeConfig, WorkerQuantizeResult } from './worker/protocol.js';
+export type { QuantizeInWorkerOptions } from './worker/client.js';
+export { serveQuantizeReplica } from './worker/serve-replica.js';
+export type { FromReplica, FromWorker, ImageRows, MessageEndpoint, QuantizeJob, ReplicaWorker, ToReplica, ToWorker, WorkerQuantizeConfig, WorkerQuantizeResult } from './worker/protocol.js';

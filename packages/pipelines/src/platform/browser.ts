@@ -1,9 +1,11 @@
-// Browser side of the platform seam ('#platform' in package.json imports): no file system, no
-// worker threads in this build; every entry point says what to use instead.
+// Browser side of the platform seam ('#platform' in package.json imports): no file system; data
+// parallelism through Web Workers that the page starts (see worker/replica-host.ts); every entry
+// point that cannot work says what to use instead.
 import { LowbitError } from '@lowbit/core';
 import type { Network } from '@lowbit/nn';
 import type { SourceFormat } from '../quantize/model-source.js';
 import type { QuantizeReplicas, QuantizeReplicaInit } from '../quantize/replica-types.js';
+import { replicaHost } from '../worker/replica-host.js';
 
 export const platform = 'browser' as const;
 
@@ -20,6 +22,7 @@ export function writeFilesDir(dir: string, _files: ReadonlyArray<{ name: string;
   throw new LowbitError('E_PLATFORM', `save('${dir}'): writing a directory needs Node; in a browser save to an IOHandler (e.g. tf.io.browserDownloads) or use files()`);
 }
 
-export function startQuantizeReplicas(_init: QuantizeReplicaInit, threads: number): Promise<QuantizeReplicas> {
-  return Promise.reject(new LowbitError('E_PLATFORM', `threads: ${threads} needs Node worker threads; in a browser run with threads: 1`));
+/** Replicas in Web Workers started by the page (inside `serveQuantize`; see `quantizeInWorker`'s `replicaWorker`). */
+export async function startQuantizeReplicas(init: QuantizeReplicaInit, threads: number, capacity: number): Promise<QuantizeReplicas> {
+  return replicaHost(threads)(init, threads, capacity);
 }

@@ -130,7 +130,11 @@ export interface QuantizeConfig {
    */
   cacheMB?: number;
   seed?: number;
-  /** Data-parallel threads (Node worker threads; same result as one thread up to float summation order). Default 1. */
+  /**
+   * Data-parallel threads: Node worker threads, or in a page Web Workers (inside `serveQuantize`, with
+   * `quantizeInWorker`'s `replicaWorker`, on a cross-origin isolated page). Same result as one thread up
+   * to float summation order. Default 1.
+   */
   threads?: number;
   onProgress?: (p: QuantizeProgress) => void;
   /** Called as each {@link QuantizePhase} starts (a CLI can, e.g., handle Ctrl-C differently where there is no state to save). */
@@ -345,7 +349,7 @@ export async function quantize(source: ModelSource, config: QuantizeConfig): Pro
       if (threads > 1) {
         const network = await encodeNetwork(loaded.net, 'replica.bin');
         // one float-target cache for all threads, each filling its share (pages are committed as written)
-        const cacheArena = typeof SharedArrayBuffer === 'function' && rc.targets === 'cache' && memory.cacheMB > 0 ? new SharedArrayBuffer(Math.floor(memory.cacheMB * 2 ** 20)) : undefined;
+        const cacheArena = typeof SharedArrayBuffer === 'function' && rc.targets === 'cache' && memory.cacheMB > 0 ? sharedArena(memory.cacheMB, notes) : undefined;
         if (cacheArena) rc.cacheArena = cacheArena;
         replicas = await startQuantizeReplicas({ network, rows: rows.data, imageShape: rows.imageShape, settings, resume: config.checkpoint?.resume ?? null, ...(cacheArena ? { cacheArena } : {}) }, threads, exchangeSize(q));
         for (let r = 1; r < replicas.size; r++) replicas.post(r, { kind: 'run' });
@@ -448,4 +452,24 @@ export async function quantize(source: ModelSource, config: QuantizeConfig): Pro
   q.dispose();
   if (loaded.owned) disposeNetwork(loaded.net);
   return { model, report };
+}
+
+/**
+ * The shared float-target cache of a data-parallel run, `cacheMB` large if the platform gives
+ * that much in one SharedArrayBuffer (Node commits pages as they are written; a browser tab may
+ * refuse 2 GB): otherwise halved until it does, down to 64 MB, with a note; below that, none
+ * (each thread then computes its targets).
+ */
+function sharedArena(cacheMB: number, notes: string[]): SharedArrayBuffer | undefined {
+  for (let mb = cacheMB; mb >= Math.min(64, cacheMB); mb = Math.floor(mb / 2)) {
+    try {
+      const arena = new SharedArrayBuffer(Math.floor(mb * 2 ** 20));
+      if (mb < cacheMB) notes.push(`the shared float-target cache is ${mb} MB: ${cacheMB} MB could not be allocated here`);
+      return arena;
+    } catch (e) {
+      if (!(e instanceof RangeError)) throw e;
+    }
+  }
+  notes.push(`no shared float-target cache: not even ${Math.min(64, cacheMB)} MB could be allocated; every thread computes its float targets`);
+  return undefined;
 }

@@ -1,8 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend, LowbitError } from '@lowbit/core';
+import { initBackend, LowbitError, ReplicaAbortedError, ReplicaGroup } from '@lowbit/core';
 import { evaluate } from '../eval/evaluate-model.js';
 import { quantize } from '../quantize/quantize.js';
+import type { QuantizeReplicas } from '../quantize/replica-types.js';
 import type { FromWorker, ImageRows, MessageEndpoint, QuantizeJob, ToWorker } from './protocol.js';
+import { type ReplicaHost, setReplicaHost, sharedGroupBuffer } from './replica-host.js';
 
 function imageTensor(rows: ImageRows, field: string): tf.Tensor4D {
   const [n, h, w, c] = rows.shape ?? [];
@@ -21,11 +23,17 @@ function imageTensor(rows: ImageRows, field: string): tf.Tensor4D {
  */
 export function serveQuantize(scope: MessageEndpoint = globalThis as unknown as MessageEndpoint): void {
   let running: { id: number; controller: AbortController } | null = null;
+  // the page's answer to a request for replicas, awaited by the running job
+  let replicasAnswer: ((failure: string | null) => void) | null = null;
   const post = (m: FromWorker, transfer: Transferable[] = []) => scope.postMessage(m, transfer);
   scope.addEventListener('message', (event: MessageEvent) => {
     const m = event.data as ToWorker;
     if (m?.type === 'cancel') {
       if (running?.id === m.id) running.controller.abort();
+      return;
+    }
+    if (m?.type === 'replicas-ready' || m?.type === 'replicas-failed') {
+      if (running?.id === m.id) replicasAnswer?.(m.type === 'replicas-ready' ? null : m.message);
       return;
     }
     if (m?.type !== 'quantize') return;
@@ -35,13 +43,32 @@ export function serveQuantize(scope: MessageEndpoint = globalThis as unknown as 
     }
     const job = { id: m.id, controller: new AbortController() };
     running = job;
+    // quantize({ threads }) starts its replicas through the page
+    const host: ReplicaHost = async (init, size, capacity) => {
+      const shared = sharedGroupBuffer(size, capacity);
+      const failure = await new Promise<string | null>((answer) => {
+        replicasAnswer = answer;
+        post({ type: 'replicas-start', id: m.id, shared, size, init: { ...init, ...(m.backend ? { backend: m.backend } : {}) } });
+      });
+      replicasAnswer = null;
+      if (failure !== null) throw new LowbitError('E_REPLICA', failure);
+      const replicas: QuantizeReplicas = {
+        group: new ReplicaGroup(shared, 0, size),
+        size,
+        post: (rank, message) => post({ type: 'replicas-post', id: m.id, rank, message }),
+        close: async () => post({ type: 'replicas-close', id: m.id }),
+      };
+      return replicas;
+    };
+    setReplicaHost(host);
     runJob(m, job.controller.signal, (progress) => post({ type: 'progress', id: m.id, progress }))
       .then(
         (result) => post({ type: 'done', id: m.id, result }, [...new Set(result.files.flat().map((f) => f.data.buffer as ArrayBuffer))]),
-        (e: unknown) => post({ type: 'error', id: m.id, code: e instanceof LowbitError ? e.code : 'E_INTERNAL', message: e instanceof Error ? e.message : String(e) }),
+        (e: unknown) => post({ type: 'error', id: m.id, code: e instanceof LowbitError ? e.code : e instanceof ReplicaAbortedError ? 'E_REPLICA' : 'E_INTERNAL', message: e instanceof Error ? e.message : String(e) }),
       )
       .finally(() => {
         running = null;
+        setReplicaHost(null);
       });
   });
 }
