@@ -38,9 +38,13 @@ window.run = async (config, o = {}) => {
   const progress = [];
   let started = 0;
   const replicaWorker = o.replica === undefined ? undefined : () => { started++; return new Worker(o.replica, { type: 'module' }); };
+  const controller = new AbortController();
   const t0 = performance.now();
   try {
-    const r = await quantizeInWorker(worker, job, { replicaWorker, onProgress: (p) => progress.push({ step: p.step, loss: p.loss }) });
+    const r = await quantizeInWorker(worker, job, { replicaWorker, signal: controller.signal, onProgress: (p) => {
+      progress.push({ step: p.step, loss: p.loss });
+      if (o.cancelAtStep !== undefined && p.step >= o.cancelAtStep) controller.abort();
+    } });
     return { report: r.report, progress, started, ms: performance.now() - t0 };
   } catch (e) {
     return { error: e.message, code: e.code, progress, started, ms: performance.now() - t0 };
@@ -97,7 +101,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const runIn = (p: Page, config: Record<string, unknown>, o: { replica?: string } = {}): Promise<RunResult> =>
+const runIn = (p: Page, config: Record<string, unknown>, o: { replica?: string; cancelAtStep?: number } = {}): Promise<RunResult> =>
   p.evaluate(([c, opt]) => (window as unknown as { run: (c: unknown, o: unknown) => Promise<RunResult> }).run(c, opt), [config, o] as const);
 
 describe('data-parallel quantize() across Web Workers in headless Chromium', () => {
@@ -119,6 +123,16 @@ describe('data-parallel quantize() across Web Workers in headless Chromium', () 
     expect(Math.abs(two.report!.calibrationAgreement - one.report!.calibrationAgreement)).toBeLessThanOrEqual(2 / CALIB);
     console.log(`NWQ 20 iterations at batch 32 in the page: one thread ${one.ms.toFixed(0)} ms, two threads ${two.ms.toFixed(0)} ms`);
     expect(errors).toEqual([]);
+  }, 300_000);
+
+  it('cancelling a two-thread run stops both threads after the current step with E_ABORTED', async () => {
+    const got = await runIn(page, { ...nwq, iterations: 2000, threads: 2 }, { replica: './replica.js', cancelAtStep: 5 });
+    expect(got.code).toBe('E_ABORTED');
+    expect(got.progress.at(-1)!.step).toBeLessThan(20);
+    // the page worker and its replica can run again at once
+    const again = await runIn(page, { ...nwq, iterations: 5, threads: 2 }, { replica: './replica.js' });
+    expect(again.error).toBeUndefined();
+    expect(again.report!.threads).toBe(2);
   }, 300_000);
 
   it('threads without replicaWorker, or with a replica script that does not load, is an error with the cause, not a hang', async () => {
