@@ -17,6 +17,8 @@ export interface ScatterChart {
   text?: string;
   /** A vertical rule at this x (e.g. the budget). */
   budget?: number;
+  /** Values of the `color` field whose points are drawn unconnected (e.g. dominated policies). */
+  pointsOnly?: string[];
 }
 
 /** The vega-lite specification of a line-and-point chart (exported for tests and docs). */
@@ -27,11 +29,18 @@ export function scatterSpec(c: ScatterChart): vegaLite.TopLevelSpec {
         ? { field: c.x.field, type: 'ordinal', title: c.x.title, ...(c.x.sort ? { sort: c.x.sort } : {}), axis: { labelAngle: 0 } }
         : { field: c.x.field, type: 'quantitative', title: c.x.title, scale: { zero: false } },
     y: { field: c.y.field, type: 'quantitative', title: c.y.title, scale: { zero: false }, ...(c.y.format ? { axis: { format: c.y.format } } : {}) },
-    color: { field: c.color, type: 'nominal', title: null },
+    color: { field: c.color, type: 'nominal', title: null, legend: { labelLimit: 360 } },
   } as const;
+  const loose = c.pointsOnly ?? [];
+  const inLoose = { field: c.color, oneOf: loose };
   const layers: unknown[] = [
-    { mark: { type: 'line', point: { size: 60, filled: true } }, encoding: c.x.type === 'ordinal' ? enc : { ...enc, order: { field: c.x.field } } },
+    {
+      ...(loose.length ? { transform: [{ filter: { not: inLoose } }] } : {}),
+      mark: { type: 'line', point: { size: 60, filled: true } },
+      encoding: c.x.type === 'ordinal' ? enc : { ...enc, order: { field: c.x.field } },
+    },
   ];
+  if (loose.length) layers.push({ transform: [{ filter: inLoose }], mark: { type: 'point', size: 60, filled: true }, encoding: enc });
   if (c.text) layers.push({ mark: { type: 'text', dx: 6, dy: -8, align: 'left', fontSize: 10 }, encoding: { x: enc.x, y: enc.y, text: { field: c.text } } });
   if (c.budget !== undefined) layers.push({ data: { values: [{ b: c.budget }] }, mark: { type: 'rule', strokeDash: [4, 4], color: 'gray' }, encoding: { x: { field: 'b', type: 'quantitative' } } });
   return {
