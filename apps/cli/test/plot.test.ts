@@ -19,7 +19,7 @@ function marks(node: SceneNode, out: Array<{ type: string; data: Array<Record<st
 async function scene(spec: vegaLite.TopLevelSpec) {
   const view = new vega.View(vega.parse(vegaLite.compile(spec).spec), { renderer: 'none' });
   await view.runAsync();
-  const m = marks(view.scenegraph().root as unknown as SceneNode);
+  const m = marks((view.scenegraph() as unknown as { root: SceneNode }).root);
   view.finalize();
   return m;
 }
