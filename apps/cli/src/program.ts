@@ -170,6 +170,7 @@ export function buildProgram(): Command {
     .option('--crop-padding <px>', 'random-crop padding (0 = off)', nonNegativeInt('--crop-padding'), 2)
     .option('--no-flip', 'no random horizontal flips')
     .option('--checkpoint-every <n>', 'also checkpoint every N steps within an epoch (0 = per epoch only)', nonNegativeInt('--checkpoint-every'), 200)
+    .option('--hold-out <n>', 'leave the first N training images out of training; with 1024 (the bundled calibration set) a search scores policies on images this training never saw', nonNegativeInt('--hold-out'), 0)
     .option('--test-limit <n>', 'evaluate on the first N test images (0 = all)', nonNegativeInt('--test-limit'), 0)
     .option('--out <dir>', 'output directory (default runs/mpq/<model>)')
     .option('--resume', 'continue from the latest checkpoint in --out', false)

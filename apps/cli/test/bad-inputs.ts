@@ -397,6 +397,7 @@ export function badInputs(ptqOut: () => string): BadInput[] {
         ['--recon pixel', ['ptq', '--recon', 'pixel'], /--recon must be one of network, block, layer, got 'pixel'/],
         ['mpq train --bits 3,3', ['mpq', 'train', '--data', 'bundled', '--bits', '3,3'], /--bits lists 3 twice \('3,3'\); give each candidate bit-width once/],
         ['mpq train --bits 4', ['mpq', 'train', '--data', 'bundled', '--bits', '4'], /--bits needs at least two candidate bit-widths for mixed precision, got '4'/],
+        ['mpq train --hold-out 1024 --data bundled', ['mpq', 'train', '--data', 'bundled', '--hold-out', '1024'], /--hold-out 1024 leaves none of the 1024 training images of .* to train on/],
         ['ptq --keep-8bit first,first', ['ptq', '--method', 'rtn', '--keep-8bit', 'first,first'], /--keep-8bit takes 'first', 'last', 'first,last' or 'none', got 'first,first'/],
         ['ptq --keep-8bit empty', ['ptq', '--method', 'rtn', '--keep-8bit', ''], /--keep-8bit takes 'first', 'last', 'first,last' or 'none', got ''/],
         ['ptq --heldout empty', ['ptq', '--method', 'rtn', '--heldout', ''], /--heldout is empty: give a folder of images/],

@@ -39,4 +39,21 @@ describe('lowbit mpq train --threads (CLI)', () => {
       rmSync(out, { recursive: true, force: true });
     }
   }, 600_000);
+
+  it('--hold-out N trains on the training images after the first N and records it with the one-shot network', async () => {
+    const { mkdtempSync, readFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { lowbit } = await import('./helpers.js');
+    const out = mkdtempSync(join(tmpdir(), 'lowbit-mpq-holdout-'));
+    try {
+      const r = lowbit('mpq', 'train', '--data', 'bundled', '--hold-out', '1000', '--steps-per-epoch', '2', '--batch', '8', '--test-limit', '50', '--threads', '1', '--out', join(out, 'run'));
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/training data .* \(24 images; the first 1000 held out\)/);
+      const meta = JSON.parse(readFileSync(join(out, 'run', 'oneshot', 'oneshot.json'), 'utf8'));
+      expect(meta.metadata.config.holdOut).toBe(1000);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  }, 600_000);
 });

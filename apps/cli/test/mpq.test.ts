@@ -21,6 +21,8 @@ describe('lowbit mpq (CLI)', () => {
     const r = lowbit('mpq', 'search', '--avg-bits', '3', '--bn-images', '64', '--score-images', '128', '--no-plot', '--test-limit', '1000', '--out', out, '--json');
     expect(r.status, r.stderr).toBe(0);
     const j = JSON.parse(r.stdout);
+    // the bundled checkpoint was trained on every Fashion-MNIST training image, the calibration ones too: said once, on stderr
+    expect(r.stderr).toMatch(/note: the one-shot network was trained on 1024 of the calibration images this search scores and validates on .*--hold-out 1024/);
     expect(j.cost).toBeLessThanOrEqual(j.uniformCost);
     expect(j.accuracy).toBeGreaterThan(0.8);
     expect(j.uniformAccuracy).toBeGreaterThan(0.5);
@@ -59,6 +61,8 @@ describe('lowbit mpq (CLI)', () => {
     const out = join(dir, 'cli-search');
     const r = lowbit('mpq', 'search', '--model', p, '--avg-bits', '3', '--calib-size', '512', '--bn-images', '64', '--score-images', '64', '--validate-images', '256', '--plot-test-limit', '100', '--out', out, '--json');
     expect(r.status, r.stderr).toBe(0);
+    // a one-shot network without a training record: nothing to say about its training images
+    expect(r.stderr).not.toMatch(/note: the one-shot network was trained on/);
     const j = JSON.parse(r.stdout);
     expect(j.finalBnImages).toBe(512);
     expect(j.calib).toBe('bundled');

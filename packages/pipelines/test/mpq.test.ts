@@ -14,7 +14,7 @@ import { loadOneShot, saveOneShot } from '../src/mpq/one-shot-io.js';
 import { DEFAULT_CANDIDATES, type OneShotNet } from '../src/mpq/one-shot-net.js';
 import { activeSiteCandidates, featureTaps, MIN_STEP, oneShotShardGrads, oneShotStep, projectSteps, samplePolicy } from '../src/mpq/one-shot-step.js';
 import { checkSearchOptions, oneShotKnobs, roundIndices, searchOneShot, uniformOneShotPolicy } from '../src/mpq/search.js';
-import { layerTurbulence, makeOptimizer, type MpqTrainConfig, trainOneShot, weightCandidates } from '../src/mpq/train-loop.js';
+import { layerTurbulence, makeOptimizer, type MpqTrainConfig, trainingImages, trainOneShot, weightCandidates } from '../src/mpq/train-loop.js';
 import { calib, oneShot, projectionSpec, tinyNet } from './one-shot-fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lowbit-mpq-'));
@@ -321,6 +321,27 @@ describe('one-shot training recipe', () => {
     expect(r.stopped).toBe(true);
     expect(r.step).toBe(3);
     r.oneShot.dispose();
+    disposeNetwork(float);
+  });
+
+  it('holdOut: training leaves the first images out — the same weights as training on the rest, different from training on all', async () => {
+    const float = tinyNet(2);
+    const rest = trainingImages(train, 16);
+    expect(rest.size).toBe(32);
+    expect(Array.from(rest.labels)).toEqual(Array.from(train.labels.subarray(16)));
+    expect(Array.from(rest.images.subarray(0, 784))).toEqual(Array.from(train.images.subarray(16 * 784, 17 * 784)));
+    const cfg = { ...base, stepsPerEpoch: 3 };
+    const held = await trainOneShot({ config: { ...cfg, holdOut: 16 }, float, train, calib, outDir: join(dir, 'holdout'), resume: false });
+    const same = await trainOneShot({ config: cfg, float, train: rest, calib, outDir: join(dir, 'holdout-rest'), resume: false });
+    const all = await trainOneShot({ config: cfg, float, train, calib, outDir: join(dir, 'holdout-all'), resume: false });
+    const [a, b, c] = [held, same, all].map((r) => snapshot({ ...r.oneShot.trainable(), ...r.oneShot.quantState() }));
+    for (const [k, v] of a!) expect(Array.from(b!.get(k)!), k).toEqual(Array.from(v));
+    expect([...a!].some(([k, v]) => v.some((x, i) => x !== c!.get(k)![i]))).toBe(true);
+    // a resume must hold out the same images
+    await expect(trainOneShot({ config: cfg, float, train, calib, outDir: join(dir, 'holdout'), resume: true })).rejects.toThrow(/--hold-out is off here but 16 in the checkpoint/);
+    expect(() => trainingImages(train, 48)).toThrow(/holding out 48 images leaves none of the 48/);
+    expect(() => trainingImages(train, -1)).toThrow(/holdOut must be an integer ≥ 0/);
+    for (const r of [held, same, all]) r.oneShot.dispose();
     disposeNetwork(float);
   });
 

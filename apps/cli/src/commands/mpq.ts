@@ -38,6 +38,7 @@ export interface MpqTrainCommandOptions {
   cropPadding: number;
   flip: boolean;
   checkpointEvery: number;
+  holdOut: number;
   testLimit: number;
   out: string | undefined;
   resume: boolean;
@@ -57,6 +58,18 @@ export function parseBits(arg: string): number[] {
 }
 
 /** Test accuracy of the max-bits and of uniform policies, each after BN re-estimation. */
+/**
+ * How many of the first `used` training images (the calibration images a search uses) the one-shot
+ * network was trained on, from its metadata (`lowbit mpq train` trains on every training image after
+ * `--hold-out`); 0 for networks without that record.
+ */
+function trainedOnScoreImages(metadata: Record<string, unknown>, used: number): number {
+  const config = metadata['config'] as { data?: unknown; holdOut?: unknown } | undefined;
+  if (metadata['producedBy'] !== 'lowbit mpq train' || typeof config?.data !== 'string') return 0;
+  const heldOut = typeof config.holdOut === 'number' ? config.holdOut : 0;
+  return Math.max(0, used - heldOut);
+}
+
 function uniformSweep(o: OneShotNet, bn: ReturnType<typeof fixedBatches>, test: LabeledSet, bits: number[]): Array<{ bits: number; accuracy: number; bitOps: number; sizeKB: number }> {
   return bits.map((b) => {
     const p = uniformOneShotPolicy(o, b);
@@ -75,6 +88,7 @@ export async function runMpqTrain(o: MpqTrainCommandOptions): Promise<void> {
   await initBackend();
   const float = loadFloatModelArg(o.model, 'lowbit mpq train');
   const { train, test: fullTest } = loadTrainData(o.data);
+  if (o.holdOut >= train.size) throw new LowbitError('E_ARG', `--hold-out ${o.holdOut} leaves none of the ${train.size} training images of ${train.name} to train on`);
   const test = o.testLimit > 0 ? subset(fullTest, o.testLimit) : fullTest;
   const calib = bundledCalibrationSet();
   const out = o.out ?? join('runs', 'mpq', o.model.replace(/[^\w.-]+/g, '_'));
@@ -115,13 +129,14 @@ export async function runMpqTrain(o: MpqTrainCommandOptions): Promise<void> {
     calibImages: 1024,
     checkpointEvery: o.checkpointEvery,
     data: o.data,
+    ...(o.holdOut > 0 ? { holdOut: o.holdOut } : {}),
   };
   const progress = new Progress();
   const log = (m: string) => {
     if (!o.json) progress.log(m);
   };
   const fp32 = evaluateNetwork(float, test);
-  log(`model ${o.model}: fp32 top-1 ${pct(fp32.accuracy)} on ${test.size} test images; training data ${train.name} (${train.size} images)`);
+  log(`model ${o.model}: fp32 top-1 ${pct(fp32.accuracy)} on ${test.size} test images; training data ${train.name} (${o.holdOut > 0 ? `${train.size - o.holdOut} images; the first ${o.holdOut} held out` : `${train.size} images`})`);
   const stop = onStopRequest('the step is saved for --resume');
   // a share per thread needs at least one image
   const threads = Math.min(o.threads, o.batch);
@@ -317,6 +332,12 @@ export async function runMpqSearch(o: MpqSearchCommandOptions): Promise<void> {
   };
   const costKind = budget.kind === 'size' ? 'size' : 'bitops';
   log(`one-shot network ${path} (${oneShot.layers.size} layers, ${oneShot.sites.size} activation sites)`);
+  const overlap = trainedOnScoreImages(metadata, resampleSet ? resampleSet.size : calib.size);
+  if (overlap > 0) {
+    progress.log(
+      `note: the one-shot network was trained on ${overlap} of the calibration images this search scores and validates on (Fashion-MNIST training images); scores on images a network was trained on rank policies poorly (docs/benchmarks.md, "How much can a mixed policy gain here?"). Train it with --hold-out ${resampleSet ? resampleSet.size : calib.size} to keep them unseen.`,
+    );
+  }
   const stopOnInterrupt = exitOnInterrupt('the search');
   const s = await searchOneShot(oneShot, {
     ...searchOptions,

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { adam, cosine, ExponentialMovingAverage, LowbitError, type Optimizer, partitioned, Rng, type RngState, sgd, warmup, yieldToEventLoop } from '@lowbit/core';
 import { activeCandidates, createScheduler, freezeRatio, type SchedulerState, turbulence, updateFreezing } from '@lowbit/bitwidth-scheduler';
-import { batchCount, epochOrder, type LabeledSet, makeBatch } from '@lowbit/data';
+import { batchCount, epochOrder, type LabeledSet, makeBatch, subset } from '@lowbit/data';
 import { disposeNetwork, type Network } from '@lowbit/nn';
 import { join } from 'node:path';
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint, type TrainState } from '../train/checkpoint.js';
@@ -59,6 +59,13 @@ export interface MpqTrainConfig {
   /** Write a resumable checkpoint every N steps (besides every epoch); 0 = epochs only. */
   checkpointEvery: number;
   data: string;
+  /**
+   * Leave the first `holdOut` training images out of training (default 0). The bundled
+   * calibration set is the first 1,024 Fashion-MNIST training images: with `holdOut ≥ 1024` a
+   * search that scores policies on it ranks them on images this training never saw. (Scores on
+   * images the network was trained on do not rank policies as unseen images do: docs/benchmarks.md.)
+   */
+  holdOut?: number;
 }
 
 /** Plain state besides tensors that an exact resume needs. */
@@ -133,6 +140,14 @@ const EMA_PREFIX = 'ema/';
  * the checkpoint's), with the `lowbit mpq train` flag that sets each. The recipe options (from
  * `warmupEpochs` on) are absent in checkpoints of earlier versions, which means off.
  */
+/** The images a one-shot training trains on: `set` without its first `holdOut`. */
+export function trainingImages(set: LabeledSet, holdOut: number): LabeledSet {
+  if (!Number.isInteger(holdOut) || holdOut < 0) throw new LowbitError('E_ARG', `holdOut must be an integer ≥ 0, got ${String(holdOut)}`);
+  if (holdOut === 0) return set;
+  if (holdOut >= set.size) throw new LowbitError('E_ARG', `holding out ${holdOut} images leaves none of the ${set.size} of ${set.name} to train on`);
+  return subset(set, Int32Array.from({ length: set.size - holdOut }, (_, i) => holdOut + i), `${set.name}[${holdOut}:]`);
+}
+
 const RESUME_SETTINGS = [
   ['epochs', '--epochs'],
   ['stepsPerEpoch', '--steps-per-epoch'],
@@ -157,6 +172,7 @@ const RESUME_SETTINGS = [
   ['clipValue', '--clip'],
   ['emaDecay', '--ema'],
   ['freezeActivations', '--freeze-abits'],
+  ['holdOut', '--hold-out'],
 ] as const satisfies ReadonlyArray<ResumeSetting<MpqTrainConfig>>;
 const emaCheckpoint = (ema: ExponentialMovingAverage | null) => (ema ? Object.fromEntries(Object.entries(ema.state()).map(([k, t]) => [`${EMA_PREFIX}${k}`, t])) : {});
 
@@ -212,8 +228,9 @@ export async function trainOneShot(o: {
   let config = o.config;
   if (!Number.isInteger(config.k) || config.k < 1)
     throw new LowbitError('E_ARG', `k (random-bit forwards per step) must be an integer >= 1, got ${config.k}: with none only the max-bit sub-network is trained`);
-  const fullSteps = batchCount(o.train.size, config.batchSize, true);
-  if (fullSteps === 0) throw new LowbitError('E_ARG', `batch size ${config.batchSize} is larger than the training set (${o.train.size} images)`);
+  const train = trainingImages(o.train, config.holdOut ?? 0);
+  const fullSteps = batchCount(train.size, config.batchSize, true);
+  if (fullSteps === 0) throw new LowbitError('E_ARG', `batch size ${config.batchSize} is larger than the training set (${train.size} images${config.holdOut ? ` after holding out ${config.holdOut}` : ''})`);
   const stepsPerEpoch = config.stepsPerEpoch > 0 ? Math.min(config.stepsPerEpoch, fullSteps) : fullSteps;
   const totalSteps = stepsPerEpoch * config.epochs;
   let oneShot: OneShotNet;
@@ -274,7 +291,7 @@ export async function trainOneShot(o: {
   const replicas: OneShotReplicas | null = threads > 1 ? await startOneShotReplicas(oneShot, threads) : null;
   try {
   while (state.epoch < config.epochs && !stopped) {
-    const order = epochOrder(o.train.size, Rng.fromState(state.mpq.epochRng));
+    const order = epochOrder(train.size, Rng.fromState(state.mpq.epochRng));
     const rng = Rng.fromState(state.rng);
     const t0 = performance.now();
     const elapsed0 = state.elapsedSeconds;
@@ -307,7 +324,7 @@ export async function trainOneShot(o: {
         o.callbacks?.onScheduler?.({ step: state.step, ratio, frozen, turbulence: turb });
       }
       const ts = performance.now();
-      const b = makeBatch(o.train, order.subarray(s * config.batchSize, (s + 1) * config.batchSize), { augment: { cropPadding: config.cropPadding, flip: config.flip, rng } });
+      const b = makeBatch(train, order.subarray(s * config.batchSize, (s + 1) * config.batchSize), { augment: { cropPadding: config.cropPadding, flip: config.flip, rng } });
       const lr = optimizer.learningRate();
       const stepOptions = {
         k: config.k,
