@@ -157,14 +157,10 @@ for (const model of [...new Set(results.map((r) => r.model))]) {
   }
   const unique = [...new Map(data.map((d) => [JSON.stringify([d.kind, d.cost, d.label]), d])).values()];
   // the uniform front (no cheaper-or-equal uniform policy is as accurate) is a line; the dominated uniform policies are loose points
-  const pointsOnly = new Set();
-  for (const d of unique.filter((x) => x.kind.startsWith('uniform'))) {
-    const dominated = unique.some((o) => o !== d && o.kind === d.kind && o.cost <= d.cost && o.accuracy >= d.accuracy && (o.cost < d.cost || o.accuracy > d.accuracy));
-    if (dominated) {
-      d.kind = d.kind.replace('uniform', 'uniform, dominated');
-      pointsOnly.add(d.kind);
-    }
-  }
+  const dominates = (o, d) => o.kind === d.kind && o.cost <= d.cost && o.accuracy >= d.accuracy && (o.cost < d.cost || o.accuracy > d.accuracy);
+  const dominated = unique.filter((d) => d.kind.startsWith('uniform') && unique.some((o) => dominates(o, d)));
+  for (const d of dominated) d.kind = d.kind.replace('uniform', 'uniform, dominated');
+  const pointsOnly = new Set(dominated.map((d) => d.kind));
   await writeChart(join(root, `docs/plots/mpq-pareto-${model}`), { title: `${model}: mixed vs uniform precision on one-shot weights (10,000 test images)`, data: unique, x: { field: 'cost', title: 'BitOps (M)' }, y: { field: 'accuracy', title: 'top-1 accuracy', format: '.1%' }, color: 'kind', text: 'label', pointsOnly: [...pointsOnly] });
   plots.push(`![${model} Pareto fronts](plots/mpq-pareto-${model}.svg)`);
 }

@@ -14,7 +14,7 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 const { initBackend } = await import(`${root}packages/core/dist/index.js`);
 const P = await import(`${root}packages/pipelines/dist/node/index.js`);
 const G = await import(`${root}packages/greedy-search/dist/index.js`);
-const { bundledCalibrationSet } = await import(`${root}packages/data/dist/index.node.js`);
+const { bundledCalibrationSet, subset } = await import(`${root}packages/data/dist/index.node.js`);
 await initBackend();
 const [dir, W, A, rounds = '4', maxMoves = '8', crit = 'kl', nScore = '256'] = process.argv.slice(2);
 if (!dir || !W || !A) {
@@ -44,7 +44,7 @@ console.log(`start W${W}A${A}: cost ${(budget / 1e6).toFixed(2)}M err ${e0.toFix
 const t0 = Date.now();
 for (let r = 0; r < Number(rounds); r++) {
   const c0 = cst(x);
-  const opts = []; // per knob: [{d, de, dc}]
+  const opts = []; // per knob: its moves { id, v (new bits), de (error change), dc (cost change) }
   for (const k of knobs) {
     if (k.candidates.length < 2) continue;
     const i = k.candidates.indexOf(x[k.id]);
@@ -78,13 +78,13 @@ for (let r = 0; r < Number(rounds); r++) {
     if (!best || e < best.e) best = { y, e, c };
   }
   if (!best) { console.log('no candidate'); break; }
-  const found = best; const e1 = best.e;
-  console.log(`round ${r + 1}: ${cands.length} candidates, best ${best.c.ms.map((m) => `${m.id}:${x[m.id]}→${m.v}`).join(' + ')} predicted ${(e0 + best.c.pred).toFixed(5)}, err ${e0.toFixed(5)} → ${e1.toFixed(5)}, cost ${(cst(best.y) / 1e6).toFixed(2)}M (${evals} evals, ${((Date.now() - t0) / 1000).toFixed(0)} s)`);
-  if (e1 >= e0) break;
-  x = found.y; e0 = e1;
+  console.log(`round ${r + 1}: ${cands.length} candidates, best ${best.c.ms.map((m) => `${m.id}:${x[m.id]}→${m.v}`).join(' + ')} predicted ${(e0 + best.c.pred).toFixed(5)}, err ${e0.toFixed(5)} → ${best.e.toFixed(5)}, cost ${(cst(best.y) / 1e6).toFixed(2)}M (${evals} evals, ${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+  if (best.e >= e0) break;
+  x = best.y;
+  e0 = best.e;
 }
 // test
-const test = fromTest ? { ...testSet, name: 'rest', size: testSet.size - NS, images: testSet.images.subarray(NS * testSet.images.length / testSet.size), labels: testSet.labels.subarray(NS) } : testSet;
+const test = fromTest ? subset(testSet, Int32Array.from({ length: testSet.size - NS }, (_, i) => NS + i), 'test images not scored on') : testSet;
 const bnAll = P.fixedBatches(calib, 0, calib.size);
 const a = P.evaluatePolicy(oneShot, G.policyFromKnobs(knobs, x), bnAll, test);
 const u = P.evaluatePolicy(oneShot, uni, bnAll, test);

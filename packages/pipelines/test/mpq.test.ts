@@ -339,7 +339,7 @@ describe('one-shot training recipe', () => {
     expect([...a!].some(([k, v]) => v.some((x, i) => x !== c!.get(k)![i]))).toBe(true);
     // a resume must hold out the same images
     await expect(trainOneShot({ config: cfg, float, train, calib, outDir: join(dir, 'holdout'), resume: true })).rejects.toThrow(/--hold-out is off here but 16 in the checkpoint/);
-    expect(() => trainingImages(train, 48)).toThrow(/holding out 48 images leaves none of the 48/);
+    expect(() => trainingImages(train, 48)).toThrow(/holdOut 48 leaves none of the 48 training images of .* to train on/);
     expect(() => trainingImages(train, -1)).toThrow(/holdOut must be an integer ≥ 0/);
     for (const r of [held, same, all]) r.oneShot.dispose();
     disposeNetwork(float);

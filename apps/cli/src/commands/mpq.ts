@@ -8,7 +8,7 @@ import { type BitPolicy, bitOps, disposeNetwork, weightBits, countParams } from 
 import { writeChart } from '../util/plot.js';
 import { Progress } from '../util/progress.js';
 import { exitOnInterrupt, onStopRequest } from '../util/stop-request.js';
-import { applyPolicy, comparePredictions, evaluate, evaluatePolicyFile, evaluateNetwork, type Criterion, disposeBatches, evaluatePolicy, fixedBatches, loadOneShot, saveOneShot, type OneShotNet, type Budget, checkSearchOptions, type MpqSearchOptions, searchOneShot, uniformOneShotPolicy, type MpqTrainConfig, trainOneShot, fashionMnistTest, isFashionMnistDir, loadFloatModelArg, loadTrainData, mpqCalibration, mpqLabelledSet, oneShotPath, POLICY_FORMAT } from '@lowbit/pipelines/node';
+import { applyPolicy, comparePredictions, evaluate, evaluatePolicyFile, evaluateNetwork, type Criterion, disposeBatches, evaluatePolicy, fixedBatches, loadOneShot, saveOneShot, type OneShotNet, type Budget, checkSearchOptions, type MpqSearchOptions, searchOneShot, uniformOneShotPolicy, type MpqTrainConfig, trainOneShot, fashionMnistTest, isFashionMnistDir, loadFloatModelArg, loadTrainData, checkHoldOut, mpqCalibration, mpqLabelledSet, oneShotPath, POLICY_FORMAT } from '@lowbit/pipelines/node';
 
 
 const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
@@ -57,7 +57,6 @@ export function parseBits(arg: string): number[] {
   return bits.sort((a, b) => a - b);
 }
 
-/** Test accuracy of the max-bits and of uniform policies, each after BN re-estimation. */
 /**
  * How many of the first `used` training images (the calibration images a search uses) the one-shot
  * network was trained on, from its metadata (`lowbit mpq train` trains on every training image after
@@ -70,6 +69,7 @@ function trainedOnScoreImages(metadata: Record<string, unknown>, used: number): 
   return Math.max(0, used - heldOut);
 }
 
+/** Test accuracy of the max-bits and of uniform policies, each after BN re-estimation. */
 function uniformSweep(o: OneShotNet, bn: ReturnType<typeof fixedBatches>, test: LabeledSet, bits: number[]): Array<{ bits: number; accuracy: number; bitOps: number; sizeKB: number }> {
   return bits.map((b) => {
     const p = uniformOneShotPolicy(o, b);
@@ -88,7 +88,7 @@ export async function runMpqTrain(o: MpqTrainCommandOptions): Promise<void> {
   await initBackend();
   const float = loadFloatModelArg(o.model, 'lowbit mpq train');
   const { train, test: fullTest } = loadTrainData(o.data);
-  if (o.holdOut >= train.size) throw new LowbitError('E_ARG', `--hold-out ${o.holdOut} leaves none of the ${train.size} training images of ${train.name} to train on`);
+  checkHoldOut(train, o.holdOut, '--hold-out');
   const test = o.testLimit > 0 ? subset(fullTest, o.testLimit) : fullTest;
   const calib = bundledCalibrationSet();
   const out = o.out ?? join('runs', 'mpq', o.model.replace(/[^\w.-]+/g, '_'));
@@ -332,10 +332,12 @@ export async function runMpqSearch(o: MpqSearchCommandOptions): Promise<void> {
   };
   const costKind = budget.kind === 'size' ? 'size' : 'bitops';
   log(`one-shot network ${path} (${oneShot.layers.size} layers, ${oneShot.sites.size} activation sites)`);
-  const overlap = trainedOnScoreImages(metadata, resampleSet ? resampleSet.size : calib.size);
+  // the images the search scores and validates on: the first ones of the training images
+  const used = resampleSet ? resampleSet.size : calib.size;
+  const overlap = trainedOnScoreImages(metadata, used);
   if (overlap > 0) {
     progress.log(
-      `note: the one-shot network was trained on ${overlap} of the calibration images this search scores and validates on (Fashion-MNIST training images); scores on images a network was trained on rank policies poorly (docs/benchmarks.md, "How much can a mixed policy gain here?"). Train it with --hold-out ${resampleSet ? resampleSet.size : calib.size} to keep them unseen.`,
+      `note: the one-shot network was trained on ${overlap} of the calibration images this search scores and validates on (Fashion-MNIST training images); scores on images a network was trained on rank policies poorly (docs/benchmarks.md, "How much can a mixed policy gain here?"). Train it with --hold-out ${used} to keep them unseen.`,
     );
   }
   const stopOnInterrupt = exitOnInterrupt('the search');

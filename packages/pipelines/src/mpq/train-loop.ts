@@ -134,20 +134,28 @@ export function makeOptimizer(c: MpqTrainConfig, totalSteps: number, stepsPerEpo
 }
 
 const EMA_PREFIX = 'ema/';
-/** Recipe fields a resume must not change, with their CLI flags (for the message). */
+
+/**
+ * Checks that holding out the first `holdOut` images of `set` leaves some to train on (before any
+ * work: a caller can check its flag, named `name`, without copying the set).
+ */
+export function checkHoldOut(set: LabeledSet, holdOut: number, name = 'holdOut'): void {
+  if (!Number.isInteger(holdOut) || holdOut < 0) throw new LowbitError('E_ARG', `${name} must be an integer ≥ 0, got ${String(holdOut)}`);
+  if (holdOut >= set.size) throw new LowbitError('E_ARG', `${name} ${holdOut} leaves none of the ${set.size} training images of ${set.name} to train on`);
+}
+
+/** The images a one-shot training trains on: `set` without its first `holdOut` (see {@link checkHoldOut}). */
+export function trainingImages(set: LabeledSet, holdOut: number): LabeledSet {
+  checkHoldOut(set, holdOut);
+  if (holdOut === 0) return set;
+  return subset(set, Int32Array.from({ length: set.size - holdOut }, (_, i) => holdOut + i), `${set.name}[${holdOut}:]`);
+}
+
 /**
  * The settings a resume must repeat (anything else given differently would be silently replaced by
  * the checkpoint's), with the `lowbit mpq train` flag that sets each. The recipe options (from
  * `warmupEpochs` on) are absent in checkpoints of earlier versions, which means off.
  */
-/** The images a one-shot training trains on: `set` without its first `holdOut`. */
-export function trainingImages(set: LabeledSet, holdOut: number): LabeledSet {
-  if (!Number.isInteger(holdOut) || holdOut < 0) throw new LowbitError('E_ARG', `holdOut must be an integer ≥ 0, got ${String(holdOut)}`);
-  if (holdOut === 0) return set;
-  if (holdOut >= set.size) throw new LowbitError('E_ARG', `holding out ${holdOut} images leaves none of the ${set.size} of ${set.name} to train on`);
-  return subset(set, Int32Array.from({ length: set.size - holdOut }, (_, i) => holdOut + i), `${set.name}[${holdOut}:]`);
-}
-
 const RESUME_SETTINGS = [
   ['epochs', '--epochs'],
   ['stepsPerEpoch', '--steps-per-epoch'],

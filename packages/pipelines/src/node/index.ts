@@ -16,7 +16,7 @@ export { readPtqState, writePtqState } from '../ptq/resume-state.js';
 export { keepList } from '../util/keep-list.js';
 export { startQuantizeReplicas } from '../quantize/replicas.js';
 export { isOneShotDir, loadOneShot, ONE_SHOT_FORMAT, type OneShotFile, saveOneShot } from '../mpq/one-shot-io.js';
-export { layerTurbulence, type MpqCallbacks, type MpqState, type MpqStepInfo, type MpqTrainConfig, type MpqTrainResult, trainingImages, trainOneShot, weightCandidates } from '../mpq/train-loop.js';
+export { layerTurbulence, type MpqCallbacks, type MpqState, type MpqStepInfo, type MpqTrainConfig, type MpqTrainResult, checkHoldOut, trainingImages, trainOneShot, weightCandidates } from '../mpq/train-loop.js';
 export { type OneShotReplicaInit, type OneShotReplicas, type OneShotShardMessage, oneShotStepParallel, startOneShotReplicas } from '../mpq/data-parallel.js';
 export { type EpochInfo, type StepInfo, type TrainCallbacks, type TrainConfig, type TrainResult, trainClassifier } from '../train/train-loop.js';
 export { hasCheckpoint, loadCheckpoint, saveCheckpoint, type TrainState } from '../train/checkpoint.js';
